@@ -1,0 +1,62 @@
+# Two commands matter: `make demo` and `make test`. Both install what they need first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := 0.13.9
+STAMP := $(VENV)/.installed
+export PYTHONPATH := $(CURDIR)/plugins
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help install demo run test test-fast lint format compose-check bench stop-warehouse clean lock
+
+help:
+	@echo "make demo   - install, generate a synthetic dealer group, run every DAG through Airflow"
+	@echo "make run    - install, run the DAGs over \$$LANDING_DIR (no generated data)"
+	@echo "make test   - install, run the whole test suite"
+	@echo "make lint   - ruff + sqlfluff"
+	@echo "make bench  - benchmarks (see BENCHMARKS.md)"
+	@echo "make stop-warehouse - stop the embedded PostgreSQL"
+
+# The virtual environment is rebuilt whenever requirements.lock changes.
+$(STAMP): requirements.lock
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv pip install --python $(BIN)/python --compile-bytecode -q -r requirements.lock
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+lock:
+	$(BIN)/uv pip compile requirements.in -o requirements.lock --python-version 3.11
+
+demo: $(STAMP)
+	$(BIN)/python -m dealerfunnel.cli demo
+
+run: $(STAMP)
+	$(BIN)/python -m dealerfunnel.cli run
+
+test: $(STAMP)
+	$(BIN)/pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/sqlfluff lint dbt_project/models dbt_project/tests --disable-progress-bar
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+	$(BIN)/sqlfluff fix dbt_project/models --disable-progress-bar
+
+compose-check:
+	docker-compose -f docker-compose.yml config -q
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+stop-warehouse: $(STAMP)
+	$(BIN)/python -m dealerfunnel.cli stop-warehouse
+
+clean: stop-warehouse
+	rm -rf var dbt_project/target dbt_project/logs

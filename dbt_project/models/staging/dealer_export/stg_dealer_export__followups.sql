@@ -1,0 +1,65 @@
+-- One row per distinct follow-up contact: dealer × lead_id × occurred_at × method × consultant × note.
+-- The same contact exported again (identical content) is kept once.
+
+with
+
+source as (
+
+    select * from {{ source('dealer_export', 'dealer_export__followups') }}
+
+),
+
+cleaned as (
+
+    select
+        _dealer_code as dealer_code,
+        lead_id as source_lead_id,
+        occurred_at,
+        nullif(lower(trim(payload ->> 'method')), '') as contact_method,
+        nullif(trim(payload ->> 'consultant'), '') as consultant,
+        nullif(trim(payload ->> 'note'), '') as note,
+        _batch_id as batch_id,
+        _file_name as file_name,
+        _row_number as file_row_number,
+        _extracted_at as extracted_at
+    from source
+
+),
+
+ranked as (
+
+    select
+        *,
+        row_number() over (
+            partition by dealer_code, source_lead_id, occurred_at, contact_method, consultant, note
+            order by extracted_at desc, file_name desc, file_row_number desc
+        ) as duplicate_rank
+    from cleaned
+
+),
+
+final as (
+
+    select
+        md5(
+            dealer_code || '|dealer_export|' || source_lead_id || '|'
+            || to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || '|'
+            || coalesce(contact_method, '') || '|' || coalesce(consultant, '') || '|' || coalesce(note, '')
+        ) as followup_key,
+        dealer_code,
+        'dealer_export'::text as source_system,
+        source_lead_id,
+        occurred_at,
+        contact_method,
+        consultant,
+        note,
+        batch_id,
+        file_name,
+        file_row_number,
+        extracted_at
+    from ranked
+    where duplicate_rank = 1
+
+)
+
+select * from final

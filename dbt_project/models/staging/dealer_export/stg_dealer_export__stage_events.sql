@@ -1,0 +1,46 @@
+-- One row per dealer × lead_id × stage × occurred_at: the stage changes of the export files,
+-- with exact duplicates (the same event exported again, or twice in one file) collapsed.
+
+with
+
+source as (
+
+    select * from {{ source('dealer_export', 'dealer_export__stage_events') }}
+
+),
+
+ranked as (
+
+    select
+        *,
+        row_number() over (
+            partition by _dealer_code, lead_id, stage, occurred_at
+            order by _extracted_at desc, _file_name desc, _row_number desc
+        ) as duplicate_rank
+    from source
+
+),
+
+renamed as (
+
+    select
+        md5(
+            _dealer_code || '|dealer_export|' || lead_id || '|' || stage || '|'
+            || to_char(occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US')
+        ) as stage_event_key,
+        _dealer_code as dealer_code,
+        'dealer_export'::text as source_system,
+        lead_id as source_lead_id,
+        stage,
+        occurred_at,
+        nullif(trim(payload ->> 'consultant'), '') as consultant,
+        _batch_id as batch_id,
+        _file_name as file_name,
+        _row_number as file_row_number,
+        _extracted_at as extracted_at
+    from ranked
+    where duplicate_rank = 1
+
+)
+
+select * from renamed

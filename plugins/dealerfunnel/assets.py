@@ -1,0 +1,27 @@
+"""Airflow Assets for the warehouse tables the DAGs publish.
+
+URIs follow the postgres Asset scheme ``postgres://host:port/database/schema/table``. The host
+part is the logical name of the warehouse Connection (``warehouse``), not a network address,
+so the URIs are stable wherever the warehouse actually runs.
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import Asset
+
+
+def table_asset(schema: str, table: str) -> Asset:
+    return Asset(
+        name=f"{schema}.{table}",
+        uri=f"postgres://warehouse:5432/warehouse/{schema}/{table}",
+        group="warehouse",
+    )
+
+
+RAW_DEALER_EXPORT = [
+    table_asset("raw", "dealer_export__leads"),
+    table_asset("raw", "dealer_export__stage_events"),
+    table_asset("raw", "dealer_export__followups"),
+]
+MART_FUNNEL_CONVERSION = table_asset("marts", "mart_funnel_conversion")
+MART_FCT_LEADS = table_asset("marts", "fct_leads")

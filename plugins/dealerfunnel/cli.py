@@ -1,0 +1,156 @@
+"""Command line: ``python -m dealerfunnel.cli {demo,run,check-warehouse,stop-warehouse}``.
+
+``demo`` generates the synthetic dealer group into the landing folder, then runs every DAG
+through Airflow itself (``dag.test()`` on a migrated metadata DB under ``<data_dir>/airflow``)
+and prints the funnel, the open alerts and the report paths. ``run`` is the same without
+generated data, over whatever ``$LANDING_DIR`` holds.
+
+The warehouse is ``WAREHOUSE_URL`` when set, else an embedded PostgreSQL (see
+``dealerfunnel.warehouse.embedded``). An unreachable warehouse exits with status 2 and one line
+naming host and database, password masked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from dealerfunnel.settings import PROJECT_ROOT, ConfigError, data_dir, landing_dir, reports_dir
+from dealerfunnel.warehouse.connection import (
+    WarehouseUnreachable,
+    check_reachable,
+    mask_url,
+    url_parts,
+)
+
+DAG_ORDER = ("dealer_exports_extract", "funnel_transform", "funnel_alerts")
+
+
+class DagRunFailed(RuntimeError):
+    pass
+
+
+def airflow_environment(url: str) -> dict[str, str]:
+    """Environment for an in-process Airflow: local metadata DB, our DAGs and the Connection."""
+    home = data_dir() / "airflow"
+    parts = url_parts(url)
+    connection = {
+        "conn_type": "postgres",
+        "host": parts["host"],
+        "port": int(parts["port"]),
+        "login": parts["user"],
+        "password": parts["password"] or None,
+        "schema": parts["dbname"],
+    }
+    return {
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
+        "AIRFLOW_CONN_WAREHOUSE": json.dumps(connection),
+        "DEALERFUNNEL_RETRY_DELAY_SECONDS": "2",
+    }
+
+
+def run_dags(url: str, dag_ids: tuple[str, ...] = DAG_ORDER) -> dict[str, str]:
+    """Run the DAGs in order with ``dag.test()``; raise :class:`DagRunFailed` on a failed run."""
+    env = airflow_environment(url)
+    for key, value in env.items():
+        if key in ("AIRFLOW_HOME", "AIRFLOW_CONN_WAREHOUSE"):
+            os.environ[key] = value
+        else:
+            os.environ.setdefault(key, value)
+    Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
+
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.utils import db
+
+    db.initdb()
+    bag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
+    if bag.import_errors:
+        raise DagRunFailed(f"DAG import errors: {bag.import_errors}")
+    states: dict[str, str] = {}
+    for dag_id in dag_ids:
+        started = time.monotonic()
+        dag_run = bag.get_dag(dag_id).test()
+        state = str(dag_run.state)
+        states[dag_id] = state
+        print(f"  {dag_id}: {state} in {time.monotonic() - started:.1f}s", flush=True)
+        if state != "success":
+            failed = [ti.task_id for ti in dag_run.get_task_instances() if ti.state == "failed"]
+            raise DagRunFailed(f"DAG {dag_id} ended {state}; failed tasks: {failed}")
+    return states
+
+
+def print_summary(url: str) -> None:
+    from dealerfunnel.alerts.episodes import format_alert, open_alerts
+    from dealerfunnel.reporting import format_funnel, last_weeks_funnel
+
+    print("\nFunnel per dealer, last four weekly cohorts (all channels):\n")
+    print(format_funnel(last_weeks_funnel(url)))
+    alerts = open_alerts(url)
+    print(f"\nOpen alerts: {len(alerts)}")
+    for alert in alerts:
+        print("  " + format_alert(alert))
+    print("\nReports:")
+    gx_docs = data_dir() / "gx" / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    dbt_docs = data_dir() / "dbt" / "docs" / "index.html"
+    for label, path in (("GX Data Docs", gx_docs), ("dbt docs", dbt_docs)):
+        print(f"  {label}: {path}{'' if path.exists() else '  (missing)'}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="dealerfunnel")
+    parser.add_argument("command", choices=["demo", "run", "check-warehouse", "stop-warehouse"])
+    parser.add_argument("--seed", type=int, default=20261123)
+    parser.add_argument("--leads", type=int, default=20_000)
+    args = parser.parse_args(argv)
+
+    if args.command == "stop-warehouse":
+        from dealerfunnel.warehouse.embedded import stop_embedded
+
+        stop_embedded()
+        return 0
+    try:
+        from dealerfunnel.warehouse import ensure_schema, resolve_warehouse_url
+
+        url = resolve_warehouse_url()
+        check_reachable(url)
+        print(f"warehouse: {mask_url(url)}", flush=True)
+        if args.command == "check-warehouse":
+            return 0
+        ensure_schema(url)
+        if args.command == "demo":
+            from dealerfunnel.synth import generate
+
+            started = time.monotonic()
+            manifest = generate(landing_dir(), seed=args.seed, n_leads=args.leads)
+            print(
+                f"synthetic dealer group: {manifest['totals']} into {landing_dir()} "
+                f"({time.monotonic() - started:.1f}s)",
+                flush=True,
+            )
+        print("running DAGs through Airflow (dag.test):", flush=True)
+        run_dags(url)
+        reports_dir().mkdir(parents=True, exist_ok=True)
+        print_summary(url)
+    except WarehouseUnreachable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    except DagRunFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,151 @@
+"""Project paths and configuration files.
+
+Every path can be overridden by an environment variable; nothing here holds a credential.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+class ConfigError(ValueError):
+    """A configuration file or setting is invalid; the message names the offending key."""
+
+
+def _path_from_env(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    return Path(value).expanduser().resolve() if value else default
+
+
+def data_dir() -> Path:
+    """Where the project keeps generated state (embedded PostgreSQL, Airflow home, reports)."""
+    return _path_from_env("DEALERFUNNEL_DATA_DIR", PROJECT_ROOT / "var")
+
+
+def landing_dir() -> Path:
+    """The dealer CRM export landing folder: ``<landing>/<dealer_code>/*.csv``."""
+    return _path_from_env("LANDING_DIR", data_dir() / "landing")
+
+
+def config_dir() -> Path:
+    return _path_from_env("DEALERFUNNEL_CONFIG_DIR", PROJECT_ROOT / "config")
+
+
+def reports_dir() -> Path:
+    return _path_from_env("DEALERFUNNEL_REPORTS_DIR", data_dir() / "reports")
+
+
+def dbt_project_dir() -> Path:
+    return PROJECT_ROOT / "dbt_project"
+
+
+def expectations_dir() -> Path:
+    return PROJECT_ROOT / "expectations"
+
+
+def load_yaml(name: str) -> dict[str, Any]:
+    """Load ``config/<name>`` as a mapping, raising :class:`ConfigError` naming the file."""
+    path = config_dir() / name
+    try:
+        with path.open(encoding="utf-8") as handle:
+            data = yaml.safe_load(handle) or {}
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: configuration file not found") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: top level must be a mapping")
+    return data
+
+
+@dataclass(frozen=True)
+class Dealer:
+    dealer_code: str
+    dealer_name: str
+    region: str
+    brand: str
+    timezone: str
+    is_registered: bool = True
+
+
+def load_dealer_registry() -> tuple[dict[str, Dealer], Dealer]:
+    """Return the registered dealers by code, and the defaults for unregistered ones.
+
+    ``config/dealers.yml``::
+
+        defaults: {region: unassigned, brand: unknown, timezone: Asia/Shanghai}
+        dealers:
+          SH001: {dealer_name: ..., region: ..., brand: ..., timezone: ...}
+    """
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    data = load_yaml("dealers.yml")
+    defaults = data.get("defaults") or {}
+    if not isinstance(defaults, dict):
+        raise ConfigError("dealers.yml: 'defaults' must be a mapping")
+    default_tz = defaults.get("timezone", "Asia/Shanghai")
+    dealers: dict[str, Dealer] = {}
+    for code, entry in (data.get("dealers") or {}).items():
+        key = f"dealers.yml: dealers.{code}"
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{key}: must be a mapping")
+        unknown = set(entry) - {"dealer_name", "region", "brand", "timezone"}
+        if unknown:
+            raise ConfigError(f"{key}.{sorted(unknown)[0]}: unknown setting")
+        tz = entry.get("timezone", default_tz)
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ConfigError(f"{key}.timezone: unknown time zone {tz!r}") from exc
+        dealers[str(code)] = Dealer(
+            dealer_code=str(code),
+            dealer_name=str(entry.get("dealer_name", code)),
+            region=str(entry.get("region", defaults.get("region", "unassigned"))),
+            brand=str(entry.get("brand", defaults.get("brand", "unknown"))),
+            timezone=tz,
+        )
+    fallback = Dealer(
+        dealer_code="",
+        dealer_name="",
+        region=str(defaults.get("region", "unassigned")),
+        brand=str(defaults.get("brand", "unknown")),
+        timezone=default_tz,
+        is_registered=False,
+    )
+    return dealers, fallback
+
+
+def load_stage_mapping() -> dict[str, dict[str, str]]:
+    """Per-source vocabulary -> canonical stage code (``config/stage_mapping.yml``).
+
+    Keys are compared case-insensitively after trimming. A canonical code is always accepted.
+    """
+    data = load_yaml("stage_mapping.yml")
+    canonical = set(data.get("canonical_stages") or [])
+    if canonical != set(CANONICAL_STAGES) | {"lost"}:
+        raise ConfigError(
+            f"stage_mapping.yml: canonical_stages must be exactly {[*CANONICAL_STAGES, 'lost']}"
+        )
+    mapping: dict[str, dict[str, str]] = {}
+    for source, vocab in (data.get("sources") or {}).items():
+        if not isinstance(vocab, dict):
+            raise ConfigError(f"stage_mapping.yml: sources.{source} must be a mapping")
+        table: dict[str, str] = {}
+        for word, code in vocab.items():
+            if code not in canonical:
+                raise ConfigError(
+                    f"stage_mapping.yml: sources.{source}.{word}: {code!r} is not a canonical stage"
+                )
+            table[str(word).strip().casefold()] = code
+        mapping[str(source)] = table
+    return mapping
+
+
+CANONICAL_STAGES = ("potential", "interested", "needs_defined", "decision", "won")

@@ -1,0 +1,80 @@
+"""Run the dbt CLI of this virtual environment against the warehouse.
+
+dbt runs in a subprocess: it keeps global state and is not safe to run twice in one process.
+The connection reaches dbt through ``DBT_PG_*`` environment variables read by
+``dbt_project/profiles.yml``; the password is never put on a command line or in a log.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from dealerfunnel.settings import data_dir, dbt_project_dir
+from dealerfunnel.warehouse.connection import url_parts
+
+log = logging.getLogger(__name__)
+
+
+class DbtFailed(RuntimeError):
+    """A dbt command exited non-zero; the message holds the tail of its output."""
+
+
+def dbt_env(url: str) -> dict[str, str]:
+    parts = url_parts(url)
+    env = dict(os.environ)
+    env.update(
+        DBT_PG_HOST=parts["host"],
+        DBT_PG_PORT=parts["port"],
+        DBT_PG_USER=parts["user"],
+        DBT_PG_PASSWORD=parts["password"],
+        DBT_PG_DBNAME=parts["dbname"],
+        DBT_PROFILES_DIR=str(dbt_project_dir()),
+        DBT_SEND_ANONYMOUS_USAGE_STATS="false",
+    )
+    return env
+
+
+def dbt_executable() -> str:
+    candidate = Path(sys.executable).with_name("dbt")
+    return str(candidate) if candidate.exists() else "dbt"
+
+
+def run_dbt(
+    args: list[str],
+    url: str,
+    *,
+    target_path: Path | None = None,
+    vars_: dict | None = None,
+) -> str:
+    """Run ``dbt <args>`` in the project folder and return its output; raise :class:`DbtFailed`.
+
+    ``target_path`` defaults to ``<data_dir>/dbt/target`` so artifacts stay out of the repo.
+    """
+    import json
+
+    target = target_path or data_dir() / "dbt" / "target"
+    command = [dbt_executable(), *args, "--target-path", str(target)]
+    if vars_:
+        command += ["--vars", json.dumps(vars_)]
+    env = dbt_env(url)
+    env["DBT_LOG_PATH"] = str(target.parent / "logs")
+    log.info("running %s", " ".join(command))
+    proc = subprocess.run(
+        command,
+        cwd=dbt_project_dir(),
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    output = proc.stdout + proc.stderr
+    for line in output.splitlines():
+        log.info("dbt | %s", line)
+    if proc.returncode != 0:
+        tail = "\n".join(output.splitlines()[-40:])
+        raise DbtFailed(f"dbt {' '.join(args)} failed (exit {proc.returncode}):\n{tail}")
+    return output

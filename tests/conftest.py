@@ -1,0 +1,71 @@
+"""Shared fixtures: a real PostgreSQL database per test session.
+
+The server is ``WAREHOUSE_URL`` when set (CI points it at the machine's PostgreSQL), else an
+embedded ``pgserver`` instance in a temporary folder. Either way each session gets its own
+freshly created database, dropped at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from dealerfunnel.warehouse import ensure_schema
+from dealerfunnel.warehouse.connection import to_libpq, url_parts
+
+PIPELINE_SCHEMAS = ("raw", "ops", "staging", "intermediate", "marts", "seeds", "dbt_test__audit")
+
+
+@pytest.fixture(scope="session")
+def server_url(tmp_path_factory) -> str:
+    """Admin URL of the PostgreSQL server the tests use."""
+    url = os.environ.get("WAREHOUSE_URL")
+    if url:
+        return to_libpq(url)
+    import pgserver
+
+    pgdata = tmp_path_factory.mktemp("pg") / "data"
+    server = pgserver.get_server(pgdata, cleanup_mode="stop")
+    return server.get_uri()
+
+
+def _with_db(url: str, dbname: str) -> str:
+    parts = url_parts(url)
+    password = f":{parts['password']}" if parts["password"] else ""
+    if parts["host"].startswith("/"):
+        return f"postgresql://{parts['user']}{password}@/{dbname}?host={parts['host']}"
+    return f"postgresql://{parts['user']}{password}@{parts['host']}:{parts['port']}/{dbname}"
+
+
+@pytest.fixture(scope="session")
+def warehouse_url(server_url) -> str:
+    """A fresh database for this test session, with the raw/ops schemas applied."""
+    dbname = f"dealerfunnel_test_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'create database "{dbname}"')
+    url = _with_db(server_url, dbname)
+    ensure_schema(url)
+    yield url
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{dbname}" with (force)')
+
+
+@pytest.fixture
+def clean_warehouse(warehouse_url) -> str:
+    """The session database with every pipeline schema dropped and raw/ops re-created."""
+    with psycopg.connect(warehouse_url, autocommit=True) as conn:
+        for schema in PIPELINE_SCHEMAS:
+            conn.execute(f'drop schema if exists "{schema}" cascade')
+    ensure_schema(warehouse_url)
+    return warehouse_url
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch) -> Path:
+    """Point the project's data folder (reports, dbt target, landing) at a temp folder."""
+    monkeypatch.setenv("DEALERFUNNEL_DATA_DIR", str(tmp_path / "var"))
+    return tmp_path / "var"

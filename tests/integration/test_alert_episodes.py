@@ -1,0 +1,125 @@
+"""Alert episodes in ops.alerts against a real PostgreSQL: fire once, persist, resolve."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import psycopg
+import pytest
+
+from dealerfunnel.alerts.episodes import evaluate_rules
+from dealerfunnel.alerts.rules import parse_rules
+
+RULES = parse_rules(
+    {
+        "rules": [
+            {
+                "rule": "p2i_low",
+                "metric": "rate_potential_to_interested",
+                "direction": "below",
+                "threshold": 0.35,
+                "consecutive_periods": 2,
+                "min_denominator": 10,
+                "severity": "critical",
+            }
+        ]
+    }
+)
+WEEKS = [date(2026, 10, 5) + timedelta(weeks=i) for i in range(4)]  # Mondays
+AS_OF = datetime(2026, 11, 2, tzinfo=UTC)  # the 4 weeks are complete
+
+
+def _mart(url: str, rows: list[tuple[str, str, date, int, int]]) -> None:
+    """(dealer, channel, week, potential, interested) -> a minimal mart_funnel_conversion."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("create schema if not exists marts")
+        conn.execute("drop table if exists marts.mart_funnel_conversion")
+        conn.execute(
+            """create table marts.mart_funnel_conversion (
+                dealer_code text, channel text, period_grain text, period_start date,
+                leads_potential int, leads_interested int, leads_needs_defined int,
+                leads_decision int, leads_won int, leads_lost int)"""
+        )
+        with conn.cursor().copy(
+            "copy marts.mart_funnel_conversion (dealer_code, channel, period_grain,"
+            " period_start, leads_potential, leads_interested) from stdin"
+        ) as copy:
+            for dealer, channel, week, pot, inter in rows:
+                copy.write_row((dealer, channel, "week", week, pot, inter))
+
+
+def _alerts(url):
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "select dealer_code, status, observed::float, period_start, notified_at is not null"
+            " from ops.alerts order by alert_id"
+        ).fetchall()
+
+
+@pytest.fixture
+def sent():
+    return []
+
+
+def test_breach_fires_once_persists_then_resolves(clean_warehouse, sent):
+    url = clean_warehouse
+    # GZ001: two channels; week 3 = 6/20 + 2/20 = 8/40 = 0.20, week 4 = 5/20 + 7/20 = 0.30
+    # -> both below 0.35 -> breach. SH001 stays at 0.60.
+    rows = []
+    for i, week in enumerate(WEEKS):
+        gz = (
+            [(12, 12), (12, 12)]
+            if i < 2
+            else ([(20, 6), (20, 2)] if i == 2 else [(20, 5), (20, 7)])
+        )
+        rows += [("GZ001", ch, week, p, n) for ch, (p, n) in zip(("meta", "walk_in"), gz)]
+        rows.append(("SH001", "meta", week, 50, 30))
+    _mart(url, rows)
+
+    summary = evaluate_rules(url, RULES, as_of=AS_OF, notifier=sent.append)
+    assert summary["opened"] == ["p2i_low:GZ001"]
+    assert len(sent) == 1 and sent[0]["dealer_code"] == "GZ001"
+    assert float(sent[0]["observed"]) == pytest.approx(12 / 40)  # latest week: 0.30
+    assert _alerts(url) == [("GZ001", "open", pytest.approx(0.3), WEEKS[2], True)]
+
+    # Same data again: the episode persists, nobody is notified again.
+    summary = evaluate_rules(url, RULES, as_of=AS_OF, notifier=sent.append)
+    assert summary["updated"] == ["p2i_low:GZ001"] and summary["opened"] == []
+    assert len(sent) == 1
+
+    # Recovery: week 4 back to 0.6 -> no longer two weeks below -> resolved.
+    recovered = [r for r in rows if not (r[0] == "GZ001" and r[2] == WEEKS[3])]
+    recovered += [("GZ001", "meta", WEEKS[3], 20, 12), ("GZ001", "walk_in", WEEKS[3], 20, 12)]
+    _mart(url, recovered)
+    summary = evaluate_rules(url, RULES, as_of=AS_OF, notifier=sent.append)
+    assert summary["resolved"] == ["p2i_low:GZ001"]
+    assert [a[1] for a in _alerts(url)] == ["resolved"]
+    assert len(sent) == 1
+
+
+def test_failed_notification_is_retried_next_run(clean_warehouse, sent):
+    url = clean_warehouse
+    _mart(url, [("GZ001", "meta", w, 20, 2) for w in WEEKS])
+
+    def broken(alert):
+        raise ConnectionError("receiver down")
+
+    summary = evaluate_rules(url, RULES, as_of=AS_OF, notifier=broken)
+    assert summary["notify_failed"] == 1
+    assert _alerts(url)[0][4] is False  # not marked notified
+    summary = evaluate_rules(url, RULES, as_of=AS_OF, notifier=sent.append)
+    assert summary["notified"] == 1 and len(sent) == 1
+    summary = evaluate_rules(url, RULES, as_of=AS_OF, notifier=sent.append)
+    assert summary["notified"] == 0 and len(sent) == 1
+
+
+def test_incomplete_and_small_periods_are_ignored(clean_warehouse, sent):
+    url = clean_warehouse
+    # Only 5 leads per week: below min_denominator=10, never judged.
+    _mart(url, [("GZ001", "meta", w, 5, 0) for w in WEEKS])
+    assert evaluate_rules(url, RULES, as_of=AS_OF, notifier=sent.append)["opened"] == []
+    # Big but the last two weeks are not complete yet at as_of = Monday of week 3.
+    _mart(url, [("GZ001", "meta", w, 50, 5 if i >= 2 else 40) for i, w in enumerate(WEEKS)])
+    early = datetime.combine(WEEKS[2] + timedelta(days=1), datetime.min.time(), UTC)
+    assert evaluate_rules(url, RULES, as_of=early, notifier=sent.append)["opened"] == []
+    assert sent == []

@@ -1,0 +1,518 @@
+"""dbt builds the marts from raw rows, and the mart rows match figures worked out by hand.
+
+One module-scoped fixture loads a small hand-made fixture into ``raw`` and ``ops.dealers`` of a
+fresh database, runs ``dbt build`` once (seeds, models, data tests and unit tests) and every test
+below reads the result.
+
+The fixture, in dealer local time (SH001 = Asia/Shanghai, UTC+8; UR001 = Asia/Urumqi, UTC+6).
+Business-day numbers on the China 2026 calendar (see int_calendar_days_numbered), counted here
+from Thu 09-24 = 1: Mid-Autumn 09-25..09-27 off, Mon 09-28 = 2, Tue 09-29 = 3, Wed 09-30 = 4,
+National Day 10-01..10-07 off (still 4), Thu 10-08 = 5, Fri 10-09 = 6, make-up Sat 10-10 = 7.
+
+SH001
+  L1  wechat  created Mon 09-28 10:00, assigned 09-28 14:00, first contact 09-29 09:00;
+              potential, interested (exported twice, and twice in one file), needs_defined,
+              decision 10-08 10:00, won Sat 10-10 22:00.
+  L2  "WeChat " created Wed 09-30 10:00, assigned Thu 10-08 09:00, first contact Sat 10-10 10:00;
+              potential, then decision Fri 10-09 10:00 (interested and needs_defined skipped).
+  L3  wechat  created Fri 10-02 20:00 (first file said douyin / grade b; a later file updates it);
+              interested 10-03, lost 10-05.
+  L4  wechat  created 10-04T16:30Z = Mon 10-05 00:30 local (UTC week would be 09-28); no events.
+  L5  "   "   created Tue 09-29 09:00 (missing channel -> unknown); interested 09-29 12:00.
+  X9  no lead row: events potential Tue 09-22 09:00, interested 09-22 15:00 (consultant Zhao Min).
+UR001
+  U1  web     created Wed 09-30 23:30 (= 10-01 01:30 in Shanghai); interested 10-01 10:00,
+              won Sun 10-04 11:30 (needs_defined and decision skipped).
+  U2  web     created Thu 10-01 00:30 (= 09-30 18:30 UTC); assigned Fri 10-09 10:00; potential.
+  U4  web     created Tue 10-06 10:00, won 10-05 10:00: won before created (anomaly).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+
+from dealerfunnel.transform.runner import run_dbt
+from dealerfunnel.warehouse import ensure_schema
+
+pytestmark = pytest.mark.timeout(300)
+
+DBT_SCHEMAS = ("raw", "ops", "staging", "intermediate", "marts", "seeds", "dbt_test__audit")
+SH = timezone(timedelta(hours=8))  # Asia/Shanghai
+UR = timezone(timedelta(hours=6))  # Asia/Urumqi
+
+
+def sh(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=SH)
+
+
+def ur(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UR)
+
+
+# --- the raw fixture ------------------------------------------------------------------------
+# Each file: (dealer, object, file name, extracted_at, rows). A row is the CSV row as text.
+
+# fmt: off
+FILES = [
+    ("SH001", "leads", "leads_2026-10-03.csv", "2026-10-03T00:00:00Z", [
+        {"lead_id": "SH-L1", "created_at": "2026-09-28T10:00:00+08:00",
+         "assigned_at": "2026-09-28T14:00:00+08:00", "channel": "wechat", "campaign": "autumn",
+         "consultant": "Li Na", "grade": "a", "phone": "13800000001"},
+        {"lead_id": "SH-L2", "created_at": "2026-09-30T10:00:00+08:00",
+         "assigned_at": "2026-10-08T09:00:00+08:00", "channel": "WeChat ", "campaign": "autumn",
+         "consultant": " Li Na ", "grade": "b"},
+        {"lead_id": "SH-L3", "created_at": "2026-10-02T20:00:00+08:00", "assigned_at": None,
+         "channel": "douyin", "campaign": None, "consultant": None, "grade": "b"},
+        {"lead_id": "SH-L5", "created_at": "2026-09-29T09:00:00+08:00", "assigned_at": None,
+         "channel": "   ", "grade": "c", "extra_column": "kept in payload"},
+    ]),
+    ("SH001", "leads", "leads_2026-10-06.csv", "2026-10-06T00:00:00Z", [
+        # a later export updates SH-L3: the latest file wins
+        {"lead_id": "SH-L3", "created_at": "2026-10-02T20:00:00+08:00", "assigned_at": None,
+         "channel": "wechat", "campaign": "golden week", "consultant": " Wang Li ", "grade": "a "},
+        {"lead_id": "SH-L4", "created_at": "2026-10-04T16:30:00Z", "assigned_at": None,
+         "channel": "wechat"},
+    ]),
+    ("SH001", "stage_events", "stage_events_2026-10-03.csv", "2026-10-03T00:00:00Z", [
+        {"lead_id": "SH-L1", "stage": "potential", "occurred_at": "2026-09-28T10:00:00+08:00"},
+        {"lead_id": "SH-L1", "stage": "interested", "occurred_at": "2026-09-29T11:00:00+08:00"},
+        {"lead_id": "SH-L1", "stage": "interested", "occurred_at": "2026-09-29T11:00:00+08:00"},
+        {"lead_id": "SH-L1", "stage": "needs_defined", "occurred_at": "2026-09-30T15:00:00+08:00"},
+        {"lead_id": "SH-L2", "stage": "potential", "occurred_at": "2026-09-30T10:00:00+08:00"},
+        {"lead_id": "SH-L5", "stage": "interested", "occurred_at": "2026-09-29T12:00:00+08:00"},
+        {"lead_id": "SH-X9", "stage": "interested", "occurred_at": "2026-09-22T15:00:00+08:00",
+         "consultant": "Zhao Min"},
+        {"lead_id": "SH-X9", "stage": "potential", "occurred_at": "2026-09-22T09:00:00+08:00"},
+        {"lead_id": "SH-L3", "stage": "interested", "occurred_at": "2026-10-03T10:00:00+08:00"},
+    ]),
+    ("SH001", "stage_events", "stage_events_2026-10-11.csv", "2026-10-11T00:00:00Z", [
+        # the same interested event exported again
+        {"lead_id": "SH-L1", "stage": "interested", "occurred_at": "2026-09-29T11:00:00+08:00"},
+        {"lead_id": "SH-L1", "stage": "won", "occurred_at": "2026-10-10T22:00:00+08:00"},
+        {"lead_id": "SH-L1", "stage": "decision", "occurred_at": "2026-10-08T10:00:00+08:00"},
+        {"lead_id": "SH-L2", "stage": "decision", "occurred_at": "2026-10-09T10:00:00+08:00"},
+        {"lead_id": "SH-L3", "stage": "lost", "occurred_at": "2026-10-05T10:00:00+08:00"},
+    ]),
+    ("SH001", "followups", "followups_2026-10-11.csv", "2026-10-11T00:00:00Z", [
+        {"lead_id": "SH-L1", "occurred_at": "2026-09-29T09:00:00+08:00", "method": "Call",
+         "consultant": "Li Na", "note": "first call"},
+        {"lead_id": "SH-L1", "occurred_at": "2026-10-02T09:00:00+08:00", "method": "wechat",
+         "consultant": "Li Na", "note": None},
+        {"lead_id": "SH-L2", "occurred_at": "2026-10-10T10:00:00+08:00", "method": "call",
+         "consultant": "Li Na", "note": None},
+    ]),
+    ("UR001", "leads", "leads_2026-10-07.csv", "2026-10-07T00:00:00Z", [
+        {"lead_id": "U1", "created_at": "2026-09-30T23:30:00+06:00", "assigned_at": None,
+         "channel": "web"},
+        {"lead_id": "U2", "created_at": "2026-10-01T00:30:00+06:00",
+         "assigned_at": "2026-10-09T10:00:00+06:00", "channel": "web", "consultant": "Ayxan"},
+        {"lead_id": "U4", "created_at": "2026-10-06T10:00:00+06:00", "assigned_at": None,
+         "channel": "web"},
+    ]),
+    ("UR001", "stage_events", "stage_events_2026-10-07.csv", "2026-10-07T00:00:00Z", [
+        {"lead_id": "U1", "stage": "potential", "occurred_at": "2026-09-30T23:30:00+06:00"},
+        {"lead_id": "U1", "stage": "interested", "occurred_at": "2026-10-01T10:00:00+06:00"},
+        {"lead_id": "U1", "stage": "won", "occurred_at": "2026-10-04T11:30:00+06:00"},
+        {"lead_id": "U2", "stage": "potential", "occurred_at": "2026-10-01T00:30:00+06:00"},
+        {"lead_id": "U4", "stage": "won", "occurred_at": "2026-10-05T10:00:00+06:00"},
+    ]),
+]
+
+DEALERS = [
+    ("SH001", "Shanghai Pudong Motors", "East", "Aurora", "Asia/Shanghai", True),
+    ("UR001", "Urumqi Xinshi Auto", "West", "Borealis", "Asia/Urumqi", False),
+]
+# fmt: on
+
+
+def _load_fixture(url: str) -> None:
+    with psycopg.connect(url) as conn:
+        conn.cursor().executemany(
+            "insert into ops.dealers (dealer_code, dealer_name, region, brand, timezone,"
+            " is_registered) values (%s, %s, %s, %s, %s, %s)",
+            DEALERS,
+        )
+        for dealer, obj, file_name, extracted_at, rows in FILES:
+            sha = hashlib.sha256(f"{dealer}/{file_name}".encode()).hexdigest()
+            batch = uuid.uuid4()
+            meta = "%s, 'dealer_export', %s, %s, %s, %s, %s"
+            for number, row in enumerate(rows, start=1):
+                meta_values = (dealer, batch, extracted_at, file_name, sha, number)
+                payload = json.dumps(row)
+                if obj == "leads":
+                    conn.execute(
+                        "insert into raw.dealer_export__leads (lead_id, created_at, assigned_at,"
+                        " payload, _dealer_code, _source, _batch_id, _extracted_at, _file_name,"
+                        f" _file_sha256, _row_number) values (%s, %s, %s, %s, {meta})",
+                        (
+                            row["lead_id"],
+                            row["created_at"],
+                            row.get("assigned_at"),
+                            payload,
+                            *meta_values,
+                        ),
+                    )
+                elif obj == "stage_events":
+                    conn.execute(
+                        "insert into raw.dealer_export__stage_events (lead_id, stage, occurred_at,"
+                        " payload, _dealer_code, _source, _batch_id, _extracted_at, _file_name,"
+                        f" _file_sha256, _row_number) values (%s, %s, %s, %s, {meta})",
+                        (row["lead_id"], row["stage"], row["occurred_at"], payload, *meta_values),
+                    )
+                else:
+                    conn.execute(
+                        "insert into raw.dealer_export__followups (lead_id, occurred_at, payload,"
+                        " _dealer_code, _source, _batch_id, _extracted_at, _file_name,"
+                        f" _file_sha256, _row_number) values (%s, %s, %s, {meta})",
+                        (row["lead_id"], row["occurred_at"], payload, *meta_values),
+                    )
+
+
+@pytest.fixture(scope="module")
+def built(warehouse_url, tmp_path_factory):
+    """A clean warehouse, the fixture loaded, ``dbt build`` run once; yields (url, seconds)."""
+    # Same as the clean_warehouse fixture, at module scope so the dbt build is shared.
+    with psycopg.connect(warehouse_url, autocommit=True) as conn:
+        for schema in DBT_SCHEMAS:
+            conn.execute(f'drop schema if exists "{schema}" cascade')
+    ensure_schema(warehouse_url)
+    _load_fixture(warehouse_url)
+
+    var_dir = tmp_path_factory.mktemp("var")
+    with pytest.MonkeyPatch.context() as mp:  # the data_dir fixture, at module scope
+        mp.setenv("DEALERFUNNEL_DATA_DIR", str(var_dir))
+        started = time.monotonic()
+        output = run_dbt(["build"], warehouse_url)  # raises DbtFailed on any failing node
+        seconds = time.monotonic() - started
+    assert "ERROR=0" in output and "SKIP=0" in output, output[-2000:]
+    assert (var_dir / "dbt" / "target" / "manifest.json").exists()
+    yield warehouse_url, seconds
+
+
+def _rows(url: str, query: str) -> list[dict]:
+    with psycopg.connect(url, row_factory=dict_row) as conn:
+        return conn.execute(query).fetchall()
+
+
+def _lead_key(dealer: str, lead_id: str) -> str:
+    return hashlib.md5(f"{dealer}|dealer_export|{lead_id}".encode()).hexdigest()
+
+
+# --- dim_dealerships --------------------------------------------------------------------------
+
+
+def test_dim_dealerships(built):
+    url, _ = built
+    rows = _rows(url, "select * from marts.dim_dealerships order by dealer_code")
+    assert [tuple(r.values()) for r in rows] == DEALERS
+
+
+# --- fct_leads -------------------------------------------------------------------------------
+
+# fmt: off
+FCT_COLUMNS = [
+    "lead_key", "dealer_code", "source_system", "source_lead_id", "channel", "campaign",
+    "consultant", "grade", "created_at", "assigned_at", "first_contact_at", "interested_at",
+    "needs_defined_at", "decision_at", "won_at", "lost_at", "current_stage", "is_won", "is_lost",
+    "cycle_days", "business_days_to_assign", "business_days_to_first_contact",
+    "is_assignment_sla_met", "is_first_contact_sla_met", "has_cycle_anomaly",
+    "is_inferred_from_events",
+]
+
+EXPECTED_LEADS = {
+    ("SH001", "SH-L1"): {
+        "channel": "wechat", "campaign": "autumn", "consultant": "Li Na", "grade": "A",
+        "created_at": sh("2026-09-28 10:00"), "assigned_at": sh("2026-09-28 14:00"),
+        "first_contact_at": sh("2026-09-29 09:00"),
+        "interested_at": sh("2026-09-29 11:00"), "needs_defined_at": sh("2026-09-30 15:00"),
+        "decision_at": sh("2026-10-08 10:00"), "won_at": sh("2026-10-10 22:00"), "lost_at": None,
+        "current_stage": "won", "is_won": True, "is_lost": False,
+        # 09-28 10:00 -> 10-10 22:00 = 12 days 12 hours
+        "cycle_days": Decimal("12.500000"),
+        # assigned the same local day: 2 - 2 = 0; contacted Tue 09-29: 3 - 2 = 1 (<= 1: met)
+        "business_days_to_assign": 0, "business_days_to_first_contact": 1,
+        "is_assignment_sla_met": True, "is_first_contact_sla_met": True,
+        "has_cycle_anomaly": False, "is_inferred_from_events": False,
+    },
+    ("SH001", "SH-L2"): {
+        "channel": "wechat", "campaign": "autumn", "consultant": "Li Na", "grade": "B",
+        "created_at": sh("2026-09-30 10:00"), "assigned_at": sh("2026-10-08 09:00"),
+        "first_contact_at": sh("2026-10-10 10:00"),
+        # potential -> decision: the skipped stages take the decision time
+        "interested_at": sh("2026-10-09 10:00"), "needs_defined_at": sh("2026-10-09 10:00"),
+        "decision_at": sh("2026-10-09 10:00"), "won_at": None, "lost_at": None,
+        "current_stage": "decision", "is_won": False, "is_lost": False, "cycle_days": None,
+        # Wed 09-30 (4) -> Thu 10-08 (5) across National Day = 1: met;
+        # Thu 10-08 (5) -> make-up Sat 10-10 (7) = 2: not met
+        "business_days_to_assign": 1, "business_days_to_first_contact": 2,
+        "is_assignment_sla_met": True, "is_first_contact_sla_met": False,
+        "has_cycle_anomaly": False, "is_inferred_from_events": False,
+    },
+    ("SH001", "SH-L3"): {
+        # the later file's version: wechat, grade "a " -> A, consultant trimmed
+        "channel": "wechat", "campaign": "golden week", "consultant": "Wang Li", "grade": "A",
+        "created_at": sh("2026-10-02 20:00"), "assigned_at": None, "first_contact_at": None,
+        "interested_at": sh("2026-10-03 10:00"), "needs_defined_at": None, "decision_at": None,
+        "won_at": None, "lost_at": sh("2026-10-05 10:00"),
+        "current_stage": "lost", "is_won": False, "is_lost": True, "cycle_days": None,
+        "business_days_to_assign": None, "business_days_to_first_contact": None,
+        "is_assignment_sla_met": None, "is_first_contact_sla_met": None,
+        "has_cycle_anomaly": False, "is_inferred_from_events": False,
+    },
+    ("SH001", "SH-L4"): {
+        "channel": "wechat", "campaign": None, "consultant": None, "grade": None,
+        "created_at": sh("2026-10-05 00:30"), "assigned_at": None, "first_contact_at": None,
+        "interested_at": None, "needs_defined_at": None, "decision_at": None, "won_at": None,
+        "lost_at": None, "current_stage": "potential", "is_won": False, "is_lost": False,
+        "cycle_days": None, "business_days_to_assign": None,
+        "business_days_to_first_contact": None, "is_assignment_sla_met": None,
+        "is_first_contact_sla_met": None, "has_cycle_anomaly": False,
+        "is_inferred_from_events": False,
+    },
+    ("SH001", "SH-L5"): {
+        "channel": "unknown", "campaign": None, "consultant": None, "grade": "C",
+        "created_at": sh("2026-09-29 09:00"), "assigned_at": None, "first_contact_at": None,
+        "interested_at": sh("2026-09-29 12:00"), "needs_defined_at": None, "decision_at": None,
+        "won_at": None, "lost_at": None, "current_stage": "interested", "is_won": False,
+        "is_lost": False, "cycle_days": None, "business_days_to_assign": None,
+        "business_days_to_first_contact": None, "is_assignment_sla_met": None,
+        "is_first_contact_sla_met": None, "has_cycle_anomaly": False,
+        "is_inferred_from_events": False,
+    },
+    ("SH001", "SH-X9"): {
+        # no lead row: created at its first event, channel unknown, consultant from its events
+        "channel": "unknown", "campaign": None, "consultant": "Zhao Min", "grade": None,
+        "created_at": sh("2026-09-22 09:00"), "assigned_at": None, "first_contact_at": None,
+        "interested_at": sh("2026-09-22 15:00"), "needs_defined_at": None, "decision_at": None,
+        "won_at": None, "lost_at": None, "current_stage": "interested", "is_won": False,
+        "is_lost": False, "cycle_days": None, "business_days_to_assign": None,
+        "business_days_to_first_contact": None, "is_assignment_sla_met": None,
+        "is_first_contact_sla_met": None, "has_cycle_anomaly": False,
+        "is_inferred_from_events": True,
+    },
+    ("UR001", "U1"): {
+        "channel": "web", "campaign": None, "consultant": None, "grade": None,
+        "created_at": ur("2026-09-30 23:30"), "assigned_at": None, "first_contact_at": None,
+        "interested_at": ur("2026-10-01 10:00"), "needs_defined_at": ur("2026-10-04 11:30"),
+        "decision_at": ur("2026-10-04 11:30"), "won_at": ur("2026-10-04 11:30"), "lost_at": None,
+        "current_stage": "won", "is_won": True, "is_lost": False,
+        # 09-30 23:30 -> 10-04 11:30 = 3 days 12 hours
+        "cycle_days": Decimal("3.500000"),
+        "business_days_to_assign": None, "business_days_to_first_contact": None,
+        "is_assignment_sla_met": None, "is_first_contact_sla_met": None,
+        "has_cycle_anomaly": False, "is_inferred_from_events": False,
+    },
+    ("UR001", "U2"): {
+        "channel": "web", "campaign": None, "consultant": "Ayxan", "grade": None,
+        "created_at": ur("2026-10-01 00:30"), "assigned_at": ur("2026-10-09 10:00"),
+        "first_contact_at": None, "interested_at": None, "needs_defined_at": None,
+        "decision_at": None, "won_at": None, "lost_at": None, "current_stage": "potential",
+        "is_won": False, "is_lost": False, "cycle_days": None,
+        # local Thu 10-01 (holiday, number 4) -> Fri 10-09 (6) = 2 > 1: not met
+        "business_days_to_assign": 2, "business_days_to_first_contact": None,
+        "is_assignment_sla_met": False, "is_first_contact_sla_met": None,
+        "has_cycle_anomaly": False, "is_inferred_from_events": False,
+    },
+    ("UR001", "U4"): {
+        "channel": "web", "campaign": None, "consultant": None, "grade": None,
+        "created_at": ur("2026-10-06 10:00"), "assigned_at": None, "first_contact_at": None,
+        "interested_at": ur("2026-10-05 10:00"), "needs_defined_at": ur("2026-10-05 10:00"),
+        "decision_at": ur("2026-10-05 10:00"), "won_at": ur("2026-10-05 10:00"), "lost_at": None,
+        "current_stage": "won", "is_won": True, "is_lost": False,
+        # won one day before created: kept, negative, flagged
+        "cycle_days": Decimal("-1.000000"),
+        "business_days_to_assign": None, "business_days_to_first_contact": None,
+        "is_assignment_sla_met": None, "is_first_contact_sla_met": None,
+        "has_cycle_anomaly": True, "is_inferred_from_events": False,
+    },
+}
+# fmt: on
+
+
+def test_fct_leads_columns_are_the_contract(built):
+    url, _ = built
+    cols = _rows(
+        url,
+        "select column_name from information_schema.columns"
+        " where table_schema = 'marts' and table_name = 'fct_leads' order by ordinal_position",
+    )
+    assert [c["column_name"] for c in cols] == FCT_COLUMNS
+
+
+def test_fct_leads_rows(built):
+    url, _ = built
+    rows = _rows(url, "select * from marts.fct_leads")
+    by_lead = {(r["dealer_code"], r["source_lead_id"]): r for r in rows}
+    assert sorted(by_lead) == sorted(EXPECTED_LEADS)
+    assert len(rows) == len(EXPECTED_LEADS)
+    for (dealer, lead_id), expected in EXPECTED_LEADS.items():
+        actual = by_lead[(dealer, lead_id)]
+        assert actual["lead_key"] == _lead_key(dealer, lead_id)
+        assert actual["source_system"] == "dealer_export"
+        mismatched = {k: (actual[k], v) for k, v in expected.items() if actual[k] != v}
+        assert not mismatched, f"{dealer}/{lead_id}: (actual, expected) {mismatched}"
+
+
+def test_duplicate_events_and_lead_versions_collapse(built):
+    url, _ = built
+    events = _rows(
+        url,
+        "select stage, count(*) as n from staging.stg_dealer_export__stage_events"
+        " where dealer_code = 'SH001' and source_lead_id = 'SH-L1' group by stage",
+    )
+    # interested was exported 3 times (twice in file 1, once in file 2): kept once
+    assert {e["stage"]: e["n"] for e in events} == {
+        "potential": 1,
+        "interested": 1,
+        "needs_defined": 1,
+        "decision": 1,
+        "won": 1,
+    }
+    lead = _rows(
+        url,
+        "select channel, file_name, source_payload ->> 'extra_column' as extra"
+        " from staging.stg_dealer_export__leads where source_lead_id in ('SH-L3', 'SH-L5')"
+        " order by source_lead_id",
+    )
+    assert lead == [
+        {"channel": "wechat", "file_name": "leads_2026-10-06.csv", "extra": None},
+        {"channel": "unknown", "file_name": "leads_2026-10-03.csv", "extra": "kept in payload"},
+    ]
+
+
+# --- mart_funnel_conversion -----------------------------------------------------------------
+
+R = Decimal
+# fmt: off
+# (dealer, channel, grain, period_start):
+#   (potential, interested, needs_defined, decision, won, lost,
+#    p->i, i->nd, nd->d, d->won, lead->won)   rates rounded to 4 decimals, None = 0 denominator
+EXPECTED_FUNNEL = {
+    # SH001 wechat, local week of Mon 09-28 (09-28..10-04): L1, L2, L3 (L4 is 10-05 00:30 local).
+    # interested L1 L2 L3 = 3; needs_defined L1 L2 = 2; decision L1 L2 = 2; won L1; lost L3.
+    # 3/3 = 1, 2/3 = 0.6667, 2/2 = 1, 1/2 = 0.5, 1/3 = 0.3333
+    ("SH001", "wechat", "week", date(2026, 9, 28)):
+        (3, 3, 2, 2, 1, 1, R("1.0000"), R("0.6667"), R("1.0000"), R("0.5000"), R("0.3333")),
+    # week of 10-05: L4 only, never past potential: 0/1 = 0, the rest 0/0 = NULL, 0/1 = 0
+    ("SH001", "wechat", "week", date(2026, 10, 5)):
+        (1, 0, 0, 0, 0, 0, R("0.0000"), None, None, None, R("0.0000")),
+    # September: L1, L2: 2/2, 2/2, 2/2, 1/2, 1/2
+    ("SH001", "wechat", "month", date(2026, 9, 1)):
+        (2, 2, 2, 2, 1, 0, R("1.0000"), R("1.0000"), R("1.0000"), R("0.5000"), R("0.5000")),
+    # October: L3 (interested, lost), L4: 1/2, 0/1, 0/0, 0/0, 0/2
+    ("SH001", "wechat", "month", date(2026, 10, 1)):
+        (2, 1, 0, 0, 0, 1, R("0.5000"), R("0.0000"), None, None, R("0.0000")),
+    ("SH001", "wechat", "quarter", date(2026, 7, 1)):
+        (2, 2, 2, 2, 1, 0, R("1.0000"), R("1.0000"), R("1.0000"), R("0.5000"), R("0.5000")),
+    ("SH001", "wechat", "quarter", date(2026, 10, 1)):
+        (2, 1, 0, 0, 0, 1, R("0.5000"), R("0.0000"), None, None, R("0.0000")),
+    # SH001 unknown: X9 (week of 09-21, inferred from events) and L5 (week of 09-28)
+    ("SH001", "unknown", "week", date(2026, 9, 21)):
+        (1, 1, 0, 0, 0, 0, R("1.0000"), R("0.0000"), None, None, R("0.0000")),
+    ("SH001", "unknown", "week", date(2026, 9, 28)):
+        (1, 1, 0, 0, 0, 0, R("1.0000"), R("0.0000"), None, None, R("0.0000")),
+    ("SH001", "unknown", "month", date(2026, 9, 1)):
+        (2, 2, 0, 0, 0, 0, R("1.0000"), R("0.0000"), None, None, R("0.0000")),
+    ("SH001", "unknown", "quarter", date(2026, 7, 1)):
+        (2, 2, 0, 0, 0, 0, R("1.0000"), R("0.0000"), None, None, R("0.0000")),
+    # UR001 web, Urumqi time: U1 09-30 23:30 (September), U2 10-01 00:30 (October; September in
+    # UTC), U4 10-06. Week of 09-28: U1 (won, stages skipped) + U2: 1/2, 1/1, 1/1, 1/1, 1/2
+    ("UR001", "web", "week", date(2026, 9, 28)):
+        (2, 1, 1, 1, 1, 0, R("0.5000"), R("1.0000"), R("1.0000"), R("1.0000"), R("0.5000")),
+    ("UR001", "web", "week", date(2026, 10, 5)):
+        (1, 1, 1, 1, 1, 0, R("1.0000"), R("1.0000"), R("1.0000"), R("1.0000"), R("1.0000")),
+    ("UR001", "web", "month", date(2026, 9, 1)):
+        (1, 1, 1, 1, 1, 0, R("1.0000"), R("1.0000"), R("1.0000"), R("1.0000"), R("1.0000")),
+    # October: U2 (potential) + U4 (won): 1/2, 1/1, 1/1, 1/1, 1/2
+    ("UR001", "web", "month", date(2026, 10, 1)):
+        (2, 1, 1, 1, 1, 0, R("0.5000"), R("1.0000"), R("1.0000"), R("1.0000"), R("0.5000")),
+    ("UR001", "web", "quarter", date(2026, 7, 1)):
+        (1, 1, 1, 1, 1, 0, R("1.0000"), R("1.0000"), R("1.0000"), R("1.0000"), R("1.0000")),
+    ("UR001", "web", "quarter", date(2026, 10, 1)):
+        (2, 1, 1, 1, 1, 0, R("0.5000"), R("1.0000"), R("1.0000"), R("1.0000"), R("0.5000")),
+}
+
+FUNNEL_KEY = ["dealer_code", "channel", "period_grain", "period_start"]
+FUNNEL_VALUES = [
+    "leads_potential", "leads_interested", "leads_needs_defined", "leads_decision", "leads_won",
+    "leads_lost", "rate_potential_to_interested", "rate_interested_to_needs_defined",
+    "rate_needs_defined_to_decision", "rate_decision_to_won", "rate_lead_to_won",
+]
+# fmt: on
+
+
+def test_funnel_columns_are_the_contract(built):
+    url, _ = built
+    cols = _rows(
+        url,
+        "select column_name, data_type from information_schema.columns where table_schema ="
+        " 'marts' and table_name = 'mart_funnel_conversion' order by ordinal_position",
+    )
+    assert [c["column_name"] for c in cols] == FUNNEL_KEY + FUNNEL_VALUES
+    types = {c["column_name"]: c["data_type"] for c in cols}
+    assert types["period_start"] == "date"
+    assert {types[c] for c in FUNNEL_VALUES if c.startswith("rate_")} == {"numeric"}
+
+
+def test_funnel_rows_match_hand_computed(built):
+    url, _ = built
+    rows = _rows(url, "select * from marts.mart_funnel_conversion")
+    actual = {tuple(r[k] for k in FUNNEL_KEY): tuple(r[v] for v in FUNNEL_VALUES) for r in rows}
+    assert len(rows) == len(actual)  # the grain is unique
+    assert sorted(actual) == sorted(EXPECTED_FUNNEL)
+    for key, expected in EXPECTED_FUNNEL.items():
+        assert actual[key] == expected, key
+
+
+def test_funnel_counts_never_increase_along_the_funnel(built):
+    url, _ = built
+    rows = _rows(url, "select * from marts.mart_funnel_conversion")
+    assert rows
+    stages = FUNNEL_VALUES[:5]
+    for row in rows:
+        counts = [row[s] for s in stages]
+        assert counts == sorted(counts, reverse=True), row
+        assert row["leads_won"] + row["leads_lost"] <= row["leads_potential"], row
+
+
+def test_period_starts_are_cut_in_local_time(built):
+    url, _ = built
+    rows = _rows(
+        url,
+        "select period_grain, period_start, extract(isodow from period_start) as dow,"
+        " extract(day from period_start) as dom, extract(month from period_start) as month"
+        " from marts.mart_funnel_conversion",
+    )
+    for row in rows:
+        if row["period_grain"] == "week":
+            assert row["dow"] == 1, row  # a Monday
+        else:
+            assert row["dom"] == 1, row
+        if row["period_grain"] == "quarter":
+            assert row["month"] in (1, 4, 7, 10), row
+    # SH-L4, created 2026-10-04T16:30Z (a Sunday in UTC), is Monday 00:30 in Shanghai: its cohort
+    # is the week of 10-05 and October, never the UTC week of 09-28.
+    l4 = _rows(
+        url,
+        "select created_at, (created_at at time zone 'Asia/Shanghai')::date as local_date"
+        " from marts.fct_leads where source_lead_id = 'SH-L4'",
+    )
+    assert l4 == [
+        {"created_at": datetime(2026, 10, 4, 16, 30, tzinfo=UTC), "local_date": date(2026, 10, 5)}
+    ]
+    assert EXPECTED_FUNNEL[("SH001", "wechat", "week", date(2026, 10, 5))][0] == 1
+
+
+def test_build_is_quick(built):
+    _, seconds = built
+    print(f"dbt build on the fixture took {seconds:.1f}s")
+    assert seconds < 90

@@ -1,0 +1,75 @@
+"""Warehouse reachability and the embedded fallback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psycopg
+
+from dealerfunnel.warehouse import ensure_schema
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _cli(*args, env_extra):
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "plugins"), **env_extra)
+    return subprocess.run(
+        [sys.executable, "-m", "dealerfunnel.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_unreachable_warehouse_fails_fast_with_masked_one_line_error(tmp_path):
+    started = time.monotonic()
+    # 10.255.255.1 would hang without a timeout; use a closed loopback port to stay local.
+    proc = _cli(
+        "run",
+        env_extra={
+            "WAREHOUSE_URL": "postgresql://etl:Sup3rS3cret@127.0.0.1:1/leads_wh",
+            "DEALERFUNNEL_DATA_DIR": str(tmp_path),
+        },
+    )
+    elapsed = time.monotonic() - started
+    assert proc.returncode == 2
+    assert elapsed < 10
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(lines) == 1
+    assert "host=127.0.0.1" in lines[0] and "database=leads_wh" in lines[0]
+    assert "Sup3rS3cret" not in proc.stderr + proc.stdout
+    assert "***" in lines[0]
+
+
+def test_embedded_warehouse_starts_when_url_unset(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "WAREHOUSE_URL"}
+    env.update(PYTHONPATH=str(ROOT / "plugins"), DEALERFUNNEL_DATA_DIR=str(tmp_path))
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "dealerfunnel.cli", "check-warehouse"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert "host=" in proc.stdout and str(tmp_path) in proc.stdout.replace("%2F", "/")
+    finally:
+        subprocess.run(
+            [sys.executable, "-m", "dealerfunnel.cli", "stop-warehouse"], env=env, timeout=60
+        )
+
+
+def test_schema_is_idempotent(clean_warehouse):
+    ensure_schema(clean_warehouse)
+    ensure_schema(clean_warehouse)
+    with psycopg.connect(clean_warehouse) as conn:
+        tables = conn.execute(
+            "select count(*) from information_schema.tables where table_schema in ('raw','ops')"
+        ).fetchone()[0]
+    assert tables == 10
