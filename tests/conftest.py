@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 from dealerfunnel.warehouse import ensure_schema
-from dealerfunnel.warehouse.connection import to_libpq, url_parts
+from dealerfunnel.warehouse.connection import to_libpq, with_database
 
 PIPELINE_SCHEMAS = ("raw", "ops", "staging", "intermediate", "marts", "seeds", "dbt_test__audit")
 
@@ -33,13 +33,6 @@ def server_url(tmp_path_factory) -> str:
     return server.get_uri()
 
 
-def _with_db(url: str, dbname: str) -> str:
-    parts = url_parts(url)
-    password = f":{parts['password']}" if parts["password"] else ""
-    if parts["host"].startswith("/"):
-        return f"postgresql://{parts['user']}{password}@/{dbname}?host={parts['host']}"
-    return f"postgresql://{parts['user']}{password}@{parts['host']}:{parts['port']}/{dbname}"
-
 
 @pytest.fixture(scope="session")
 def warehouse_url(server_url) -> str:
@@ -47,7 +40,7 @@ def warehouse_url(server_url) -> str:
     dbname = f"dealerfunnel_test_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(f'create database "{dbname}"')
-    url = _with_db(server_url, dbname)
+    url = with_database(server_url, dbname)
     ensure_schema(url)
     yield url
     with psycopg.connect(server_url, autocommit=True) as conn:

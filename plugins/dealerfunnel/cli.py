@@ -17,7 +17,11 @@ import json
 import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import TextIO
 
 from dealerfunnel.settings import PROJECT_ROOT, ConfigError, data_dir, landing_dir, reports_dir
 from dealerfunnel.warehouse.connection import (
@@ -58,8 +62,40 @@ def airflow_environment(url: str) -> dict[str, str]:
     }
 
 
-def run_dags(url: str, dag_ids: tuple[str, ...] = DAG_ORDER) -> dict[str, str]:
+@contextmanager
+def output_to_log(log_path: Path | None) -> Iterator[TextIO]:
+    """Send everything written to fd 1 and 2 (Airflow, dbt and GX logs) to ``log_path``.
+
+    Yields a stream to the original terminal for progress lines. ``None`` captures nothing.
+    """
+    if log_path is None:
+        yield sys.stdout
+        return
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved_out, saved_err = os.dup(1), os.dup(2)
+    console = os.fdopen(os.dup(saved_out), "w", buffering=1)
+    with log_path.open("ab") as log_file:
+        os.dup2(log_file.fileno(), 1)
+        os.dup2(log_file.fileno(), 2)
+        try:
+            yield console
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved_out, 1)
+            os.dup2(saved_err, 2)
+            os.close(saved_out)
+            os.close(saved_err)
+            console.close()
+
+
+def run_dags(
+    url: str, dag_ids: tuple[str, ...] = DAG_ORDER, *, console: TextIO | None = None
+) -> dict[str, str]:
     """Run the DAGs in order with ``dag.test()``; raise :class:`DagRunFailed` on a failed run."""
+    console = console or sys.stdout
     env = airflow_environment(url)
     for key, value in env.items():
         if key in ("AIRFLOW_HOME", "AIRFLOW_CONN_WAREHOUSE"):
@@ -81,7 +117,7 @@ def run_dags(url: str, dag_ids: tuple[str, ...] = DAG_ORDER) -> dict[str, str]:
         dag_run = bag.get_dag(dag_id).test()
         state = str(dag_run.state)
         states[dag_id] = state
-        print(f"  {dag_id}: {state} in {time.monotonic() - started:.1f}s", flush=True)
+        print(f"  {dag_id}: {state} in {time.monotonic() - started:.1f}s", file=console)
         if state != "success":
             failed = [ti.task_id for ti in dag_run.get_task_instances() if ti.state == "failed"]
             raise DagRunFailed(f"DAG {dag_id} ended {state}; failed tasks: {failed}")
@@ -110,6 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=["demo", "run", "check-warehouse", "stop-warehouse"])
     parser.add_argument("--seed", type=int, default=20261123)
     parser.add_argument("--leads", type=int, default=20_000)
+    parser.add_argument(
+        "--verbose", action="store_true", help="show Airflow/dbt/GX logs instead of a log file"
+    )
     args = parser.parse_args(argv)
 
     if args.command == "stop-warehouse":
@@ -136,8 +175,13 @@ def main(argv: list[str] | None = None) -> int:
                 f"({time.monotonic() - started:.1f}s)",
                 flush=True,
             )
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        log_path = None if args.verbose else data_dir() / "logs" / f"{args.command}-{stamp}.log"
         print("running DAGs through Airflow (dag.test):", flush=True)
-        run_dags(url)
+        if log_path:
+            print(f"  task logs: {log_path}", flush=True)
+        with output_to_log(log_path) as console:
+            run_dags(url, console=console)
         reports_dir().mkdir(parents=True, exist_ok=True)
         print_summary(url)
     except WarehouseUnreachable as exc:

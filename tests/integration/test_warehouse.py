@@ -72,4 +72,4 @@ def test_schema_is_idempotent(clean_warehouse):
         tables = conn.execute(
             "select count(*) from information_schema.tables where table_schema in ('raw','ops')"
         ).fetchone()[0]
-    assert tables == 10
+    assert tables == 10 + 15  # ops + dealer_export raw tables, API raw tables

@@ -127,3 +127,16 @@ def connect(url: str | None = None, *, autocommit: bool = False) -> Iterator[psy
         raise
     with conn:
         yield conn
+
+
+def with_database(url: str, dbname: str) -> str:
+    """The same server and credentials as ``url``, another database."""
+    from urllib.parse import quote
+
+    parts = url_parts(url)
+    auth = quote(parts["user"], safe="")
+    if parts["password"]:
+        auth += ":" + quote(parts["password"], safe="")
+    if parts["host"].startswith("/"):
+        return f"postgresql://{auth}@/{dbname}?host={quote(parts['host'], safe='/')}"
+    return f"postgresql://{auth}@{parts['host']}:{parts['port']}/{dbname}"

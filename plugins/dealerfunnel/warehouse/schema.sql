@@ -143,3 +143,205 @@ create table if not exists raw.dealer_export__followups (
     _row_number integer not null,
     unique (_dealer_code, _file_sha256, _row_number)
 );
+
+-- raw: API sources --------------------------------------------------------------------------
+-- One shape for every API object: the record exactly as the API returned it (payload jsonb, the
+-- documented wire format), its natural key (record_id) within the account, the source's own
+-- updated time, and load metadata. Loads merge on (account_id, record_id): a re-run or a
+-- duplicate is a no-op, a later record_updated_at wins (late updates), an older one is ignored.
+
+
+-- Meta Lead Ads lead (Graph API /{form_id}/leads): id
+create table if not exists raw.meta__leads (
+    record_id text not null,
+    account_id text not null,
+    record_updated_at timestamptz,
+    payload jsonb not null,
+    _dealer_code text not null,
+    _source text not null,
+    _batch_id uuid not null,
+    _extracted_at timestamptz not null,
+    primary key (account_id, record_id)
+);
+
+-- Meta Insights daily row per campaign (level=campaign, time_increment=1): campaign_id|date_start
+create table if not exists raw.meta__insights (
+    record_id text not null,
+    account_id text not null,
+    record_updated_at timestamptz,
+    payload jsonb not null,
+    _dealer_code text not null,
+    _source text not null,
+    _batch_id uuid not null,
+    _extracted_at timestamptz not null,
+    primary key (account_id, record_id)
+);
+
+-- Google Ads lead_form_submission_data row: resource_name
+create table if not exists raw.google_ads__lead_form_submissions (
+    record_id text not null,
+    account_id text not null,
+    record_updated_at timestamptz,
+    payload jsonb not null,
+    _dealer_code text not null,
+    _source text not null,
+    _batch_id uuid not null,
+    _extracted_at timestamptz not null,
+    primary key (account_id, record_id)
+);
+
+-- Google Ads GAQL campaign x segments.date row: campaign.id|segments.date
+create table if not exists raw.google_ads__campaign_costs (
+    record_id text not null,
+    account_id text not null,
+    record_updated_at timestamptz,
+    payload jsonb not null,
+    _dealer_code text not null,
+    _source text not null,
+    _batch_id uuid not null,
+    _extracted_at timestamptz not null,
+    primary key (account_id, record_id)
+);
+
+-- Salesforce Lead sObject: Id
+create table if not exists raw.salesforce__leads (
+    record_id text not null,
+    account_id text not null,
+    record_updated_at timestamptz,
+    payload jsonb not null,
+    _dealer_code text not null,
+    _source text not null,
+    _batch_id uuid not null,
+    _extracted_at timestamptz not null,
+    primary key (account_id, record_id)
+);
+
+-- Salesforce Opportunity sObject: Id
+create table if not exists raw.salesforce__opportunities (
+    record_id text not null,
+    account_id text not null,
+    record_updated_at timestamptz,
+    payload jsonb not null,
+    _dealer_code text not null,
+    _source text not null,
+    _batch_id uuid not null,
+    _extracted_at timestamptz not null,
+    primary key (account_id, record_id)
+);
+
+-- Salesforce LeadHistory row: Id
+create table if not exists raw.salesforce__lead_history (
+    record_id text not null,
+    account_id text not null,
+    record_updated_at timestamptz,
+    payload jsonb not null,
+    _dealer_code text not null,
+    _source text not null,
+    _batch_id uuid not null,
+    _extracted_at timestamptz not null,
+    primary key (account_id, record_id)
+);
+
+-- Salesforce OpportunityHistory row: Id
+create table if not exists raw.salesforce__opportunity_history (
+    record_id text not null,
+    account_id text not null,
+    record_updated_at timestamptz,
+    payload jsonb not null,
+    _dealer_code text not null,
+    _source text not null,
+    _batch_id uuid not null,
+    _extracted_at timestamptz not null,
+    primary key (account_id, record_id)
+);
+
+-- Salesforce Task (follow-up activity): Id
+create table if not exists raw.salesforce__tasks (
+    record_id text not null,
+    account_id text not null,
+    record_updated_at timestamptz,
+    payload jsonb not null,
+    _dealer_code text not null,
+    _source text not null,
+    _batch_id uuid not null,
+    _extracted_at timestamptz not null,
+    primary key (account_id, record_id)
+);
+
+-- Salesforce User (consultant): Id
+create table if not exists raw.salesforce__users (
+    record_id text not null,
+    account_id text not null,
+    record_updated_at timestamptz,
+    payload jsonb not null,
+    _dealer_code text not null,
+    _source text not null,
+    _batch_id uuid not null,
+    _extracted_at timestamptz not null,
+    primary key (account_id, record_id)
+);
+
+-- HubSpot CRM v3 contact: id
+create table if not exists raw.hubspot__contacts (
+    record_id text not null,
+    account_id text not null,
+    record_updated_at timestamptz,
+    payload jsonb not null,
+    _dealer_code text not null,
+    _source text not null,
+    _batch_id uuid not null,
+    _extracted_at timestamptz not null,
+    primary key (account_id, record_id)
+);
+
+-- HubSpot CRM v3 deal (with propertiesWithHistory.dealstage): id
+create table if not exists raw.hubspot__deals (
+    record_id text not null,
+    account_id text not null,
+    record_updated_at timestamptz,
+    payload jsonb not null,
+    _dealer_code text not null,
+    _source text not null,
+    _batch_id uuid not null,
+    _extracted_at timestamptz not null,
+    primary key (account_id, record_id)
+);
+
+-- HubSpot owner: id
+create table if not exists raw.hubspot__owners (
+    record_id text not null,
+    account_id text not null,
+    record_updated_at timestamptz,
+    payload jsonb not null,
+    _dealer_code text not null,
+    _source text not null,
+    _batch_id uuid not null,
+    _extracted_at timestamptz not null,
+    primary key (account_id, record_id)
+);
+
+-- HubSpot deal pipeline with its stages: id
+create table if not exists raw.hubspot__pipelines (
+    record_id text not null,
+    account_id text not null,
+    record_updated_at timestamptz,
+    payload jsonb not null,
+    _dealer_code text not null,
+    _source text not null,
+    _batch_id uuid not null,
+    _extracted_at timestamptz not null,
+    primary key (account_id, record_id)
+);
+
+-- Eventbrite attendee: id
+create table if not exists raw.eventbrite__attendees (
+    record_id text not null,
+    account_id text not null,
+    record_updated_at timestamptz,
+    payload jsonb not null,
+    _dealer_code text not null,
+    _source text not null,
+    _batch_id uuid not null,
+    _extracted_at timestamptz not null,
+    primary key (account_id, record_id)
+);

@@ -1,0 +1,160 @@
+"""Benchmark harness: ``python -m bench`` (or ``make bench``).
+
+Measures, in one run and on one database, ratios that do not depend on the machine:
+
+1. **Landing throughput vs a bare PostgreSQL COPY.** The synthetic dealer group (20,000 leads,
+   about 150k CSV rows) is loaded by ``dealerfunnel.landing.load_landing`` (parse, validate,
+   timestamps to UTC, stage mapping, jsonb payload, quarantine, per-file transactions), then
+   the same files are loaded by a bare ``COPY ... FROM STDIN (FORMAT csv, HEADER)`` into
+   all-text tables. Reported: rows/s of each and the ratio loader/bare.
+2. **Re-run cost.** A second ``load_landing`` over the same files (all skipped by hash).
+3. **dbt build** of the whole project on the loaded data, and ``dbt parse`` alone, so the
+   transform cost per run is visible next to the load.
+
+The warehouse is ``WAREHOUSE_URL`` (a scratch database is created on that server and dropped
+afterwards) or, when unset, an embedded PostgreSQL in a temporary folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+
+def _server_url(tmp: Path) -> str:
+    url = os.environ.get("WAREHOUSE_URL")
+    if url:
+        from dealerfunnel.warehouse.connection import to_libpq
+
+        return to_libpq(url)
+    import pgserver
+
+    return pgserver.get_server(tmp / "pg", cleanup_mode="stop").get_uri()
+
+
+
+def bare_copy(url: str, landing: Path) -> tuple[int, float]:
+    """COPY every CSV into an all-text table per file header; return (rows, seconds)."""
+    files = sorted(p for p in landing.rglob("*.csv"))
+    rows = 0
+    started = time.perf_counter()
+    with psycopg.connect(url) as conn:
+        conn.execute("drop schema if exists bench_bare cascade; create schema bench_bare")
+        for i, path in enumerate(files):
+            data = path.read_bytes()
+            header = data.decode("utf-8-sig").split("\n", 1)[0].split(",")
+            table = sql.Identifier("bench_bare", f"t{i}")
+            conn.execute(
+                sql.SQL("create table {} ({})").format(
+                    table,
+                    sql.SQL(", ").join(
+                        sql.SQL("{} text").format(sql.Identifier(f"c{j}"))
+                        for j in range(len(header))
+                    ),
+                )
+            )
+            with conn.cursor() as cur:
+                with cur.copy(
+                    sql.SQL("copy {} from stdin (format csv, header true)").format(table)
+                ) as copy:
+                    copy.write(data.removeprefix(b"\xef\xbb\xbf"))
+                rows += cur.rowcount
+        conn.commit()
+    return rows, time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="bench")
+    parser.add_argument("--leads", type=int, default=20_000)
+    parser.add_argument("--repeat", type=int, default=3, help="repetitions of the load pair")
+    parser.add_argument("--skip-dbt", action="store_true")
+    args = parser.parse_args()
+
+    from dealerfunnel.landing import load_landing
+    from dealerfunnel.synth import generate
+    from dealerfunnel.warehouse import ensure_schema
+    from dealerfunnel.warehouse.connection import with_database
+
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        os.environ["DEALERFUNNEL_DATA_DIR"] = str(tmp / "var")
+        server = _server_url(tmp)
+        landing = tmp / "landing"
+        t = time.perf_counter()
+        manifest = generate(landing, n_leads=args.leads)
+        gen_s = time.perf_counter() - t
+        print(f"generated {manifest['totals']['rows']} rows in {gen_s:.2f}s")
+
+        loader_s, bare_s = [], []
+        rows_loaded = rows_bare = 0
+        url = ""
+        for attempt in range(args.repeat):
+            dbname = f"bench_{uuid.uuid4().hex[:8]}"
+            with psycopg.connect(server, autocommit=True) as conn:
+                conn.execute(sql.SQL("create database {}").format(sql.Identifier(dbname)))
+            url = with_database(server, dbname)
+            ensure_schema(url)
+            # alternate the order so caching favours neither side
+            if attempt % 2:
+                rows_bare, s = bare_copy(url, landing)
+                bare_s.append(s)
+            t = time.perf_counter()
+            report = load_landing(url, landing)
+            loader_s.append(time.perf_counter() - t)
+            rows_loaded = report["totals"]["rows_in"]
+            if not attempt % 2:
+                rows_bare, s = bare_copy(url, landing)
+                bare_s.append(s)
+            if attempt < args.repeat - 1:
+                with psycopg.connect(server, autocommit=True) as conn:
+                    conn.execute(
+                        sql.SQL("drop database {} with (force)").format(sql.Identifier(dbname))
+                    )
+        t = time.perf_counter()
+        load_landing(url, landing)
+        rerun_s = time.perf_counter() - t
+
+        loader_med, bare_med = statistics.median(loader_s), statistics.median(bare_s)
+        print(
+            f"landing loader : {rows_loaded} rows, median {loader_med:.2f}s "
+            f"= {rows_loaded / loader_med:,.0f} rows/s  (runs: {[round(x, 2) for x in loader_s]})"
+        )
+        print(
+            f"bare COPY      : {rows_bare} rows, median {bare_med:.2f}s "
+            f"= {rows_bare / bare_med:,.0f} rows/s  (runs: {[round(x, 2) for x in bare_s]})"
+        )
+        print(f"ratio loader/bare COPY time: {loader_med / bare_med:.1f}x")
+        print(
+            f"re-run over loaded files (all skipped): {rerun_s:.2f}s "
+            f"= {rerun_s / loader_med:.1%} of a first load"
+        )
+
+        if not args.skip_dbt:
+            from dealerfunnel.transform import run_dbt
+
+            t = time.perf_counter()
+            run_dbt(["parse"], url)
+            parse_s = time.perf_counter() - t
+            t = time.perf_counter()
+            run_dbt(["build"], url)
+            build_s = time.perf_counter() - t
+            print(
+                f"dbt parse: {parse_s:.1f}s; dbt build (all models + tests): {build_s:.1f}s "
+                f"= {build_s / loader_med:.1f}x the first load"
+            )
+
+        dbname = url.rsplit("/", 1)[-1].split("?")[0]
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(sql.SQL("drop database {} with (force)").format(sql.Identifier(dbname)))
+
+
+if __name__ == "__main__":
+    main()
