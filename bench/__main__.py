@@ -40,7 +40,6 @@ def _server_url(tmp: Path) -> str:
     return pgserver.get_server(tmp / "pg", cleanup_mode="stop").get_uri()
 
 
-
 def bare_copy(url: str, landing: Path) -> tuple[int, float]:
     """COPY every CSV into an all-text table per file header; return (rows, seconds)."""
     files = sorted(p for p in landing.rglob("*.csv"))

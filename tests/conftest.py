@@ -33,7 +33,6 @@ def server_url(tmp_path_factory) -> str:
     return server.get_uri()
 
 
-
 @pytest.fixture(scope="session")
 def warehouse_url(server_url) -> str:
     """A fresh database for this test session, with the raw/ops schemas applied."""
