@@ -169,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
             from dealerfunnel.synth import generate
 
             started = time.monotonic()
+            if not isinstance(landing_dir(), Path):
+                raise ConfigError("LANDING_DIR: make demo generates into a local folder, not a URL")
             manifest = generate(landing_dir(), seed=args.seed, n_leads=args.leads)
             print(
                 f"synthetic dealer group: {manifest['totals']} into {landing_dir()} "

@@ -29,8 +29,15 @@ def data_dir() -> Path:
     return _path_from_env("DEALERFUNNEL_DATA_DIR", PROJECT_ROOT / "var")
 
 
-def landing_dir() -> Path:
-    """The dealer CRM export landing folder: ``<landing>/<dealer_code>/*.csv``."""
+def landing_dir() -> Path | str:
+    """The dealer CRM export landing location: ``<landing>/<dealer_code>/*.csv|*.xlsx``.
+
+    A local folder, or an object-storage URL (``s3://bucket/prefix``, ``file:///...``) that
+    the landing loader opens with Airflow's ``ObjectStoragePath``.
+    """
+    value = os.environ.get("LANDING_DIR", "")
+    if "://" in value:
+        return value
     return _path_from_env("LANDING_DIR", data_dir() / "landing")
 
 

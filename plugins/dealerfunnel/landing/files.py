@@ -26,6 +26,7 @@ import fnmatch
 import hashlib
 import json
 import logging
+import os
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import psycopg
+from airflow.sdk import ObjectStoragePath
 from psycopg import sql
 
 from dealerfunnel.landing.parsing import (
@@ -45,6 +47,7 @@ from dealerfunnel.landing.parsing import (
     decode,
     header_problem,
     read_csv,
+    read_xlsx,
     row_record,
     typed_columns,
 )
@@ -52,6 +55,8 @@ from dealerfunnel.settings import ConfigError, load_dealer_registry, load_stage_
 from dealerfunnel.warehouse.connection import connect
 
 log = logging.getLogger(__name__)
+
+FILE_EXTENSIONS = ("csv", "xlsx")
 
 LOADED = "loaded"
 REJECTED = "rejected"
@@ -95,15 +100,27 @@ class LandingFile:
 
 
 def object_for(file_name: str) -> str | None:
-    """``leads`` / ``stage_events`` / ``followups`` for a matching ``*.csv`` name, else None.
+    """``leads`` / ``stage_events`` / ``followups`` for a matching name, else None.
 
-    Matching is case-insensitive (``Leads_2026-05.CSV`` is a leads file).
+    ``*.csv`` and ``*.xlsx`` (first worksheet) are accepted. Matching is case-insensitive
+    (``Leads_2026-05.CSV`` is a leads file).
     """
     lowered = file_name.lower()
     for obj in OBJECTS:
-        if fnmatch.fnmatchcase(lowered, f"{obj}*.csv"):
+        if any(fnmatch.fnmatchcase(lowered, f"{obj}*.{ext}") for ext in FILE_EXTENSIONS):
             return obj
     return None
+
+
+def landing_location(value: str | Path | ObjectStoragePath) -> Path | ObjectStoragePath:
+    """A local folder, or object storage when ``value`` is a URL (``s3://bucket/prefix``).
+
+    Object storage goes through Airflow's ``ObjectStoragePath``; its credentials come from the
+    Airflow Connection named by ``LANDING_CONN_ID`` (none for ``file://``).
+    """
+    if isinstance(value, str) and "://" in value:
+        return ObjectStoragePath(value, conn_id=os.environ.get("LANDING_CONN_ID") or None)
+    return Path(value) if isinstance(value, str) else value
 
 
 def discover(landing_dir: Path) -> tuple[dict[str, list[LandingFile]], list[str]]:
@@ -118,12 +135,12 @@ def discover(landing_dir: Path) -> tuple[dict[str, list[LandingFile]], list[str]
         raise FileNotFoundError(f"landing folder does not exist: {landing_dir}")
     dealers: dict[str, list[LandingFile]] = {}
     ignored: list[str] = []
-    for entry in sorted(landing_dir.iterdir()):
+    for entry in sorted(landing_dir.iterdir(), key=lambda p: p.name):
         if entry.name.startswith(".") or not entry.is_dir():
             ignored.append(entry.name)
             continue
         files: list[LandingFile] = []
-        for path in sorted(entry.iterdir()):
+        for path in sorted(entry.iterdir(), key=lambda p: p.name):
             obj = object_for(path.name)
             if obj is None or path.name.startswith(".") or not path.is_file():
                 ignored.append(f"{entry.name}/{path.name}")
@@ -239,7 +256,9 @@ def prepare(
 ) -> PreparedFile:
     """Parse a file's bytes; never raises for bad content (see the module docstring)."""
     try:
-        header, records = read_csv(decode(data))
+        header, records = (
+            read_xlsx(data) if file_name.lower().endswith(".xlsx") else read_csv(decode(data))
+        )
     except FileRejected as exc:
         bad = [Quarantined(None, {"file": file_name}, str(exc))]
         return PreparedFile(REJECTED, 1, bad=bad, reason=str(exc))
@@ -444,7 +463,9 @@ def _add(summary: dict[str, int], outcome: FileOutcome) -> None:
         summary[name] += getattr(outcome, name)
 
 
-def load_landing(url: str, landing_dir: Path, *, source: str = "dealer_export") -> dict:
+def load_landing(
+    url: str, landing_dir: str | Path | ObjectStoragePath, *, source: str = "dealer_export"
+) -> dict:
     """Load every new file under ``landing_dir``; return a JSON-serialisable report.
 
     Report::
@@ -467,7 +488,7 @@ def load_landing(url: str, landing_dir: Path, *, source: str = "dealer_export") 
     before stay committed; the failing file leaves nothing behind).
     """
     started = datetime.now(UTC)
-    landing_dir = Path(landing_dir)
+    landing_dir = landing_location(landing_dir)
     vocabulary = load_stage_mapping().get(source)
     if vocabulary is None:
         raise ConfigError(f"stage_mapping.yml: no vocabulary for source {source!r}")

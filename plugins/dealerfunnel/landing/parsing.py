@@ -12,7 +12,7 @@ import io
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any
 
 from dealerfunnel.settings import CANONICAL_STAGES
@@ -152,6 +152,61 @@ def read_csv(text: str) -> tuple[list[str], list[list[str]]]:
         raise FileRejected("empty file: no header row")
     header = [name.strip() or f"_column_{i}" for i, name in enumerate(records[0], start=1)]
     return header, records[1:]
+
+
+def read_xlsx(data: bytes) -> tuple[list[str], list[list[str]]]:
+    """The first worksheet of an XLSX workbook as header + records of strings.
+
+    Cells become the text a CSV export would hold: dates and datetimes in ISO 8601 (a naive
+    datetime stays naive, so it is read in the dealer's local time like a CSV value), whole
+    numbers without a decimal point (phone numbers typed as numbers), other numbers as
+    ``repr``, booleans as ``true``/``false``, empty cells as ``""``. Completely empty rows are
+    skipped. Raises :class:`FileRejected` when the bytes are not a readable workbook.
+    """
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise FileRejected(f"not a readable XLSX workbook: {exc}") from None
+    try:
+        sheet = workbook.worksheets[0]
+        records = [
+            [_cell_text(value) for value in row]
+            for row in sheet.iter_rows(values_only=True)
+            if any(value not in (None, "") for value in row)
+        ]
+    finally:
+        workbook.close()
+    if not records:
+        raise FileRejected("empty workbook: no header row")
+    while records[0] and records[0][-1] == "":  # trailing empty header cells
+        width = len(records[0]) - 1
+        if any(len(r) > width and r[width] for r in records[1:]):
+            break
+        records = [r[:width] for r in records]
+    header = [name.strip() or f"_column_{i}" for i, name in enumerate(records[0], start=1)]
+    width = len(header)
+    rows = [r + [""] * (width - len(r)) if len(r) < width else r for r in records[1:]]
+    return header, rows
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ")
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, int | float):
+        return repr(value)
+    return str(value)
 
 
 def header_problem(header: Sequence[str], obj: str) -> str | None:
