@@ -13,7 +13,6 @@ naming host and database, password masked.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -26,9 +25,9 @@ from typing import TextIO
 from dealerfunnel.settings import PROJECT_ROOT, ConfigError, data_dir, landing_dir, reports_dir
 from dealerfunnel.warehouse.connection import (
     WarehouseUnreachable,
+    airflow_connection_json,
     check_reachable,
     mask_url,
-    url_parts,
 )
 
 DAG_ORDER = ("dealer_exports_extract", "funnel_transform", "funnel_alerts")
@@ -41,15 +40,6 @@ class DagRunFailed(RuntimeError):
 def airflow_environment(url: str) -> dict[str, str]:
     """Environment for an in-process Airflow: local metadata DB, our DAGs and the Connection."""
     home = data_dir() / "airflow"
-    parts = url_parts(url)
-    connection = {
-        "conn_type": "postgres",
-        "host": parts["host"],
-        "port": int(parts["port"]),
-        "login": parts["user"],
-        "password": parts["password"] or None,
-        "schema": parts["dbname"],
-    }
     return {
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
@@ -57,7 +47,7 @@ def airflow_environment(url: str) -> dict[str, str]:
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
-        "AIRFLOW_CONN_WAREHOUSE": json.dumps(connection),
+        "AIRFLOW_CONN_WAREHOUSE": airflow_connection_json(url),
         "DEALERFUNNEL_RETRY_DELAY_SECONDS": "2",
     }
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import psycopg
 
-from dealerfunnel.warehouse.connection import url_parts, with_database
+from dealerfunnel.warehouse.connection import with_database
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = {
@@ -79,7 +79,6 @@ def airflow_stack(server_url: str, extra_env: dict[str, str], tmp: Path) -> Iter
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(f'create database "{metadata_db}"')
     metadata_url = with_database(server_url, metadata_db)
-    parts = url_parts(metadata_url)
     sqlalchemy_url = "postgresql+psycopg2://" + metadata_url.partition("://")[2]
     port = free_port()
     home = tmp / "airflow_home"
@@ -106,7 +105,6 @@ def airflow_stack(server_url: str, extra_env: dict[str, str], tmp: Path) -> Iter
         DEALERFUNNEL_RETRY_DELAY_SECONDS="2",
         **extra_env,
     )
-    _ = parts
     stack = Stack(env=env, home=home, metadata_url=metadata_url)
     try:
         migrated = stack.airflow("db", "migrate", timeout=300)

@@ -7,7 +7,6 @@ run ``funnel_transform``, whose mart Assets in turn run ``funnel_alerts``.
 
 from __future__ import annotations
 
-import json
 import socket
 import time
 import uuid
@@ -17,7 +16,7 @@ import psycopg
 import pytest
 
 from dealerfunnel.synth import generate
-from dealerfunnel.warehouse.connection import url_parts, with_database
+from dealerfunnel.warehouse.connection import airflow_connection_json, with_database
 
 from .airflow_stack import airflow_stack
 
@@ -39,17 +38,8 @@ def test_assets_trigger_transform_then_alerts(tmp_path, server_url):
     warehouse_db = f"dealerfunnel_sched_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(server_url, autocommit=True) as conn:
         conn.execute(f'create database "{warehouse_db}"')
-    warehouse = url_parts(with_database(server_url, warehouse_db))
-    connection = {
-        "conn_type": "postgres",
-        "host": warehouse["host"],
-        "port": int(warehouse["port"]),
-        "login": warehouse["user"],
-        "password": warehouse["password"] or None,
-        "schema": warehouse["dbname"],
-    }
     extra = {
-        "AIRFLOW_CONN_WAREHOUSE": json.dumps(connection),
+        "AIRFLOW_CONN_WAREHOUSE": airflow_connection_json(with_database(server_url, warehouse_db)),
         "LANDING_DIR": str(landing),
         "DEALERFUNNEL_DATA_DIR": str(tmp_path / "var"),
     }

@@ -140,3 +140,20 @@ def with_database(url: str, dbname: str) -> str:
     if parts["host"].startswith("/"):
         return f"postgresql://{auth}@/{dbname}?host={quote(parts['host'], safe='/')}"
     return f"postgresql://{auth}@{parts['host']}:{parts['port']}/{dbname}"
+
+
+def airflow_connection_json(url: str) -> str:
+    """``url`` as the JSON form of an Airflow Connection (for ``AIRFLOW_CONN_WAREHOUSE``)."""
+    import json
+
+    parts = url_parts(url)
+    return json.dumps(
+        {
+            "conn_type": "postgres",
+            "host": parts["host"],
+            "port": int(parts["port"]),
+            "login": parts["user"],
+            "password": parts["password"] or None,
+            "schema": parts["dbname"],
+        }
+    )

@@ -4,14 +4,60 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from psycopg import sql
+
 from dealerfunnel.warehouse.connection import connect
 
 DDL_PATH = Path(__file__).with_name("schema.sql")
 
+# Every API object lands in raw.<source>__<object> with one shape: the record exactly as the
+# API returned it (payload jsonb, the documented wire format), its natural key (record_id)
+# within the account, the source's own updated time, and load metadata. Loads merge on
+# (account_id, record_id): a re-run or a duplicate is a no-op, a later record_updated_at wins
+# (late updates), an older one is ignored.
+API_RAW_TABLES: dict[str, str] = {
+    "meta__leads": "Meta Lead Ads lead (Graph API /{form_id}/leads); key: id",
+    "meta__insights": "Meta Insights day x campaign; key: campaign_id|date_start",
+    "google_ads__lead_form_submissions": "Google Ads lead_form_submission_data; key: resourceName",
+    "google_ads__campaign_costs": "Google Ads GAQL campaign x segments.date; key: id|date",
+    "salesforce__leads": "Salesforce Lead sObject; key: Id",
+    "salesforce__opportunities": "Salesforce Opportunity sObject; key: Id",
+    "salesforce__lead_history": "Salesforce LeadHistory row; key: Id",
+    "salesforce__opportunity_history": "Salesforce OpportunityHistory row; key: Id",
+    "salesforce__tasks": "Salesforce Task (follow-up activity); key: Id",
+    "salesforce__users": "Salesforce User (consultant); key: Id",
+    "hubspot__contacts": "HubSpot CRM v3 contact; key: id",
+    "hubspot__deals": "HubSpot CRM v3 deal with dealstage history; key: id",
+    "hubspot__owners": "HubSpot owner; key: id",
+    "hubspot__pipelines": "HubSpot deal pipeline with its stages; key: id",
+    "eventbrite__attendees": "Eventbrite attendee; key: id",
+}
+
+API_RAW_DDL = sql.SQL(
+    """
+    create table if not exists {table} (
+        record_id text not null,
+        account_id text not null,
+        record_updated_at timestamptz,
+        payload jsonb not null,
+        _dealer_code text not null,
+        _source text not null,
+        _batch_id uuid not null,
+        _extracted_at timestamptz not null,
+        primary key (account_id, record_id)
+    );
+    comment on table {table} is {comment};
+    """
+)
+
 
 def ensure_schema(url: str | None = None) -> None:
-    """Apply ``schema.sql``; safe to run on every task start. Serialised by an advisory lock."""
+    """Apply ``schema.sql`` and the API raw tables; safe on every task start (advisory lock)."""
     ddl = DDL_PATH.read_text(encoding="utf-8")
     with connect(url) as conn:
         conn.execute("select pg_advisory_xact_lock(hashtext('dealerfunnel.ensure_schema'))")
         conn.execute(ddl)
+        for name, comment in API_RAW_TABLES.items():
+            conn.execute(
+                API_RAW_DDL.format(table=sql.Identifier("raw", name), comment=sql.Literal(comment))
+            )
