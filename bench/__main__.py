@@ -10,6 +10,9 @@ Measures, in one run and on one database, ratios that do not depend on the machi
 2. **Re-run cost.** A second ``load_landing`` over the same files (all skipped by hash).
 3. **dbt build** of the whole project on the loaded data, and ``dbt parse`` alone, so the
    transform cost per run is visible next to the load.
+4. **Cosmos overhead**: the same project rendered by Cosmos (manifest load mode, one Airflow
+   task per node) and run with ``dag.test()``, against a bare ``dbt build`` in the same run
+   (``bench/cosmos_overhead.py``).
 
 The warehouse is ``WAREHOUSE_URL`` (a scratch database is created on that server and dropped
 afterwards) or, when unset, an embedded PostgreSQL in a temporary folder.
@@ -75,6 +78,7 @@ def main() -> None:
     parser.add_argument("--leads", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=3, help="repetitions of the load pair")
     parser.add_argument("--skip-dbt", action="store_true")
+    parser.add_argument("--skip-cosmos", action="store_true", help="skip the slow Cosmos run")
     args = parser.parse_args()
 
     from dealerfunnel.landing import load_landing
@@ -149,6 +153,30 @@ def main() -> None:
                 f"dbt parse: {parse_s:.1f}s; dbt build (all models + tests): {build_s:.1f}s "
                 f"= {build_s / loader_med:.1f}x the first load"
             )
+
+        if not args.skip_cosmos:
+            import json
+            import subprocess
+            import sys
+
+            proc = subprocess.run(
+                [sys.executable, "-m", "bench.cosmos_overhead", "--url", url],
+                capture_output=True,
+                text=True,
+                check=False,
+                env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)),
+            )
+            lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+            if not lines:
+                print("cosmos benchmark failed:\n" + (proc.stderr or proc.stdout)[-2000:])
+            else:
+                r = json.loads(lines[-1].removeprefix("RESULT "))
+                print(
+                    f"Cosmos DbtDag ({r['tasks']} tasks, manifest mode, dag.test): "
+                    f"{r['cosmos_run_s']:.1f}s vs bare dbt build {r['bare_build_s']:.1f}s "
+                    f"in the same run = {r['cosmos_run_s'] / r['bare_build_s']:.1f}x "
+                    f"(DAG render {r['cosmos_dag_build_s']:.2f}s, state {r['state']})"
+                )
 
         dbname = url.rsplit("/", 1)[-1].split("?")[0]
         with psycopg.connect(server, autocommit=True) as conn:
