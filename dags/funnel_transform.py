@@ -1,59 +1,86 @@
 """
-### dbt build + quality gate
+### dbt build + quality gates, write-audit-publish
 
-Scheduled by the raw Assets of the extract DAGs.
+Scheduled by any raw Asset of the extract DAGs (dealer exports or APIs). BI never sees marts
+that failed a blocking check: the marts are built into a candidate schema, validated, then
+swapped in.
 
-1. `validate_raw`: Great Expectations checkpoint on the raw tables; a blocking failure stops
-   the run before anything is built.
-2. `dbt_build`: `dbt build` (seeds, staging -> intermediate -> marts, with every dbt test).
-3. `validate_marts`: GX checkpoint on the marts, Data Docs rebuilt.
-4. `dbt_docs`: `dbt docs generate` for the reports folder.
+1. `validate_raw`: `dbt source freshness` (sources.json) and the Great Expectations raw
+   suites (`expectations/raw_*.yml`); a blocking failure stops the run before anything is
+   built.
+2. `build_candidate`: `dbt build --vars '{marts_schema: marts_candidate}'` (seeds, staging,
+   intermediate, marts into `marts_candidate`, every dbt test); failing tests are classified
+   by `config/quality.yml`.
+3. `audit_candidate`: the GX mart suites (`expectations/mart_*.yml`) on `marts_candidate`;
+   Data Docs rebuilt. Suites of marts not built yet are skipped and reported.
+4. `publish`: one transaction renames `marts` -> `marts_previous`, `marts_candidate` ->
+   `marts`. Emits the mart Assets, which schedule `funnel_alerts`.
+5. `dbt_docs`: `dbt docs generate` for the reports folder.
+6. `alert_data_quality` (always runs): every gate run is recorded in `ops.quality_runs`; the
+   data-quality rule opens/resolves episodes from them and notifies (warnings included).
 
-Publishes the marts as Assets, which schedule `funnel_alerts`.
+A blocking failure fails the run (no retry: the data will not change by retrying), leaves the
+published marts untouched and tells the `pipeline_failures` recipients.
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import dag, task
+from airflow.sdk import AssetAny, dag, task
 
-from dealerfunnel.assets import MART_FCT_LEADS, MART_FUNNEL_CONVERSION, RAW_DEALER_EXPORT
+from dealerfunnel.assets import MART_FCT_LEADS, MART_FUNNEL_CONVERSION, RAW_API, RAW_DEALER_EXPORT
 from dealerfunnel.dag_defaults import START_DATE, default_args
+from dealerfunnel.notify.notifier import ChannelNotifier
 
-RAW_SUITES = ["raw_dealer_export__leads"]
-MART_SUITES = ["mart_funnel_conversion"]
+
+def _fail_on_gate(func):
+    """Run a gate step; a blocking quality failure fails the task without retries."""
+    from airflow.exceptions import AirflowFailException
+
+    from dealerfunnel.quality.gates import QualityGateFailed
+
+    try:
+        return func()
+    except QualityGateFailed as exc:
+        raise AirflowFailException(str(exc)) from exc
 
 
 @dag(
     dag_id="funnel_transform",
-    schedule=RAW_DEALER_EXPORT[0] | RAW_DEALER_EXPORT[1] | RAW_DEALER_EXPORT[2],
+    schedule=AssetAny(*RAW_DEALER_EXPORT, *RAW_API.values()),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
     doc_md=__doc__,
     tags=["transform", "dbt", "quality"],
     default_args=default_args(retries=1, retry_delay=timedelta(minutes=1)),
+    on_failure_callback=ChannelNotifier(),
 )
 def funnel_transform():
     @task
     def validate_raw() -> dict:
-        from dealerfunnel.quality.tasks import gate
+        from dealerfunnel.quality.tasks import validate_raw_layer
 
-        return gate(RAW_SUITES, checkpoint_name="raw_gate")
+        return _fail_on_gate(validate_raw_layer)
 
     @task
-    def dbt_build() -> None:
-        from dealerfunnel.transform import run_dbt
-        from dealerfunnel.warehouse import resolve_warehouse_url
+    def build_candidate() -> dict:
+        from dealerfunnel.quality.tasks import build_candidate_marts
 
-        run_dbt(["build"], resolve_warehouse_url())
+        return _fail_on_gate(build_candidate_marts)
+
+    @task
+    def audit_candidate() -> dict:
+        from dealerfunnel.quality.tasks import audit_candidate_marts
+
+        return _fail_on_gate(audit_candidate_marts)
 
     @task(outlets=[MART_FCT_LEADS, MART_FUNNEL_CONVERSION])
-    def validate_marts() -> dict:
-        from dealerfunnel.quality.tasks import gate
+    def publish() -> dict:
+        from dealerfunnel.quality.tasks import publish_marts
 
-        return gate(MART_SUITES, checkpoint_name="mart_gate")
+        return publish_marts()
 
     @task
     def dbt_docs() -> str:
@@ -62,8 +89,27 @@ def funnel_transform():
 
         return generate_docs(resolve_warehouse_url())
 
-    validated = validate_marts()
-    validate_raw() >> dbt_build() >> validated >> dbt_docs()
+    @task(trigger_rule="all_done")
+    def alert_data_quality() -> dict:
+        from airflow.sdk import get_current_context
+
+        from dealerfunnel.alerts import evaluate_rules, load_rules
+        from dealerfunnel.warehouse import resolve_warehouse_url
+
+        context = get_current_context()
+        return evaluate_rules(
+            resolve_warehouse_url(),
+            load_rules(),
+            types=("data_quality",),
+            run={"dag_id": context["dag"].dag_id, "run_id": context["run_id"]},
+        )
+
+    raw = validate_raw()
+    built = build_candidate()
+    audited = audit_candidate()
+    published = publish()
+    raw >> built >> audited >> published >> dbt_docs()
+    [raw, built, audited, published] >> alert_data_quality()
 
 
 funnel_transform()

@@ -17,7 +17,17 @@ import pytest
 from dealerfunnel.warehouse import ensure_schema
 from dealerfunnel.warehouse.connection import to_libpq, with_database
 
-PIPELINE_SCHEMAS = ("raw", "ops", "staging", "intermediate", "marts", "seeds", "dbt_test__audit")
+PIPELINE_SCHEMAS = (
+    "raw",
+    "ops",
+    "staging",
+    "intermediate",
+    "marts",
+    "marts_candidate",
+    "marts_previous",
+    "seeds",
+    "dbt_test__audit",
+)
 
 
 @pytest.fixture(scope="session")

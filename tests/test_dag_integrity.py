@@ -80,3 +80,26 @@ def test_dag_files_have_no_top_level_io():
         ]
         for line in top_level:
             assert not any(token in line for token in forbidden), f"{path.name}: {line}"
+
+
+def test_plugin_loader_does_not_import_our_package_as_plugins():
+    """plugins/.airflowignore keeps Airflow from importing dealerfunnel files by bare name."""
+    plugins = DAGS.parent / "plugins"
+    code = (
+        "import sys\n"
+        "from airflow._shared.plugins_manager.plugins_manager import (\n"
+        "    _load_plugins_from_plugin_directory)\n"
+        f"_load_plugins_from_plugin_directory({str(plugins)!r})\n"
+        "bad = sorted(n for n, m in list(sys.modules.items())\n"
+        "    if 'dealerfunnel' in (getattr(m, '__file__', '') or '')\n"
+        "    and not n.startswith('dealerfunnel'))\n"
+        "print(bad)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env=dict(os.environ, PYTHONPATH=str(plugins)),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip().splitlines()[-1] == "[]"

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from airflow.sdk import Asset
 
+from dealerfunnel.warehouse.schema import API_RAW_TABLES
+
 
 def table_asset(schema: str, table: str) -> Asset:
     return Asset(
@@ -25,3 +27,6 @@ RAW_DEALER_EXPORT = [
 ]
 MART_FUNNEL_CONVERSION = table_asset("marts", "mart_funnel_conversion")
 MART_FCT_LEADS = table_asset("marts", "fct_leads")
+
+# Raw tables of the API connectors (dags/extract_ad_platforms.py), by "<source>__<object>".
+RAW_API = {name: table_asset("raw", name) for name in API_RAW_TABLES}

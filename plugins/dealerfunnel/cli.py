@@ -17,7 +17,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
@@ -30,7 +30,14 @@ from dealerfunnel.warehouse.connection import (
     mask_url,
 )
 
-DAG_ORDER = ("dealer_exports_extract", "funnel_transform", "funnel_alerts")
+DAG_ORDER = (
+    "dealer_exports_extract",
+    "extract_ad_platforms",
+    "funnel_transform",
+    "funnel_alerts",
+)
+# Airflow Connections the API extract DAG needs; `run` skips that DAG when none is configured.
+API_CONNECTIONS = ("META_ADS", "GOOGLE_ADS")
 
 
 class DagRunFailed(RuntimeError):
@@ -131,6 +138,26 @@ def print_summary(url: str) -> None:
         print(f"  {label}: {path}{'' if path.exists() else '  (missing)'}")
 
 
+def print_captured(webhook, smtp) -> None:
+    """What the demo's local webhook and SMTP receivers caught, one line per message."""
+    print(
+        f"\nNotifications captured: {len(webhook.requests)} webhook calls, "
+        f"{len(smtp.messages)} e-mails"
+    )
+    for request in webhook.requests:
+        body = request.body if isinstance(request.body, dict) else {}
+        markdown = body.get("markdown") or {}
+        text = body.get("title") or (
+            body.get("text") or markdown.get("content") or markdown.get("text") or ""
+        )
+        _, channel, recipient, *_ = [*request.path.split("/"), "", ""]
+        print(
+            f"  {channel:9} {recipient:16} {str(text).splitlines()[0].lstrip('# ') if text else ''}"
+        )
+    for mail in smtp.messages:
+        print(f"  {'email':9} {','.join(mail.recipients):16} {mail.subject}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="dealerfunnel")
     parser.add_argument("command", choices=["demo", "run", "check-warehouse", "stop-warehouse"])
@@ -172,10 +199,32 @@ def main(argv: list[str] | None = None) -> int:
         print("running DAGs through Airflow (dag.test):", flush=True)
         if log_path:
             print(f"  task logs: {log_path}", flush=True)
-        with output_to_log(log_path) as console:
-            run_dags(url, console=console)
-        reports_dir().mkdir(parents=True, exist_ok=True)
-        print_summary(url)
+        capture = nullcontext(None)
+        if args.command == "demo":
+            from dealerfunnel.notify.receivers import local_receivers
+
+            # the demo's notification Connections point at local receivers started here
+            capture = local_receivers()
+        with capture as receivers, ExitStack() as stack:
+            dag_ids = DAG_ORDER
+            if args.command == "demo":
+                from dealerfunnel.sandbox import DataSpec, World, build_sandbox, run_sandbox
+
+                # the connectors' Airflow Connections point at the local API sandbox
+                sandbox = stack.enter_context(
+                    run_sandbox(build_sandbox(World(DataSpec(seed=args.seed))))
+                )
+                os.environ.update(sandbox.airflow_env())
+                print(f"  API sandbox: {sandbox.base_url}", flush=True)
+            elif not any(os.environ.get(f"AIRFLOW_CONN_{c}") for c in API_CONNECTIONS):
+                print("  no API Connections configured: extract_ad_platforms skipped", flush=True)
+                dag_ids = tuple(d for d in DAG_ORDER if d != "extract_ad_platforms")
+            with output_to_log(log_path) as console:
+                run_dags(url, dag_ids, console=console)
+            reports_dir().mkdir(parents=True, exist_ok=True)
+            print_summary(url)
+            if receivers is not None:
+                print_captured(*receivers)
     except WarehouseUnreachable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

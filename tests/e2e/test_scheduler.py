@@ -21,6 +21,7 @@ from dealerfunnel.warehouse.connection import airflow_connection_json, with_data
 from .airflow_stack import airflow_stack
 
 pytestmark = pytest.mark.e2e
+CHAIN = ("dealer_exports_extract", "funnel_transform", "funnel_alerts")
 
 
 def _redis_up() -> bool:
@@ -51,7 +52,9 @@ def test_assets_trigger_transform_then_alerts(tmp_path, server_url):
             runs: list = []
             while time.monotonic() < deadline:
                 runs = stack.dag_runs()
-                failed = [r for r in runs if r[2] == "failed"]
+                # extract_ad_platforms also runs on its own schedule here and fails fast: this
+                # deployment has no API Connections. The chain under test is the other three.
+                failed = [r for r in runs if r[2] == "failed" and r[0] in CHAIN]
                 assert not failed, f"{failed}\n{stack.logs()}"
                 done = {(dag, run_type) for dag, run_type, state in runs if state == "success"}
                 if {

@@ -226,6 +226,8 @@ FCT_COLUMNS = [
     "cycle_days", "business_days_to_assign", "business_days_to_first_contact",
     "is_assignment_sla_met", "is_first_contact_sla_met", "has_cycle_anomaly",
     "is_inferred_from_events",
+    # added after the contract columns (DESIGN.md §5: columns may be added)
+    "lead_record_count",
 ]
 
 EXPECTED_LEADS = {
@@ -241,7 +243,7 @@ EXPECTED_LEADS = {
         # assigned the same local day: 2 - 2 = 0; contacted Tue 09-29: 3 - 2 = 1 (<= 1: met)
         "business_days_to_assign": 0, "business_days_to_first_contact": 1,
         "is_assignment_sla_met": True, "is_first_contact_sla_met": True,
-        "has_cycle_anomaly": False, "is_inferred_from_events": False,
+        "has_cycle_anomaly": False, "is_inferred_from_events": False, "lead_record_count": 1,
     },
     ("SH001", "SH-L2"): {
         "channel": "wechat", "campaign": "autumn", "consultant": "Li Na", "grade": "B",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -34,7 +35,7 @@ def _insert_leads(url: str, rows: list[tuple[str, str | None, bool]]) -> None:
                     "SH001",
                     "dealer_export",
                     batch,
-                    "2026-05-05T00:00:00Z",
+                    datetime.now(UTC),  # fresh: the freshness expectation passes
                     "leads.csv",
                     "abc",
                     i,
@@ -47,7 +48,7 @@ def test_clean_table_passes_and_builds_data_docs(clean_warehouse, data_dir):
     result = run_gate(clean_warehouse, ["raw_dealer_export__leads"], checkpoint_name="t_clean")
     assert result.success
     assert result.blocking_failures == [] and result.warnings == []
-    assert result.evaluated == 6
+    assert result.evaluated == 9
     index = Path(result.data_docs_index.removeprefix("file://"))
     assert index.exists() and index.is_relative_to(data_dir)
 
@@ -70,6 +71,38 @@ def test_warning_only_notifies_and_blocking_fails(clean_warehouse, data_dir):
         gate(["raw_dealer_export__leads"], checkpoint_name="t_block", url=clean_warehouse)
 
 
+def test_missing_mart_is_skipped_and_empty_api_table_runs_table_checks(clean_warehouse, data_dir):
+    # mart_sales_cycle is not built yet (required: false); raw.meta__leads exists but is empty
+    # (skip_when_empty: only the column-set and row-count expectations run).
+    result = run_gate(
+        clean_warehouse, ["mart_sales_cycle", "raw_meta__leads"], checkpoint_name="t_skip"
+    )
+    assert result.success and result.evaluated == 2
+    reasons = {s["suite"]: s["reason"] for s in result.skipped}
+    assert reasons["mart_sales_cycle"] == "table missing"
+    assert reasons["raw_meta__leads"].startswith("table empty")
+    # A required suite whose table is missing is a blocking failure, not a crash.
+    result = run_gate(
+        clean_warehouse,
+        ["mart_funnel_conversion"],
+        checkpoint_name="t_required",
+    )
+    assert not result.success
+    assert result.blocking_failures[0]["expectation"] == "table_exists"
+
+
+def test_relative_time_kwargs_resolve_at_run_time():
+    from dealerfunnel.quality.gates import resolve_kwargs
+
+    now = datetime(2026, 11, 23, 12, tzinfo=UTC)
+    out = resolve_kwargs({"column": "x", "min_value": "now-48h", "max_value": "now"}, now)
+    assert out == {
+        "column": "x",
+        "min_value": "2026-11-21T12:00:00+00:00",
+        "max_value": "2026-11-23T12:00:00+00:00",
+    }
+
+
 def test_bad_suite_file_names_the_entry(tmp_path):
     (tmp_path / "bad.yml").write_text(
         "suite: s\ntable: raw.t\nexpectations:\n"
@@ -89,4 +122,23 @@ def test_bad_suite_file_names_the_entry(tmp_path):
 
 def test_every_committed_suite_is_valid():
     specs = load_suite_specs()
-    assert {s.name for s in specs} >= {"raw_dealer_export__leads", "mart_funnel_conversion"}
+    names = {s.name for s in specs}
+    assert names >= {"raw_dealer_export__leads", "mart_funnel_conversion"}
+    # every raw table and every mart of the contract has a suite
+    from dealerfunnel.warehouse.schema import API_RAW_TABLES
+
+    tables = {f"{s.schema}.{s.table}" for s in specs}
+    for name in [*API_RAW_TABLES, "dealer_export__stage_events", "dealer_export__followups"]:
+        assert f"raw.{name}" in tables
+    for mart in (
+        "dim_dealerships",
+        "fct_leads",
+        "mart_funnel_conversion",
+        "mart_sales_cycle",
+        "mart_sla_compliance",
+        "mart_channel_roi",
+        "mart_consultant_scorecard",
+        "mart_post_sale_followups",
+        "mart_group_overview",
+    ):
+        assert f"marts.{mart}" in tables

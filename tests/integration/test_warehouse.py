@@ -11,6 +11,7 @@ from pathlib import Path
 import psycopg
 
 from dealerfunnel.warehouse import ensure_schema
+from dealerfunnel.warehouse.schema import API_RAW_TABLES
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -66,10 +67,23 @@ def test_embedded_warehouse_starts_when_url_unset(tmp_path):
 
 
 def test_schema_is_idempotent(clean_warehouse):
+    def tables():
+        with psycopg.connect(clean_warehouse) as conn:
+            return conn.execute(
+                "select table_schema, table_name from information_schema.tables"
+                " where table_schema in ('raw', 'ops') order by 1, 2"
+            ).fetchall()
+
+    before = tables()
     ensure_schema(clean_warehouse)
     ensure_schema(clean_warehouse)
-    with psycopg.connect(clean_warehouse) as conn:
-        tables = conn.execute(
-            "select count(*) from information_schema.tables where table_schema in ('raw','ops')"
-        ).fetchone()[0]
-    assert tables == 10 + 15  # ops + dealer_export raw tables, API raw tables
+    assert tables() == before
+    raw = {name for schema, name in before if schema == "raw"}
+    assert set(API_RAW_TABLES) <= raw
+    assert {
+        "dealer_export__leads",
+        "dealer_export__stage_events",
+        "dealer_export__followups",
+    } <= raw
+    ops = {name for schema, name in before if schema == "ops"}
+    assert {"dealers", "load_batches", "landed_files", "quarantine", "watermarks", "alerts"} <= ops

@@ -86,3 +86,20 @@ def test_small_or_missing_periods_are_not_judged():
     (rule,) = parse_rules(BASE)
     assert assess(rule, _periods(0.1, 0.1, den=5)) is None
     assert assess(rule, _periods(0.1)) is None
+
+
+def test_small_latest_period_is_skipped_not_a_veto():
+    (rule,) = parse_rules(BASE)
+    periods = [
+        {"period_start": date(2026, 11, 2), "value": 0.0, "denominator": 2, "judged": False},
+        {"period_start": date(2026, 10, 26), "value": 0.19, "denominator": 150, "judged": True},
+        {"period_start": date(2026, 10, 19), "value": 0.18, "denominator": 145, "judged": True},
+        {"period_start": date(2026, 10, 12), "value": 0.25, "denominator": 170, "judged": True},
+        {"period_start": date(2026, 10, 5), "value": 0.55, "denominator": 160, "judged": True},
+    ]
+    verdict = assess(rule, periods)
+    assert verdict["breached"] is True
+    assert verdict["observed"] == 0.19
+    # the streak below 35% started with the week of 10-12, not just the 2-week window
+    assert verdict["period_start"] == date(2026, 10, 12)
+    assert [p["period_start"] for p in verdict["periods"]] == ["2026-10-26", "2026-10-19"]

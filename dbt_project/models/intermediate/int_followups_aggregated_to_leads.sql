@@ -1,10 +1,11 @@
--- One row per lead_key that has at least one follow-up: the first contact and the contact count.
+-- One row per resolved lead (lead_key) that has at least one follow-up, over the follow-ups of all
+-- its source records: the first contact, the last contact and the contact count.
 
 with
 
 followups as (
 
-    select * from {{ ref('int_followups_unioned') }}
+    select * from {{ ref('int_followups_matched_to_leads') }}
 
 ),
 

@@ -1,11 +1,51 @@
--- One row per deduplicated follow-up contact per source system. Only the dealer CRM export feeds
--- follow-ups today; another source is one more import CTE added to `unioned` with `union all`.
+{{
+    config(
+        materialized='incremental',
+        unique_key='followup_key',
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+    )
+}}
+-- One row per deduplicated follow-up contact per source system. Sources: the dealer CRM export and
+-- completed Salesforce Tasks on leads (consultant = the task owner's User.Name). Another source is
+-- one more import CTE added to `unioned` with `union all`. lead_record_key is the key of the source
+-- record contacted; int_lead_records_matched_to_leads maps it to the resolved lead.
+--
+-- Incremental: per source system (macro incremental_source_filter), re-reads the follow-ups loaded
+-- since the newest extracted_at of that source here minus var incremental_lookback_hours.
 
 with
 
 dealer_export_followups as (
 
     select * from {{ ref('stg_dealer_export__followups') }}
+    {{ incremental_source_filter('dealer_export') }}
+
+),
+
+salesforce_tasks as (
+
+    select * from {{ ref('stg_salesforce__tasks') }}
+    {{ incremental_source_filter('salesforce') }}
+
+),
+
+salesforce_users as (
+
+    select * from {{ ref('stg_salesforce__users') }}
+
+),
+
+salesforce_followups as (
+
+    select
+        salesforce_tasks.*,
+        salesforce_users.consultant
+    from salesforce_tasks
+    left join salesforce_users
+        on
+            salesforce_tasks.org_id = salesforce_users.org_id
+            and salesforce_tasks.owner_id = salesforce_users.user_id
 
 ),
 
@@ -18,16 +58,31 @@ unioned as (
         source_lead_id,
         occurred_at,
         contact_method,
-        consultant,
-        note
+        {{ normalize_person_name('consultant') }} as consultant,
+        note,
+        extracted_at
     from dealer_export_followups
+
+    union all
+
+    select
+        followup_key,
+        dealer_code,
+        source_system,
+        source_lead_id,
+        occurred_at,
+        contact_method,
+        {{ normalize_person_name('consultant') }} as consultant,
+        note,
+        extracted_at
+    from salesforce_followups
 
 ),
 
 final as (
 
     select
-        {{ lead_key('dealer_code', 'source_system', 'source_lead_id') }} as lead_key,
+        {{ lead_key('dealer_code', 'source_system', 'source_lead_id') }} as lead_record_key,
         *
     from unioned
 

@@ -1,10 +1,24 @@
--- One row per resolved lead (lead_key = dealer_code × source_system × source_lead_id): every lead
--- record, plus a lead inferred for each lead id that has stage events but no lead record (the
--- events prove the lead exists; dropping it would lose funnel outcomes). An inferred lead has
--- created_at = its first stage event, channel 'unknown', no campaign, grade or assignment, and the
--- consultant named on its latest event that names one. Follow-ups alone do not create a lead.
+-- One row per resolved lead (lead_key): the records of one person at one dealer merged into one
+-- lead (int_lead_records_matched_to_leads). The primary (earliest) record gives the identity
+-- (source_system, source_lead_id), created_at, channel and campaign (first touch). consultant and
+-- grade come from the primary record, or the next record by created_at that has one; assigned_at
+-- is the earliest assignment of any record. A lead whose primary record has no lead row (a lead id
+-- known only from stage events) is inferred: created_at = its first stage event, channel
+-- 'unknown', no campaign, grade or assignment, consultant = the latest event consultant.
+-- Consultant names go through seeds/consultant_renames.csv (old name -> current name, per dealer).
+-- campaign: the primary record's campaign name; an ad-platform lead that carries only a campaign id
+-- (every Google Ads submission, a Meta lead fetched without campaign_name) takes the name the spend
+-- source reports for that dealer × channel × campaign id (latest spend day), so mart_channel_roi
+-- joins its spend on the same name. Done here, not in the incremental int_leads_unioned, so a name
+-- that arrives after the lead (spend settles days later) is picked up on the next run.
 
 with
+
+lead_records as (
+
+    select * from {{ ref('int_lead_records_matched_to_leads') }}
+
+),
 
 leads as (
 
@@ -18,53 +32,114 @@ stage_events_by_lead as (
 
 ),
 
-lead_records as (
+consultant_renames as (
 
-    select
-        lead_key,
+    select * from {{ ref('consultant_renames') }}
+
+),
+
+ad_spend as (
+
+    select * from {{ ref('int_ad_spend_unioned') }}
+
+),
+
+campaign_names as (
+
+    select distinct on (dealer_code, channel, campaign_id)
         dealer_code,
-        source_system,
-        source_lead_id,
-        created_at,
-        assigned_at,
         channel,
-        campaign,
-        consultant,
-        grade,
-        false as is_inferred_from_events
-    from leads
+        campaign_id,
+        campaign
+    from ad_spend
+    where campaign is not null
+    order by
+        dealer_code asc,
+        channel asc,
+        campaign_id asc,
+        spend_date desc
 
 ),
 
-inferred_from_events as (
+records_merged as (
 
     select
-        stage_events_by_lead.lead_key,
-        stage_events_by_lead.dealer_code,
-        stage_events_by_lead.source_system,
-        stage_events_by_lead.source_lead_id,
-        stage_events_by_lead.first_event_at as created_at,
-        null::timestamptz as assigned_at,
-        'unknown'::text as channel,
-        null::text as campaign,
-        stage_events_by_lead.last_event_consultant as consultant,
-        null::text as grade,
-        true as is_inferred_from_events
-    from stage_events_by_lead
-    where not exists (
-        select 1
-        from leads
-        where leads.lead_key = stage_events_by_lead.lead_key
-    )
+        lead_records.lead_key,
+        min(leads.assigned_at) as assigned_at,
+        (
+            array_agg(
+                leads.consultant
+                order by lead_records.created_at, lead_records.source_system, lead_records.source_lead_id
+            ) filter (where leads.consultant is not null)
+        )[1] as consultant,
+        (
+            array_agg(
+                leads.grade
+                order by lead_records.created_at, lead_records.source_system, lead_records.source_lead_id
+            ) filter (where leads.grade is not null)
+        )[1] as grade
+    from lead_records
+    inner join leads
+        on lead_records.lead_record_key = leads.lead_record_key
+    group by lead_records.lead_key
 
 ),
 
-unioned as (
+resolved as (
 
-    select * from lead_records
-    union all
-    select * from inferred_from_events
+    select
+        lead_records.lead_key,
+        lead_records.dealer_code,
+        lead_records.source_system,
+        lead_records.source_lead_id,
+        lead_records.created_at,
+        records_merged.assigned_at,
+        coalesce(primary_lead.channel, 'unknown') as channel,
+        coalesce(primary_lead.campaign, campaign_names.campaign) as campaign,
+        case
+            when lead_records.has_lead_record then records_merged.consultant
+            else stage_events_by_lead.last_event_consultant
+        end as consultant,
+        records_merged.grade,
+        not lead_records.has_lead_record as is_inferred_from_events,
+        lead_records.lead_record_count
+    from lead_records
+    left join leads as primary_lead
+        on lead_records.lead_record_key = primary_lead.lead_record_key
+    left join records_merged
+        on lead_records.lead_key = records_merged.lead_key
+    left join stage_events_by_lead
+        on lead_records.lead_key = stage_events_by_lead.lead_key
+    left join campaign_names
+        on
+            primary_lead.dealer_code = campaign_names.dealer_code
+            and primary_lead.channel = campaign_names.channel
+            and primary_lead.campaign_id = campaign_names.campaign_id
+    where lead_records.is_primary_record
+
+),
+
+final as (
+
+    select
+        resolved.lead_key,
+        resolved.dealer_code,
+        resolved.source_system,
+        resolved.source_lead_id,
+        resolved.created_at,
+        resolved.assigned_at,
+        resolved.channel,
+        resolved.campaign,
+        coalesce({{ normalize_person_name('consultant_renames.new_name') }}, resolved.consultant) as consultant,
+        resolved.grade,
+        resolved.is_inferred_from_events,
+        resolved.lead_record_count
+    from resolved
+    left join consultant_renames
+        on
+            resolved.dealer_code = consultant_renames.dealer_code
+            and resolved.consultant = {{ normalize_person_name('consultant_renames.old_name') }}
 
 )
 
-select * from unioned
+select * from final

@@ -1,12 +1,232 @@
--- One row per lead record per source system (dealer_code × source_system × source_lead_id).
--- Only the dealer CRM export feeds leads today; another source is one more import CTE with the
--- same columns, added to `unioned` with `union all`.
+{{
+    config(
+        materialized='incremental',
+        unique_key='lead_record_key',
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+    )
+}}
+-- One row per lead record per source system (dealer_code × source_system × source_lead_id): the
+-- current version of every lead record, before identity resolution. Sources: the dealer CRM export,
+-- Meta Lead Ads leads, Google Ads lead form submissions, Salesforce Leads (consultant = the
+-- owner's User.Name, as of the lead's load), Eventbrite attendees (channel event_signup) and HubSpot
+-- contacts (consultant = the owner's name; deal stages not attributed yet, see
+-- stg_hubspot__deal_stage_history). Every
+-- staging model has the columns of stg_dealer_export__leads; a new source is one more import CTE
+-- added to `unioned`. An ad-platform
+-- lead is a potential-stage lead at its created_at: a lead record needs no stage event to count as
+-- potential (mart_funnel_conversion counts every lead of the cohort as potential), exactly like a
+-- dealer-export lead without events.
+--
+-- Incremental: for each source system, a run re-reads the records loaded since the newest
+-- extracted_at of that source already here, minus var incremental_lookback_hours (late-committed
+-- loads), and replaces them by lead_record_key (macro incremental_source_filter; a source not yet
+-- here is read in full). A later version of a record (a later export, an API record updated and
+-- re-merged into raw) has a newer extracted_at, so it is always reprocessed.
 
 with
 
 dealer_export_leads as (
 
     select * from {{ ref('stg_dealer_export__leads') }}
+    {{ incremental_source_filter('dealer_export') }}
+
+),
+
+meta_leads as (
+
+    select * from {{ ref('stg_meta__leads') }}
+    {{ incremental_source_filter('meta_lead_ads') }}
+
+),
+
+google_ads_leads as (
+
+    select * from {{ ref('stg_google_ads__lead_form_submissions') }}
+    {{ incremental_source_filter('google_ads') }}
+
+),
+
+salesforce_leads as (
+
+    select * from {{ ref('stg_salesforce__leads') }}
+    {{ incremental_source_filter('salesforce') }}
+
+),
+
+eventbrite_attendees as (
+
+    select * from {{ ref('stg_eventbrite__attendees') }}
+    {{ incremental_source_filter('eventbrite') }}
+
+),
+
+hubspot_contacts as (
+
+    select * from {{ ref('stg_hubspot__contacts') }}
+    {{ incremental_source_filter('hubspot') }}
+
+),
+
+hubspot_owners as (
+
+    select * from {{ ref('stg_hubspot__owners') }}
+
+),
+
+-- HubSpot contacts name their owner by id: the consultant is the owner's name.
+hubspot_contacts_with_owner as (
+
+    select
+        hubspot_contacts.*,
+        hubspot_owners.consultant
+    from hubspot_contacts
+    left join hubspot_owners
+        on
+            hubspot_contacts.portal_id = hubspot_owners.portal_id
+            and hubspot_contacts.owner_id = hubspot_owners.owner_id
+
+),
+
+salesforce_users as (
+
+    select * from {{ ref('stg_salesforce__users') }}
+
+),
+
+-- Salesforce leads name their owner by user id: the consultant is the owner's User.Name.
+salesforce_leads_with_owner as (
+
+    select
+        salesforce_leads.*,
+        salesforce_users.consultant
+    from salesforce_leads
+    left join salesforce_users
+        on
+            salesforce_leads.org_id = salesforce_users.org_id
+            and salesforce_leads.owner_id = salesforce_users.user_id
+
+),
+
+sources_unioned as (
+
+    select
+        dealer_code,
+        source_system,
+        source_lead_id,
+        created_at,
+        assigned_at,
+        channel,
+        campaign,
+        null::text as campaign_id,
+        consultant,
+        grade,
+        customer_name,
+        phone,
+        email,
+        model_of_interest,
+        extracted_at
+    from dealer_export_leads
+
+    union all
+
+    select
+        dealer_code,
+        source_system,
+        source_lead_id,
+        created_at,
+        assigned_at,
+        channel,
+        campaign,
+        campaign_id,
+        consultant,
+        grade,
+        customer_name,
+        phone,
+        email,
+        model_of_interest,
+        extracted_at
+    from meta_leads
+
+    union all
+
+    select
+        dealer_code,
+        source_system,
+        source_lead_id,
+        created_at,
+        assigned_at,
+        channel,
+        campaign,
+        campaign_id,
+        consultant,
+        grade,
+        customer_name,
+        phone,
+        email,
+        model_of_interest,
+        extracted_at
+    from google_ads_leads
+
+    union all
+
+    select
+        dealer_code,
+        source_system,
+        source_lead_id,
+        created_at,
+        assigned_at,
+        channel,
+        campaign,
+        null::text as campaign_id,
+        consultant,
+        grade,
+        customer_name,
+        phone,
+        email,
+        model_of_interest,
+        extracted_at
+    from salesforce_leads_with_owner
+
+    union all
+
+    select
+        dealer_code,
+        source_system,
+        source_lead_id,
+        created_at,
+        assigned_at,
+        channel,
+        campaign,
+        null::text as campaign_id,
+        consultant,
+        grade,
+        customer_name,
+        phone,
+        email,
+        model_of_interest,
+        extracted_at
+    from eventbrite_attendees
+
+    union all
+
+    select
+        dealer_code,
+        source_system,
+        source_lead_id,
+        created_at,
+        assigned_at,
+        channel,
+        campaign,
+        null::text as campaign_id,
+        consultant,
+        grade,
+        customer_name,
+        phone,
+        email,
+        model_of_interest,
+        extracted_at
+    from hubspot_contacts_with_owner
 
 ),
 
@@ -20,20 +240,22 @@ unioned as (
         assigned_at,
         channel,
         campaign,
-        consultant,
+        {{ normalize_person_name('consultant') }} as consultant,
         grade,
         customer_name,
         phone,
         email,
-        model_of_interest
-    from dealer_export_leads
+        model_of_interest,
+        extracted_at,
+        campaign_id
+    from sources_unioned
 
 ),
 
 final as (
 
     select
-        {{ lead_key('dealer_code', 'source_system', 'source_lead_id') }} as lead_key,
+        {{ lead_key('dealer_code', 'source_system', 'source_lead_id') }} as lead_record_key,
         *
     from unioned
 

@@ -1,7 +1,9 @@
--- One row per lead_key that has at least one stage event: when the lead was first known to be at
--- each funnel stage OR A LATER ONE. A lead that skips stages (potential -> decision) counts as
--- having reached the skipped stages at the time of the later event, so every timestamp is <= the
--- next stage's and funnel counts never increase along the funnel. `lost` is outside the ranking.
+-- One row per resolved lead (lead_key) that has at least one stage event, over the events of ALL
+-- its source records: when the lead was first known to be at each funnel stage OR A LATER ONE. A
+-- lead that skips stages (potential -> decision) counts as having reached the skipped stages at
+-- the time of the later event, so every timestamp is <= the next stage's and funnel counts never
+-- increase along the funnel. Events out of order are fine (min over all); duplicates were
+-- collapsed in staging. `lost` is outside the ranking.
 
 with
 
@@ -11,11 +13,21 @@ stage_events as (
 
 ),
 
+lead_records as (
+
+    select * from {{ ref('int_lead_records_matched_to_leads') }}
+
+),
+
 ranked as (
 
     select
-        *,
-        case stage
+        lead_records.lead_key,
+        stage_events.dealer_code,
+        stage_events.stage,
+        stage_events.occurred_at,
+        stage_events.consultant,
+        case stage_events.stage
             when 'potential' then 1
             when 'interested' then 2
             when 'needs_defined' then 3
@@ -23,6 +35,8 @@ ranked as (
             when 'won' then 5
         end as stage_rank
     from stage_events
+    inner join lead_records
+        on stage_events.lead_record_key = lead_records.lead_record_key
 
 ),
 
@@ -31,8 +45,6 @@ pivoted as (
     select
         lead_key,
         dealer_code,
-        source_system,
-        source_lead_id,
         min(occurred_at) as first_event_at,
         max(occurred_at) as last_event_at,
         min(occurred_at) filter (where stage_rank >= 2) as interested_at,
@@ -47,9 +59,7 @@ pivoted as (
     from ranked
     group by
         lead_key,
-        dealer_code,
-        source_system,
-        source_lead_id
+        dealer_code
 
 ),
 
@@ -58,8 +68,6 @@ final as (
     select
         lead_key,
         dealer_code,
-        source_system,
-        source_lead_id,
         first_event_at,
         last_event_at,
         interested_at,

@@ -1,5 +1,7 @@
--- One row per resolved lead (lead_key). Stage timestamps mean "first known at this stage or a later
--- one"; business days are counted on dealer-local dates with int_calendar_days_numbered.
+-- One row per resolved lead (lead_key): the source records of one person at one dealer merged
+-- (int_lead_records_matched_to_leads). Stage timestamps mean "first known at this stage or a later
+-- one"; business days are counted on dealer-local dates with int_calendar_days_numbered; SLA
+-- thresholds are the dealer's funnel settings (seeds/funnel_settings.csv).
 
 with
 
@@ -33,6 +35,12 @@ calendar_days as (
 
 ),
 
+settings as (
+
+    select * from {{ ref('int_funnel_settings_pivoted_to_dealers') }}
+
+),
+
 leads_joined as (
 
     select
@@ -53,6 +61,9 @@ leads_joined as (
         stages.won_at,
         stages.lost_at,
         leads.is_inferred_from_events,
+        leads.lead_record_count,
+        settings.assignment_sla_business_days,
+        settings.first_contact_sla_business_days,
         coalesce(dealers.timezone, '{{ var("default_dealer_timezone") }}') as dealer_timezone
     from leads
     left join stages
@@ -61,6 +72,8 @@ leads_joined as (
         on leads.lead_key = followups.lead_key
     left join dealers
         on leads.dealer_code = dealers.dealer_code
+    left join settings
+        on leads.dealer_code = settings.dealer_code
 
 ),
 
@@ -112,11 +125,11 @@ final as (
         round(extract(epoch from won_at - created_at) / 86400, 6) as cycle_days,
         business_days_to_assign,
         business_days_to_first_contact,
-        business_days_to_assign <= {{ var('assignment_sla_business_days') }} as is_assignment_sla_met,
-        business_days_to_first_contact <= {{ var('first_contact_sla_business_days') }}
-            as is_first_contact_sla_met,
+        business_days_to_assign <= assignment_sla_business_days as is_assignment_sla_met,
+        business_days_to_first_contact <= first_contact_sla_business_days as is_first_contact_sla_met,
         coalesce(won_at < created_at, false) as has_cycle_anomaly,
-        is_inferred_from_events
+        is_inferred_from_events,
+        lead_record_count
     from business_days
 
 )

@@ -1,124 +1,44 @@
-"""Evaluate threshold rules on ``marts.mart_funnel_conversion`` and keep alert episodes.
+"""Evaluate alert rules and keep alert episodes in ``ops.alerts``.
 
-For each rule and dealer, the metric is computed per complete period (a period is complete
-when it ended on or before ``as_of``), summing every channel. The rule breaches when each of
-the last ``consecutive_periods`` periods breaches. Periods whose denominator is below
-``min_denominator`` are not judged (no breach, no recovery).
+Each rule type has an evaluator (:mod:`.evaluators`) that returns verdicts per dealer and
+subject (e.g. ``channel=meta``). Episodes, one row per episode, keyed by (rule, dealer_code,
+metric, subject):
 
-Episodes (one row per episode in ``ops.alerts``):
-
-- breach and no open episode: a new ``open`` row (fired once);
+- breach and no open episode: a new ``open`` row (fired once). When an earlier episode of
+  the same key was notified less than ``suppression_hours`` ago, the new one is recorded
+  with ``suppressed = true`` and never notified (nor its recovery);
 - breach and an open episode: ``last_seen_at``/``observed`` updated, no new notification;
-- no breach and an open episode: ``resolved`` with ``resolved_at``.
+- no breach and an open episode: ``resolved`` with ``resolved_at``; a recovery notice is due.
 
-Only episodes with ``notified_at`` NULL are handed to the notifier, so a re-run never
-re-notifies, and an alert whose delivery failed is retried on the next run.
+Notifications are then delivered by :func:`dealerfunnel.notify.delivery.deliver_pending`:
+once per (episode, recipient, kind), every attempt recorded in ``ops.alert_deliveries``,
+undelivered ones retried on the next run.
+
+A rule whose source is missing (e.g. ``mart_sla_compliance`` before it is built) is skipped
+and listed in the summary's ``skipped``.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from datetime import UTC, datetime
-from decimal import Decimal
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from dealerfunnel.alerts.rules import FUNNEL_METRICS, Rule
+from dealerfunnel.alerts.evaluators import (
+    EVALUATORS,
+    SourceMissing,
+    assess,
+    jsonable,
+    period_series,
+)
+from dealerfunnel.alerts.rules import Rule
 from dealerfunnel.warehouse.connection import connect
 
 log = logging.getLogger(__name__)
 
-PERIOD_LENGTH = {"week": "7 days", "month": "1 month", "quarter": "3 months"}
-
-
-def period_values(conn, rule: Rule, as_of: datetime) -> dict[str, list[dict[str, Any]]]:
-    """Per dealer, the complete periods of the rule's grain, newest first."""
-    numerator, denominator = FUNNEL_METRICS[rule.metric]
-    query = sql.SQL(
-        """
-        select dealer_code, period_start,
-               sum({num})::numeric as num,
-               {den_expr} as den
-        from marts.mart_funnel_conversion
-        where period_grain = %(grain)s
-          and period_start + %(length)s::interval <= %(as_of)s::date
-        group by dealer_code, period_start
-        order by dealer_code, period_start desc
-        """
-    ).format(
-        num=sql.Identifier(numerator),
-        den_expr=sql.SQL("sum({})::numeric").format(sql.Identifier(denominator))
-        if denominator
-        else sql.SQL("null::numeric"),
-    )
-    rows = conn.execute(
-        query,
-        {"grain": rule.period_grain, "length": PERIOD_LENGTH[rule.period_grain], "as_of": as_of},
-    ).fetchall()
-    by_dealer: dict[str, list[dict[str, Any]]] = {}
-    for dealer_code, period_start, num, den in rows:
-        if denominator is None:
-            value, judged = num, True
-        else:
-            value = (num / den) if den else None
-            judged = den is not None and den >= rule.for_dealer(dealer_code).min_denominator
-        by_dealer.setdefault(dealer_code, []).append(
-            {"period_start": period_start, "value": value, "denominator": den, "judged": judged}
-        )
-    return by_dealer
-
-
-def assess(rule: Rule, periods: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """Decide breach / ok / undecided from a dealer's periods (newest first).
-
-    Returns None when the latest periods cannot be judged (too few or too small), else a dict
-    with ``breached``, the ``observed`` latest value and the streak's first ``period_start``.
-    """
-    window = periods[: rule.consecutive_periods]
-    if len(window) < rule.consecutive_periods or not all(p["judged"] for p in window):
-        return None
-    breached = all(
-        rule.breaches(float(p["value"]) if p["value"] is not None else None) for p in window
-    )
-    return {
-        "breached": breached,
-        "observed": window[0]["value"],
-        "period_start": window[-1]["period_start"],
-        "periods": [
-            {"period_start": p["period_start"].isoformat(), "value": _num(p["value"])}
-            for p in window
-        ],
-    }
-
-
-def _num(value: Any) -> float | None:
-    return float(value) if isinstance(value, Decimal | float | int) else None
-
-
-Notifier = Callable[[dict[str, Any]], None]
-
-
-def log_notifier(alert: dict[str, Any]) -> None:
-    log.warning("ALERT %s", format_alert(alert))
-
-
-def format_alert(alert: dict[str, Any]) -> str:
-    observed = alert["observed"]
-    shown = (
-        f"{float(observed):.1%}"
-        if observed is not None and alert["metric"].startswith("rate_")
-        else observed
-    )
-    threshold = alert["threshold"]
-    limit = f"{float(threshold):.1%}" if alert["metric"].startswith("rate_") else threshold
-    return (
-        f"[{alert['severity']}] {alert['rule']} at {alert['dealer_code']}: {alert['metric']} "
-        f"= {shown} vs threshold {limit}, since period {alert['period_start']} "
-        f"({alert['status']})"
-    )
+ALERTS_LOCK = "select pg_advisory_xact_lock(hashtext('dealerfunnel.alerts'))"
 
 
 def evaluate_rules(
@@ -126,119 +46,156 @@ def evaluate_rules(
     rules: list[Rule],
     *,
     as_of: datetime | None = None,
-    notifier: Notifier = log_notifier,
+    types: tuple[str, ...] | None = None,
+    deliver: bool = True,
+    notifications=None,
+    run: dict[str, str] | None = None,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
-    """Evaluate every rule, update episodes, notify new ones; return a summary for XCom."""
+    """Evaluate the rules (of ``types``, default all), update episodes, deliver notices.
+
+    ``run`` (``{"dag_id", "run_id"}``) is stored with the episode for the message's link.
+    Returns a summary for XCom.
+    """
     as_of = as_of or datetime.now(UTC)
-    now = datetime.now(UTC)
-    summary = {"opened": [], "updated": [], "resolved": [], "notified": 0, "notify_failed": 0}
+    now = now or datetime.now(UTC)
+    summary: dict[str, Any] = {
+        "opened": [],
+        "updated": [],
+        "resolved": [],
+        "suppressed": [],
+        "skipped": [],
+    }
     with connect(url) as conn:
-        conn.execute("select pg_advisory_xact_lock(hashtext('dealerfunnel.alerts'))")
+        conn.execute(ALERTS_LOCK)
         for rule in rules:
-            for dealer_code, periods in period_values(conn, rule, as_of).items():
-                dealer_rule = rule.for_dealer(dealer_code)
-                verdict = assess(dealer_rule, periods)
-                if verdict is None:
-                    continue
-                _apply(conn, dealer_rule, dealer_code, verdict, now, summary)
-        conn.commit()
-        pending = conn.execute(
-            """
-            select alert_id, rule, dealer_code, metric, period_start, observed, threshold,
-                   severity, status, first_fired_at
-            from ops.alerts where status = 'open' and notified_at is null
-            order by alert_id
-            """
-        ).fetchall()
-        columns = [
-            "alert_id",
-            "rule",
-            "dealer_code",
-            "metric",
-            "period_start",
-            "observed",
-            "threshold",
-            "severity",
-            "status",
-            "first_fired_at",
-        ]
-        for row in pending:
-            alert = dict(zip(columns, row, strict=True))
-            try:
-                notifier(alert)
-            except Exception:
-                log.exception(
-                    "notification of alert %s failed; retried next run", alert["alert_id"]
-                )
-                summary["notify_failed"] += 1
+            if types is not None and rule.type not in types:
                 continue
-            conn.execute(
-                "update ops.alerts set notified_at = %s where alert_id = %s",
-                (datetime.now(UTC), alert["alert_id"]),
-            )
-            conn.commit()
-            summary["notified"] += 1
+            try:
+                with conn.transaction():
+                    verdicts = EVALUATORS[rule.type](conn, rule, as_of)
+            except SourceMissing as exc:
+                log.warning("alert rule %s skipped: %s", rule.rule, exc)
+                summary["skipped"].append(f"{rule.rule}: {exc}")
+                continue
+            for verdict in verdicts:
+                _apply(conn, rule, verdict, now, summary, run)
+        conn.commit()
+    if deliver:
+        from dealerfunnel.notify.delivery import deliver_pending
+
+        summary["delivery"] = deliver_pending(url, notifications, now=now)
+    log.info("alert evaluation: %s", {k: v for k, v in summary.items() if v})
     return summary
 
 
-def _apply(conn, rule: Rule, dealer_code: str, verdict: dict, now: datetime, summary: dict) -> None:
-    key = {"rule": rule.rule, "dealer_code": dealer_code, "metric": rule.metric}
+def _apply(
+    conn,
+    rule: Rule,
+    verdict: dict[str, Any],
+    now: datetime,
+    summary: dict,
+    run: dict[str, str] | None,
+) -> None:
+    dealer_code = verdict["dealer_code"]
+    dealer_rule = rule.for_dealer(dealer_code) if dealer_code != "*" else rule
+    key = {
+        "rule": rule.rule,
+        "dealer_code": dealer_code,
+        "metric": verdict["metric"],
+        "subject": verdict.get("subject") or "",
+    }
+    label = f"{rule.rule}:{dealer_code}" + (f":{key['subject']}" if key["subject"] else "")
     open_row = conn.execute(
-        """select alert_id from ops.alerts
+        """select alert_id, suppressed from ops.alerts
            where rule = %(rule)s and dealer_code = %(dealer_code)s and metric = %(metric)s
-             and status = 'open'""",
+             and subject = %(subject)s and status = 'open'""",
         key,
     ).fetchone()
-    detail = Jsonb(
-        {
-            "periods": verdict["periods"],
-            "direction": rule.direction,
-            "period_grain": rule.period_grain,
-        }
-    )
+    detail = dict(verdict.get("detail") or {})
+    if rule.description:
+        detail.setdefault("description", rule.description)
+    if run:
+        detail["run"] = run
+    detail = Jsonb(jsonable(detail))
+    observed = verdict.get("observed")
     if verdict["breached"] and open_row is None:
+        last_notified = conn.execute(
+            """select max(notified_at) from ops.alerts
+               where rule = %(rule)s and dealer_code = %(dealer_code)s
+                 and metric = %(metric)s and subject = %(subject)s""",
+            key,
+        ).fetchone()[0]
+        window = timedelta(hours=dealer_rule.suppression_hours)
+        suppressed = last_notified is not None and now - last_notified < window
         conn.execute(
-            """insert into ops.alerts (rule, dealer_code, metric, period_start, observed,
-                   threshold, severity, status, first_fired_at, last_seen_at, detail)
-               values (%(rule)s, %(dealer_code)s, %(metric)s, %(period_start)s, %(observed)s,
-                   %(threshold)s, %(severity)s, 'open', %(now)s, %(now)s, %(detail)s)""",
+            """insert into ops.alerts (rule, rule_type, dealer_code, metric, subject,
+                   period_start, observed, threshold, severity, status, first_fired_at,
+                   last_seen_at, detail, suppressed, deliveries_done)
+               values (%(rule)s, %(rule_type)s, %(dealer_code)s, %(metric)s, %(subject)s,
+                   %(period_start)s, %(observed)s, %(threshold)s, %(severity)s, 'open',
+                   %(now)s, %(now)s, %(detail)s, %(suppressed)s, %(suppressed)s)""",
             {
                 **key,
+                "rule_type": rule.type,
                 "period_start": verdict["period_start"],
-                "observed": verdict["observed"],
-                "threshold": rule.threshold,
-                "severity": rule.severity,
+                "observed": observed,
+                "threshold": verdict.get("threshold"),
+                "severity": verdict.get("severity") or dealer_rule.severity,
                 "now": now,
                 "detail": detail,
+                "suppressed": suppressed,
             },
         )
-        summary["opened"].append(f"{rule.rule}:{dealer_code}")
+        summary["suppressed" if suppressed else "opened"].append(label)
     elif verdict["breached"]:
         conn.execute(
-            """update ops.alerts set last_seen_at = %s, observed = %s, detail = %s
-               where alert_id = %s""",
-            (now, verdict["observed"], detail, open_row[0]),
+            """update ops.alerts set last_seen_at = %s, observed = %s, threshold = %s,
+                   detail = %s where alert_id = %s""",
+            (now, observed, verdict.get("threshold"), detail, open_row[0]),
         )
-        summary["updated"].append(f"{rule.rule}:{dealer_code}")
+        summary["updated"].append(label)
     elif open_row is not None:
         conn.execute(
             """update ops.alerts set status = 'resolved', resolved_at = %s, last_seen_at = %s,
-                   observed = %s, detail = %s
+                   observed = %s, detail = detail || %s, deliveries_done = suppressed
                where alert_id = %s""",
-            (now, now, verdict["observed"], detail, open_row[0]),
+            (now, now, observed, detail, open_row[0]),
         )
-        summary["resolved"].append(f"{rule.rule}:{dealer_code}")
+        summary["resolved"].append(label)
 
 
 def open_alerts(url: str) -> list[dict[str, Any]]:
     with connect(url) as conn:
         cur = conn.execute(
-            """select rule, dealer_code, metric, period_start, observed, threshold, severity,
-                      status, first_fired_at, last_seen_at, notified_at
-               from ops.alerts where status = 'open' order by dealer_code, rule"""
+            """select alert_id, rule, rule_type, dealer_code, metric, subject, period_start,
+                      observed, threshold, severity, status, first_fired_at, last_seen_at,
+                      notified_at, detail
+               from ops.alerts where status = 'open' order by dealer_code, rule, subject"""
         )
         names = [c.name for c in cur.description]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
 
-__all__ = ["assess", "evaluate_rules", "format_alert", "open_alerts", "period_values"]
+def format_alert(alert: dict[str, Any]) -> str:
+    """One line: ``[critical] rule at GZ001 (channel=meta): metric = 20.0% vs ...``."""
+    from dealerfunnel.notify.message import format_value
+
+    detail = alert.get("detail") or {}
+    metric = detail.get("check_name") or alert["metric"]
+    where = alert["dealer_code"] + (f" ({alert['subject']})" if alert.get("subject") else "")
+    return (
+        f"[{alert['severity']}] {alert['rule']} at {where}: {metric} "
+        f"= {format_value(alert, alert.get('observed'))} vs threshold "
+        f"{format_value(alert, alert.get('threshold'))}, since {alert['period_start']} "
+        f"({alert['status']})"
+    )
+
+
+__all__ = [
+    "assess",
+    "evaluate_rules",
+    "format_alert",
+    "open_alerts",
+    "period_series",
+]

@@ -5,35 +5,65 @@ expectation, ``type`` + ``kwargs``, plus our ``severity``)::
 
     suite: raw_dealer_export__leads
     table: raw.dealer_export__leads
+    required: true          # default; false = a missing table is skipped and reported
+    skip_when_empty: false  # true = on an empty table only table-level expectations run
     expectations:
       - type: expect_column_values_to_not_be_null
         kwargs: {column: lead_id}
         severity: blocking     # blocking (default) fails the gate; warning only reports
+      - type: expect_column_max_to_be_between
+        kwargs: {column: _extracted_at, min_value: now-48h}   # relative time, see below
+        severity: warning
+
+A kwarg written ``now``, ``now-<N>h``, ``now-<N>d`` or ``now-<N>m`` (minutes) is resolved to
+an ISO timestamp (UTC) when the gate runs: that is how freshness is configured.
 
 The GX file context lives under ``<data_dir>/gx`` (run state, not source). The datasource's
 connection string is stored there as ``${GX_WAREHOUSE_URL}`` and resolved from the
 environment at run time, so no credential is written to disk. Data Docs are rebuilt on every
 run. A suite file with an unknown expectation type or a bad severity raises ``ConfigError``
 naming the file and the entry.
+
+``schema_map`` validates a suite against another schema than the one it names (write-audit-
+publish validates ``marts`` suites against the candidate schema). The suite folder is
+``expectations/`` or ``$DEALERFUNNEL_EXPECTATIONS_DIR``.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
+import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from dealerfunnel.settings import ConfigError, data_dir, expectations_dir
-from dealerfunnel.warehouse.connection import to_libpq
+from dealerfunnel.warehouse.connection import connect, to_libpq
 
 log = logging.getLogger(__name__)
 
 SEVERITIES = ("blocking", "warning")
 DATASOURCE = "warehouse"
+SUITE_KEYS = {"suite", "table", "expectations", "required", "skip_when_empty", "description"}
+EXPECTATION_KEYS = {"type", "kwargs", "severity", "notes"}
+# Expectations that still make sense on an empty table (skip_when_empty keeps them).
+TABLE_LEVEL = {
+    "expect_table_row_count_to_be_between",
+    "expect_table_row_count_to_equal",
+    "expect_table_columns_to_match_set",
+    "expect_table_columns_to_match_ordered_list",
+    "expect_table_column_count_to_be_between",
+    "expect_table_column_count_to_equal",
+    "expect_column_to_exist",
+}
+RELATIVE_TIME = re.compile(r"^now(?:-(\d+(?:\.\d+)?)([mhd]))?$")
+UNITS = {"m": "minutes", "h": "hours", "d": "days"}
 
 
 class QualityGateFailed(RuntimeError):
@@ -47,6 +77,8 @@ class SuiteSpec:
     table: str
     expectations: list[dict[str, Any]]
     path: Path
+    required: bool = True
+    skip_when_empty: bool = False
 
 
 @dataclass
@@ -56,6 +88,24 @@ class GateResult:
     warnings: list[dict[str, Any]] = field(default_factory=list)
     evaluated: int = 0
     data_docs_index: str | None = None
+    skipped: list[dict[str, Any]] = field(default_factory=list)
+
+    def add_failure(self, failure: dict[str, Any]) -> None:
+        if failure["severity"] == "blocking":
+            self.blocking_failures.append(failure)
+            self.success = False
+        else:
+            self.warnings.append(failure)
+
+    def merge(self, other: GateResult) -> GateResult:
+        return GateResult(
+            success=self.success and other.success,
+            blocking_failures=self.blocking_failures + other.blocking_failures,
+            warnings=self.warnings + other.warnings,
+            evaluated=self.evaluated + other.evaluated,
+            data_docs_index=self.data_docs_index or other.data_docs_index,
+            skipped=self.skipped + other.skipped,
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -64,29 +114,55 @@ class GateResult:
             "warnings": self.warnings,
             "evaluated": self.evaluated,
             "data_docs_index": self.data_docs_index,
+            "skipped": self.skipped,
         }
+
+
+def suites_folder() -> Path:
+    value = os.environ.get("DEALERFUNNEL_EXPECTATIONS_DIR")
+    return Path(value).expanduser().resolve() if value else expectations_dir()
 
 
 def load_suite_specs(names: list[str] | None = None, folder: Path | None = None) -> list[SuiteSpec]:
     """Read and validate suite YAML files (all of them, or those named)."""
     import great_expectations.expectations as gxe
 
-    folder = folder or expectations_dir()
+    folder = folder or suites_folder()
     paths = sorted(folder.glob("*.yml"))
     specs: list[SuiteSpec] = []
+    seen: dict[str, Path] = {}
     for path in paths:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path.name}: not valid YAML ({exc})") from exc
+        if not isinstance(data, dict):
+            raise ConfigError(f"{path.name}: top level must be a mapping")
         name = data.get("suite")
         if names is not None and name not in names:
             continue
+        for key in data:
+            if key not in SUITE_KEYS:
+                raise ConfigError(f"{path.name}: {key}: unknown key")
         for key in ("suite", "table", "expectations"):
             if not data.get(key):
                 raise ConfigError(f"{path.name}: missing key '{key}'")
+        if name in seen:
+            raise ConfigError(f"{path.name}: suite: {name!r} already defined in {seen[name].name}")
+        seen[name] = path
         schema, _, table = str(data["table"]).partition(".")
         if not table:
             raise ConfigError(f"{path.name}: table must be 'schema.table', got {data['table']!r}")
+        for key in ("required", "skip_when_empty"):
+            if not isinstance(data.get(key, False), bool):
+                raise ConfigError(f"{path.name}: {key}: must be true or false")
         for i, exp in enumerate(data["expectations"]):
             where = f"{path.name}: expectations[{i}]"
+            if not isinstance(exp, dict):
+                raise ConfigError(f"{where}: must be a mapping")
+            for key in exp:
+                if key not in EXPECTATION_KEYS:
+                    raise ConfigError(f"{where}.{key}: unknown key")
             type_ = exp.get("type", "")
             if not hasattr(gxe, _camel(type_)):
                 raise ConfigError(f"{where}.type: unknown expectation {type_!r}")
@@ -94,12 +170,27 @@ def load_suite_specs(names: list[str] | None = None, folder: Path | None = None)
                 raise ConfigError(f"{where}.severity: must be one of {SEVERITIES}")
             if not isinstance(exp.get("kwargs", {}), dict):
                 raise ConfigError(f"{where}.kwargs: must be a mapping")
-        specs.append(SuiteSpec(name, schema, table, list(data["expectations"]), path))
+        specs.append(
+            SuiteSpec(
+                name,
+                schema,
+                table,
+                list(data["expectations"]),
+                path,
+                required=data.get("required", True),
+                skip_when_empty=data.get("skip_when_empty", False),
+            )
+        )
     if names is not None:
         missing = set(names) - {s.name for s in specs}
         if missing:
             raise ConfigError(f"no suite file in {folder} defines {sorted(missing)}")
     return specs
+
+
+def suite_names_for_schema(schema: str, folder: Path | None = None) -> list[str]:
+    """Names of every suite whose table lives in ``schema`` (e.g. all raw or all mart suites)."""
+    return [s.name for s in load_suite_specs(folder=folder) if s.schema == schema]
 
 
 def _camel(snake: str) -> str:
@@ -110,11 +201,72 @@ def _gx_url(url: str) -> str:
     return "postgresql+psycopg2://" + to_libpq(url).partition("://")[2]
 
 
-def run_gate(url: str, suite_names: list[str], *, checkpoint_name: str) -> GateResult:
+def resolve_kwargs(kwargs: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """Replace relative times (``now-48h``) by ISO timestamps."""
+    resolved = {}
+    for key, value in kwargs.items():
+        match = RELATIVE_TIME.match(value) if isinstance(value, str) else None
+        if match:
+            amount, unit = match.groups()
+            delta = timedelta(**{UNITS[unit]: float(amount)}) if amount else timedelta()
+            value = (now - delta).isoformat()
+        resolved[key] = value
+    return resolved
+
+
+def check_key(source: str, suite: str, name: str, kwargs: dict[str, Any] | None = None) -> str:
+    """A stable identifier of one check: the same check keeps its key from run to run."""
+    # Computed from the kwargs as written in the suite (``now-48h``, not the resolved time).
+    stable = {k: v for k, v in (kwargs or {}).items() if k != "batch_id"}
+    digest = hashlib.sha1(  # noqa: S324 - an identifier, not security
+        json.dumps(stable, sort_keys=True, default=str).encode()
+    ).hexdigest()[:10]
+    return f"{source}:{suite}:{name}:{digest}"
+
+
+def describe_check(name: str, kwargs: dict[str, Any]) -> str:
+    """Short human label: ``expect_column_values_to_not_be_null(lead_id)``."""
+    cols = [
+        str(kwargs[k])
+        for k in ("column", "column_A", "column_B", "column_list")
+        if kwargs.get(k) is not None
+    ]
+    return f"{name}({', '.join(cols)})" if cols else name
+
+
+def _table_state(url: str, specs: list[SuiteSpec]) -> dict[tuple[str, str], int | None]:
+    """Row presence per (schema, table): None = table missing, 0 = empty, 1 = has rows."""
+    from psycopg import sql
+
+    state: dict[tuple[str, str], int | None] = {}
+    with connect(url) as conn:
+        for schema, table in {(s.schema, s.table) for s in specs}:
+            exists = conn.execute("select to_regclass(%s)", (f'"{schema}"."{table}"',)).fetchone()
+            if exists[0] is None:
+                state[(schema, table)] = None
+                continue
+            row = conn.execute(
+                sql.SQL("select exists (select 1 from {})").format(sql.Identifier(schema, table))
+            ).fetchone()
+            state[(schema, table)] = int(bool(row[0]))
+    return state
+
+
+def run_gate(
+    url: str,
+    suite_names: list[str],
+    *,
+    checkpoint_name: str,
+    schema_map: dict[str, str] | None = None,
+    folder: Path | None = None,
+    now: datetime | None = None,
+) -> GateResult:
     """Validate the named suites in one checkpoint, rebuild Data Docs, and classify failures.
 
     Returns the result; the caller decides whether to raise :class:`QualityGateFailed`
-    (``result.success`` is False only when a *blocking* expectation failed).
+    (``result.success`` is False only when a *blocking* expectation failed). A suite whose
+    table does not exist is skipped and listed in ``result.skipped`` unless it is
+    ``required``, in which case the missing table is a blocking failure.
     """
     import great_expectations as gx
     from great_expectations.core.expectation_suite import ExpectationSuite
@@ -122,83 +274,135 @@ def run_gate(url: str, suite_names: list[str], *, checkpoint_name: str) -> GateR
         ExpectationConfiguration,
     )
 
-    specs = load_suite_specs(suite_names)
-    os.environ["GX_WAREHOUSE_URL"] = _gx_url(url)
-    root = data_dir() / "gx"
-    root.mkdir(parents=True, exist_ok=True)
-    context = gx.get_context(mode="file", project_root_dir=str(root))
-    datasource = context.data_sources.add_or_update_postgres(
-        name=DATASOURCE, connection_string="${GX_WAREHOUSE_URL}"
+    now = now or datetime.now(UTC)
+    schema_map = schema_map or {}
+    specs = load_suite_specs(suite_names, folder=folder)
+    result = GateResult(success=True)
+    targets = {s.name: (schema_map.get(s.schema, s.schema), s.table) for s in specs}
+    state = _table_state(
+        url, [SuiteSpec(s.name, *targets[s.name], [], s.path) for s in specs] if specs else []
     )
-    validations = []
-    severity_by_suite: dict[str, list[str]] = {}
+    runnable: list[tuple[SuiteSpec, list[dict[str, Any]]]] = []
     for spec in specs:
-        asset_name = f"{spec.schema}.{spec.table}"
-        try:
-            asset = datasource.get_asset(asset_name)
-        except LookupError:
-            asset = datasource.add_table_asset(
-                name=asset_name, table_name=spec.table, schema_name=spec.schema
+        schema, table = targets[spec.name]
+        present = state[(schema, table)]
+        if present is None:
+            if spec.required:
+                result.add_failure(
+                    {
+                        "source": "gate",
+                        "suite": spec.name,
+                        "expectation": "table_exists",
+                        "check_name": f"table {schema}.{table} exists",
+                        "check_key": check_key("gate", spec.name, "table_exists"),
+                        "kwargs": {"table": f"{schema}.{table}"},
+                        "severity": "blocking",
+                        "observed": "missing",
+                    }
+                )
+            else:
+                result.skipped.append(
+                    {"suite": spec.name, "table": f"{schema}.{table}", "reason": "table missing"}
+                )
+            continue
+        expectations = spec.expectations
+        if present == 0 and spec.skip_when_empty:
+            expectations = [e for e in expectations if e["type"] in TABLE_LEVEL]
+            result.skipped.append(
+                {
+                    "suite": spec.name,
+                    "table": f"{schema}.{table}",
+                    "reason": f"table empty: {len(spec.expectations) - len(expectations)}"
+                    " row-level expectations not run",
+                }
             )
-        try:
-            batch = asset.get_batch_definition("whole_table")
-        except (LookupError, KeyError):
-            batch = asset.add_batch_definition_whole_table("whole_table")
-        suite = ExpectationSuite(name=spec.name)
-        severities = []
-        for exp in spec.expectations:
-            severity = exp.get("severity", "blocking")
-            severities.append(severity)
-            suite.add_expectation_configuration(
-                ExpectationConfiguration(
-                    type=exp["type"],
-                    kwargs=dict(exp.get("kwargs") or {}),
-                    meta={"severity": severity, "notes": exp.get("notes", "")},
+        if expectations:
+            runnable.append((spec, expectations))
+    for skipped in result.skipped:
+        log.warning("GX %s: suite %s skipped (%s)", checkpoint_name, skipped["suite"], skipped)
+
+    if runnable:
+        os.environ["GX_WAREHOUSE_URL"] = _gx_url(url)
+        root = data_dir() / "gx"
+        root.mkdir(parents=True, exist_ok=True)
+        context = gx.get_context(mode="file", project_root_dir=str(root))
+        datasource = context.data_sources.add_or_update_postgres(
+            name=DATASOURCE, connection_string="${GX_WAREHOUSE_URL}"
+        )
+        validations = []
+        for spec, expectations in runnable:
+            schema, table = targets[spec.name]
+            asset_name = f"{schema}.{table}"
+            try:
+                asset = datasource.get_asset(asset_name)
+            except LookupError:
+                asset = datasource.add_table_asset(
+                    name=asset_name, table_name=table, schema_name=schema
+                )
+            try:
+                batch = asset.get_batch_definition("whole_table")
+            except (LookupError, KeyError):
+                batch = asset.add_batch_definition_whole_table("whole_table")
+            suite = ExpectationSuite(name=spec.name)
+            for exp in expectations:
+                raw_kwargs = dict(exp.get("kwargs") or {})
+                suite.add_expectation_configuration(
+                    ExpectationConfiguration(
+                        type=exp["type"],
+                        kwargs=resolve_kwargs(raw_kwargs, now),
+                        meta={
+                            "severity": exp.get("severity", "blocking"),
+                            "notes": exp.get("notes", ""),
+                            "check_key": check_key("gx", spec.name, exp["type"], raw_kwargs),
+                        },
+                    )
+                )
+            suite = context.suites.add_or_update(suite)
+            validations.append(
+                context.validation_definitions.add_or_update(
+                    gx.ValidationDefinition(name=spec.name, data=batch, suite=suite)
                 )
             )
-        suite = context.suites.add_or_update(suite)
-        severity_by_suite[spec.name] = severities
-        validations.append(
-            context.validation_definitions.add_or_update(
-                gx.ValidationDefinition(name=spec.name, data=batch, suite=suite)
+        checkpoint = context.checkpoints.add_or_update(
+            gx.Checkpoint(
+                name=checkpoint_name,
+                validation_definitions=validations,
+                actions=[gx.checkpoint.UpdateDataDocsAction(name="update_data_docs")],
             )
         )
-    checkpoint = context.checkpoints.add_or_update(
-        gx.Checkpoint(
-            name=checkpoint_name,
-            validation_definitions=validations,
-            actions=[gx.checkpoint.UpdateDataDocsAction(name="update_data_docs")],
-        )
-    )
-    outcome = checkpoint.run()
-    result = GateResult(success=True)
-    for run_result in outcome.run_results.values():
-        suite_name = run_result.suite_name
-        for er in run_result.results:
-            result.evaluated += 1
-            if er.success:
-                continue
-            config = er.expectation_config
-            failure = {
-                "suite": suite_name,
-                "expectation": config.type,
-                "kwargs": {k: v for k, v in config.kwargs.items() if k != "batch_id"},
-                "severity": (config.meta or {}).get("severity", "blocking"),
-                "observed": _observed(er.result),
-            }
-            if failure["severity"] == "blocking":
-                result.blocking_failures.append(failure)
-                result.success = False
-            else:
-                result.warnings.append(failure)
-    sites = context.get_docs_sites_urls()
-    result.data_docs_index = sites[0]["site_url"] if sites else None
+        outcome = checkpoint.run()
+        for run_result in outcome.run_results.values():
+            suite_name = run_result.suite_name
+            for er in run_result.results:
+                result.evaluated += 1
+                if er.success:
+                    continue
+                config = er.expectation_config
+                meta = config.meta or {}
+                kwargs = {k: v for k, v in config.kwargs.items() if k != "batch_id"}
+                result.add_failure(
+                    {
+                        "source": "gx",
+                        "suite": suite_name,
+                        "expectation": config.type,
+                        "check_name": f"{suite_name}: {describe_check(config.type, kwargs)}",
+                        "check_key": meta.get("check_key")
+                        or check_key("gx", suite_name, config.type, kwargs),
+                        "kwargs": kwargs,
+                        "severity": meta.get("severity", "blocking"),
+                        "observed": _observed(er.result),
+                    }
+                )
+        sites = context.get_docs_sites_urls()
+        result.data_docs_index = sites[0]["site_url"] if sites else None
     log.info(
-        "GX checkpoint %s: %d expectations, %d blocking failures, %d warnings; Data Docs %s",
+        "GX checkpoint %s: %d expectations, %d blocking failures, %d warnings, %d skipped;"
+        " Data Docs %s",
         checkpoint_name,
         result.evaluated,
         len(result.blocking_failures),
         len(result.warnings),
+        len(result.skipped),
         result.data_docs_index,
     )
     return result
@@ -210,3 +414,45 @@ def _observed(result: dict[str, Any]) -> Any:
             value = result[key]
             return value if isinstance(value, int | float | str) else str(value)
     return None
+
+
+def record_quality_run(
+    url: str, checkpoint: str, result: GateResult, *, run_id: str | None = None
+) -> int:
+    """Store a gate run and its failures in ``ops.quality_runs`` / ``ops.quality_failures``."""
+    from psycopg.types.json import Jsonb
+
+    with connect(url) as conn:
+        (run_pk,) = conn.execute(
+            """insert into ops.quality_runs (checkpoint, run_id, success, evaluated,
+                   blocking_failures, warnings, skipped, data_docs_url)
+               values (%s, %s, %s, %s, %s, %s, %s, %s) returning quality_run_id""",
+            (
+                checkpoint,
+                run_id,
+                result.success,
+                result.evaluated,
+                len(result.blocking_failures),
+                len(result.warnings),
+                Jsonb(result.skipped),
+                result.data_docs_index,
+            ),
+        ).fetchone()
+        for failure in result.blocking_failures + result.warnings:
+            conn.execute(
+                """insert into ops.quality_failures (quality_run_id, check_key, source, suite,
+                       check_name, severity, observed, detail)
+                   values (%s, %s, %s, %s, %s, %s, %s, %s)
+                   on conflict do nothing""",
+                (
+                    run_pk,
+                    failure["check_key"],
+                    failure.get("source", "gx"),
+                    failure.get("suite"),
+                    failure.get("check_name") or failure.get("expectation"),
+                    failure["severity"],
+                    None if failure.get("observed") is None else str(failure["observed"]),
+                    Jsonb(json.loads(json.dumps(failure, default=str))),
+                ),
+            )
+    return run_pk

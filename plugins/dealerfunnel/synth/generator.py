@@ -289,11 +289,16 @@ def _phone(rng: random.Random) -> str:
     return digits
 
 
-def _email(rng: random.Random, pinyin: str) -> str:
+def _email(rng: random.Random, pinyin: str, serial: int) -> str:
+    """An address unique to one person within the dealer (``serial``: the lead number).
+
+    Two different people never share an address, so identity matching on e-mail only merges
+    the deliberate repeat enquiries.
+    """
     domain = rng.choice(EMAIL_DOMAINS)
     if domain == "qq.com":
-        return f"{rng.randrange(10**7, 10**10)}@qq.com"
-    return f"{pinyin}{rng.randrange(100) if rng.random() < 0.6 else ''}@{domain}"
+        return f"{rng.randrange(10**3, 10**4)}{serial:06d}@qq.com"
+    return f"{pinyin}{rng.randrange(100) if rng.random() < 0.6 else ''}.{serial}@{domain}"
 
 
 # -- dealers and leads ----------------------------------------------------------------------
@@ -380,7 +385,7 @@ def _make_leads(
             name = name[0] + rng.choice(("先生", "女士"))
         lead.customer_name = name
         lead.phone = _phone(rng)
-        lead.email = _email(rng, pinyin) if rng.random() < 0.35 else ""
+        lead.email = _email(rng, pinyin, number) if rng.random() < 0.35 else ""
         known.append(lead)
     return leads
 

@@ -83,8 +83,67 @@ create table if not exists ops.alerts (
     resolved_at timestamptz,
     detail jsonb not null default '{}'::jsonb
 );
-create unique index if not exists alerts_one_open_episode
-    on ops.alerts (rule, dealer_code, metric) where status = 'open';
+-- Episode key: (rule, dealer_code, metric, subject); subject names the dimensions of the
+-- breach (e.g. 'channel=meta', 'grade=A', a data-quality check), '' when there are none.
+-- dealer_code '*' is a group-wide episode (data quality).
+alter table ops.alerts add column if not exists subject text not null default '';
+alter table ops.alerts add column if not exists rule_type text not null default 'threshold';
+-- suppressed: fired within the suppression window of an earlier episode of the same key,
+-- recorded but never notified. deliveries_done: every routed recipient got what it needs.
+alter table ops.alerts add column if not exists suppressed boolean not null default false;
+alter table ops.alerts add column if not exists deliveries_done boolean not null default false;
+drop index if exists ops.alerts_one_open_episode;
+create unique index if not exists alerts_one_open_episode_per_subject
+    on ops.alerts (rule, dealer_code, metric, subject) where status = 'open';
+create index if not exists alerts_pending_delivery_idx
+    on ops.alerts (alert_id) where not deliveries_done;
+
+-- One row per delivery attempt of an episode to one recipient channel. A (alert, recipient,
+-- kind) is delivered once: at most one 'sent' row (unique index); failed attempts are kept.
+create table if not exists ops.alert_deliveries (
+    delivery_id bigserial primary key,
+    alert_id bigint not null references ops.alerts (alert_id) on delete cascade,
+    channel text not null,
+    recipient text not null,
+    kind text not null check (kind in ('notify', 'recovery')),
+    attempt integer not null,
+    attempted_at timestamptz not null default now(),
+    status text not null check (status in ('sent', 'failed')),
+    error text
+);
+create unique index if not exists alert_deliveries_once
+    on ops.alert_deliveries (alert_id, recipient, kind) where status = 'sent';
+
+-- Quality gates (GX checkpoints, dbt tests, dbt source freshness): one row per gate run, and
+-- one row per failed check of that run. Feeds the data-quality alert rule.
+create table if not exists ops.quality_runs (
+    quality_run_id bigserial primary key,
+    checkpoint text not null,
+    run_id text,
+    checked_at timestamptz not null default now(),
+    success boolean not null,
+    evaluated integer not null default 0,
+    blocking_failures integer not null default 0,
+    warnings integer not null default 0,
+    skipped jsonb not null default '[]'::jsonb,
+    data_docs_url text,
+    detail jsonb not null default '{}'::jsonb
+);
+create index if not exists quality_runs_checkpoint_idx
+    on ops.quality_runs (checkpoint, quality_run_id desc);
+
+create table if not exists ops.quality_failures (
+    quality_run_id bigint not null references ops.quality_runs (quality_run_id)
+        on delete cascade,
+    check_key text not null,
+    source text not null check (source in ('gx', 'dbt_test', 'dbt_model', 'dbt_freshness', 'gate')),
+    suite text,
+    check_name text not null,
+    severity text not null check (severity in ('blocking', 'warning')),
+    observed text,
+    detail jsonb not null default '{}'::jsonb,
+    primary key (quality_run_id, check_key)
+);
 
 create table if not exists ops.run_log (
     run_log_id bigserial primary key,

@@ -1,0 +1,24 @@
+{#-
+    Canonical stage of a source's stage name (DESIGN.md section 3 "Stages"): a canonical code is
+    accepted as is, anything else goes through seeds/stage_mapping.csv (the dbt copy of
+    config/stage_mapping.yml, kept identical by tests/unit/test_stage_mapping_seed.py), matched
+    case-insensitively after trimming. Null when the name is not in the mapping.
+    `mapping_relation` is the alias of the stage_mapping seed joined with stage_mapping_join().
+-#}
+{% macro canonical_stage(source_stage, mapping_relation) -%}
+    (
+        case
+            when lower(btrim({{ source_stage }})) in (
+                'potential', 'interested', 'needs_defined', 'decision', 'won', 'lost'
+            ) then lower(btrim({{ source_stage }}))
+            else {{ mapping_relation }}.stage
+        end
+    )
+{%- endmacro %}
+
+{% macro stage_mapping_join(source_name, source_stage, mapping_relation) -%}
+    left join {{ ref('stage_mapping') }} as {{ mapping_relation }}
+        on
+            {{ mapping_relation }}.source = '{{ source_name }}'
+            and lower(btrim({{ mapping_relation }}.source_stage)) = lower(btrim({{ source_stage }}))
+{%- endmacro %}

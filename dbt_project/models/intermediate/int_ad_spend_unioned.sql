@@ -1,0 +1,60 @@
+-- One row per ad account × campaign × day of every ad platform (Meta Insights, Google Ads campaign
+-- costs), with the dealer, the channel code used by the dealer export and the campaign name, so
+-- spend joins leads on dealer_code × channel × campaign × month.
+
+with
+
+meta_insights as (
+
+    select * from {{ ref('stg_meta__insights') }}
+
+),
+
+google_ads_campaign_costs as (
+
+    select * from {{ ref('stg_google_ads__campaign_costs') }}
+
+),
+
+unioned as (
+
+    select
+        dealer_code,
+        channel,
+        account_id,
+        campaign_id,
+        campaign,
+        spend_date,
+        spend,
+        currency,
+        impressions,
+        clicks
+    from meta_insights
+
+    union all
+
+    select
+        dealer_code,
+        channel,
+        account_id,
+        campaign_id,
+        campaign,
+        spend_date,
+        spend,
+        currency,
+        impressions,
+        clicks
+    from google_ads_campaign_costs
+
+),
+
+final as (
+
+    select
+        md5(channel || '|' || account_id || '|' || campaign_id || '|' || spend_date::text) as ad_spend_key,
+        *
+    from unioned
+
+)
+
+select * from final

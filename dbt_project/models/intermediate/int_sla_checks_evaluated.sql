@@ -1,0 +1,351 @@
+-- One row per SLA check of a lead (sla_check_key), every rule of the funnel policy (DESIGN.md §2)
+-- that a consultant's work is measured against, with the dealer's settings:
+--
+-- assignment       1 per lead: assigned within assignment_sla_business_days of arriving. met =
+--                  fct_leads.is_assignment_sla_met (false while unassigned).
+-- first_contact    1 per assigned lead: first follow-up within first_contact_sla_business_days
+--                  of the assignment. met = fct_leads.is_first_contact_sla_met.
+--                  For both, due_date = the business day on which the allowance runs out and
+--                  due_at = the start (dealer-local midnight) of the next business day: an event
+--                  before due_at is within the SLA, exactly as fct_leads counts business days.
+-- grade_cadence    1 per follow-up c(i) of a graded (A-D) open lead: the next contact is due
+--                  grade_<g>_max_days_between_contacts days after c(i) (due_at); met when the
+--                  next contact comes at or before due_at; is_early when it comes less than
+--                  grade_<g>_min_days_between_contacts after c(i) (reported, not a breach). No
+--                  check once the lead is closed (won or lost) before due_at.
+-- interested_week  1 per lead × dealer-local week (Monday 00:00 to next Monday 00:00) spent
+--                  WHOLLY in the interested stage (interested_at <= week start, still not past
+--                  interested, won or lost at week end): met when the week has at least
+--                  interested_min_contacts_per_week contacts (contact_count).
+--
+-- A check is listed once it is decided: met, or its due_at has passed by the dealer's
+-- data_as_of_at (int_activity_aggregated_to_dealers). Checks are attributed to the lead's current
+-- consultant ('(unassigned)' when none) and to the local week / month of decided_date: the local
+-- date of done_at for a met check (when the work was done), of due_at for a missed one (when the
+-- breach happened; an interested week: its Sunday), so no check lands in a future period.
+-- Built on fct_leads so every figure agrees with the lead-level SLA columns.
+
+with
+
+leads as (
+
+    select * from {{ ref('fct_leads') }}
+
+),
+
+followups as (
+
+    select * from {{ ref('int_followups_matched_to_leads') }}
+
+),
+
+dealers as (
+
+    select * from {{ ref('stg_ops__dealers') }}
+
+),
+
+settings as (
+
+    select * from {{ ref('int_funnel_settings_pivoted_to_dealers') }}
+
+),
+
+dealer_activity as (
+
+    select * from {{ ref('int_activity_aggregated_to_dealers') }}
+
+),
+
+calendar_days as (
+
+    select * from {{ ref('int_calendar_days_numbered') }}
+
+),
+
+business_day_dates as (
+
+    select
+        business_day_number,
+        min(date_day) as date_day
+    from calendar_days
+    where is_business_day
+    group by business_day_number
+
+),
+
+leads_local as (
+
+    select
+        leads.lead_key,
+        leads.dealer_code,
+        coalesce(leads.consultant, '(unassigned)') as consultant,
+        leads.grade,
+        leads.created_at,
+        leads.assigned_at,
+        leads.first_contact_at,
+        leads.interested_at,
+        least(leads.needs_defined_at, leads.won_at, leads.lost_at) as left_interested_at,
+        least(leads.won_at, leads.lost_at) as closed_at,
+        leads.is_assignment_sla_met,
+        leads.is_first_contact_sla_met,
+        coalesce(dealers.timezone, '{{ var("default_dealer_timezone") }}') as dealer_timezone,
+        dealer_activity.data_as_of_at,
+        settings.assignment_sla_business_days,
+        settings.first_contact_sla_business_days,
+        settings.interested_min_contacts_per_week,
+        case leads.grade
+            when 'A' then settings.grade_a_min_days_between_contacts
+            when 'B' then settings.grade_b_min_days_between_contacts
+            when 'C' then settings.grade_c_min_days_between_contacts
+            when 'D' then settings.grade_d_min_days_between_contacts
+        end as cadence_min_days,
+        case leads.grade
+            when 'A' then settings.grade_a_max_days_between_contacts
+            when 'B' then settings.grade_b_max_days_between_contacts
+            when 'C' then settings.grade_c_max_days_between_contacts
+            when 'D' then settings.grade_d_max_days_between_contacts
+        end as cadence_max_days
+    from leads
+    left join dealers
+        on leads.dealer_code = dealers.dealer_code
+    left join settings
+        on leads.dealer_code = settings.dealer_code
+    left join dealer_activity
+        on leads.dealer_code = dealer_activity.dealer_code
+
+),
+
+business_day_clocks as (
+
+    select
+        leads_local.*,
+        created_day.business_day_number as created_day_number,
+        assigned_day.business_day_number as assigned_day_number
+    from leads_local
+    left join calendar_days as created_day
+        on (leads_local.created_at at time zone leads_local.dealer_timezone)::date = created_day.date_day
+    left join calendar_days as assigned_day
+        on (leads_local.assigned_at at time zone leads_local.dealer_timezone)::date = assigned_day.date_day
+
+),
+
+assignment_checks as (
+
+    select
+        business_day_clocks.lead_key,
+        business_day_clocks.dealer_code,
+        business_day_clocks.consultant,
+        'assignment'::text as check_type,
+        1 as check_number,
+        greatest(
+            due_day.date_day, (business_day_clocks.created_at at time zone business_day_clocks.dealer_timezone)::date
+        ) as due_date,
+        next_day.date_day::timestamp at time zone business_day_clocks.dealer_timezone as due_at,
+        business_day_clocks.assigned_at as done_at,
+        coalesce(business_day_clocks.is_assignment_sla_met, false) as is_met,
+        null::boolean as is_early,
+        null::integer as contact_count,
+        business_day_clocks.dealer_timezone,
+        business_day_clocks.data_as_of_at
+    from business_day_clocks
+    inner join business_day_dates as due_day
+        on
+            business_day_clocks.created_day_number + business_day_clocks.assignment_sla_business_days
+            = due_day.business_day_number
+    inner join business_day_dates as next_day
+        on
+            business_day_clocks.created_day_number + business_day_clocks.assignment_sla_business_days + 1
+            = next_day.business_day_number
+
+),
+
+first_contact_checks as (
+
+    select
+        business_day_clocks.lead_key,
+        business_day_clocks.dealer_code,
+        business_day_clocks.consultant,
+        'first_contact'::text as check_type,
+        1 as check_number,
+        greatest(
+            due_day.date_day, (business_day_clocks.assigned_at at time zone business_day_clocks.dealer_timezone)::date
+        ) as due_date,
+        next_day.date_day::timestamp at time zone business_day_clocks.dealer_timezone as due_at,
+        business_day_clocks.first_contact_at as done_at,
+        coalesce(business_day_clocks.is_first_contact_sla_met, false) as is_met,
+        null::boolean as is_early,
+        null::integer as contact_count,
+        business_day_clocks.dealer_timezone,
+        business_day_clocks.data_as_of_at
+    from business_day_clocks
+    inner join business_day_dates as due_day
+        on
+            business_day_clocks.assigned_day_number + business_day_clocks.first_contact_sla_business_days
+            = due_day.business_day_number
+    inner join business_day_dates as next_day
+        on
+            business_day_clocks.assigned_day_number + business_day_clocks.first_contact_sla_business_days + 1
+            = next_day.business_day_number
+    where business_day_clocks.assigned_at is not null
+
+),
+
+contacts_ordered as (
+
+    select
+        followups.lead_key,
+        followups.occurred_at,
+        row_number() over (
+            partition by followups.lead_key order by followups.occurred_at, followups.followup_key
+        ) as contact_number,
+        lead(followups.occurred_at) over (
+            partition by followups.lead_key order by followups.occurred_at, followups.followup_key
+        ) as next_contact_at
+    from followups
+
+),
+
+cadence_checks as (
+
+    select
+        leads_local.lead_key,
+        leads_local.dealer_code,
+        leads_local.consultant,
+        'grade_cadence'::text as check_type,
+        contacts_ordered.contact_number::integer as check_number,
+        (
+            (contacts_ordered.occurred_at + leads_local.cadence_max_days * interval '1 day')
+            at time zone leads_local.dealer_timezone
+        )::date as due_date,
+        contacts_ordered.occurred_at + leads_local.cadence_max_days * interval '1 day' as due_at,
+        contacts_ordered.next_contact_at as done_at,
+        coalesce(
+            contacts_ordered.next_contact_at
+            <= contacts_ordered.occurred_at + leads_local.cadence_max_days * interval '1 day',
+            false
+        ) as is_met,
+        contacts_ordered.next_contact_at
+        < contacts_ordered.occurred_at + leads_local.cadence_min_days * interval '1 day' as is_early,
+        null::integer as contact_count,
+        leads_local.dealer_timezone,
+        leads_local.data_as_of_at
+    from contacts_ordered
+    inner join leads_local
+        on contacts_ordered.lead_key = leads_local.lead_key
+    where
+        leads_local.cadence_max_days is not null
+        and contacts_ordered.occurred_at + leads_local.cadence_max_days * interval '1 day'
+        < coalesce(leads_local.closed_at, 'infinity'::timestamptz)
+
+),
+
+interested_weeks as (
+
+    select
+        leads_local.lead_key,
+        leads_local.dealer_code,
+        leads_local.consultant,
+        leads_local.interested_min_contacts_per_week,
+        leads_local.dealer_timezone,
+        leads_local.data_as_of_at,
+        week_start.week_start_local::date as week_start,
+        week_start.week_start_local at time zone leads_local.dealer_timezone as week_start_at,
+        (week_start.week_start_local + interval '7 days') at time zone leads_local.dealer_timezone as week_end_at
+    from leads_local
+    cross join
+        lateral generate_series(
+            date_trunc(
+                'week', leads_local.interested_at at time zone leads_local.dealer_timezone - interval '1 microsecond'
+            )
+            + interval '7 days',
+            least(leads_local.left_interested_at, leads_local.data_as_of_at) at time zone leads_local.dealer_timezone
+            - interval '7 days',
+            interval '7 days'
+        ) as week_start (week_start_local)
+    where leads_local.interested_at is not null
+
+),
+
+interested_week_checks as (
+
+    select
+        interested_weeks.lead_key,
+        interested_weeks.dealer_code,
+        interested_weeks.consultant,
+        'interested_week'::text as check_type,
+        (interested_weeks.week_start - date '2000-01-03')::integer / 7 as check_number,
+        interested_weeks.week_start + 6 as due_date,
+        interested_weeks.week_end_at as due_at,
+        max(followups.occurred_at) as done_at,
+        count(followups.occurred_at) >= interested_weeks.interested_min_contacts_per_week as is_met,
+        null::boolean as is_early,
+        count(followups.occurred_at)::integer as contact_count,
+        interested_weeks.dealer_timezone,
+        interested_weeks.data_as_of_at
+    from interested_weeks
+    left join followups
+        on
+            interested_weeks.lead_key = followups.lead_key
+            and interested_weeks.week_start_at <= followups.occurred_at
+            and interested_weeks.week_end_at > followups.occurred_at
+    group by
+        interested_weeks.lead_key,
+        interested_weeks.dealer_code,
+        interested_weeks.consultant,
+        interested_weeks.week_start,
+        interested_weeks.week_end_at,
+        interested_weeks.interested_min_contacts_per_week,
+        interested_weeks.dealer_timezone,
+        interested_weeks.data_as_of_at
+
+),
+
+checks as (
+
+    select * from assignment_checks
+    union all
+    select * from first_contact_checks
+    union all
+    select * from cadence_checks
+    union all
+    select * from interested_week_checks
+
+),
+
+decided as (
+
+    select
+        *,
+        case
+            when check_type = 'interested_week' then due_date
+            else (case when is_met then done_at else due_at end at time zone dealer_timezone)::date
+        end as decided_date
+    from checks
+    where is_met or due_at <= data_as_of_at
+
+),
+
+final as (
+
+    select
+        md5(lead_key || '|' || check_type || '|' || check_number::text) as sla_check_key,
+        lead_key,
+        dealer_code,
+        consultant,
+        check_type,
+        check_number,
+        due_date,
+        due_at,
+        done_at,
+        decided_date,
+        date_trunc('week', decided_date)::date as week_start,
+        date_trunc('month', decided_date)::date as month_start,
+        is_met,
+        is_early,
+        contact_count
+    from decided
+
+)
+
+select * from final

@@ -1,0 +1,220 @@
+-- One row per dealer_code × consultant × month_start (dealer-local month) in which the consultant
+-- had leads assigned, leads won or SLA / follow-up checks due (DESIGN.md §2 "Assessment": volume,
+-- conversion at each stage, cycle, SLA compliance and satisfaction).
+--
+-- Volume and conversion: the cohort of leads ASSIGNED to the consultant in the month (assigned_at;
+-- created_at for a lead with a consultant but no assignment time, e.g. known only from events);
+-- leads_won = the cohort's leads won so far, win_rate = leads_won ÷ leads_assigned, rate_* = the
+-- funnel rates of §2 on the cohort. Cycle: leads the consultant WON in the month
+-- (leads_won_in_month) and their average cycle_days (cycle anomalies left out). SLA and follow-up
+-- rates: the consultant's checks due in the month (int_sla_checks_evaluated,
+-- mart_post_sale_followups). Rates: 4 decimals, NULL when the denominator is 0. Leads without a
+-- consultant are not in the scorecard (see mart_sla_compliance's '(unassigned)').
+-- satisfaction_score is NULL: no source provides customer satisfaction yet (no survey / NPS
+-- object in the dealer export contract or the connected APIs).
+
+with
+
+leads as (
+
+    select * from {{ ref('fct_leads') }}
+
+),
+
+dealerships as (
+
+    select * from {{ ref('dim_dealerships') }}
+
+),
+
+sla_checks as (
+
+    select * from {{ ref('int_sla_checks_evaluated') }}
+
+),
+
+post_sale_followups as (
+
+    select * from {{ ref('mart_post_sale_followups') }}
+
+),
+
+leads_local as (
+
+    select
+        leads.*,
+        coalesce(dealerships.timezone, '{{ var("default_dealer_timezone") }}') as dealer_timezone
+    from leads
+    left join dealerships
+        on leads.dealer_code = dealerships.dealer_code
+    where leads.consultant is not null
+
+),
+
+assigned_cohorts as (
+
+    select
+        dealer_code,
+        consultant,
+        date_trunc('month', coalesce(assigned_at, created_at) at time zone dealer_timezone)::date as month_start,
+        count(*)::integer as leads_assigned,
+        count(interested_at)::integer as leads_interested,
+        count(needs_defined_at)::integer as leads_needs_defined,
+        count(decision_at)::integer as leads_decision,
+        count(won_at)::integer as leads_won,
+        (count(*) filter (where is_lost))::integer as leads_lost
+    from leads_local
+    group by
+        dealer_code,
+        consultant,
+        date_trunc('month', coalesce(assigned_at, created_at) at time zone dealer_timezone)::date
+
+),
+
+wins as (
+
+    select
+        dealer_code,
+        consultant,
+        date_trunc('month', won_at at time zone dealer_timezone)::date as month_start,
+        count(*)::integer as leads_won_in_month,
+        avg(cycle_days) filter (where not has_cycle_anomaly) as cycle_days_avg
+    from leads_local
+    where is_won
+    group by
+        dealer_code,
+        consultant,
+        date_trunc('month', won_at at time zone dealer_timezone)::date
+
+),
+
+sla as (
+
+    select
+        dealer_code,
+        consultant,
+        month_start,
+        count(*) filter (where check_type = 'assignment') as assignments_due,
+        count(*) filter (where check_type = 'assignment' and is_met) as assignments_met,
+        count(*) filter (where check_type = 'first_contact') as first_contacts_due,
+        count(*) filter (where check_type = 'first_contact' and is_met) as first_contacts_met,
+        count(*) filter (where check_type = 'grade_cadence') as cadence_followups_due,
+        count(*) filter (where check_type = 'grade_cadence' and is_met) as cadence_followups_on_time,
+        count(*) filter (where check_type = 'interested_week') as interested_lead_weeks,
+        count(*) filter (where check_type = 'interested_week' and is_met) as interested_lead_weeks_met
+    from sla_checks
+    where consultant != '(unassigned)'
+    group by
+        dealer_code,
+        consultant,
+        month_start
+
+),
+
+post_sale as (
+
+    select
+        dealer_code,
+        consultant,
+        date_trunc('month', due_date)::date as month_start,
+        count(*) as post_sale_followups_due,
+        count(*) filter (where is_on_time) as post_sale_followups_on_time
+    from post_sale_followups
+    where is_due and consultant is not null
+    group by
+        dealer_code,
+        consultant,
+        date_trunc('month', due_date)::date
+
+),
+
+grain as (
+
+    select
+        dealer_code,
+        consultant,
+        month_start
+    from assigned_cohorts
+    union
+    select
+        dealer_code,
+        consultant,
+        month_start
+    from wins
+    union
+    select
+        dealer_code,
+        consultant,
+        month_start
+    from sla
+    union
+    select
+        dealer_code,
+        consultant,
+        month_start
+    from post_sale
+
+),
+
+final as (
+
+    select
+        grain.dealer_code,
+        grain.consultant,
+        grain.month_start,
+        coalesce(assigned_cohorts.leads_assigned, 0) as leads_assigned,
+        coalesce(assigned_cohorts.leads_won, 0) as leads_won,
+        round(assigned_cohorts.leads_won::numeric / nullif(assigned_cohorts.leads_assigned, 0), 4) as win_rate,
+        round(wins.cycle_days_avg, 4) as cycle_days_avg,
+        round(sla.assignments_met::numeric / nullif(sla.assignments_due, 0), 4) as assignment_sla_rate,
+        round(sla.first_contacts_met::numeric / nullif(sla.first_contacts_due, 0), 4) as first_contact_sla_rate,
+        round(sla.cadence_followups_on_time::numeric / nullif(sla.cadence_followups_due, 0), 4)
+            as cadence_on_time_rate,
+        round(sla.interested_lead_weeks_met::numeric / nullif(sla.interested_lead_weeks, 0), 4)
+            as interested_contact_rate,
+        round(post_sale.post_sale_followups_on_time::numeric / nullif(post_sale.post_sale_followups_due, 0), 4)
+            as post_sale_followup_rate,
+        coalesce(assigned_cohorts.leads_interested, 0) as leads_interested,
+        coalesce(assigned_cohorts.leads_needs_defined, 0) as leads_needs_defined,
+        coalesce(assigned_cohorts.leads_decision, 0) as leads_decision,
+        coalesce(assigned_cohorts.leads_lost, 0) as leads_lost,
+        round(assigned_cohorts.leads_interested::numeric / nullif(assigned_cohorts.leads_assigned, 0), 4)
+            as rate_potential_to_interested,
+        round(assigned_cohorts.leads_needs_defined::numeric / nullif(assigned_cohorts.leads_interested, 0), 4)
+            as rate_interested_to_needs_defined,
+        round(assigned_cohorts.leads_decision::numeric / nullif(assigned_cohorts.leads_needs_defined, 0), 4)
+            as rate_needs_defined_to_decision,
+        round(assigned_cohorts.leads_won::numeric / nullif(assigned_cohorts.leads_decision, 0), 4)
+            as rate_decision_to_won,
+        coalesce(wins.leads_won_in_month, 0) as leads_won_in_month,
+        coalesce(sla.assignments_due, 0)::integer as assignments_due,
+        coalesce(sla.first_contacts_due, 0)::integer as first_contacts_due,
+        coalesce(sla.cadence_followups_due, 0)::integer as cadence_followups_due,
+        coalesce(sla.interested_lead_weeks, 0)::integer as interested_lead_weeks,
+        coalesce(post_sale.post_sale_followups_due, 0)::integer as post_sale_followups_due,
+        null::numeric as satisfaction_score
+    from grain
+    left join assigned_cohorts
+        on
+            grain.dealer_code = assigned_cohorts.dealer_code
+            and grain.consultant = assigned_cohorts.consultant
+            and grain.month_start = assigned_cohorts.month_start
+    left join wins
+        on
+            grain.dealer_code = wins.dealer_code
+            and grain.consultant = wins.consultant
+            and grain.month_start = wins.month_start
+    left join sla
+        on
+            grain.dealer_code = sla.dealer_code
+            and grain.consultant = sla.consultant
+            and grain.month_start = sla.month_start
+    left join post_sale
+        on
+            grain.dealer_code = post_sale.dealer_code
+            and grain.consultant = post_sale.consultant
+            and grain.month_start = post_sale.month_start
+
+)
+
+select * from final

@@ -1,0 +1,62 @@
+-- One row per HubSpot deal × entry of propertiesWithHistory.dealstage ({value, timestamp,
+-- updatedByUserId}, newest first in the API): a deal's stage change. stage = the stage id through
+-- seeds/stage_mapping.csv (source 'hubspot'; the default pipeline's ids), null when unmapped.
+-- Not yet unioned into int_stage_events_unioned: the deal payload carries no associated contact,
+-- so the events cannot be attributed to a lead until the connector extracts deal-contact
+-- associations.
+
+with
+
+source as (
+
+    select * from {{ source('hubspot', 'hubspot__deals') }}
+
+),
+
+history as (
+
+    select
+        source._dealer_code as dealer_code,
+        source.account_id as portal_id,
+        coalesce(source.payload ->> 'id', source.record_id) as deal_id,
+        source.payload #>> '{properties,pipeline}' as pipeline_id,
+        entry.value ->> 'value' as deal_stage_id,
+        (entry.value ->> 'timestamp')::timestamptz as occurred_at,
+        entry.value ->> 'updatedByUserId' as updated_by_user_id,
+        source._extracted_at as extracted_at
+    from source
+    cross join
+        lateral jsonb_array_elements(
+            case
+                when jsonb_typeof(source.payload #> '{propertiesWithHistory,dealstage}') = 'array'
+                    then source.payload #> '{propertiesWithHistory,dealstage}'
+                else '[]'::jsonb
+            end
+        ) as entry
+
+),
+
+mapped as (
+
+    select
+        md5(
+            history.dealer_code || '|hubspot|' || history.deal_id || '|' || history.deal_stage_id || '|'
+            || coalesce(to_char(history.occurred_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'), '')
+        ) as stage_event_key,
+        history.*,
+        {{ canonical_stage('history.deal_stage_id', 'stage_mapping') }} as stage  -- noqa: RF04
+    from history
+    {{ stage_mapping_join('hubspot', 'history.deal_stage_id', 'stage_mapping') }}
+    where
+        history.deal_stage_id is not null
+        and history.occurred_at is not null
+
+),
+
+final as (
+
+    select * from mapped
+
+)
+
+select * from final

@@ -1,0 +1,49 @@
+-- One row per completed Salesforce Task on a Lead (WhoId with the Lead key prefix 00Q): a
+-- follow-up contact with the columns of stg_dealer_export__followups. Choices: only
+-- Status = 'Completed' tasks are contacts made (an open task is a plan, not a contact);
+-- occurred_at = CompletedDateTime when extracted, else CreatedDate (the task is logged when the
+-- call is made); contact_method = TaskSubtype lower-cased ('call', 'email', 'task'); note =
+-- Subject; consultant resolved from OwnerId in int_followups_unioned. Tasks on contacts or only on
+-- an opportunity (WhatId) are not attributed yet.
+
+with
+
+source as (
+
+    select * from {{ source('salesforce', 'salesforce__tasks') }}
+
+),
+
+renamed as (
+
+    select
+        md5(source._dealer_code || '|salesforce|' || coalesce(source.payload ->> 'Id', source.record_id))
+            as followup_key,
+        source._dealer_code as dealer_code,
+        'salesforce'::text as source_system,
+        source.payload ->> 'WhoId' as source_lead_id,
+        coalesce(
+            (source.payload ->> 'CompletedDateTime')::timestamptz,
+            (source.payload ->> 'CreatedDate')::timestamptz
+        ) as occurred_at,
+        nullif(lower(btrim(source.payload ->> 'TaskSubtype')), '') as contact_method,
+        source.payload ->> 'OwnerId' as owner_id,
+        nullif(btrim(source.payload ->> 'Subject'), '') as note,
+        source.account_id as org_id,
+        source._batch_id as batch_id,
+        source._extracted_at as extracted_at
+    from source
+    where
+        source.payload ->> 'Status' = 'Completed'
+        and source.payload ->> 'WhoId' like '00Q%'
+        and source.payload ->> 'CreatedDate' is not null
+
+),
+
+final as (
+
+    select * from renamed
+
+)
+
+select * from final

@@ -1,0 +1,561 @@
+"""One evaluator per rule type: read the warehouse, return verdicts.
+
+A verdict is a dict for one (dealer_code, subject) the rule could judge this run::
+
+    {"dealer_code", "subject", "metric", "breached", "observed", "threshold",
+     "period_start", "detail", ["severity"]}
+
+A key the rule cannot judge (too little data, incomplete periods) gets no verdict: its
+episode, if any, stays as it is. An evaluator whose source table (or a column it needs) does
+not exist raises :class:`SourceMissing`; the caller skips the rule and reports it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from psycopg import sql
+
+from dealerfunnel.alerts.rules import Rule
+
+PERIOD_LENGTH = {"week": "7 days", "month": "1 month", "quarter": "3 months"}
+GROUP = "*"  # dealer_code of a group-wide episode
+
+
+class SourceMissing(LookupError):
+    """The table or a column a rule reads does not exist (yet)."""
+
+
+def _num(value: Any) -> float | None:
+    return float(value) if isinstance(value, Decimal | float | int) else None
+
+
+def columns_of(conn, schema: str, table: str) -> set[str]:
+    rows = conn.execute(
+        "select column_name from information_schema.columns"
+        " where table_schema = %s and table_name = %s",
+        (schema, table),
+    ).fetchall()
+    return {r[0] for r in rows}
+
+
+def _require(conn, schema: str, table: str, needed: list[str]) -> set[str]:
+    present = columns_of(conn, schema, table)
+    if not present:
+        raise SourceMissing(f"{schema}.{table} does not exist")
+    missing = [c for c in needed if c and c not in present]
+    if missing:
+        raise SourceMissing(f"{schema}.{table} has no column {', '.join(missing)}")
+    return present
+
+
+def _subject(dims: tuple[str, ...], values: tuple) -> str:
+    return ",".join(f"{d}={v}" for d, v in zip(dims, values, strict=True))
+
+
+def assess(rule: Rule, periods: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """Decide breach / ok / undecided from a key's periods (newest first).
+
+    Periods too small to judge (below the rule's volume guard) are skipped, not counted as
+    a recovery or a breach: a nearly empty latest week neither hides nor fakes a trend. The
+    window is the newest ``consecutive_periods`` judged periods. Returns None when there are
+    fewer than that, else a dict with ``breached``, the ``observed`` latest value and the
+    ``period_start`` of the first period of the breaching streak (the streak may be longer
+    than the window).
+    """
+    judged = [p for p in periods if p["judged"]]
+    window = judged[: rule.consecutive_periods]
+    if len(window) < rule.consecutive_periods:
+        return None
+
+    def breaches(p: dict[str, Any]) -> bool:
+        return rule.breaches(float(p["value"]) if p["value"] is not None else None)
+
+    breached = all(breaches(p) for p in window)
+    streak = window
+    if breached:
+        streak = judged[: next((i for i, p in enumerate(judged) if not breaches(p)), len(judged))]
+    return {
+        "breached": breached,
+        "observed": window[0]["value"],
+        "period_start": streak[-1]["period_start"],
+        "periods": [
+            {"period_start": p["period_start"].isoformat(), "value": _num(p["value"])}
+            for p in window
+        ],
+    }
+
+
+# -- threshold and sla_breach: a metric per complete period -------------------------------
+
+
+def period_series(
+    conn,
+    rule: Rule,
+    as_of: datetime,
+    *,
+    num_sql: sql.Composable,
+    den_sql: sql.Composable | None,
+    grain_filter: bool,
+) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """Per (dealer, subject), the complete periods newest first with value and judged flag."""
+    dims = rule.dimensions
+    period = sql.SQL("{}::date").format(sql.Identifier(rule.period_column))
+    query = sql.SQL(
+        """
+        select dealer_code, {dims} {period} as period_start, {num} as num, {den} as den
+        from {table}
+        where {grain} {period} + %(length)s::interval <= %(as_of)s::date
+        group by dealer_code, {dims} {period}
+        order by dealer_code, {dims} {period} desc
+        """
+    ).format(
+        dims=sql.SQL("").join(sql.SQL("{}, ").format(sql.Identifier(d)) for d in dims),
+        period=period,
+        num=num_sql,
+        den=den_sql if den_sql is not None else sql.SQL("null::numeric"),
+        table=sql.Identifier("marts", rule.mart),
+        grain=sql.SQL("period_grain = %(grain)s and") if grain_filter else sql.SQL(""),
+    )
+    rows = conn.execute(
+        query,
+        {
+            "grain": rule.period_grain,
+            "length": PERIOD_LENGTH[rule.period_grain],
+            "as_of": as_of,
+        },
+    ).fetchall()
+    series: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in rows:
+        dealer_code = row[0]
+        subject = _subject(dims, tuple(row[1 : 1 + len(dims)]))
+        period_start, num, den = row[1 + len(dims) :]
+        if den_sql is None:
+            value, judged = num, True
+        else:
+            value = (num / den) if den else None
+            judged = den is not None and den >= rule.for_dealer(dealer_code).min_denominator
+        series.setdefault((dealer_code, subject), []).append(
+            {"period_start": period_start, "value": value, "denominator": den, "judged": judged}
+        )
+    return series
+
+
+def _verdicts_from_series(rule: Rule, series, unit: str) -> list[dict[str, Any]]:
+    verdicts = []
+    for (dealer_code, subject), periods in series.items():
+        dealer_rule = rule.for_dealer(dealer_code)
+        verdict = assess(dealer_rule, periods)
+        if verdict is None:
+            continue
+        verdicts.append(
+            {
+                "dealer_code": dealer_code,
+                "subject": subject,
+                "metric": rule.metric,
+                "breached": verdict["breached"],
+                "observed": verdict["observed"],
+                "threshold": dealer_rule.threshold,
+                "period_start": verdict["period_start"],
+                "detail": {
+                    "periods": verdict["periods"],
+                    "direction": dealer_rule.direction,
+                    "period_grain": dealer_rule.period_grain,
+                    "consecutive_periods": dealer_rule.consecutive_periods,
+                    "source": f"marts.{rule.mart}",
+                    "unit": unit,
+                },
+            }
+        )
+    return verdicts
+
+
+def evaluate_threshold(conn, rule: Rule, as_of: datetime) -> list[dict[str, Any]]:
+    present = columns_of(conn, "marts", rule.mart)
+    if not present:
+        raise SourceMissing(f"marts.{rule.mart} does not exist")
+    ratio = rule.metric_columns
+    needed = ["dealer_code", rule.period_column, *rule.dimensions]
+    needed += [c for c in ratio if c] if ratio else [rule.metric]
+    _require(conn, "marts", rule.mart, needed)
+    if ratio:
+        num_col, den_col = ratio
+        num_sql = sql.SQL("sum({})::numeric").format(sql.Identifier(num_col))
+        den_sql = sql.SQL("sum({})::numeric").format(sql.Identifier(den_col)) if den_col else None
+        unit = "ratio" if den_col else "count"
+    else:
+        num_sql = sql.SQL("{}({})::numeric").format(
+            sql.SQL(rule.aggregate), sql.Identifier(rule.metric)
+        )
+        den_sql = None
+        unit = "ratio" if rule.metric.startswith("rate_") else "value"
+    series = period_series(
+        conn,
+        rule,
+        as_of,
+        num_sql=num_sql,
+        den_sql=den_sql,
+        grain_filter="period_grain" in present,
+    )
+    return _verdicts_from_series(rule, series, unit)
+
+
+def evaluate_sla_breach(conn, rule: Rule, as_of: datetime) -> list[dict[str, Any]]:
+    _require(
+        conn,
+        "marts",
+        "mart_sla_compliance",
+        ["dealer_code", rule.period_column, rule.due_column, rule.met_column],
+    )
+    due, met = sql.Identifier(rule.due_column), sql.Identifier(rule.met_column)
+    series = period_series(
+        conn,
+        replace(rule, period_grain="week"),
+        as_of,
+        num_sql=sql.SQL("(sum({}) - sum({}))::numeric").format(due, met),
+        den_sql=sql.SQL("sum({})::numeric").format(due),
+        grain_filter=False,
+    )
+    return _verdicts_from_series(rule, series, "ratio")
+
+
+# -- volume anomaly ---------------------------------------------------------------------------
+
+
+def evaluate_volume(conn, rule: Rule, as_of: datetime) -> list[dict[str, Any]]:
+    _require(conn, "marts", "fct_leads", ["dealer_code", "channel", "created_at"])
+    has_dim = bool(columns_of(conn, "marts", "dim_dealerships"))
+    local_day = sql.SQL("(f.created_at at time zone coalesce({tz}, 'Asia/Shanghai'))::date").format(
+        tz=sql.SQL("d.timezone") if has_dim else sql.SQL("null")
+    )
+    joined = sql.SQL(
+        "marts.fct_leads f left join marts.dim_dealerships d using (dealer_code)"
+        if has_dim
+        else "marts.fct_leads f"
+    )
+    horizon = conn.execute(
+        sql.SQL("select max({day}) from {src} where f.created_at <= %s").format(
+            day=local_day, src=joined
+        ),
+        (as_of,),
+    ).fetchone()[0]
+    if horizon is None:
+        return []
+    # The last complete day: yesterday, or the day before the newest lead when data stops
+    # earlier (a silent source is the freshness rule's business, not a volume anomaly).
+    end = min(as_of.date() - timedelta(days=1), horizon - timedelta(days=1))
+    depth = max(
+        [rule.consecutive_periods]
+        + [int(o.get("consecutive_periods", 0)) for o in rule.overrides.values()]
+    )
+    weeks = max(
+        [rule.trailing_weeks] + [int(o.get("trailing_weeks", 0)) for o in rule.overrides.values()]
+    )
+    start = end - timedelta(days=depth - 1 + 7 * weeks)
+    rows = conn.execute(
+        sql.SQL(
+            "select f.dealer_code, f.channel, {day} as day, count(*) from {src}"
+            " where {day} between %s and %s group by 1, 2, 3"
+        ).format(day=local_day, src=joined),
+        (start, end),
+    ).fetchall()
+    counts: dict[tuple[str, str], dict[date, int]] = {}
+    for dealer_code, channel, day, n in rows:
+        counts.setdefault((dealer_code, channel), {})[day] = n
+    verdicts = []
+    for (dealer_code, channel), by_day in sorted(counts.items()):
+        dealer_rule = rule.for_dealer(dealer_code)
+        periods = []
+        for i in range(dealer_rule.consecutive_periods):
+            day = end - timedelta(days=i)
+            history = [
+                by_day.get(day - timedelta(weeks=k), 0)
+                for k in range(1, dealer_rule.trailing_weeks + 1)
+            ]
+            baseline = sum(history) / len(history)
+            count = by_day.get(day, 0)
+            periods.append(
+                {
+                    "period_start": day,
+                    "value": count / baseline if baseline else None,
+                    "count": count,
+                    "baseline": baseline,
+                    "judged": baseline >= dealer_rule.min_volume and baseline > 0,
+                }
+            )
+        bound = (
+            1 - dealer_rule.threshold
+            if dealer_rule.direction == "below"
+            else 1 + dealer_rule.threshold
+        )
+        verdict = assess(replace(dealer_rule, threshold=bound), periods)
+        if verdict is None:
+            continue
+        latest = periods[0]
+        verdicts.append(
+            {
+                "dealer_code": dealer_code,
+                "subject": f"channel={channel}",
+                "metric": rule.metric,
+                "breached": verdict["breached"],
+                "observed": latest["count"],
+                "threshold": round(latest["baseline"] * bound, 2),
+                "period_start": verdict["period_start"],
+                "detail": {
+                    "direction": dealer_rule.direction,
+                    "baseline": round(latest["baseline"], 2),
+                    "ratio_to_baseline": round(latest["value"], 3),
+                    "allowed_deviation": dealer_rule.threshold,
+                    "trailing_weeks": dealer_rule.trailing_weeks,
+                    "weekday": latest["period_start"].strftime("%A"),
+                    "days": [
+                        {
+                            "day": p["period_start"].isoformat(),
+                            "count": p["count"],
+                            "baseline": round(p["baseline"], 2),
+                        }
+                        for p in periods
+                    ],
+                    "source": "marts.fct_leads",
+                    "unit": "count",
+                    "period_grain": "day",
+                },
+            }
+        )
+    return verdicts
+
+
+# -- overdue follow-ups by grade --------------------------------------------------------------
+
+
+def evaluate_overdue(conn, rule: Rule, as_of: datetime) -> list[dict[str, Any]]:
+    _require(
+        conn,
+        "marts",
+        "fct_leads",
+        ["lead_key", "dealer_code", "grade", "is_won", "is_lost", "created_at"],
+    )
+    followups = columns_of(conn, "intermediate", "int_followups_aggregated_to_leads")
+    last_contact = (
+        sql.SQL("coalesce(fu.last_contact_at, f.first_contact_at, f.assigned_at, f.created_at)")
+        if {"lead_key", "last_contact_at"} <= followups
+        else sql.SQL("coalesce(f.first_contact_at, f.assigned_at, f.created_at)")
+    )
+    join = (
+        sql.SQL("left join intermediate.int_followups_aggregated_to_leads fu using (lead_key)")
+        if {"lead_key", "last_contact_at"} <= followups
+        else sql.SQL("")
+    )
+    # Judge at the data's horizon: the newest activity known, or as_of if earlier.
+    horizon = conn.execute(
+        sql.SQL("select max({lc}) from marts.fct_leads f {join} where {lc} <= %s").format(
+            lc=last_contact, join=join
+        ),
+        (as_of,),
+    ).fetchone()[0]
+    if horizon is None:
+        return []
+    rows = conn.execute(
+        sql.SQL(
+            """
+            select f.dealer_code, f.grade,
+                   floor(extract(epoch from (%(at)s - {lc})) / 86400)::int as days, count(*)
+            from marts.fct_leads f {join}
+            where not f.is_won and not f.is_lost and f.grade = any(%(grades)s)
+              and f.created_at > %(at)s - make_interval(days => %(age)s)
+            group by 1, 2, 3
+            """
+        ).format(lc=last_contact, join=join),
+        {"at": horizon, "grades": list(rule.grades), "age": rule.max_lead_age_days},
+    ).fetchall()
+    tally: dict[tuple[str, str], list[int]] = {}
+    for dealer_code, grade, days, n in rows:
+        dealer_rule = rule.for_dealer(dealer_code)
+        cadence = dealer_rule.cadence_days.get(grade)
+        if cadence is None:
+            continue
+        entry = tally.setdefault((dealer_code, grade), [0, 0])
+        entry[1] += n
+        if days is not None and days > cadence:
+            entry[0] += n
+    verdicts = []
+    for (dealer_code, grade), (overdue, open_leads) in sorted(tally.items()):
+        dealer_rule = rule.for_dealer(dealer_code)
+        verdicts.append(
+            {
+                "dealer_code": dealer_code,
+                "subject": f"grade={grade}",
+                "metric": rule.metric,
+                "breached": overdue > dealer_rule.threshold,
+                "observed": overdue,
+                "threshold": dealer_rule.threshold,
+                "period_start": horizon.date(),
+                "detail": {
+                    "direction": "above",
+                    "open_leads": open_leads,
+                    "cadence_days": dealer_rule.cadence_days.get(grade),
+                    "as_of": horizon.isoformat(),
+                    "source": "marts.fct_leads",
+                    "unit": "count",
+                },
+            }
+        )
+    return verdicts
+
+
+# -- source freshness ---------------------------------------------------------------------------
+
+
+def evaluate_freshness(conn, rule: Rule, as_of: datetime) -> list[dict[str, Any]]:
+    tables = conn.execute(
+        "select table_name from information_schema.columns where table_schema = 'raw'"
+        " and column_name = '_extracted_at' and table_name in (select table_name from"
+        " information_schema.columns where table_schema = 'raw' and column_name = '_source')"
+        " order by 1"
+    ).fetchall()
+    parts = [
+        sql.SQL("select _dealer_code, _source, max(_extracted_at) from {} group by 1, 2").format(
+            sql.Identifier("raw", t[0])
+        )
+        for t in tables
+    ]
+    parts.append(
+        sql.SQL(
+            "select dealer_code, source, max(coalesce(finished_at, started_at))"
+            " from ops.load_batches where status = 'loaded' and dealer_code is not null"
+            " group by 1, 2"
+        )
+    )
+    rows = conn.execute(
+        sql.SQL("select d, s, max(m) from ({}) as u (d, s, m) group by d, s").format(
+            sql.SQL(" union all ").join(parts)
+        )
+    ).fetchall()
+    verdicts = []
+    for dealer_code, source, last in sorted(rows):
+        if last is None:
+            continue
+        dealer_rule = rule.for_dealer(dealer_code)
+        hours = max((as_of - last).total_seconds() / 3600, 0.0)
+        verdicts.append(
+            {
+                "dealer_code": dealer_code,
+                "subject": f"source={source}",
+                "metric": rule.metric,
+                "breached": hours > dealer_rule.threshold,
+                "observed": round(hours, 1),
+                "threshold": dealer_rule.threshold,
+                "period_start": last.date(),
+                "detail": {
+                    "direction": "above",
+                    "last_loaded_at": last.isoformat(),
+                    "source": source,
+                    "unit": "hours",
+                },
+            }
+        )
+    return verdicts
+
+
+# -- data quality -------------------------------------------------------------------------------
+
+
+def evaluate_data_quality(conn, rule: Rule, as_of: datetime) -> list[dict[str, Any]]:
+    latest = conn.execute(
+        """
+        with latest as (
+            select distinct on (checkpoint) quality_run_id, checkpoint, checked_at,
+                   data_docs_url, run_id
+            from ops.quality_runs order by checkpoint, quality_run_id desc
+        )
+        select l.checkpoint, f.check_key, f.check_name, f.severity, f.observed, l.checked_at,
+               l.data_docs_url, l.run_id, f.source, f.suite
+        from latest l join ops.quality_failures f using (quality_run_id)
+        order by l.checkpoint, f.check_key
+        """
+    ).fetchall()
+    verdicts = []
+    failing: set[tuple[str, str]] = set()
+    for (
+        checkpoint,
+        key,
+        name,
+        severity,
+        observed,
+        checked_at,
+        docs,
+        run_id,
+        source,
+        suite,
+    ) in latest:
+        if severity == "warning" and not rule.include_warnings:
+            continue
+        failing.add((checkpoint, key))
+        verdicts.append(
+            {
+                "dealer_code": GROUP,
+                "subject": checkpoint,
+                "metric": key,
+                "breached": True,
+                "observed": _try_float(observed),
+                "threshold": None,
+                "period_start": checked_at.date(),
+                "severity": "critical" if severity == "blocking" else "warning",
+                "detail": {
+                    "check_name": name,
+                    "gate_severity": severity,
+                    "observed_text": observed,
+                    "checkpoint": checkpoint,
+                    "check_source": source,
+                    "suite": suite,
+                    "checked_at": checked_at.isoformat(),
+                    "data_docs_url": docs,
+                    "gate_run": run_id,
+                    "unit": "check",
+                },
+            }
+        )
+    open_rows = conn.execute(
+        "select subject, metric from ops.alerts where rule = %s and status = 'open'",
+        (rule.rule,),
+    ).fetchall()
+    for checkpoint, key in open_rows:
+        if (checkpoint, key) not in failing:
+            verdicts.append(
+                {
+                    "dealer_code": GROUP,
+                    "subject": checkpoint,
+                    "metric": key,
+                    "breached": False,
+                    "observed": None,
+                    "threshold": None,
+                    "period_start": as_of.date(),
+                    "detail": {"checkpoint": checkpoint, "unit": "check", "passed": True},
+                }
+            )
+    return verdicts
+
+
+def _try_float(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+EVALUATORS = {
+    "threshold": evaluate_threshold,
+    "volume_anomaly": evaluate_volume,
+    "sla_breach": evaluate_sla_breach,
+    "overdue_followups": evaluate_overdue,
+    "source_freshness": evaluate_freshness,
+    "data_quality": evaluate_data_quality,
+}
+
+
+def jsonable(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str))

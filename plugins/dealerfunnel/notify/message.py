@@ -1,0 +1,173 @@
+"""The words of a notification: what breached, where, observed vs threshold, since when, links.
+
+One :class:`Message` per (episode, kind); each channel renders it in its own format.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+DIRECTION_WORDS = {"below": "below", "above": "above"}
+
+
+@dataclass(frozen=True)
+class Message:
+    kind: str  # notify | recovery | pipeline_failure
+    title: str
+    lines: tuple[str, ...]
+    links: tuple[tuple[str, str], ...] = ()
+    data: dict[str, Any] = field(default_factory=dict)
+    dedup_key: str = ""
+
+    @property
+    def text(self) -> str:
+        parts = [self.title, *self.lines]
+        parts += [f"{label}: {url}" for label, url in self.links]
+        return "\n".join(parts)
+
+    @property
+    def markdown(self) -> str:
+        parts = [f"### {self.title}", *[f"- {line}" for line in self.lines]]
+        if self.links:
+            parts.append(" | ".join(f"[{label}]({url})" for label, url in self.links))
+        return "\n".join(parts)
+
+    @property
+    def slack_mrkdwn(self) -> str:
+        parts = [f"*{self.title}*", *[f"• {line}" for line in self.lines]]
+        if self.links:
+            parts.append(" | ".join(f"<{url}|{label}>" for label, url in self.links))
+        return "\n".join(parts)
+
+    @property
+    def html(self) -> str:
+        items = "".join(f"<li>{html.escape(line)}</li>" for line in self.lines)
+        links = " | ".join(
+            f'<a href="{html.escape(url)}">{html.escape(label)}</a>' for label, url in self.links
+        )
+        return f"<h3>{html.escape(self.title)}</h3><ul>{items}</ul><p>{links}</p>"
+
+
+def format_value(alert: dict[str, Any], value: Any) -> str:
+    if value is None:
+        return "n/a"
+    detail = alert.get("detail") or {}
+    unit = detail.get("unit") or (
+        "ratio" if str(alert.get("metric", "")).startswith("rate_") else ""
+    )
+    number = float(value)
+    if unit == "ratio":
+        return f"{number:.1%}"
+    if unit == "hours":
+        return f"{number:.1f} h"
+    if number.is_integer():
+        return f"{int(number)}"
+    return f"{number:.2f}"
+
+
+def _when(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M UTC")
+    return str(value)
+
+
+def links_for(
+    alert: dict[str, Any], *, airflow_base_url: str | None, data_docs_url: str | None
+) -> tuple[tuple[str, str], ...]:
+    detail = alert.get("detail") or {}
+    links = []
+    docs = detail.get("data_docs_url") or data_docs_url
+    if docs:
+        links.append(("Data Docs", docs))
+    run = detail.get("run") or {}
+    if airflow_base_url and run.get("dag_id") and run.get("run_id"):
+        base = airflow_base_url.rstrip("/")
+        links.append(
+            ("Airflow run", f"{base}/dags/{run['dag_id']}/runs/{quote(run['run_id'], safe='')}")
+        )
+    return tuple(links)
+
+
+def build_message(
+    alert: dict[str, Any],
+    kind: str,
+    *,
+    airflow_base_url: str | None = None,
+    data_docs_url: str | None = None,
+    recipient: str = "",
+) -> Message:
+    """The notice (``notify``) or recovery notice (``recovery``) of an episode."""
+    detail = alert.get("detail") or {}
+    where = "group-wide" if alert["dealer_code"] == "*" else f"dealer {alert['dealer_code']}"
+    if alert.get("subject"):
+        where += f", {alert['subject']}"
+    what = detail.get("check_name") or alert["metric"]
+    direction = detail.get("direction")
+    observed = format_value(alert, alert.get("observed"))
+    threshold = format_value(alert, alert.get("threshold"))
+    lines = []
+    if kind == "recovery":
+        title = f"[RESOLVED] {alert['rule']} at {alert['dealer_code']}: {what} is back to normal"
+        lines.append(f"Where: {where}")
+        if alert.get("rule_type") == "data_quality":
+            lines.append("The check passes again in the latest gate run")
+        else:
+            lines.append(f"Now: {observed} (threshold {threshold})")
+        lines.append(
+            f"Open from {_when(alert['first_fired_at'])} to {_when(alert.get('resolved_at'))}"
+        )
+    else:
+        title = (
+            f"[{str(alert['severity']).upper()}] {alert['rule']} at {alert['dealer_code']}: {what}"
+        )
+        if detail.get("description"):
+            lines.append(str(detail["description"]))
+        lines.append(f"Where: {where}")
+        if alert.get("rule_type") == "data_quality":
+            lines.append(
+                f"Check failed in {detail.get('checkpoint')} ({detail.get('gate_severity')}):"
+                f" observed {detail.get('observed_text')}"
+            )
+        else:
+            rel = DIRECTION_WORDS.get(direction or "", "vs")
+            extra = ""
+            if detail.get("consecutive_periods", 1) > 1:
+                extra = (
+                    f" for {detail['consecutive_periods']} consecutive "
+                    f"{detail.get('period_grain', 'period')}s"
+                )
+            if detail.get("baseline") is not None:
+                extra += (
+                    f" (usual {detail['weekday']}: {detail['baseline']} leads,"
+                    f" trailing {detail.get('trailing_weeks')} weeks)"
+                )
+            lines.append(f"Observed: {observed}, {rel} threshold {threshold}{extra}")
+        lines.append(
+            f"Since: {alert['period_start']} (first fired {_when(alert['first_fired_at'])})"
+        )
+    links = links_for(alert, airflow_base_url=airflow_base_url, data_docs_url=data_docs_url)
+    return Message(
+        kind=kind,
+        title=title,
+        lines=tuple(lines),
+        links=links,
+        data={
+            "alert_id": alert.get("alert_id"),
+            "rule": alert["rule"],
+            "rule_type": alert.get("rule_type"),
+            "dealer_code": alert["dealer_code"],
+            "subject": alert.get("subject") or "",
+            "metric": alert["metric"],
+            "observed": None if alert.get("observed") is None else float(alert["observed"]),
+            "threshold": None if alert.get("threshold") is None else float(alert["threshold"]),
+            "severity": alert["severity"],
+            "status": alert["status"],
+            "period_start": str(alert["period_start"]),
+            "first_fired_at": _when(alert["first_fired_at"]),
+        },
+        dedup_key=f"{alert.get('alert_id')}:{recipient}:{kind}",
+    )

@@ -1,0 +1,444 @@
+"""Sandbox of the HubSpot CRM API v3: search, batch read with property history, owners,
+pipelines.
+
+Endpoints (under the ``/hubspot`` prefix, standing for ``https://api.hubapi.com``), all with
+``Authorization: Bearer <private app token>``:
+
+- ``POST /crm/v3/objects/{contacts|deals}/search``: ``filterGroups`` (OR of ANDed filters,
+  operators ``EQ``, ``NEQ``, ``GT``, ``GTE``, ``LT``, ``LTE``; dates in epoch ms or ISO),
+  one ``sorts`` entry, ``properties``, ``limit`` (<= 100), ``after`` (offset); at most
+  ``search_cap`` (10,000) results per query: ``after`` beyond it is a 400 ``VALIDATION_ERROR``.
+- ``POST /crm/v3/objects/deals/batch/read``: ``inputs``, ``properties``,
+  ``propertiesWithHistory`` (``dealstage``: newest first).
+- ``GET /crm/v3/owners?limit=&after=``; ``GET /crm/v3/pipelines/deals/{pipelineId}``.
+
+Errors: ``{"status": "error", "message", "correlationId", "category"}`` (429 ``RATE_LIMITS``,
+401 ``INVALID_AUTHENTICATION``, 500 ``INTERNAL_ERROR``, 400 ``VALIDATION_ERROR``).
+
+Data: per dealer (property ``dealer_code``), contacts whose ``lifecyclestage`` moves over time,
+deals of some contacts moving through the default pipeline's stages, four owners in the
+dealer's team. Schema drift: some contacts carry a top-level ``url``; about 1% lack
+``properties.lastmodifieddate`` (must be quarantined).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from dealerfunnel.sandbox.core import Sandbox, bearer, json_response
+from dealerfunnel.sandbox.salesforce import Entity
+from dealerfunnel.sandbox.world import World
+
+NAME = "hubspot"
+PREFIX = "hubspot"
+NEW_FIELD = "url"
+STAGES = (
+    ("appointmentscheduled", "Appointment scheduled", "0.2"),
+    ("qualifiedtobuy", "Qualified to buy", "0.4"),
+    ("presentationscheduled", "Presentation scheduled", "0.6"),
+    ("decisionmakerboughtin", "Decision maker bought-in", "0.8"),
+    ("contractsent", "Contract sent", "0.9"),
+    ("closedwon", "Closed won", "1.0"),
+    ("closedlost", "Closed lost", "0.0"),
+)
+CURSOR = {"contacts": "lastmodifieddate", "deals": "hs_lastmodifieddate"}
+DEFAULTS = {
+    "contacts": ("createdate", "email", "firstname", "lastmodifieddate", "lastname"),
+    "deals": ("amount", "closedate", "createdate", "dealname", "dealstage", "pipeline",
+              "hs_lastmodifieddate"),
+}  # fmt: skip
+
+
+def hs_time(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def hs_error(status: int, category: str, message: str) -> Response:
+    return json_response(
+        {
+            "status": "error",
+            "message": message,
+            "correlationId": str(uuid.uuid4()),
+            "category": category,
+        },
+        status,
+    )
+
+
+def _ms(value: Any) -> int | None:
+    if value is None:
+        return None
+    text = str(value)
+    if text.isdigit():
+        return int(text)
+    try:
+        return int(datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp() * 1000)
+    except ValueError:
+        return None
+
+
+class HubSpotApi:
+    name = NAME
+    prefix = PREFIX
+
+    def __init__(self, world: World, sandbox: Sandbox | None = None, **_: Any) -> None:
+        self.world = world
+        self.sandbox = sandbox
+        self.search_cap = 10_000
+        self.portals: dict[str, str] = {}  # dealer -> portal id
+        self.entities: dict[str, list[Entity]] = {"contacts": [], "deals": []}
+        self.owners: list[dict[str, Any]] = []
+        self.owner_dealer: dict[str, str] = {}
+        self.pipeline = {
+            "id": "default",
+            "label": "Sales Pipeline",
+            "displayOrder": 0,
+            "stages": [
+                {
+                    "id": sid,
+                    "label": label,
+                    "displayOrder": k,
+                    "metadata": {"isClosed": str(sid.startswith("closed")).lower(),
+                                 "probability": p},
+                    "createdAt": hs_time(world.start - timedelta(days=400)),
+                    "updatedAt": hs_time(world.start - timedelta(days=400)),
+                    "archived": False,
+                }
+                for k, (sid, label, p) in enumerate(STAGES)
+            ],
+            "createdAt": hs_time(world.start - timedelta(days=400)),
+            "updatedAt": hs_time(world.start - timedelta(days=400)),
+            "archived": False,
+        }  # fmt: skip
+        self._build()
+
+    def _build(self) -> None:
+        world = self.world
+        for code, account in sorted(world.accounts(NAME).items()):
+            self.portals[code] = str(account["portal_id"])
+            value = str(account.get("dealer_value") or code)
+            team = str(account["team_id"])
+            dealer = world.dealers[code]
+            rng = world.rng(NAME, code)
+            owners = []
+            for k in range(4):
+                person = world.person(rng)
+                oid = str(70_000_000 + dealer.index * 100 + k + 1)
+                stamp = hs_time(world.start - timedelta(days=60))
+                owners.append(oid)
+                self.owner_dealer[oid] = code
+                self.owners.append(
+                    {
+                        "id": oid,
+                        "email": f"owner{k + 1}.{code.lower()}@dealer.example.com",
+                        "type": "PERSON",
+                        "firstName": person.name[1:],
+                        "lastName": person.name[:1],
+                        "userId": 9_000_000 + dealer.index * 100 + k + 1,
+                        "createdAt": stamp,
+                        "updatedAt": stamp,
+                        "archived": False,
+                        "teams": [{"id": team, "name": f"{code} sales", "primary": True}],
+                    }
+                )
+            n = max(1, world.lead_count(rng) // 2)
+            for k, created in enumerate(world.creation_times(rng, n)):
+                person = world.person(rng)
+                cid = str(100_000 + dealer.index * 10_000 + k + 1)
+                drift = world.drift(rng)
+                owner = rng.choice(owners)
+                props = {
+                    "email": person.email or None,
+                    "firstname": person.name[1:],
+                    "lastname": person.name[:1],
+                    "phone": f"+86{person.phone}",
+                    "lifecyclestage": "lead",
+                    "hs_lead_status": "NEW",
+                    "hubspot_owner_id": owner,
+                    "car_model": rng.choice(world.models(code)),
+                    "dealer_code": value,
+                    "createdate": hs_time(created),
+                }
+                contact = Entity("contacts", code, cid, drift=drift)
+                self._contact_version(contact, created, props, drift)
+                self.entities["contacts"].append(contact)
+                if drift == "missing_field":
+                    continue
+                when = created
+                if rng.random() < 0.7:
+                    when += timedelta(hours=rng.randrange(1, 72))
+                    props = {**props, "lifecyclestage": "marketingqualifiedlead",
+                             "hs_lead_status": "IN_PROGRESS"}  # fmt: skip
+                    self._contact_version(contact, when, props, drift)
+                    if rng.random() < 0.5:
+                        when += timedelta(hours=rng.randrange(24, 200))
+                        props = {**props, "lifecyclestage": "opportunity"}
+                        self._contact_version(contact, when, props, drift)
+                        self._deal(code, dealer.index, k, props, owner, when, value, rng)
+
+    def _contact_version(self, contact: Entity, when: datetime, props: dict, drift) -> None:
+        props = {**props, "lastmodifieddate": hs_time(when), "hs_object_id": contact.record_id}
+        hidden_stamp = props["lastmodifieddate"]
+        if drift == "missing_field":
+            del props["lastmodifieddate"]
+        record: dict[str, Any] = {
+            "id": contact.record_id,
+            "properties": props,
+            "createdAt": props["createdate"],
+            "updatedAt": hidden_stamp,
+            "archived": False,
+        }
+        if drift == "new_field":
+            record[NEW_FIELD] = f"https://app.hubspot.com/contacts/1/record/0-1/{contact.record_id}"
+        contact.versions.append((when, record))
+
+    def _deal(self, code, index, k, contact, owner, when, value, rng) -> None:
+        did = str(900_000 + index * 10_000 + k + 1)
+        deal = Entity("deals", code, did)
+        path = [s for s, _, _ in STAGES[: rng.randrange(1, 6)]]
+        if rng.random() < 0.6:
+            path.append("closedwon" if rng.random() < 0.5 else "closedlost")
+        created = when
+        history: list[dict[str, Any]] = []
+        for number, stage in enumerate(path):
+            if number:
+                when = when + timedelta(hours=rng.randrange(12, 150))
+            history.insert(
+                0,
+                {
+                    "value": stage,
+                    "timestamp": hs_time(when),
+                    "sourceType": "CRM_UI",
+                    "sourceId": f"userId:{9_000_000 + index * 100 + 1}",
+                    "updatedByUserId": 9_000_000 + index * 100 + 1,
+                },
+            )
+            props = {
+                "dealname": f"{contact['lastname']}{contact['firstname']} - {contact['car_model']}",
+                "dealstage": stage,
+                "pipeline": "default",
+                "amount": str(rng.randrange(150, 450) * 1000) if not number else None,
+                "closedate": hs_time(created + timedelta(days=30)),
+                "hubspot_owner_id": owner,
+                "dealer_code": value,
+                "createdate": hs_time(created),
+                "hs_lastmodifieddate": hs_time(when),
+                "hs_object_id": did,
+            }
+            if number:  # the amount stays what it was
+                props["amount"] = deal.versions[-1][1]["properties"]["amount"]
+            deal.versions.append(
+                (
+                    when,
+                    {
+                        "id": did,
+                        "properties": props,
+                        "propertiesWithHistory": {"dealstage": [dict(h) for h in history]},
+                        "createdAt": hs_time(created),
+                        "updatedAt": hs_time(when),
+                        "archived": False,
+                    },
+                )
+            )
+        self.entities["deals"].append(deal)
+
+    # -- truth --------------------------------------------------------------------------------
+
+    def truth(self) -> dict[str, dict[str, dict[str, Any]]]:
+        now = self.world.now
+        out: dict[str, dict[str, dict[str, Any]]] = {
+            f"hubspot__{o}": {} for o in ("contacts", "deals", "owners", "pipelines")
+        }
+        for obj, entities in self.entities.items():
+            for entity in entities:
+                record = entity.at(now)
+                if record is not None and entity.drift != "missing_field":
+                    out[f"hubspot__{obj}"].setdefault(self.portals[entity.dealer], {})[
+                        entity.record_id
+                    ] = record
+        for owner in self.owners:
+            portal = self.portals[self.owner_dealer[owner["id"]]]
+            out["hubspot__owners"].setdefault(portal, {})[owner["id"]] = owner
+        for portal in set(self.portals.values()):
+            out["hubspot__pipelines"][portal] = {"default": self.pipeline}
+        return out
+
+    def broken(self) -> dict[str, dict[str, list[dict[str, Any]]]]:
+        out: dict[str, list[dict[str, Any]]] = {}
+        for entity in self.entities["contacts"]:
+            record = entity.at(self.world.now)
+            if record is not None and entity.drift == "missing_field":
+                out.setdefault(self.portals[entity.dealer], []).append(record)
+        return {"hubspot__contacts": out}
+
+    def connection(self, base_url: str) -> dict[str, Any]:
+        return {
+            "conn_type": "http",
+            "host": f"{base_url}/{PREFIX}",
+            "password": self.world.spec.credentials.get(
+                "hubspot_access_token", "pat-na1-sandbox-hubspot-token"
+            ),
+        }
+
+    # -- HTTP ---------------------------------------------------------------------------------
+
+    def error_response(self, kind: str) -> Response:
+        if kind == "rate_limit":
+            return hs_error(
+                429, "RATE_LIMITS", "You have reached your secondly limit.",
+            )  # fmt: skip
+        if kind == "auth":
+            return self._auth_error()
+        return hs_error(500, "INTERNAL_ERROR", "internal error")
+
+    @staticmethod
+    def _auth_error() -> Response:
+        return hs_error(
+            401,
+            "INVALID_AUTHENTICATION",
+            "Authentication credentials not found. This API supports OAuth 2.0 authentication "
+            "and you can find more details at https://developers.hubspot.com/docs/methods/auth/"
+            "oauth-overview",
+        )
+
+    def _check(self, request: Request) -> Response | None:
+        if bearer(request) != self.connection("")["password"]:
+            return self._auth_error()
+        return None
+
+    @staticmethod
+    def _render(record: dict[str, Any], obj: str, wanted: list[str] | None) -> dict[str, Any]:
+        names = set(wanted or DEFAULTS[obj]) | {"hs_object_id", "createdate", CURSOR[obj]}
+        props = {k: v for k, v in record["properties"].items() if k in names}
+        out = {k: v for k, v in record.items() if k not in ("properties", "propertiesWithHistory")}
+        out["properties"] = props
+        return out
+
+    def router(self) -> APIRouter:
+        router = APIRouter()
+
+        @router.post("/crm/v3/objects/{obj}/search")
+        async def search(obj: str, request: Request) -> Response:
+            if (failure := self._check(request)) is not None:
+                return failure
+            if obj not in self.entities:
+                return hs_error(400, "VALIDATION_ERROR", f"Unable to infer object type from: {obj}")
+            try:
+                body = await request.json()
+                limit = int(body.get("limit", 10))
+                offset = int(body.get("after") or 0)
+                if not 0 < limit <= 100:
+                    raise ValueError("limit must be between 1 and 100")
+                if offset + limit > self.search_cap:
+                    raise ValueError(
+                        f"The search API returns at most {self.search_cap} results per query"
+                    )
+                rows = self._search(obj, body)
+            except (ValueError, TypeError, KeyError, AttributeError) as exc:
+                return hs_error(400, "VALIDATION_ERROR", str(exc))
+            chunk = rows[offset : offset + limit]
+            wanted = body.get("properties")
+            data = [self._render(r, obj, wanted) for r in chunk]
+            previous = [self._render(r, obj, wanted) for r in rows[max(0, offset - limit) : offset]]
+            if self.sandbox is not None:
+                data = self.sandbox.perturb(data, previous)
+            out: dict[str, Any] = {"total": len(rows), "results": data}
+            if offset + limit < len(rows):
+                out["paging"] = {"next": {"after": str(offset + limit), "link": "?after="}}
+            return json_response(out)
+
+        @router.post("/crm/v3/objects/deals/batch/read")
+        async def batch_read(request: Request) -> Response:
+            if (failure := self._check(request)) is not None:
+                return failure
+            try:
+                body = await request.json()
+                ids = [str(i["id"]) for i in body["inputs"]]
+            except (ValueError, TypeError, KeyError) as exc:
+                return hs_error(400, "VALIDATION_ERROR", f"Invalid input JSON: {exc}")
+            if len(ids) > 100:
+                return hs_error(400, "VALIDATION_ERROR", "Batch input is limited to 100 inputs")
+            started = hs_time(datetime.now(UTC))
+            by_id = {e.record_id: e for e in self.entities["deals"]}
+            results = []
+            for did in ids:
+                entity = by_id.get(did)
+                record = entity.at(self.world.now) if entity else None
+                if record is None:
+                    continue
+                out = self._render(record, "deals", body.get("properties"))
+                if "dealstage" in (body.get("propertiesWithHistory") or []):
+                    out["propertiesWithHistory"] = record["propertiesWithHistory"]
+                results.append(out)
+            return json_response(
+                {
+                    "status": "COMPLETE",
+                    "results": results,
+                    "startedAt": started,
+                    "completedAt": hs_time(datetime.now(UTC)),
+                }
+            )
+
+        @router.get("/crm/v3/owners")
+        @router.get("/crm/v3/owners/")
+        def owners(request: Request) -> Response:
+            if (failure := self._check(request)) is not None:
+                return failure
+            try:
+                limit = min(int(request.query_params.get("limit", 100)), 500)
+                offset = int(request.query_params.get("after") or 0)
+            except ValueError:
+                return hs_error(400, "VALIDATION_ERROR", "invalid limit / after")
+            chunk = self.owners[offset : offset + limit]
+            out: dict[str, Any] = {"results": chunk}
+            if offset + limit < len(self.owners):
+                out["paging"] = {"next": {"after": str(offset + limit), "link": "?after="}}
+            return json_response(out)
+
+        @router.get("/crm/v3/pipelines/deals/{pipeline_id}")
+        def pipeline(pipeline_id: str, request: Request) -> Response:
+            if (failure := self._check(request)) is not None:
+                return failure
+            if pipeline_id != self.pipeline["id"]:
+                return hs_error(404, "OBJECT_NOT_FOUND", f"Pipeline {pipeline_id} not found")
+            return json_response(self.pipeline)
+
+        return router
+
+    def _search(self, obj: str, body: dict[str, Any]) -> list[dict[str, Any]]:
+        groups = body.get("filterGroups") or []
+        now = self.world.now
+        rows = []
+        for entity in self.entities[obj]:
+            record = entity.at(now)
+            if record is None:
+                continue
+            props = dict(record["properties"])
+            props.setdefault(CURSOR[obj], record["updatedAt"])  # drifted: the portal knows it
+            if not groups or any(
+                all(_match(props.get(f["propertyName"]), f) for f in g.get("filters") or [])
+                for g in groups
+            ):
+                rows.append((props, record))
+        for sort in (body.get("sorts") or [])[:1]:
+            name = sort["propertyName"] if isinstance(sort, dict) else str(sort)
+            descending = isinstance(sort, dict) and sort.get("direction") == "DESCENDING"
+            rows.sort(key=lambda p, n=name: (_ms(p[0].get(n)) or 0, p[1]["id"]), reverse=descending)
+        return [record for _props, record in rows]
+
+
+def _match(value: Any, rule: dict[str, Any]) -> bool:
+    op, expected = rule.get("operator"), rule.get("value")
+    if op == "EQ":
+        return str(value) == str(expected)
+    if op == "NEQ":
+        return str(value) != str(expected)
+    left, right = _ms(value), _ms(expected)
+    if left is None or right is None:
+        raise ValueError(f"filter {rule!r}: not a date or number")
+    return {"GT": left > right, "GTE": left >= right, "LT": left < right, "LTE": left <= right}[op]

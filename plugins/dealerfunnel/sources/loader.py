@@ -1,0 +1,402 @@
+"""Land API pages into ``raw`` with their watermark, exactly once (DESIGN.md section 4).
+
+A connector is a :class:`Stream`: it yields :class:`Page` objects, each holding the records of
+one API response (or one chunk) and the **state** (watermark, cursor) that is true once those
+records are stored. :func:`run_stream` commits every page in ONE transaction:
+
+1. lock the watermark row ``ops.watermarks (source__object, account)`` (advisory lock) and
+   check it still holds the state this run started from (compare-and-set: a concurrent or
+   stale run stops with :class:`ConcurrentExtract` instead of moving it backwards);
+2. COPY the valid records into a temp table, then merge into ``raw.<source>__<object>``::
+
+       insert ... on conflict (account_id, record_id) do update ...
+       where excluded.record_updated_at >= raw.record_updated_at
+         and excluded.payload is distinct from raw.payload
+
+   (duplicates inside a page collapse to the newest; late updates win; older versions and
+   re-runs change nothing);
+3. COPY malformed records (missing required field, unparseable time, ...) into
+   ``ops.quarantine`` with the reason (a record already quarantined for the same source,
+   object and account is not added twice);
+4. write the new state into ``ops.watermarks`` and the counters into ``ops.load_batches``
+   (``rows_in = rows_loaded + rows_quarantined``).
+
+A crash anywhere loses at most the page in flight, whose state was not saved either: the
+next run resumes from the last committed state and re-fetches it. Since the merge is
+idempotent, re-fetching any committed record is harmless, so raw rows are exactly once.
+
+The ``ops.load_batches`` row of a run is created by its first page and marked ``loaded``
+(or ``failed``) at the end; a run that fails before its first page leaves nothing at all.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import psycopg
+from psycopg import sql
+
+from dealerfunnel.sources.errors import ConcurrentExtract
+
+log = logging.getLogger(__name__)
+
+CrashHook = Callable[[str, int], None]
+PHASES = ("fetched", "merged", "watermarked", "committed")
+
+
+class RecordInvalid(ValueError):
+    """A record that cannot be landed; ``str(exc)`` is the quarantine reason."""
+
+
+@dataclass(frozen=True)
+class Parsed:
+    record_id: str
+    updated_at: datetime | None  # None: use the extraction time (snapshot-style objects)
+
+
+@dataclass
+class Page:
+    records: list[dict[str, Any]]
+    state: dict[str, Any]  # the watermark state once these records are stored
+
+
+class Stream(Protocol):
+    """One API object of one account: what a connector implements."""
+
+    source: str  # "meta" -> raw.meta__<object>
+    object: str  # "leads"
+    account_id: str  # raw.<table>.account_id
+    state_key: str  # ops.watermarks.account (may be finer than the account, e.g. a form)
+    dealer_code: str
+
+    def parse(self, record: dict[str, Any]) -> Parsed:
+        """Natural key and updated time of ``record``; raise :class:`RecordInvalid`."""
+        ...
+
+    def pages(self, state: dict[str, Any] | None) -> Iterator[Page]:
+        """Pages from ``state`` (None: first run) onwards; the last one carries the final state."""
+        ...
+
+
+@dataclass
+class StreamResult:
+    source: str
+    object: str
+    dealer_code: str
+    account_id: str
+    state_key: str
+    batch_id: str | None = None
+    pages: int = 0
+    rows_in: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    already_quarantined: int = 0
+    state: dict[str, Any] | None = None
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def as_dict(self) -> dict[str, Any]:
+        out = dict(self.__dict__)
+        out["started_at"] = self.started_at.isoformat()
+        return out
+
+    def counters(self) -> dict[str, int]:
+        keys = ("pages", "inserted", "updated", "unchanged", "already_quarantined")
+        return {k: getattr(self, k) for k in keys}
+
+
+def table_name(stream: Stream) -> str:
+    return f"{stream.source}__{stream.object}"
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def _state_text(state: dict[str, Any] | None) -> str | None:
+    return None if state is None else _json(state)
+
+
+def read_state(conn: psycopg.Connection, source: str, account: str) -> dict[str, Any] | None:
+    row = conn.execute(
+        "select watermark from ops.watermarks where source = %s and account = %s",
+        (source, account),
+    ).fetchone()
+    return None if row is None else json.loads(row[0])
+
+
+def _split(stream: Stream, records: list[dict[str, Any]]):
+    good: list[tuple[str, datetime | None, str]] = []
+    bad: list[tuple[str, str]] = []
+    for record in records:
+        if not isinstance(record, dict):
+            bad.append(
+                (_json({"account_id": stream.account_id, "record": record}), "not an object")
+            )
+            continue
+        try:
+            parsed = stream.parse(record)
+            payload = _json(record)
+            if "\\u0000" in payload:
+                raise RecordInvalid("contains a NUL character (not storable in jsonb)")
+        except RecordInvalid as exc:
+            wrapped = _json({"account_id": stream.account_id, "record": record})
+            bad.append((wrapped, str(exc)))
+            continue
+        good.append((parsed.record_id, parsed.updated_at, payload))
+    return good, bad
+
+
+class _Lander:
+    def __init__(self, conn: psycopg.Connection, stream: Stream, crash: CrashHook | None) -> None:
+        self.conn = conn
+        self.stream = stream
+        self.crash = crash or (lambda phase, page: None)
+        self.wm_source = table_name(stream)
+        self.table = sql.Identifier("raw", table_name(stream))
+        self.result = StreamResult(
+            stream.source, stream.object, stream.dealer_code, stream.account_id, stream.state_key
+        )
+        self.expected: str | None = None
+
+    def start(self) -> dict[str, Any] | None:
+        state = read_state(self.conn, self.wm_source, self.stream.state_key)
+        self.expected = _state_text(state)
+        self.result.state = state
+        return state
+
+    def commit(self, page: Page) -> None:
+        stream, result = self.stream, self.result
+        number = result.pages + 1
+        self.crash("fetched", number)
+        good, bad = _split(stream, page.records)
+        extracted_at = datetime.now(UTC)
+        new_state = _state_text(page.state)
+        first = result.batch_id is None
+        batch_id = result.batch_id or str(uuid.uuid4())
+        with self.conn.transaction(), self.conn.cursor() as cur:
+            cur.execute(
+                "select pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                (f"dealerfunnel.sources:{self.wm_source}:{stream.state_key}",),
+            )
+            row = cur.execute(
+                "select watermark from ops.watermarks where source = %s and account = %s",
+                (self.wm_source, stream.state_key),
+            ).fetchone()
+            current = None if row is None else row[0]
+            if current is not None and self.expected is not None:
+                same = json.loads(current) == json.loads(self.expected)
+            else:
+                same = current == self.expected
+            if not same:
+                raise ConcurrentExtract(
+                    f"{self.wm_source} {stream.state_key}: the watermark moved under this run "
+                    f"(another extract of the same account?); stopping without loading"
+                )
+            if first:
+                cur.execute(
+                    """
+                    insert into ops.load_batches (batch_id, source, dealer_code, object,
+                        started_at, status)
+                    values (%s, %s, %s, %s, %s, 'running')
+                    """,
+                    (batch_id, stream.source, stream.dealer_code, stream.object, result.started_at),
+                )
+            inserted, updated = self._merge(cur, good, batch_id, extracted_at)
+            fresh_bad = self._quarantine(cur, bad, batch_id)
+            self.crash("merged", number)
+            if row is None:
+                cur.execute(
+                    "insert into ops.watermarks (source, account, watermark) values (%s, %s, %s)",
+                    (self.wm_source, stream.state_key, new_state),
+                )
+            else:
+                cur.execute(
+                    """
+                    update ops.watermarks set watermark = %s, updated_at = now()
+                    where source = %s and account = %s
+                    """,
+                    (new_state, self.wm_source, stream.state_key),
+                )
+            totals = {
+                "pages": number,
+                "rows_in": result.rows_in + len(page.records),
+                "rows_loaded": result.rows_loaded + len(good),
+                "rows_quarantined": result.rows_quarantined + len(bad),
+                "inserted": result.inserted + inserted,
+                "updated": result.updated + updated,
+                "unchanged": result.unchanged + len(good) - inserted - updated,
+                "already_quarantined": result.already_quarantined + len(bad) - fresh_bad,
+            }
+            detail = {
+                "account_id": stream.account_id,
+                "watermark_key": stream.state_key,
+                "watermark": page.state,
+                **{k: totals[k] for k in ("pages", "inserted", "updated", "unchanged")},
+                "already_quarantined": totals["already_quarantined"],
+            }
+            cur.execute(
+                """
+                update ops.load_batches
+                set rows_in = %s, rows_loaded = %s, rows_quarantined = %s, detail = %s::jsonb
+                where batch_id = %s
+                """,
+                (
+                    totals["rows_in"],
+                    totals["rows_loaded"],
+                    totals["rows_quarantined"],
+                    _json(detail),
+                    batch_id,
+                ),
+            )
+            self.crash("watermarked", number)
+        # committed: only now does the in-memory picture move
+        self.expected = new_state
+        result.batch_id = batch_id
+        result.state = page.state
+        for key, value in totals.items():
+            setattr(result, key, value)
+        self.crash("committed", number)
+
+    def _merge(self, cur: psycopg.Cursor, good, batch_id: str, extracted_at: datetime):
+        if not good:
+            return 0, 0
+        cur.execute(
+            """
+            create temp table raw_stage (
+                record_id text not null, record_updated_at timestamptz, payload jsonb not null
+            ) on commit drop
+            """
+        )
+        with cur.copy("copy raw_stage (record_id, record_updated_at, payload) from stdin") as cp:
+            for record_id, updated_at, payload in good:
+                cp.write_row((record_id, updated_at or extracted_at, payload))
+        rows = cur.execute(
+            sql.SQL(
+                """
+                insert into {table} as t (record_id, account_id, record_updated_at, payload,
+                    _dealer_code, _source, _batch_id, _extracted_at)
+                select record_id, %(account)s, record_updated_at, payload,
+                    %(dealer)s, %(source)s, %(batch)s, %(extracted)s
+                from (
+                    select distinct on (record_id) record_id, record_updated_at, payload
+                    from raw_stage
+                    order by record_id, record_updated_at desc nulls last, payload::text
+                ) newest
+                on conflict (account_id, record_id) do update set
+                    record_updated_at = excluded.record_updated_at,
+                    payload = excluded.payload,
+                    _dealer_code = excluded._dealer_code,
+                    _source = excluded._source,
+                    _batch_id = excluded._batch_id,
+                    _extracted_at = excluded._extracted_at
+                where (t.record_updated_at is null
+                       or excluded.record_updated_at >= t.record_updated_at)
+                  and excluded.payload is distinct from t.payload
+                returning (xmax = 0) as inserted
+                """
+            ).format(table=self.table),
+            {
+                "account": self.stream.account_id,
+                "dealer": self.stream.dealer_code,
+                "source": self.stream.source,
+                "batch": batch_id,
+                "extracted": extracted_at,
+            },
+        ).fetchall()
+        inserted = sum(1 for (flag,) in rows if flag)
+        return inserted, len(rows) - inserted
+
+    def _quarantine(self, cur: psycopg.Cursor, bad, batch_id: str) -> int:
+        if not bad:
+            return 0
+        cur.execute("create temp table quarantine_stage (record jsonb, reason text) on commit drop")
+        with cur.copy("copy quarantine_stage (record, reason) from stdin") as cp:
+            for record, reason in bad:
+                cp.write_row((record, reason))
+        cur.execute(
+            """
+            insert into ops.quarantine (batch_id, source, dealer_code, object, record, reason)
+            select distinct on (q.record) %(batch)s, %(source)s, %(dealer)s, %(object)s,
+                q.record, q.reason
+            from quarantine_stage q
+            where not exists (
+                select 1 from ops.quarantine o
+                where o.source = %(source)s and o.object = %(object)s and o.record = q.record
+            )
+            """,
+            {
+                "batch": batch_id,
+                "source": self.stream.source,
+                "dealer": self.stream.dealer_code,
+                "object": self.stream.object,
+            },
+        )
+        return cur.rowcount
+
+    def finish(self, status: str, error: str | None = None) -> None:
+        if self.result.batch_id is None:
+            return
+        detail = {"error": error} if error else {}
+        with self.conn.transaction():
+            self.conn.execute(
+                """
+                update ops.load_batches
+                set status = %s, finished_at = clock_timestamp(), detail = detail || %s::jsonb
+                where batch_id = %s
+                """,
+                (status, _json(detail), self.result.batch_id),
+            )
+
+
+def run_stream(
+    stream: Stream,
+    url: str | None = None,
+    *,
+    crash: CrashHook | None = None,
+) -> StreamResult:
+    """Extract ``stream`` from its saved state to the end, committing page by page.
+
+    ``crash(phase, page_number)`` is a test hook called at each of :data:`PHASES`; whatever
+    it raises propagates after the open transaction (if any) is rolled back.
+    """
+    from dealerfunnel.warehouse.connection import connect
+
+    with connect(url, autocommit=True) as conn:
+        lander = _Lander(conn, stream, crash)
+        state = lander.start()
+        try:
+            for page in stream.pages(state):
+                lander.commit(page)
+        except BaseException as exc:
+            if not isinstance(exc, (KeyboardInterrupt, SystemExit)):
+                try:
+                    lander.finish("failed", f"{type(exc).__name__}: {exc}"[:500])
+                except psycopg.Error:  # the original error matters more
+                    log.exception("could not mark batch %s failed", lander.result.batch_id)
+            raise
+        lander.finish("loaded")
+    result = lander.result
+    log.info(
+        "%s %s (%s): %d pages, %d in = %d loaded (%d new, %d updated, %d unchanged) "
+        "+ %d quarantined",
+        table_name(stream),
+        stream.state_key,
+        stream.dealer_code,
+        result.pages,
+        result.rows_in,
+        result.rows_loaded,
+        result.inserted,
+        result.updated,
+        result.unchanged,
+        result.rows_quarantined,
+    )
+    return result

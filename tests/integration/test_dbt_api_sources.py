@@ -1,0 +1,589 @@
+"""API lead-form leads (Meta Lead Ads, Google Ads) enter the funnel through dbt.
+
+Hand-written raw payloads in the wire format of each API (as the sandbox serves them) plus
+dealer-export rows for the same people, one ``dbt build``; every expected value below is worked
+out by hand. Dealer SH001 is Asia/Shanghai (UTC+8); the local week of Mon 2026-10-12 is
+10-12..10-18.
+
+Records (times local):
+  M1  meta    Mon 10-12 10:00, campaign "Golden Autumn" (id 120200000001000), phone +8613900000002
+  D1  export  Tue 10-13 09:00, wechat / walk-in, phone "139-0000-0002" (= M1), consultant Li Na,
+              grade a; stage event interested Wed 10-14 10:00.
+      -> one lead: primary M1 (earliest): meta_lead_ads / Golden Autumn, created 10-12 10:00,
+         interested 10-14 10:00, consultant Li Na and grade A from D1, lead_record_count 2.
+  M2  meta    Wed 10-14 11:00, organic (no ad, no campaign), phone 13700000003 -> alone.
+  M3  meta    no created_time -> left out by staging.
+  G1  google  Thu 10-15 20:30, campaign resource .../campaigns/2222 (name only in the cost rows:
+              "Search Brand"), phone "+86 136 0000 0004" -> alone.
+  D2  export  Sat 10-10 15:00, douyin, email "Wang.Lei@Example.com"
+  G2  google  Fri 10-16 09:00, campaign 2222, email " wang.lei@example.com " (= D2)
+      -> one lead: primary D2 (earliest): douyin, no campaign, lead_record_count 2.
+
+  S1  salesforce Lead, Tue 10-13 09:00, LeadSource Web, owner Chen Jing (user 005A), phone new;
+              LeadHistory Working - Contacted 10-13 14:00, Closed - Converted 10-15 10:00;
+              converted to opportunity 006A1: Proposal/Price Quote 10-16 10:00, Closed Won
+              10-20 10:00; completed Call task 10-13 11:00 (a Not Started task is ignored)
+      -> web lead: interested 10-13 14:00, needs_defined 10-15 10:00, decision 10-16 10:00,
+         won 10-20 10:00, first contact 10-13 11:00, assigned at creation.
+  S2  salesforce Lead, Wed 10-14 13:00, owned by a queue, phone 13700000003 (= M2), Status
+              Working - Contacted without history -> an interested event at its created_at.
+      -> M2's lead: interested 10-14 13:00, lead_record_count 2.
+
+  E1  eventbrite attendee, registered Wed 10-14 09:00, checked in Sat 10-17 15:00 -> event_signup,
+              interested 10-17 15:00.
+  E2  eventbrite attendee, registered Thu 10-15 09:00, cancelled Fri 10-16 12:00 -> lost.
+
+  H1  hubspot contact, Fri 10-16 09:00, owner 77 (Jing Chen), mobile "133 0000 0007" (= E1)
+      -> E1's lead (E1 is earlier): consultant Jing Chen, lead_record_count 2.
+      A deal with dealstage history and the default pipeline are staged only (no contact
+      association in the deal payload yet).
+
+Spend: Meta campaign 120200000001000 "Golden Autumn" 10-12 100.50 + 10-13 49.50 = 150.00;
+Google campaign 2222 "Search Brand" 10-15 costMicros 80000000 = 80.00.
+
+Incremental: after the build a late Meta lead M4 arrives with _extracted_at 10-16T06:00Z, older
+than the dealer export's watermark minus the 72 h lookback (10-20 - 72 h = 10-17) but newer than
+Meta's own (10-16T00:00 - 72 h): the per-source watermark picks it up in an incremental run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+
+from dealerfunnel.transform.runner import run_dbt
+from dealerfunnel.warehouse import ensure_schema
+
+pytestmark = pytest.mark.timeout(300)
+
+DBT_SCHEMAS = ("raw", "ops", "staging", "intermediate", "marts", "seeds", "dbt_test__audit")
+SH = timezone(timedelta(hours=8))
+PAGE = "1010101010"
+CUSTOMER = "1234567890"
+META_CAMPAIGN = "120200000001000"
+
+
+def sh(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=SH)
+
+
+def key(dealer: str, system: str, lead_id: str) -> str:
+    return hashlib.md5(f"{dealer}|{system}|{lead_id}".encode()).hexdigest()
+
+
+def meta_lead(lead_id: str, created: str | None, phone: str, **extra) -> dict:
+    record: dict = {"id": lead_id}
+    if created:
+        record["created_time"] = created
+    record.update(extra)
+    record["form_id"] = "10101010101"
+    record["platform"] = "fb"
+    record["field_data"] = [
+        {"name": "full_name", "values": [f"Customer {lead_id[-1]}"]},
+        {"name": "phone_number", "values": [phone]},
+        {"name": "car_model", "values": ["Aurora S"]},
+    ]
+    return record
+
+
+META_AD = {
+    "ad_id": f"{META_CAMPAIGN}11",
+    "ad_name": "Golden Autumn ad 1",
+    "adset_id": f"{META_CAMPAIGN}1",
+    "adset_name": "Golden Autumn - SH001",
+    "campaign_id": META_CAMPAIGN,
+    "campaign_name": " Golden Autumn ",
+    "is_organic": False,
+}
+
+# fmt: off
+META_LEADS = [
+    meta_lead("900000000000001", "2026-10-12T02:00:00+0000", "+8613900000002", **META_AD),
+    meta_lead("900000000000002", "2026-10-14T03:00:00+0000", "13700000003", is_organic=True),
+    meta_lead("900000000000003", None, "13700000009", **META_AD),
+]
+M4 = meta_lead("900000000000004", "2026-10-15T01:00:00+0000", "13500000005", **META_AD)
+
+
+def google_submission(sub_id: str, submitted: str, fields: list[dict]) -> dict:
+    return {"leadFormSubmissionData": {
+        "resourceName": f"customers/{CUSTOMER}/leadFormSubmissionData/{sub_id}",
+        "id": sub_id,
+        "asset": f"customers/{CUSTOMER}/assets/777",
+        "campaign": f"customers/{CUSTOMER}/campaigns/2222",
+        "adGroup": f"customers/{CUSTOMER}/adGroups/3333",
+        "adGroupAd": f"customers/{CUSTOMER}/adGroupAds/3333~22229",
+        "gclid": "Cj0KCQtest",
+        "submissionDateTime": submitted,
+        "leadFormSubmissionFields": fields,
+    }}
+
+
+GOOGLE_SUBMISSIONS = [
+    google_submission("555", "2026-10-15 20:30:00+08:00", [
+        {"fieldType": "FULL_NAME", "fieldValue": "Wang Fang"},
+        {"fieldType": "PHONE_NUMBER", "fieldValue": "+86 136 0000 0004"},
+        {"fieldType": "VEHICLE_MODEL", "fieldValue": "Aurora X"},
+    ]),
+    google_submission("556", "2026-10-16 09:00:00+08:00", [
+        {"fieldType": "FIRST_NAME", "fieldValue": "Lei"},
+        {"fieldType": "LAST_NAME", "fieldValue": "Wang"},
+        {"fieldType": "EMAIL", "fieldValue": " wang.lei@example.com "},
+    ]),
+]
+
+EXPORT_LEADS = [
+    {"lead_id": "SH-D1", "created_at": "2026-10-13T09:00:00+08:00", "assigned_at": None,
+     "channel": "wechat", "campaign": "walk-in", "consultant": "Li Na", "grade": "a",
+     "phone": "139-0000-0002"},
+    {"lead_id": "SH-D2", "created_at": "2026-10-10T15:00:00+08:00", "assigned_at": None,
+     "channel": "douyin", "email": "Wang.Lei@Example.com"},
+]
+EXPORT_EVENTS = [
+    {"lead_id": "SH-D1", "stage": "interested", "occurred_at": "2026-10-14T10:00:00+08:00"},
+]
+META_INSIGHTS = [
+    {"campaign_id": META_CAMPAIGN, "campaign_name": "Golden Autumn", "date_start": day,
+     "date_stop": day, "spend": spend, "impressions": "1000", "clicks": "20",
+     "account_id": "555000", "account_currency": "cny"}
+    for day, spend in (("2026-10-12", "100.50"), ("2026-10-13", "49.50"))
+]
+GOOGLE_COSTS = [
+    {"customer": {"id": CUSTOMER, "currencyCode": "CNY"},
+     "campaign": {"resourceName": f"customers/{CUSTOMER}/campaigns/2222", "id": "2222",
+                  "name": "Search Brand"},
+     "segments": {"date": "2026-10-15"},
+     "metrics": {"costMicros": "80000000", "impressions": "900", "clicks": "30"}},
+]
+# fmt: on
+
+ORG = "00D000000000001"
+
+
+def sf(sobject: str, record_id: str, **fields) -> dict:
+    url = f"/services/data/v60.0/sobjects/{sobject}/{record_id}"
+    return {"attributes": {"type": sobject, "url": url}, "Id": record_id, **fields}
+
+
+def sf_time(local: str) -> str:
+    return sh(local).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+
+
+# fmt: off
+API_RECORDS = {
+    "salesforce__users": [
+        sf("User", "005A", Name=" Chen  Jing ", Username="chen@dealer.example.com",
+           IsActive=True, Title="Sales Consultant", Dealer_Code__c="SH001"),
+    ],
+    "salesforce__leads": [
+        sf("Lead", "00QA1", FirstName="Jing", LastName="Liu", Company="Liu Jing",
+           Phone="+86 135 0000 0006", Email=None, Status="Closed - Converted",
+           LeadSource="Web", Rating="Hot", OwnerId="005A", IsConverted=True,
+           ConvertedOpportunityId="006A1", Model_of_Interest__c="Aurora S",
+           Dealer_Code__c="SH001", CreatedDate=sf_time("2026-10-13 09:00"),
+           LastModifiedDate=sf_time("2026-10-15 10:00"),
+           SystemModstamp=sf_time("2026-10-15 10:00")),
+        sf("Lead", "00QA2", FirstName="Min", LastName="Zhao", Company="Zhao Min",
+           Phone="137 0000 0003", Status="Working - Contacted", LeadSource="Event",
+           OwnerId="00GQ1", IsConverted=False, ConvertedOpportunityId=None,
+           Dealer_Code__c="SH001", CreatedDate=sf_time("2026-10-14 13:00"),
+           LastModifiedDate=sf_time("2026-10-14 13:00"),
+           SystemModstamp=sf_time("2026-10-14 13:00")),
+    ],
+    "salesforce__lead_history": [
+        sf("LeadHistory", "017A1", LeadId="00QA1", Field="Status",
+           OldValue="Open - Not Contacted", NewValue="Working - Contacted",
+           CreatedById="005A", CreatedDate=sf_time("2026-10-13 14:00")),
+        sf("LeadHistory", "017A2", LeadId="00QA1", Field="Status",
+           OldValue="Working - Contacted", NewValue="Closed - Converted",
+           CreatedById="005A", CreatedDate=sf_time("2026-10-15 10:00")),
+        sf("LeadHistory", "017A3", LeadId="00QA1", Field="Rating", OldValue="Warm",
+           NewValue="Hot", CreatedById="005A", CreatedDate=sf_time("2026-10-14 10:00")),
+    ],
+    "salesforce__opportunity_history": [
+        sf("OpportunityHistory", "008A1", OpportunityId="006A1",
+           StageName="Proposal/Price Quote", Amount=200000.0, CreatedById="005A",
+           CreatedDate=sf_time("2026-10-16 10:00")),
+        sf("OpportunityHistory", "008A2", OpportunityId="006A1", StageName="Closed Won",
+           Amount=200000.0, CreatedById="005A", CreatedDate=sf_time("2026-10-20 10:00")),
+    ],
+    "salesforce__tasks": [
+        sf("Task", "00TA1", WhoId="00QA1", WhatId=None, Subject="Call", Status="Completed",
+           TaskSubtype="Call", OwnerId="005A", Dealer_Code__c="SH001",
+           CreatedDate=sf_time("2026-10-13 11:00")),
+        sf("Task", "00TA2", WhoId="00QA1", WhatId=None, Subject="Send brochure",
+           Status="Not Started", TaskSubtype="Task", OwnerId="005A",
+           Dealer_Code__c="SH001", CreatedDate=sf_time("2026-10-13 12:00")),
+    ],
+}
+
+def attendee(aid: str, created: str, changed: str, status: str, phone: str) -> dict:
+    def eb(local: str) -> str:
+        return sh(local).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    return {
+        "id": aid, "created": eb(created), "changed": eb(changed),
+        "profile": {"name": f"Guest {aid}", "first_name": "Guest", "last_name": aid,
+                    "email": f"{aid}@guest.example.com", "cell_phone": phone},
+        "checked_in": status == "Checked In", "cancelled": status == "Not Attending",
+        "refunded": False, "status": status, "event_id": "8001", "order_id": f"{aid}1",
+        "ticket_class_name": "Free", "quantity": 1,
+    }
+
+
+API_RECORDS["eventbrite__attendees"] = [
+    attendee("E1", "2026-10-14 09:00", "2026-10-17 15:00", "Checked In", "+8613300000007"),
+    attendee("E2", "2026-10-15 09:00", "2026-10-16 12:00", "Not Attending", "+8613300000008"),
+]
+API_RECORDS["hubspot__owners"] = [
+    {"id": "77", "email": "jing@dealer.example.com", "type": "PERSON", "firstName": "Jing",
+     "lastName": "Chen", "userId": 9000101, "archived": False},
+]
+API_RECORDS["hubspot__contacts"] = [
+    {"id": "501", "properties": {
+        "email": None, "firstname": "Wei", "lastname": "Sun", "mobilephone": "133 0000 0007",
+        "lifecyclestage": "lead", "hs_lead_status": "NEW", "hubspot_owner_id": "77",
+        "dealer_code": "SH001", "createdate": "2026-10-16T01:00:00.000Z",
+        "lastmodifieddate": "2026-10-16T01:00:00.000Z", "hs_object_id": "501"},
+     "createdAt": "2026-10-16T01:00:00.000Z", "updatedAt": "2026-10-16T01:00:00.000Z",
+     "archived": False},
+]
+API_RECORDS["hubspot__deals"] = [
+    {"id": "9001", "properties": {"dealname": "Sun Wei - Aurora S", "dealstage": "closedwon",
+                                   "pipeline": "default", "hubspot_owner_id": "77"},
+     "propertiesWithHistory": {"dealstage": [
+         {"value": "closedwon", "timestamp": "2026-10-19T02:00:00.000Z", "sourceType": "CRM_UI"},
+         {"value": "appointmentscheduled", "timestamp": "2026-10-16T02:00:00.000Z",
+          "sourceType": "CRM_UI"},
+     ]},
+     "createdAt": "2026-10-16T02:00:00.000Z", "updatedAt": "2026-10-19T02:00:00.000Z",
+     "archived": False},
+]
+API_RECORDS["hubspot__pipelines"] = [
+    {"id": "default", "label": "Sales Pipeline", "displayOrder": 0, "stages": [
+        {"id": "appointmentscheduled", "label": "Appointment scheduled", "displayOrder": 0,
+         "metadata": {"isClosed": "false", "probability": "0.2"}},
+        {"id": "closedwon", "label": "Closed won", "displayOrder": 6,
+         "metadata": {"isClosed": "true", "probability": "1.0"}},
+    ]},
+]
+# fmt: on
+
+API_INSERT = (
+    "insert into raw.{table} (record_id, account_id, record_updated_at, payload, _dealer_code,"
+    " _source, _batch_id, _extracted_at) values (%s, %s, null, %s, 'SH001', %s, %s, %s)"
+)
+
+
+def _insert_meta_leads(conn: psycopg.Connection, leads: list[dict], extracted_at: str) -> None:
+    for lead in leads:
+        conn.execute(
+            API_INSERT.format(table="meta__leads"),
+            (lead["id"], PAGE, json.dumps(lead), "meta", uuid.uuid4(), extracted_at),
+        )
+
+
+def _load(conn: psycopg.Connection) -> None:
+    conn.execute(
+        "insert into ops.dealers (dealer_code, dealer_name, region, brand, timezone,"
+        " is_registered) values ('SH001', 'Shanghai Pudong Motors', 'East', 'Aurora',"
+        " 'Asia/Shanghai', true)"
+    )
+    export_meta = "'SH001', 'dealer_export', %s, '2026-10-20T00:00:00Z', %s, %s, %s"
+    batch = uuid.uuid4()
+    for number, row in enumerate(EXPORT_LEADS, start=1):
+        conn.execute(
+            "insert into raw.dealer_export__leads (lead_id, created_at, assigned_at, payload,"
+            " _dealer_code, _source, _batch_id, _extracted_at, _file_name, _file_sha256,"
+            f" _row_number) values (%s, %s, %s, %s, {export_meta})",
+            (row["lead_id"], row["created_at"], row["assigned_at"], json.dumps(row), batch,
+             "leads.csv", "a" * 64, number),
+        )  # fmt: skip
+    for number, row in enumerate(EXPORT_EVENTS, start=1):
+        conn.execute(
+            "insert into raw.dealer_export__stage_events (lead_id, stage, occurred_at, payload,"
+            " _dealer_code, _source, _batch_id, _extracted_at, _file_name, _file_sha256,"
+            f" _row_number) values (%s, %s, %s, %s, {export_meta})",
+            (row["lead_id"], row["stage"], row["occurred_at"], json.dumps(row), batch,
+             "stage_events.csv", "b" * 64, number),
+        )  # fmt: skip
+    _insert_meta_leads(conn, META_LEADS, "2026-10-16T00:00:00Z")
+    for row in GOOGLE_SUBMISSIONS:
+        conn.execute(
+            API_INSERT.format(table="google_ads__lead_form_submissions"),
+            (row["leadFormSubmissionData"]["resourceName"], CUSTOMER, json.dumps(row),
+             "google_ads", uuid.uuid4(), "2026-10-17T00:00:00Z"),
+        )  # fmt: skip
+    for table, records in API_RECORDS.items():
+        for record in records:
+            conn.execute(
+                API_INSERT.format(table=table),
+                (record.get("Id") or record["id"], ORG, json.dumps(record), table.split("__")[0],
+                 uuid.uuid4(),
+                 "2026-10-21T00:00:00Z"),
+            )  # fmt: skip
+    for row in META_INSIGHTS:
+        conn.execute(
+            API_INSERT.format(table="meta__insights"),
+            (f"{row['campaign_id']}|{row['date_start']}", "555000", json.dumps(row), "meta",
+             uuid.uuid4(), "2026-10-18T00:00:00Z"),
+        )  # fmt: skip
+    for row in GOOGLE_COSTS:
+        conn.execute(
+            API_INSERT.format(table="google_ads__campaign_costs"),
+            (f"{row['campaign']['id']}|{row['segments']['date']}", CUSTOMER, json.dumps(row),
+             "google_ads", uuid.uuid4(), "2026-10-18T00:00:00Z"),
+        )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def built(warehouse_url, tmp_path_factory):
+    """Fixture loaded, ``dbt build`` once; yields (url, var_dir)."""
+    with psycopg.connect(warehouse_url, autocommit=True) as conn:
+        for schema in DBT_SCHEMAS:
+            conn.execute(f'drop schema if exists "{schema}" cascade')
+    ensure_schema(warehouse_url)
+    with psycopg.connect(warehouse_url) as conn:
+        _load(conn)
+    var_dir = tmp_path_factory.mktemp("var")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DEALERFUNNEL_DATA_DIR", str(var_dir))
+        started = time.monotonic()
+        output = run_dbt(["build"], warehouse_url)
+        seconds = time.monotonic() - started
+    assert "ERROR=0" in output and "SKIP=0" in output, output[-2000:]
+    yield warehouse_url, var_dir, seconds
+
+
+def _rows(url: str, query: str) -> list[dict]:
+    with psycopg.connect(url, row_factory=dict_row) as conn:
+        return conn.execute(query).fetchall()
+
+
+def test_staging_extracts_the_answers(built):
+    url, _, _ = built
+    meta = _rows(url, "select * from staging.stg_meta__leads order by source_lead_id")
+    assert [r["source_lead_id"] for r in meta] == ["900000000000001", "900000000000002"]
+    m1, m2 = meta
+    assert (m1["channel"], m1["campaign"], m1["campaign_id"]) == (
+        "meta_lead_ads",
+        "Golden Autumn",
+        META_CAMPAIGN,
+    )
+    assert (m1["phone"], m1["customer_name"], m1["model_of_interest"]) == (
+        "+8613900000002",
+        "Customer 1",
+        "Aurora S",
+    )
+    assert m1["created_at"] == sh("2026-10-12 10:00")
+    assert (m2["campaign"], m2["campaign_id"], m2["is_organic"]) == (None, None, True)
+    google = _rows(
+        url, "select * from staging.stg_google_ads__lead_form_submissions order by source_lead_id"
+    )
+    g1, g2 = google
+    assert g1["source_lead_id"] == f"customers/{CUSTOMER}/leadFormSubmissionData/555"
+    assert (g1["channel"], g1["campaign"], g1["campaign_id"]) == ("google_ads", None, "2222")
+    assert (g1["phone"], g1["customer_name"], g1["model_of_interest"]) == (
+        "+86 136 0000 0004",
+        "Wang Fang",
+        "Aurora X",
+    )
+    assert g1["created_at"] == sh("2026-10-15 20:30")
+    assert (g2["customer_name"], g2["email"], g2["phone"]) == (
+        "Lei Wang",
+        "wang.lei@example.com",
+        None,
+    )
+
+
+# fmt: off
+EXPECTED_LEADS = {
+    # (source_system, source_lead_id): values
+    ("meta_lead_ads", "900000000000001"): {
+        "channel": "meta_lead_ads", "campaign": "Golden Autumn", "consultant": "Li Na",
+        "grade": "A", "created_at": sh("2026-10-12 10:00"), "interested_at": sh("2026-10-14 10:00"),
+        "current_stage": "interested", "lead_record_count": 2,
+    },
+    ("meta_lead_ads", "900000000000002"): {
+        "channel": "meta_lead_ads", "campaign": None, "consultant": None, "grade": None,
+        "created_at": sh("2026-10-14 11:00"), "interested_at": sh("2026-10-14 13:00"),
+        "current_stage": "interested", "lead_record_count": 2,
+    },
+    ("eventbrite", "E1"): {
+        "channel": "event_signup", "campaign": None, "created_at": sh("2026-10-14 09:00"),
+        "interested_at": sh("2026-10-17 15:00"), "current_stage": "interested",
+        "consultant": "Jing Chen", "lead_record_count": 2,
+    },
+    ("eventbrite", "E2"): {
+        "channel": "event_signup", "created_at": sh("2026-10-15 09:00"), "interested_at": None,
+        "lost_at": sh("2026-10-16 12:00"), "current_stage": "lost", "is_lost": True,
+    },
+    ("salesforce", "00QA1"): {
+        "channel": "web", "campaign": None, "consultant": "Chen Jing", "grade": None,
+        "created_at": sh("2026-10-13 09:00"), "assigned_at": sh("2026-10-13 09:00"),
+        "first_contact_at": sh("2026-10-13 11:00"), "interested_at": sh("2026-10-13 14:00"),
+        "needs_defined_at": sh("2026-10-15 10:00"), "decision_at": sh("2026-10-16 10:00"),
+        "won_at": sh("2026-10-20 10:00"), "current_stage": "won", "lead_record_count": 1,
+    },
+    ("google_ads", f"customers/{CUSTOMER}/leadFormSubmissionData/555"): {
+        "channel": "google_ads", "campaign": "Search Brand", "consultant": None, "grade": None,
+        "created_at": sh("2026-10-15 20:30"), "interested_at": None,
+        "current_stage": "potential", "lead_record_count": 1,
+    },
+    ("dealer_export", "SH-D2"): {
+        "channel": "douyin", "campaign": None, "consultant": None, "grade": None,
+        "created_at": sh("2026-10-10 15:00"), "interested_at": None,
+        "current_stage": "potential", "lead_record_count": 2,
+    },
+}
+# fmt: on
+
+
+def test_hubspot_deal_history_and_pipeline_stages_are_staged(built):
+    url, _, _ = built
+    history = _rows(
+        url,
+        "select deal_id, deal_stage_id, stage, occurred_at"
+        " from staging.stg_hubspot__deal_stage_history order by occurred_at",
+    )
+    assert [(r["deal_stage_id"], r["stage"], r["occurred_at"]) for r in history] == [
+        ("appointmentscheduled", "interested", sh("2026-10-16 10:00")),
+        ("closedwon", "won", sh("2026-10-19 10:00")),
+    ]
+    stages = _rows(
+        url,
+        "select deal_stage_id, deal_stage_label, is_closed, stage"
+        " from staging.stg_hubspot__pipeline_stages order by display_order",
+    )
+    assert [tuple(r.values()) for r in stages] == [
+        ("appointmentscheduled", "Appointment scheduled", False, "interested"),
+        ("closedwon", "Closed won", True, "won"),
+    ]
+
+
+def test_api_leads_in_fct_leads_and_merged_by_identity(built):
+    url, _, _ = built
+    rows = _rows(url, "select * from marts.fct_leads where dealer_code = 'SH001'")
+    actual = {(r["source_system"], r["source_lead_id"]): r for r in rows}
+    assert sorted(actual) == sorted(EXPECTED_LEADS)
+    for lead, expected in EXPECTED_LEADS.items():
+        row = actual[lead]
+        assert row["lead_key"] == key("SH001", *lead)
+        assert {k: row[k] for k in expected} == expected, lead
+
+
+def test_every_record_maps_to_its_lead(built):
+    url, _, _ = built
+    rows = _rows(
+        url,
+        "select source_system, source_lead_id, lead_key, is_matched_on_phone,"
+        " is_matched_on_email from intermediate.int_lead_records_matched_to_leads",
+    )
+    got = {(r["source_system"], r["source_lead_id"]): r for r in rows}
+    m1 = key("SH001", "meta_lead_ads", "900000000000001")
+    d2 = key("SH001", "dealer_export", "SH-D2")
+    g2 = ("google_ads", f"customers/{CUSTOMER}/leadFormSubmissionData/556")
+    assert got["dealer_export", "SH-D1"]["lead_key"] == m1
+    assert got["dealer_export", "SH-D1"]["is_matched_on_phone"] is True
+    assert got[g2]["lead_key"] == d2
+    assert got[g2]["is_matched_on_email"] is True
+    assert got["salesforce", "00QA2"]["lead_key"] == key(
+        "SH001", "meta_lead_ads", "900000000000002"
+    )
+    assert got["hubspot", "501"]["lead_key"] == key("SH001", "eventbrite", "E1")
+    assert len(got) == 11
+
+
+R = Decimal
+# (channel, period_start): (potential, interested, needs_defined, decision, won, lost)
+EXPECTED_WEEKS = {
+    ("meta_lead_ads", date(2026, 10, 12)): (2, 2, 0, 0, 0, 0),
+    ("web", date(2026, 10, 12)): (1, 1, 1, 1, 1, 0),
+    ("event_signup", date(2026, 10, 12)): (2, 1, 0, 0, 0, 1),
+    ("google_ads", date(2026, 10, 12)): (1, 0, 0, 0, 0, 0),
+    ("douyin", date(2026, 10, 5)): (1, 0, 0, 0, 0, 0),
+}
+
+
+def test_funnel_counts_by_week_and_channel(built):
+    url, _, _ = built
+    rows = _rows(
+        url,
+        "select * from marts.mart_funnel_conversion"
+        " where dealer_code = 'SH001' and period_grain = 'week'",
+    )
+    stages = ["potential", "interested", "needs_defined", "decision", "won", "lost"]
+    actual = {
+        (r["channel"], r["period_start"]): tuple(r[f"leads_{s}"] for s in stages) for r in rows
+    }
+    assert actual == EXPECTED_WEEKS
+    meta = next(r for r in rows if r["channel"] == "meta_lead_ads")
+    assert meta["rate_potential_to_interested"] == R("1.0000")
+
+
+def test_channel_roi_joins_spend_to_api_leads(built):
+    url, _, _ = built
+    rows = _rows(
+        url,
+        "select channel, campaign, month_start, spend, leads, leads_won, cost_per_lead,"
+        " cost_per_won from marts.mart_channel_roi where dealer_code = 'SH001'",
+    )
+    actual = {(r["channel"], r["campaign"]): r for r in rows}
+    assert sorted(actual) == sorted(
+        [
+            ("meta_lead_ads", "Golden Autumn"),
+            ("meta_lead_ads", "(none)"),
+            ("google_ads", "Search Brand"),
+            ("douyin", "(none)"),
+            ("web", "(none)"),
+            ("event_signup", "(none)"),
+        ]
+    )
+    assert {r["month_start"] for r in rows} == {date(2026, 10, 1)}
+    golden = actual["meta_lead_ads", "Golden Autumn"]
+    assert (golden["spend"], golden["leads"], golden["cost_per_lead"]) == (
+        R("150.0000"),
+        1,
+        R("150.0000"),
+    )
+    assert golden["cost_per_won"] is None
+    search = actual["google_ads", "Search Brand"]
+    assert (search["spend"], search["leads"], search["cost_per_lead"]) == (
+        R("80.0000"),
+        1,
+        R("80.0000"),
+    )
+    organic = actual["meta_lead_ads", "(none)"]
+    assert (organic["spend"], organic["leads"]) == (None, 1)
+
+
+def test_late_api_lead_is_picked_up_incrementally(built):
+    """Runs last: a late Meta lead, loaded before the export's watermark, enters incrementally."""
+    url, var_dir, seconds = built
+    assert seconds < 75, seconds
+    with psycopg.connect(url) as conn:
+        _insert_meta_leads(conn, [M4], "2026-10-16T06:00:00Z")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DEALERFUNNEL_DATA_DIR", str(var_dir))
+        run_dbt(["run", "--select", "int_leads_unioned+,+fct_leads"], url)
+    rows = _rows(
+        url,
+        "select channel, campaign, created_at, current_stage from marts.fct_leads"
+        " where source_lead_id = '900000000000004'",
+    )
+    assert rows == [
+        {
+            "channel": "meta_lead_ads",
+            "campaign": "Golden Autumn",
+            "created_at": sh("2026-10-15 09:00"),
+            "current_stage": "potential",
+        }
+    ]
