@@ -23,8 +23,8 @@ from pathlib import Path
 
 from psycopg import sql
 
+from dealerfunnel.quality.build_results import freshness_gate, run_results_gate
 from dealerfunnel.quality.config import QualityConfig, load_quality_config
-from dealerfunnel.quality.dbt_results import freshness_gate, run_results_gate
 from dealerfunnel.quality.gates import GateResult, run_gate, suite_names_for_schema
 from dealerfunnel.settings import data_dir
 from dealerfunnel.transform.runner import DbtFailed, run_dbt
