@@ -5,7 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := 0.13.9
 STAMP := $(VENV)/.installed
-export PYTHONPATH := $(CURDIR)/plugins
+# the product is the installed package (src/dealerfunnel); demo and test support live in tools/
+export PYTHONPATH := $(CURDIR)/tools
+export DEALERFUNNEL_HOME := $(CURDIR)
 export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: help install demo run test test-fast lint format compose-check bench stop-warehouse clean lock
@@ -18,20 +20,23 @@ help:
 	@echo "make bench  - benchmarks (see BENCHMARKS.md)"
 	@echo "make stop-warehouse - stop the embedded PostgreSQL"
 
-# The virtual environment is rebuilt whenever requirements.lock changes.
-$(STAMP): requirements.lock
+# The virtual environment is refreshed whenever the lock or the package metadata changes:
+# every pinned dependency from the lock, then the package itself in editable mode.
+$(STAMP): requirements.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
 	$(BIN)/uv pip install --python $(BIN)/python --compile-bytecode -q -r requirements.lock
+	$(BIN)/uv pip install --python $(BIN)/python --compile-bytecode -q --no-deps -e .
 	@touch $(STAMP)
 
 install: $(STAMP)
 
 lock:
-	$(BIN)/uv pip compile requirements.in -o requirements.lock --python-version 3.11
+	$(BIN)/uv pip compile requirements.in -o requirements.lock --python-version 3.11 \
+	  --no-emit-package dealerfunnel
 
 demo: $(STAMP)
-	$(BIN)/python -m dealerfunnel.cli demo
+	$(BIN)/python -m dealerfunnel_demo
 
 run: $(STAMP)
 	$(BIN)/python -m dealerfunnel.cli run

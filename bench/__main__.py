@@ -82,9 +82,9 @@ def main() -> None:
     args = parser.parse_args()
 
     from dealerfunnel.landing import load_landing
-    from dealerfunnel.synth import generate
     from dealerfunnel.warehouse import ensure_schema
-    from dealerfunnel.warehouse.connection import with_database
+    from dealerfunnel_demo.databases import with_database
+    from dealerfunnel_demo.synth import generate
 
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)

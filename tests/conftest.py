@@ -14,8 +14,13 @@ from pathlib import Path
 import psycopg
 import pytest
 
+# The project folders (config/, dbt_project/, expectations/, dags/) are found through
+# DEALERFUNNEL_HOME, as the Makefile sets it; tests may run from any working directory.
+os.environ.setdefault("DEALERFUNNEL_HOME", str(Path(__file__).resolve().parents[1]))
+
 from dealerfunnel.warehouse import ensure_schema
-from dealerfunnel.warehouse.connection import to_libpq, with_database
+from dealerfunnel.warehouse.connection import to_libpq
+from dealerfunnel_demo.databases import with_database
 
 PIPELINE_SCHEMAS = (
     "raw",

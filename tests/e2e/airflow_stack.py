@@ -23,7 +23,7 @@ from pathlib import Path
 
 import psycopg
 
-from dealerfunnel.warehouse.connection import with_database
+from dealerfunnel_demo.databases import with_database
 
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = {
@@ -86,7 +86,8 @@ def airflow_stack(server_url: str, extra_env: dict[str, str], tmp: Path) -> Iter
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
     env.update(
         AIRFLOW_HOME=str(home),
-        PYTHONPATH=str(ROOT / "plugins"),
+        PYTHONPATH=str(ROOT / "tools"),
+        DEALERFUNNEL_HOME=str(ROOT),
         AIRFLOW__CORE__DAGS_FOLDER=str(ROOT / "dags"),
         AIRFLOW__CORE__PLUGINS_FOLDER=str(ROOT / "plugins"),
         AIRFLOW__CORE__LOAD_EXAMPLES="False",

@@ -20,7 +20,7 @@ from dealerfunnel.alerts.episodes import evaluate_rules
 from dealerfunnel.alerts.rules import parse_rules
 from dealerfunnel.notify.config import parse_notifications
 from dealerfunnel.notify.delivery import delivery_report
-from dealerfunnel.notify.receivers import SmtpReceiver, WebhookReceiver
+from dealerfunnel_demo.receivers import SmtpReceiver, WebhookReceiver
 
 WEEKS = [date(2026, 10, 5) + timedelta(weeks=i) for i in range(4)]
 AS_OF = datetime(2026, 11, 2, tzinfo=UTC)

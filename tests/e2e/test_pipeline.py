@@ -21,8 +21,8 @@ import psycopg
 import pytest
 import yaml
 
-from dealerfunnel.synth import generate
-from dealerfunnel.warehouse.connection import with_database
+from dealerfunnel_demo.databases import with_database
+from dealerfunnel_demo.synth import generate
 
 ROOT = Path(__file__).resolve().parents[2]
 RANK = {"potential": 1, "interested": 2, "needs_defined": 3, "decision": 4, "won": 5}
@@ -128,7 +128,8 @@ def expected_weekly(landing: Path) -> dict[tuple[str, date], tuple[int, int, int
 def _run_cli(command: str, url: str, data_dir: Path, landing: Path) -> subprocess.CompletedProcess:
     env = dict(
         os.environ,
-        PYTHONPATH=str(ROOT / "plugins"),
+        PYTHONPATH=str(ROOT / "tools"),
+        DEALERFUNNEL_HOME=str(ROOT),
         WAREHOUSE_URL=url,
         DEALERFUNNEL_DATA_DIR=str(data_dir),
         LANDING_DIR=str(landing),

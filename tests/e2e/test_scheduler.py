@@ -15,8 +15,9 @@ from datetime import date
 import psycopg
 import pytest
 
-from dealerfunnel.synth import generate
-from dealerfunnel.warehouse.connection import airflow_connection_json, with_database
+from dealerfunnel.warehouse.connection import airflow_connection_json
+from dealerfunnel_demo.databases import with_database
+from dealerfunnel_demo.synth import generate
 
 from .airflow_stack import airflow_stack
 

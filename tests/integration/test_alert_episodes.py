@@ -14,7 +14,7 @@ import pytest
 from dealerfunnel.alerts.episodes import evaluate_rules as _evaluate
 from dealerfunnel.alerts.rules import parse_rules
 from dealerfunnel.notify.config import parse_notifications
-from dealerfunnel.notify.receivers import WebhookReceiver
+from dealerfunnel_demo.receivers import WebhookReceiver
 
 RULES = parse_rules(
     {

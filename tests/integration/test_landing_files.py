@@ -14,7 +14,7 @@ import pytest
 from dealerfunnel.landing import files as landing_files
 from dealerfunnel.landing import load_landing, register_dealers
 from dealerfunnel.settings import load_dealer_registry
-from dealerfunnel.synth import generate
+from dealerfunnel_demo.synth import generate
 
 RAW_TABLES = ("dealer_export__leads", "dealer_export__stage_events", "dealer_export__followups")
 

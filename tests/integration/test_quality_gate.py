@@ -10,8 +10,14 @@ import psycopg
 import pytest
 
 from dealerfunnel.quality import QualityGateFailed, load_suite_specs, run_gate
-from dealerfunnel.quality.tasks import gate
+from dealerfunnel.quality.tasks import finish_gate
 from dealerfunnel.settings import ConfigError
+
+
+def gate(suites: list[str], *, checkpoint_name: str, url: str) -> dict:
+    """Run a gate the way the DAG tasks do: validate, record, raise on blocking."""
+    result = run_gate(url, suites, checkpoint_name=checkpoint_name)
+    return finish_gate(url, checkpoint_name, result)
 
 
 def _insert_leads(url: str, rows: list[tuple[str, str | None, bool]]) -> None:

@@ -23,14 +23,14 @@ from dealerfunnel.alerts.episodes import evaluate_rules
 from dealerfunnel.alerts.rules import parse_rules
 from dealerfunnel.landing import load_landing
 from dealerfunnel.notify.config import parse_notifications
-from dealerfunnel.notify.receivers import WebhookReceiver
 from dealerfunnel.quality import QualityGateFailed
 from dealerfunnel.quality.tasks import (
     audit_candidate_marts,
     build_candidate_marts,
     publish_marts,
 )
-from dealerfunnel.synth import generate
+from dealerfunnel_demo.receivers import WebhookReceiver
+from dealerfunnel_demo.synth import generate
 
 pytestmark = pytest.mark.timeout(300)
 ROOT = Path(__file__).resolve().parents[2]

@@ -9,7 +9,7 @@ import httpx
 import pytest
 import test_sources_support as h
 
-from dealerfunnel.sandbox import Faults, run_sandbox
+from dealerfunnel_demo.sandbox import Faults, run_sandbox
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -12,9 +12,9 @@ import psycopg
 import pytest
 import test_sources_support as h
 
-from dealerfunnel.sandbox import Faults, run_sandbox
 from dealerfunnel.sources import AuthFailed
 from dealerfunnel.sources.loader import PHASES
+from dealerfunnel_demo.sandbox import Faults, run_sandbox
 
 pytestmark = pytest.mark.timeout(120)
 SOURCES = sorted(h.CRM_TABLES)

@@ -17,12 +17,12 @@ import psycopg
 import pytest
 import test_sources_support as h
 
-from dealerfunnel.sandbox import Faults, run_sandbox
 from dealerfunnel.sources import AuthFailed
 from dealerfunnel.sources.loader import PHASES
+from dealerfunnel_demo.sandbox import Faults, run_sandbox
 
 pytestmark = pytest.mark.timeout(180)
-PLUGINS = Path(__file__).resolve().parents[2] / "plugins"
+TOOLS = Path(__file__).resolve().parents[2] / "tools"
 
 
 @pytest.fixture
@@ -197,7 +197,7 @@ def test_sigkill_at_random_points_then_rerun_is_exactly_once(clean_warehouse, ca
         conn = running.connections()["meta_ads"] | {"conn_id": "meta_ads"}
         env = dict(
             os.environ,
-            PYTHONPATH=str(PLUGINS),
+            PYTHONPATH=str(TOOLS),
             ITEM=json.dumps(item),
             URL=json.dumps(url),
             CONN=json.dumps(conn),

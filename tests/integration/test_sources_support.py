@@ -9,10 +9,10 @@ from typing import Any
 
 import psycopg
 
-from dealerfunnel.sandbox import DataSpec, Faults, World, build_sandbox
 from dealerfunnel.sources import registry
 from dealerfunnel.sources.config import SourceConnection
 from dealerfunnel.sources.httpclient import RetryPolicy
+from dealerfunnel_demo.sandbox import DataSpec, Faults, World, build_sandbox
 
 TABLES = (
     "meta__leads",

@@ -6,18 +6,15 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import psycopg
 
 from dealerfunnel.warehouse import ensure_schema
 from dealerfunnel.warehouse.schema import API_RAW_TABLES
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 def _cli(*args, env_extra):
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "plugins"), **env_extra)
+    env = dict(os.environ, **env_extra)
     return subprocess.run(
         [sys.executable, "-m", "dealerfunnel.cli", *args],
         env=env,
@@ -49,7 +46,7 @@ def test_unreachable_warehouse_fails_fast_with_masked_one_line_error(tmp_path):
 
 def test_embedded_warehouse_starts_when_url_unset(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "WAREHOUSE_URL"}
-    env.update(PYTHONPATH=str(ROOT / "plugins"), DEALERFUNNEL_DATA_DIR=str(tmp_path))
+    env.update(DEALERFUNNEL_DATA_DIR=str(tmp_path))
     try:
         proc = subprocess.run(
             [sys.executable, "-m", "dealerfunnel.cli", "check-warehouse"],

@@ -14,8 +14,8 @@ import pytest
 from dealerfunnel.notify.channels import DeliveryError, dingtalk_sign, send
 from dealerfunnel.notify.config import parse_notifications
 from dealerfunnel.notify.message import build_message
-from dealerfunnel.notify.receivers import SmtpReceiver, WebhookReceiver
 from dealerfunnel.settings import ConfigError
+from dealerfunnel_demo.receivers import SmtpReceiver, WebhookReceiver
 
 ALERT = {
     "alert_id": 7,

@@ -16,7 +16,7 @@ import pytest
 
 from dealerfunnel.landing.files import LOADED, REJECTED, discover, prepare
 from dealerfunnel.settings import load_dealer_registry, load_stage_mapping
-from dealerfunnel.synth import generate
+from dealerfunnel_demo.synth import generate
 
 N_LEADS = 3000
 

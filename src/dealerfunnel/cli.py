@@ -1,9 +1,10 @@
-"""Command line: ``python -m dealerfunnel.cli {demo,run,check-warehouse,stop-warehouse}``.
+"""Command line: ``python -m dealerfunnel.cli {run,check-warehouse,stop-warehouse}``.
 
-``demo`` generates the synthetic dealer group into the landing folder, then runs every DAG
-through Airflow itself (``dag.test()`` on a migrated metadata DB under ``<data_dir>/airflow``)
-and prints the funnel, the open alerts and the report paths. ``run`` is the same without
-generated data, over whatever ``$LANDING_DIR`` holds.
+``run`` runs every DAG through Airflow itself (``dag.test()`` on a migrated metadata DB under
+``<data_dir>/airflow``) over whatever ``$LANDING_DIR`` holds and the APIs whose Airflow
+Connections are configured, then prints the funnel, the open alerts and the report paths.
+``make demo`` (``python -m dealerfunnel_demo``, outside this package) wraps :func:`run_pipeline`
+with generated data, the API sandbox and local notification receivers.
 
 The warehouse is ``WAREHOUSE_URL`` when set, else an embedded PostgreSQL (see
 ``dealerfunnel.warehouse.embedded``). An unreachable warehouse exits with status 2 and one line
@@ -16,13 +17,19 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager, nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from dealerfunnel.settings import PROJECT_ROOT, ConfigError, data_dir, landing_dir, reports_dir
+from dealerfunnel.settings import (
+    ConfigError,
+    dags_dir,
+    data_dir,
+    plugins_dir,
+    reports_dir,
+)
 from dealerfunnel.warehouse.connection import (
     WarehouseUnreachable,
     airflow_connection_json,
@@ -36,8 +43,8 @@ DAG_ORDER = (
     "funnel_transform",
     "funnel_alerts",
 )
-# Airflow Connections the API extract DAG needs; `run` skips that DAG when none is configured.
-API_CONNECTIONS = ("META_ADS", "GOOGLE_ADS")
+# Airflow Connections of the API connectors; `run` skips the API DAG when none is configured.
+API_CONNECTIONS = ("META_ADS", "GOOGLE_ADS", "SALESFORCE", "HUBSPOT", "EVENTBRITE")
 
 
 class DagRunFailed(RuntimeError):
@@ -49,8 +56,8 @@ def airflow_environment(url: str) -> dict[str, str]:
     home = data_dir() / "airflow"
     return {
         "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(PROJECT_ROOT / "plugins"),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags_dir()),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(plugins_dir()),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
@@ -138,84 +145,41 @@ def print_summary(url: str) -> None:
         print(f"  {label}: {path}{'' if path.exists() else '  (missing)'}")
 
 
-def print_captured(webhook, smtp) -> None:
-    """What the demo's local webhook and SMTP receivers caught, one line per message."""
-    print(
-        f"\nNotifications captured: {len(webhook.requests)} webhook calls, "
-        f"{len(smtp.messages)} e-mails"
-    )
-    for request in webhook.requests:
-        body = request.body if isinstance(request.body, dict) else {}
-        markdown = body.get("markdown") or {}
-        text = body.get("title") or (
-            body.get("text") or markdown.get("content") or markdown.get("text") or ""
-        )
-        _, channel, recipient, *_ = [*request.path.split("/"), "", ""]
-        print(
-            f"  {channel:9} {recipient:16} {str(text).splitlines()[0].lstrip('# ') if text else ''}"
-        )
-    for mail in smtp.messages:
-        print(f"  {'email':9} {','.join(mail.recipients):16} {mail.subject}")
+def run_pipeline(
+    command: str,
+    *,
+    verbose: bool = False,
+    prepare: Callable[[str], None] | None = None,
+    environment: Callable[[ExitStack], dict[str, str]] | None = None,
+    after: Callable[[], None] | None = None,
+) -> int:
+    """Resolve and check the warehouse, run the DAGs, print the summary; return an exit code.
 
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="dealerfunnel")
-    parser.add_argument("command", choices=["demo", "run", "check-warehouse", "stop-warehouse"])
-    parser.add_argument("--seed", type=int, default=20261123)
-    parser.add_argument("--leads", type=int, default=20_000)
-    parser.add_argument(
-        "--verbose", action="store_true", help="show Airflow/dbt/GX logs instead of a log file"
-    )
-    args = parser.parse_args(argv)
-
-    if args.command == "stop-warehouse":
-        from dealerfunnel.warehouse.embedded import stop_embedded
-
-        stop_embedded()
-        return 0
+    ``prepare(url)`` runs once the warehouse is ready (the demo generates its data there);
+    ``environment(stack)`` may start services on ``stack`` and returns the environment that
+    points Airflow Connections at them (then every DAG runs); ``after()`` prints extra lines.
+    An unreachable warehouse or a bad setting exits 2 with one line; a failed DAG exits 1.
+    """
     try:
         from dealerfunnel.warehouse import ensure_schema, resolve_warehouse_url
 
         url = resolve_warehouse_url()
         check_reachable(url)
         print(f"warehouse: {mask_url(url)}", flush=True)
-        if args.command == "check-warehouse":
+        if command == "check-warehouse":
             return 0
         ensure_schema(url)
-        if args.command == "demo":
-            from dealerfunnel.synth import generate
-
-            started = time.monotonic()
-            if not isinstance(landing_dir(), Path):
-                raise ConfigError("LANDING_DIR: make demo generates into a local folder, not a URL")
-            manifest = generate(landing_dir(), seed=args.seed, n_leads=args.leads)
-            print(
-                f"synthetic dealer group: {manifest['totals']} into {landing_dir()} "
-                f"({time.monotonic() - started:.1f}s)",
-                flush=True,
-            )
+        if prepare is not None:
+            prepare(url)
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        log_path = None if args.verbose else data_dir() / "logs" / f"{args.command}-{stamp}.log"
+        log_path = None if verbose else data_dir() / "logs" / f"{command}-{stamp}.log"
         print("running DAGs through Airflow (dag.test):", flush=True)
         if log_path:
             print(f"  task logs: {log_path}", flush=True)
-        capture = nullcontext(None)
-        if args.command == "demo":
-            from dealerfunnel.notify.receivers import local_receivers
-
-            # the demo's notification Connections point at local receivers started here
-            capture = local_receivers()
-        with capture as receivers, ExitStack() as stack:
+        with ExitStack() as stack:
             dag_ids = DAG_ORDER
-            if args.command == "demo":
-                from dealerfunnel.sandbox import DataSpec, World, build_sandbox, run_sandbox
-
-                # the connectors' Airflow Connections point at the local API sandbox
-                sandbox = stack.enter_context(
-                    run_sandbox(build_sandbox(World(DataSpec(seed=args.seed))))
-                )
-                os.environ.update(sandbox.airflow_env())
-                print(f"  API sandbox: {sandbox.base_url}", flush=True)
+            if environment is not None:
+                os.environ.update(environment(stack))
             elif not any(os.environ.get(f"AIRFLOW_CONN_{c}") for c in API_CONNECTIONS):
                 print("  no API Connections configured: extract_ad_platforms skipped", flush=True)
                 dag_ids = tuple(d for d in DAG_ORDER if d != "extract_ad_platforms")
@@ -223,8 +187,8 @@ def main(argv: list[str] | None = None) -> int:
                 run_dags(url, dag_ids, console=console)
             reports_dir().mkdir(parents=True, exist_ok=True)
             print_summary(url)
-            if receivers is not None:
-                print_captured(*receivers)
+            if after is not None:
+                after()
     except WarehouseUnreachable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -235,6 +199,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="dealerfunnel")
+    parser.add_argument("command", choices=["run", "check-warehouse", "stop-warehouse"])
+    parser.add_argument(
+        "--verbose", action="store_true", help="show Airflow/dbt/GX logs instead of a log file"
+    )
+    args = parser.parse_args(argv)
+    if args.command == "stop-warehouse":
+        from dealerfunnel.warehouse.embedded import stop_embedded
+
+        stop_embedded()
+        return 0
+    return run_pipeline(args.command, verbose=args.verbose)
 
 
 if __name__ == "__main__":

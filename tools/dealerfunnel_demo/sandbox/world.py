@@ -2,7 +2,7 @@
 
 Dealers come from ``config/dealers.yml`` and their API accounts from ``config/sources.yml``
 (the same ids the connectors are configured with). Campaign names, models and people follow
-:mod:`dealerfunnel.synth.generator`. Everything is derived from ``seed`` with one
+:mod:`dealerfunnel_demo.synth.generator`. Everything is derived from ``seed`` with one
 :class:`random.Random` per (API, dealer), so adding an API or a dealer changes no other data.
 
 The world has a clock, ``now``: records created after it are not served yet, and metrics of
@@ -21,7 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from dealerfunnel.settings import load_dealer_registry, load_yaml
-from dealerfunnel.synth.generator import (
+from dealerfunnel_demo.synth.generator import (
     CAMPAIGNS,
     DEFAULT_SEED,
     EMAIL_DOMAINS,

@@ -31,8 +31,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from dealerfunnel.sandbox.core import Sandbox, bearer, json_response
-from dealerfunnel.sandbox.world import CAMPAIGNS, World
+from dealerfunnel_demo.sandbox.core import Sandbox, bearer, json_response
+from dealerfunnel_demo.sandbox.world import CAMPAIGNS, World
 
 NAME = "meta"
 PREFIX = "meta"

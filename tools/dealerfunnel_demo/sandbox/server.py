@@ -1,7 +1,7 @@
 """Run the sandbox on a free loopback port: ``with run_sandbox() as sb: sb.base_url``.
 
-Also a command: ``python -m dealerfunnel.sandbox.server [--port N] [--fault-rate 0.2]`` serves until
-interrupted and prints the base URL and the ``AIRFLOW_CONN_*`` values that point the
+Also a command: ``python -m dealerfunnel_demo.sandbox.server [--port N] [--fault-rate 0.2]``
+serves until interrupted and prints the base URL and the ``AIRFLOW_CONN_*`` values that point the
 connectors at it.
 """
 
@@ -18,19 +18,19 @@ from typing import Any
 
 import uvicorn
 
-from dealerfunnel.sandbox.core import Faults, Sandbox, SandboxApi
-from dealerfunnel.sandbox.world import DataSpec, World
+from dealerfunnel_demo.sandbox.core import Faults, Sandbox, SandboxApi
+from dealerfunnel_demo.sandbox.world import DataSpec, World
 
 ApiFactory = Callable[[World, Sandbox], SandboxApi]
 
 
 def default_api_factories() -> list[ApiFactory]:
     """Every sandbox API. A new API adds its factory here (one line)."""
-    from dealerfunnel.sandbox.eventbrite import EventbriteApi
-    from dealerfunnel.sandbox.google_ads import GoogleAdsApi
-    from dealerfunnel.sandbox.hubspot import HubSpotApi
-    from dealerfunnel.sandbox.meta import MetaApi
-    from dealerfunnel.sandbox.salesforce import SalesforceApi
+    from dealerfunnel_demo.sandbox.eventbrite import EventbriteApi
+    from dealerfunnel_demo.sandbox.google_ads import GoogleAdsApi
+    from dealerfunnel_demo.sandbox.hubspot import HubSpotApi
+    from dealerfunnel_demo.sandbox.meta import MetaApi
+    from dealerfunnel_demo.sandbox.salesforce import SalesforceApi
 
     return [MetaApi, GoogleAdsApi, SalesforceApi, HubSpotApi, EventbriteApi]
 
@@ -121,7 +121,7 @@ def run_sandbox(
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="dealerfunnel.sandbox")
+    parser = argparse.ArgumentParser(prog="dealerfunnel_demo.sandbox")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--fault-rate", type=float, default=0.0)
     parser.add_argument("--leads-per-week", type=float, default=DataSpec.leads_per_week)

@@ -129,19 +129,6 @@ def connect(url: str | None = None, *, autocommit: bool = False) -> Iterator[psy
         yield conn
 
 
-def with_database(url: str, dbname: str) -> str:
-    """The same server and credentials as ``url``, another database."""
-    from urllib.parse import quote
-
-    parts = url_parts(url)
-    auth = quote(parts["user"], safe="")
-    if parts["password"]:
-        auth += ":" + quote(parts["password"], safe="")
-    if parts["host"].startswith("/"):
-        return f"postgresql://{auth}@/{dbname}?host={quote(parts['host'], safe='/')}"
-    return f"postgresql://{auth}@{parts['host']}:{parts['port']}/{dbname}"
-
-
 def airflow_connection_json(url: str) -> str:
     """``url`` as the JSON form of an Airflow Connection (for ``AIRFLOW_CONN_WAREHOUSE``)."""
     import json

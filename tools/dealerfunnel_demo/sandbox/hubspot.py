@@ -30,9 +30,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from dealerfunnel.sandbox.core import Sandbox, bearer, json_response
-from dealerfunnel.sandbox.salesforce import Entity
-from dealerfunnel.sandbox.world import World
+from dealerfunnel_demo.sandbox.core import Sandbox, bearer, json_response
+from dealerfunnel_demo.sandbox.salesforce import Entity
+from dealerfunnel_demo.sandbox.world import World
 
 NAME = "hubspot"
 PREFIX = "hubspot"

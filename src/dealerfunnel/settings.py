@@ -1,6 +1,21 @@
-"""Project paths and configuration files.
+"""Where the project's folders are, and the configuration files in them.
 
-Every path can be overridden by an environment variable; nothing here holds a credential.
+Nothing is located relative to this file: an installed package has no repository around it.
+Every folder comes from an environment variable, with a documented default:
+
+| variable | default | holds |
+| --- | --- | --- |
+| ``DEALERFUNNEL_HOME`` | the current working directory | the project checkout or image folder |
+| ``DEALERFUNNEL_CONFIG_DIR`` | ``<home>/config`` | ``dealers.yml``, ``sources.yml``, ... |
+| ``DEALERFUNNEL_DBT_PROJECT_DIR`` | ``<home>/dbt_project`` | the dbt project |
+| ``DEALERFUNNEL_EXPECTATIONS_DIR`` | ``<home>/expectations`` | the GX suites as YAML |
+| ``DEALERFUNNEL_DAGS_DIR`` | ``<home>/dags`` | the DAG files (for the CLI's in-process Airflow) |
+| ``DEALERFUNNEL_PLUGINS_DIR`` | ``<home>/plugins`` | the Airflow plugins |
+| ``DEALERFUNNEL_DATA_DIR`` | ``<home>/var`` | generated state: embedded PostgreSQL, Airflow home |
+| ``LANDING_DIR`` | ``<data>/landing`` | dealer export files (a folder or an object-storage URL) |
+| ``DEALERFUNNEL_REPORTS_DIR`` | ``<data>/reports`` | report pages |
+
+The Makefile and the image set ``DEALERFUNNEL_HOME``; nothing here holds a credential.
 """
 
 from __future__ import annotations
@@ -12,8 +27,6 @@ from typing import Any
 
 import yaml
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-
 
 class ConfigError(ValueError):
     """A configuration file or setting is invalid; the message names the offending key."""
@@ -24,9 +37,14 @@ def _path_from_env(name: str, default: Path) -> Path:
     return Path(value).expanduser().resolve() if value else default
 
 
+def project_home() -> Path:
+    """The folder holding ``config/``, ``dbt_project/``, ``expectations/`` and ``dags/``."""
+    return _path_from_env("DEALERFUNNEL_HOME", Path.cwd())
+
+
 def data_dir() -> Path:
     """Where the project keeps generated state (embedded PostgreSQL, Airflow home, reports)."""
-    return _path_from_env("DEALERFUNNEL_DATA_DIR", PROJECT_ROOT / "var")
+    return _path_from_env("DEALERFUNNEL_DATA_DIR", project_home() / "var")
 
 
 def landing_dir() -> Path | str:
@@ -42,7 +60,7 @@ def landing_dir() -> Path | str:
 
 
 def config_dir() -> Path:
-    return _path_from_env("DEALERFUNNEL_CONFIG_DIR", PROJECT_ROOT / "config")
+    return _path_from_env("DEALERFUNNEL_CONFIG_DIR", project_home() / "config")
 
 
 def reports_dir() -> Path:
@@ -50,11 +68,19 @@ def reports_dir() -> Path:
 
 
 def dbt_project_dir() -> Path:
-    return PROJECT_ROOT / "dbt_project"
+    return _path_from_env("DEALERFUNNEL_DBT_PROJECT_DIR", project_home() / "dbt_project")
 
 
 def expectations_dir() -> Path:
-    return PROJECT_ROOT / "expectations"
+    return _path_from_env("DEALERFUNNEL_EXPECTATIONS_DIR", project_home() / "expectations")
+
+
+def dags_dir() -> Path:
+    return _path_from_env("DEALERFUNNEL_DAGS_DIR", project_home() / "dags")
+
+
+def plugins_dir() -> Path:
+    return _path_from_env("DEALERFUNNEL_PLUGINS_DIR", project_home() / "plugins")
 
 
 def load_yaml(name: str) -> dict[str, Any]:

@@ -40,18 +40,6 @@ def finish_gate(
     return result.as_dict()
 
 
-def gate(
-    suites: list[str],
-    *,
-    checkpoint_name: str,
-    url: str | None = None,
-    schema_map: dict[str, str] | None = None,
-) -> dict:
-    url = url or resolve_warehouse_url()
-    result = run_gate(url, suites, checkpoint_name=checkpoint_name, schema_map=schema_map)
-    return finish_gate(url, checkpoint_name, result)
-
-
 def validate_raw_layer(url: str | None = None) -> dict:
     """dbt source freshness + the GX raw suites; both recorded, blocking failures raise."""
     from dealerfunnel.quality.gates import suite_names_for_schema
