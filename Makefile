@@ -10,12 +10,14 @@ export PYTHONPATH := $(CURDIR)/tools
 export DEALERFUNNEL_HOME := $(CURDIR)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install demo run test test-fast lint format compose-check bench stop-warehouse clean lock
+.PHONY: help install demo run roles docs test test-fast lint format compose-check bench stop-warehouse clean lock
 
 help:
 	@echo "make demo   - install, generate a synthetic dealer group, run every DAG through Airflow"
 	@echo "make run    - install, run the DAGs over \$$LANDING_DIR (no generated data)"
 	@echo "make test   - install, run the whole test suite"
+	@echo "make roles  - create the warehouse roles; READER=r DEALERS=SH001,SH002 maps a dealer reader"
+	@echo "make docs   - serve the report pages, dbt docs and GX Data Docs on one local address (PORT=8765)"
 	@echo "make lint   - ruff + sqlfluff"
 	@echo "make bench  - benchmarks (see BENCHMARKS.md)"
 	@echo "make stop-warehouse - stop the embedded PostgreSQL"
@@ -41,8 +43,14 @@ demo: $(STAMP)
 run: $(STAMP)
 	$(BIN)/python -m dealerfunnel.cli run
 
+roles: $(STAMP)
+	$(BIN)/python -m dealerfunnel.cli roles $(if $(READER),--reader $(READER) --dealers $(DEALERS))
+
 test: $(STAMP)
 	$(BIN)/pytest -q
+
+docs: $(STAMP)
+	$(BIN)/python -m dealerfunnel.reports.serve --port $(or $(PORT),8765)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -14,6 +14,8 @@ Measures, in one run and on one database, ratios that do not depend on the machi
    task per node) and run with ``dag.test()``, against a bare ``dbt build`` in the same run
    (``bench/cosmos_overhead.py``).
 
+5. **DAG parse time** per file (``bench/dag_parse.py``), each in a fresh interpreter.
+
 The warehouse is ``WAREHOUSE_URL`` (a scratch database is created on that server and dropped
 afterwards) or, when unset, an embedded PostgreSQL in a temporary folder.
 """
@@ -177,6 +179,10 @@ def main() -> None:
                     f"in the same run = {r['cosmos_run_s'] / r['bare_build_s']:.1f}x "
                     f"(DAG render {r['cosmos_dag_build_s']:.2f}s, state {r['state']})"
                 )
+
+        from bench.dag_parse import main as dag_parse
+
+        dag_parse()
 
         dbname = url.rsplit("/", 1)[-1].split("?")[0]
         with psycopg.connect(server, autocommit=True) as conn:

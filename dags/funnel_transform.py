@@ -8,9 +8,11 @@ swapped in.
 1. `validate_raw`: `dbt source freshness` (sources.json) and the Great Expectations raw
    suites (`expectations/raw_*.yml`); a blocking failure stops the run before anything is
    built.
-2. `build_candidate`: `dbt build --vars '{marts_schema: marts_candidate}'` (seeds, staging,
+2. `ensure_access` creates the warehouse roles and grants (idempotent); then
+   `build_candidate`: `dbt build --vars '{marts_schema: marts_candidate}'` (seeds, staging,
    intermediate, marts into `marts_candidate`, every dbt test); failing tests are classified
-   by `config/quality.yml`.
+   by `config/quality.yml`. Every mart gets its reader grants and per-dealer row-level
+   security as dbt creates it (post-hook `apply_reader_access`).
 3. `audit_candidate`: the GX mart suites (`expectations/mart_*.yml`) on `marts_candidate`;
    Data Docs rebuilt. Suites of marts not built yet are skipped and reported.
 4. `publish`: one transaction renames `marts` -> `marts_previous`, `marts_candidate` ->
@@ -59,6 +61,13 @@ def _fail_on_gate(func):
 )
 def funnel_transform():
     @task
+    def ensure_access() -> dict:
+        from dealerfunnel.access import ensure_roles
+        from dealerfunnel.warehouse import resolve_warehouse_url
+
+        return ensure_roles(resolve_warehouse_url())
+
+    @task
     def validate_raw() -> dict:
         from dealerfunnel.quality.tasks import validate_raw_layer
 
@@ -106,6 +115,7 @@ def funnel_transform():
 
     raw = validate_raw()
     built = build_candidate()
+    ensure_access() >> built
     audited = audit_candidate()
     published = publish()
     raw >> built >> audited >> published >> dbt_docs()

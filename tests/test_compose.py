@@ -5,14 +5,14 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import pytest
 import yaml
+from conftest import require
 
 COMPOSE = Path(__file__).resolve().parents[1] / "docker-compose.yml"
 
 
-@pytest.mark.skipif(shutil.which("docker-compose") is None, reason="docker-compose not installed")
 def test_compose_config_is_valid():
+    require(shutil.which("docker-compose") is not None, "docker-compose (Debian package)")
     env = dict(os.environ, FERNET_KEY="k", METADATA_PASSWORD="m", WAREHOUSE_PASSWORD="w")
     subprocess.run(["docker-compose", "-f", str(COMPOSE), "config", "-q"], env=env, check=True)
 

@@ -22,3 +22,15 @@
             {{ mapping_relation }}.source = '{{ source_name }}'
             and lower(btrim({{ mapping_relation }}.source_stage)) = lower(btrim({{ source_stage }}))
 {%- endmacro %}
+
+{#-
+    Key columns of a stage event read from a Salesforce *History row (LeadHistory,
+    OpportunityHistory) of the CTE `source`: stage_event_key (md5 of dealer|salesforce|history row
+    Id; rows are immutable), dealer_code and source_system.
+-#}
+{% macro salesforce_history_event_keys() -%}
+    md5(source._dealer_code || '|salesforce|' || coalesce(source.payload ->> 'Id', source.record_id))
+        as stage_event_key,
+        source._dealer_code as dealer_code,
+        'salesforce'::text as source_system
+{%- endmacro %}

@@ -35,6 +35,7 @@ from dealerfunnel.warehouse.connection import (
     airflow_connection_json,
     check_reachable,
     mask_url,
+    url_parts,
 )
 
 DAG_ORDER = (
@@ -47,12 +48,56 @@ DAG_ORDER = (
 API_CONNECTIONS = ("META_ADS", "GOOGLE_ADS", "SALESFORCE", "HUBSPOT", "EVENTBRITE")
 
 
+# pg_advisory_lock key held for a whole pipeline run: one run at a time per warehouse
+RUN_LOCK_KEY = 0x6465616C  # "deal"
+RUN_LOCK_APPLICATION = "dealerfunnel-run"
+
+
 class DagRunFailed(RuntimeError):
     pass
 
 
-def airflow_environment(url: str) -> dict[str, str]:
-    """Environment for an in-process Airflow: local metadata DB, our DAGs and the Connection."""
+class RunInProgress(RuntimeError):
+    """Another pipeline run holds the warehouse's run lock."""
+
+
+@contextmanager
+def exclusive_run(url: str) -> Iterator[None]:
+    """Hold the warehouse's run lock for the duration of the block, or raise at once.
+
+    A session-level advisory lock on a dedicated connection: PostgreSQL releases it when the
+    holder ends, even on kill -9, so a crashed run never blocks the next one.
+    """
+    import psycopg
+
+    from dealerfunnel.warehouse.connection import to_libpq
+
+    conn = psycopg.connect(
+        to_libpq(url), autocommit=True, application_name=f"{RUN_LOCK_APPLICATION} pid={os.getpid()}"
+    )
+    try:
+        if not conn.execute("select pg_try_advisory_lock(%s)", (RUN_LOCK_KEY,)).fetchone()[0]:
+            holder = conn.execute(
+                """
+                select a.application_name, a.backend_start
+                from pg_locks as l
+                join pg_stat_activity as a on a.pid = l.pid
+                where l.locktype = 'advisory' and l.objid = %s and l.granted
+                """,
+                (RUN_LOCK_KEY,),
+            ).fetchone()
+            who = f"{holder[0]}, started {holder[1]:%Y-%m-%d %H:%M:%S %Z}" if holder else "?"
+            raise RunInProgress(
+                f"another pipeline run is in progress on this warehouse ({who}); "
+                "this run did nothing. Try again when it has finished."
+            )
+        yield
+    finally:
+        conn.close()
+
+
+def airflow_home_environment() -> dict[str, str]:
+    """Where the in-process Airflow keeps its state: local metadata DB, our DAGs and plugins."""
     home = data_dir() / "airflow"
     return {
         "AIRFLOW_HOME": str(home),
@@ -61,9 +106,22 @@ def airflow_environment(url: str) -> dict[str, str]:
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
-        "AIRFLOW_CONN_WAREHOUSE": airflow_connection_json(url),
         "DEALERFUNNEL_RETRY_DELAY_SECONDS": "2",
     }
+
+
+def configure_airflow() -> None:
+    """Set Airflow's environment before anything imports Airflow.
+
+    Airflow reads ``AIRFLOW_HOME`` and its folders once, at its first import (which resolving
+    the warehouse may trigger when any ``AIRFLOW_CONN_*`` is set), so this runs first.
+    ``AIRFLOW_HOME`` is always ours; other settings the caller exported are kept.
+    """
+    env = airflow_home_environment()
+    os.environ["AIRFLOW_HOME"] = env.pop("AIRFLOW_HOME")
+    for key, value in env.items():
+        os.environ.setdefault(key, value)
+    Path(os.environ["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
 
 
 @contextmanager
@@ -100,13 +158,8 @@ def run_dags(
 ) -> dict[str, str]:
     """Run the DAGs in order with ``dag.test()``; raise :class:`DagRunFailed` on a failed run."""
     console = console or sys.stdout
-    env = airflow_environment(url)
-    for key, value in env.items():
-        if key in ("AIRFLOW_HOME", "AIRFLOW_CONN_WAREHOUSE"):
-            os.environ[key] = value
-        else:
-            os.environ.setdefault(key, value)
-    Path(env["AIRFLOW_HOME"]).mkdir(parents=True, exist_ok=True)
+    configure_airflow()
+    os.environ["AIRFLOW_CONN_WAREHOUSE"] = airflow_connection_json(url)
 
     from airflow.dag_processing.dagbag import DagBag
     from airflow.utils import db
@@ -138,6 +191,9 @@ def print_summary(url: str) -> None:
     print(f"\nOpen alerts: {len(alerts)}")
     for alert in alerts:
         print("  " + format_alert(alert))
+    from dealerfunnel.access import HQ_READER
+
+    print("\n" + access_help(url, HQ_READER))
     print("\nReports:")
     gx_docs = data_dir() / "gx" / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
     dbt_docs = data_dir() / "dbt" / "docs" / "index.html"
@@ -158,8 +214,10 @@ def run_pipeline(
     ``prepare(url)`` runs once the warehouse is ready (the demo generates its data there);
     ``environment(stack)`` may start services on ``stack`` and returns the environment that
     points Airflow Connections at them (then every DAG runs); ``after()`` prints extra lines.
-    An unreachable warehouse or a bad setting exits 2 with one line; a failed DAG exits 1.
+    An unreachable warehouse or a bad setting exits 2 with one line; a failed DAG exits 1;
+    another run in progress on the same warehouse exits 3 (see :func:`exclusive_run`).
     """
+    configure_airflow()
     try:
         from dealerfunnel.warehouse import ensure_schema, resolve_warehouse_url
 
@@ -168,21 +226,23 @@ def run_pipeline(
         print(f"warehouse: {mask_url(url)}", flush=True)
         if command == "check-warehouse":
             return 0
-        ensure_schema(url)
-        if prepare is not None:
-            prepare(url)
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        log_path = None if verbose else data_dir() / "logs" / f"{command}-{stamp}.log"
-        print("running DAGs through Airflow (dag.test):", flush=True)
-        if log_path:
-            print(f"  task logs: {log_path}", flush=True)
         with ExitStack() as stack:
+            stack.enter_context(exclusive_run(url))
+            ensure_schema(url)
+            if prepare is not None:
+                prepare(url)
             dag_ids = DAG_ORDER
             if environment is not None:
                 os.environ.update(environment(stack))
             elif not any(os.environ.get(f"AIRFLOW_CONN_{c}") for c in API_CONNECTIONS):
                 print("  no API Connections configured: extract_ad_platforms skipped", flush=True)
                 dag_ids = tuple(d for d in DAG_ORDER if d != "extract_ad_platforms")
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+            log_name = f"{command}-{stamp}-{os.getpid()}.log"  # one file per run
+            log_path = None if verbose else data_dir() / "logs" / log_name
+            print("running DAGs through Airflow (dag.test):", flush=True)
+            if log_path:
+                print(f"  task logs: {log_path}", flush=True)
             with output_to_log(log_path) as console:
                 run_dags(url, dag_ids, console=console)
             reports_dir().mkdir(parents=True, exist_ok=True)
@@ -195,24 +255,67 @@ def run_pipeline(
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
+    except RunInProgress as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3
     except DagRunFailed as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
 
 
+def manage_access(role: str | None, dealers: str | None) -> int:
+    """``roles``: create the roles; with ``--reader ROLE --dealers A,B`` map a reader too."""
+    from dealerfunnel.access import HQ_READER, ensure_roles, grant_reader
+    from dealerfunnel.warehouse import resolve_warehouse_url
+
+    try:
+        url = resolve_warehouse_url()
+        check_reachable(url)
+        created = ensure_roles(url)
+        if role:
+            grant_reader(role, [d.strip() for d in (dealers or "").split(",") if d.strip()], url)
+            created = ensure_roles(url)
+    except (WarehouseUnreachable, ConfigError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"roles: {', '.join(created['roles'])}")
+    print(f"dealer readers: {', '.join(created['dealer_readers']) or '(none)'}")
+    print(access_help(url, HQ_READER))
+    return 0
+
+
+def access_help(url: str, hq_role: str) -> str:
+    """How a BI tool connects as an HQ or a dealer reader (printed by ``make demo``/``roles``)."""
+    parts = url_parts(url)
+    where = f"host={parts['host']} port={parts['port']} dbname={parts['dbname']}"
+    return (
+        "How to connect a BI tool (it sees schema marts only):\n"
+        f"  HQ (every dealer):   create role hq_bi login password '...'; grant {hq_role} "
+        f"to hq_bi;  then connect as hq_bi ({where})\n"
+        "  one dealer's rows:   create role sh001_bi login password '...'; then\n"
+        "                       python -m dealerfunnel.cli roles --reader sh001_bi "
+        "--dealers SH001   (several: --dealers SH001,SH002)"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="dealerfunnel")
-    parser.add_argument("command", choices=["run", "check-warehouse", "stop-warehouse"])
+    parser.add_argument("command", choices=["run", "check-warehouse", "stop-warehouse", "roles"])
     parser.add_argument(
         "--verbose", action="store_true", help="show Airflow/dbt/GX logs instead of a log file"
     )
+    parser.add_argument("--reader", help="roles: an existing login role to map to dealers")
+    parser.add_argument("--dealers", help="roles: comma-separated dealer codes for --reader")
     args = parser.parse_args(argv)
     if args.command == "stop-warehouse":
         from dealerfunnel.warehouse.embedded import stop_embedded
 
         stop_embedded()
         return 0
+    if args.command == "roles":
+        configure_airflow()
+        return manage_access(args.reader, args.dealers)
     return run_pipeline(args.command, verbose=args.verbose)
 
 

@@ -12,7 +12,9 @@ from datetime import timedelta
 
 import pendulum
 
-START_DATE = pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai")
+from dealerfunnel.settings import DEFAULT_TIMEZONE
+
+START_DATE = pendulum.datetime(2026, 1, 1, tz=DEFAULT_TIMEZONE)
 
 
 def default_args(*, retries: int = 2, retry_delay: timedelta = timedelta(minutes=2)) -> dict:

@@ -20,16 +20,94 @@ The Makefile and the image set ``DEALERFUNNEL_HOME``; nothing here holds a crede
 
 from __future__ import annotations
 
+import csv
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+"""The time zone of a dealer that names none (dealers.yml ``defaults.timezone``)."""
+
+CANONICAL_STAGES = ("potential", "interested", "needs_defined", "decision", "won")
+CANONICAL_CODES = (*CANONICAL_STAGES, "lost")
 
 
 class ConfigError(ValueError):
     """A configuration file or setting is invalid; the message names the offending key."""
+
+
+# -- one way to report a pydantic validation error --------------------------------------------
+
+_MESSAGE_PREFIXES = ("Value error, ", "Assertion failed, ")
+
+
+def key_path(loc: tuple[str | int, ...]) -> str:
+    """``("rules", 2, "threshold")`` -> ``rules[2].threshold``."""
+    out = ""
+    for part in loc:
+        if part == "[key]":  # pydantic's marker for a mapping key that failed validation
+            continue
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _error_message(error: Mapping[str, Any], at_top: bool, unknown: str) -> str:
+    if error["type"] == "extra_forbidden":
+        return "unknown section" if at_top else unknown
+    if error["type"] == "missing":
+        return "required"
+    message = str(error["msg"])
+    for prefix in _MESSAGE_PREFIXES:
+        message = message.removeprefix(prefix)
+    if error["type"] not in ("value_error", "assertion_error") and "input" in error:
+        shown = repr(error["input"])
+        message += f", got {shown if len(shown) <= 60 else shown[:57] + '...'}"
+    return message
+
+
+def config_error(
+    exc: ValidationError,
+    source: str,
+    prefix: str = "",
+    *,
+    unknown: str = "unknown setting",
+    tags: tuple[str, ...] = (),
+) -> ConfigError:
+    """The :class:`ConfigError` for a pydantic error: ``<file>: <key path>: <message>``.
+
+    ``prefix`` is the key path of the validated value inside the file (``rules[2]``);
+    ``tags`` are the tags of a discriminated union whose member pydantic puts first in the
+    location (not a key of the file). An unknown top-level key is an ``unknown section``, any
+    other an ``unknown`` setting; a missing one is ``required``.
+    """
+    error = exc.errors()[0]
+    loc = tuple(error["loc"])
+    if loc and loc[0] in tags:
+        loc = loc[1:]
+    path = ".".join(p for p in (prefix, key_path(loc)) if p)
+    message = _error_message(error, not prefix and len(loc) == 1, unknown)
+    return ConfigError(f"{source}: {path}: {message}" if path else f"{source}: {message}")
+
+
+def validate(model: type[BaseModel], data: Any, source: str, prefix: str = "", **kw: Any) -> Any:
+    """``model.model_validate(data)``, raising :class:`ConfigError` via :func:`config_error`."""
+    if not prefix and not isinstance(data, dict):
+        raise ConfigError(f"{source}: top level must be a mapping")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise config_error(exc, source, prefix, **kw) from None
+
+
+class StrictModel(BaseModel):
+    """Base of every configuration model: unknown keys are errors, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def _path_from_env(name: str, default: Path) -> Path:
@@ -108,77 +186,171 @@ class Dealer:
     is_registered: bool = True
 
 
+def _known_zone(value: str) -> str:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {value!r}") from exc
+    return value
+
+
+class DealerDefaults(StrictModel):
+    region: str = "unassigned"
+    brand: str = "unknown"
+    timezone: str = DEFAULT_TIMEZONE
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return _known_zone(value)
+
+
+class DealerEntry(StrictModel):
+    dealer_name: str | None = None
+    region: str | None = None
+    brand: str | None = None
+    timezone: str | None = None
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        return None if value is None else _known_zone(value)
+
+
+class DealersFile(StrictModel):
+    defaults: DealerDefaults = DealerDefaults()
+    dealers: dict[str, DealerEntry] = Field(default_factory=dict)
+
+    @field_validator("defaults", "dealers", mode="before")
+    @classmethod
+    def _empty_is_default(cls, value: Any) -> Any:
+        return {} if value is None else value
+
+    @field_validator("dealers", mode="before")
+    @classmethod
+    def _codes_are_text(cls, value: Any) -> Any:
+        return {str(k): v for k, v in value.items()} if isinstance(value, dict) else value
+
+
 def load_dealer_registry() -> tuple[dict[str, Dealer], Dealer]:
     """Return the registered dealers by code, and the defaults for unregistered ones.
 
-    ``config/dealers.yml``::
+    ``config/dealers.yml`` (``defaults.timezone`` defaults to :data:`DEFAULT_TIMEZONE`)::
 
-        defaults: {region: unassigned, brand: unknown, timezone: Asia/Shanghai}
+        defaults: {region: unassigned, brand: unknown}
         dealers:
           SH001: {dealer_name: ..., region: ..., brand: ..., timezone: ...}
     """
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    data = load_yaml("dealers.yml")
-    defaults = data.get("defaults") or {}
-    if not isinstance(defaults, dict):
-        raise ConfigError("dealers.yml: 'defaults' must be a mapping")
-    default_tz = defaults.get("timezone", "Asia/Shanghai")
-    dealers: dict[str, Dealer] = {}
-    for code, entry in (data.get("dealers") or {}).items():
-        key = f"dealers.yml: dealers.{code}"
-        if not isinstance(entry, dict):
-            raise ConfigError(f"{key}: must be a mapping")
-        unknown = set(entry) - {"dealer_name", "region", "brand", "timezone"}
-        if unknown:
-            raise ConfigError(f"{key}.{sorted(unknown)[0]}: unknown setting")
-        tz = entry.get("timezone", default_tz)
-        try:
-            ZoneInfo(tz)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ConfigError(f"{key}.timezone: unknown time zone {tz!r}") from exc
-        dealers[str(code)] = Dealer(
-            dealer_code=str(code),
-            dealer_name=str(entry.get("dealer_name", code)),
-            region=str(entry.get("region", defaults.get("region", "unassigned"))),
-            brand=str(entry.get("brand", defaults.get("brand", "unknown"))),
-            timezone=tz,
+    parsed: DealersFile = validate(DealersFile, load_yaml("dealers.yml"), "dealers.yml")
+    defaults = parsed.defaults
+    dealers = {
+        code: Dealer(
+            dealer_code=code,
+            dealer_name=entry.dealer_name or code,
+            region=entry.region or defaults.region,
+            brand=entry.brand or defaults.brand,
+            timezone=entry.timezone or defaults.timezone,
         )
+        for code, entry in parsed.dealers.items()
+    }
     fallback = Dealer(
         dealer_code="",
         dealer_name="",
-        region=str(defaults.get("region", "unassigned")),
-        brand=str(defaults.get("brand", "unknown")),
-        timezone=default_tz,
+        region=defaults.region,
+        brand=defaults.brand,
+        timezone=defaults.timezone,
         is_registered=False,
     )
     return dealers, fallback
 
 
-def load_stage_mapping() -> dict[str, dict[str, str]]:
-    """Per-source vocabulary -> canonical stage code (``config/stage_mapping.yml``).
+# -- dbt seeds: the single home of the stage mapping and the funnel policy's settings ----------
 
-    Keys are compared case-insensitively after trimming. A canonical code is always accepted.
-    """
-    data = load_yaml("stage_mapping.yml")
-    canonical = set(data.get("canonical_stages") or [])
-    if canonical != set(CANONICAL_STAGES) | {"lost"}:
-        raise ConfigError(
-            f"stage_mapping.yml: canonical_stages must be exactly {[*CANONICAL_STAGES, 'lost']}"
-        )
-    mapping: dict[str, dict[str, str]] = {}
-    for source, vocab in (data.get("sources") or {}).items():
-        if not isinstance(vocab, dict):
-            raise ConfigError(f"stage_mapping.yml: sources.{source} must be a mapping")
-        table: dict[str, str] = {}
-        for word, code in vocab.items():
-            if code not in canonical:
+
+def seed_path(name: str) -> Path:
+    """``<dbt project>/seeds/<name>.csv``."""
+    return dbt_project_dir() / "seeds" / f"{name}.csv"
+
+
+def read_seed(name: str, columns: tuple[str, ...]) -> list[dict[str, str]]:
+    """The rows of a dbt seed whose header must be exactly ``columns``."""
+    path = seed_path(name)
+    try:
+        with path.open(encoding="utf-8", newline="") as handle:
+            reader = csv.DictReader(handle)
+            if tuple(reader.fieldnames or ()) != columns:
                 raise ConfigError(
-                    f"stage_mapping.yml: sources.{source}.{word}: {code!r} is not a canonical stage"
+                    f"{name}.csv: header must be {','.join(columns)}, got {reader.fieldnames}"
                 )
-            table[str(word).strip().casefold()] = code
-        mapping[str(source)] = table
+            return list(reader)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: seed file not found") from exc
+
+
+def load_stage_mapping() -> dict[str, dict[str, str]]:
+    """Per-source vocabulary -> canonical stage code, from the dbt seed ``stage_mapping.csv``.
+
+    Keys are trimmed and casefolded (callers compare case-insensitively after trimming, and
+    accept a canonical code as is). A stage outside :data:`CANONICAL_CODES`, an empty source
+    or word, or one word mapped to two stages is a :class:`ConfigError` naming the CSV row
+    (row 1 is the header).
+    """
+    mapping: dict[str, dict[str, str]] = {}
+    rows = read_seed("stage_mapping", ("source", "source_stage", "stage"))
+    for line, row in enumerate(rows, start=2):
+        where = f"stage_mapping.csv: row {line}"
+        source, word = (row["source"] or "").strip(), (row["source_stage"] or "").strip()
+        code = (row["stage"] or "").strip()
+        if not source or not word:
+            raise ConfigError(f"{where}: source and source_stage are required")
+        if code not in CANONICAL_CODES:
+            raise ConfigError(
+                f"{where}: stage {code!r} is not canonical (one of {list(CANONICAL_CODES)})"
+            )
+        table = mapping.setdefault(source, {})
+        key = word.casefold()
+        if table.get(key, code) != code:
+            raise ConfigError(
+                f"{where}: {source} {word!r} maps to both {table[key]!r} and {code!r}"
+            )
+        table[key] = code
     return mapping
 
 
-CANONICAL_STAGES = ("potential", "interested", "needs_defined", "decision", "won")
+@dataclass(frozen=True)
+class FunnelSettings:
+    """The policy's settings (seed ``funnel_settings.csv``): group defaults and overrides."""
+
+    group: dict[str, str]
+    dealers: dict[str, dict[str, str]]
+
+    def number(self, setting: str, dealer_code: str | None = None) -> float:
+        """The dealer's override of ``setting``, else the group default, as a number."""
+        value = self.dealers.get(dealer_code or "", {}).get(setting, self.group.get(setting))
+        if value is None:
+            raise ConfigError(f"funnel_settings.csv: no group default for {setting!r}")
+        try:
+            return float(value)
+        except ValueError:
+            raise ConfigError(
+                f"funnel_settings.csv: {setting} ({dealer_code or 'group'}): "
+                f"{value!r} is not a number"
+            ) from None
+
+
+def load_funnel_settings() -> FunnelSettings:
+    """Read ``funnel_settings.csv``: an empty ``dealer_code`` is the group default."""
+    group: dict[str, str] = {}
+    dealers: dict[str, dict[str, str]] = {}
+    for line, row in enumerate(
+        read_seed("funnel_settings", ("dealer_code", "setting", "value")), 2
+    ):
+        setting = (row["setting"] or "").strip()
+        if not setting:
+            raise ConfigError(f"funnel_settings.csv: row {line}: setting is required")
+        dealer = (row["dealer_code"] or "").strip()
+        target = dealers.setdefault(dealer, {}) if dealer else group
+        target[setting] = (row["value"] or "").strip()
+    return FunnelSettings(group=group, dealers=dealers)

@@ -21,6 +21,7 @@ import psycopg
 import pytest
 import yaml
 
+from dealerfunnel.settings import CANONICAL_STAGES, DEFAULT_TIMEZONE, load_stage_mapping
 from dealerfunnel_demo.databases import with_database
 from dealerfunnel_demo.synth import generate
 
@@ -55,10 +56,9 @@ def _read(path: Path) -> list[dict[str, str]]:
 def expected_weekly(landing: Path) -> dict[tuple[str, date], tuple[int, int, int]]:
     """(dealer, cohort Monday) -> (leads_potential, leads_interested, leads_won), all channels."""
     registry = yaml.safe_load((ROOT / "config" / "dealers.yml").read_text())
-    mapping = yaml.safe_load((ROOT / "config" / "stage_mapping.yml").read_text())
-    vocab = {k.strip().casefold(): v for k, v in mapping["sources"]["dealer_export"].items()}
-    vocab.update({c: c for c in mapping["canonical_stages"]})
-    default_tz = registry["defaults"]["timezone"]
+    vocab = dict(load_stage_mapping()["dealer_export"])  # the input mapping, from its seed
+    vocab.update({c: c for c in (*CANONICAL_STAGES, "lost")})
+    default_tz = (registry.get("defaults") or {}).get("timezone", DEFAULT_TIMEZONE)
     result: dict[tuple[str, date], list[int]] = defaultdict(lambda: [0, 0, 0])
     for folder in sorted(p for p in landing.iterdir() if p.is_dir()):
         dealer = folder.name

@@ -14,6 +14,7 @@ from datetime import date
 
 import psycopg
 import pytest
+from conftest import require
 
 from dealerfunnel.warehouse.connection import airflow_connection_json
 from dealerfunnel_demo.databases import with_database
@@ -33,8 +34,8 @@ def _redis_up() -> bool:
         return False
 
 
-@pytest.mark.skipif(not _redis_up(), reason="the Celery broker (Redis on 127.0.0.1:6379) is down")
 def test_assets_trigger_transform_then_alerts(tmp_path, server_url):
+    require(_redis_up(), "the Celery broker (Redis on 127.0.0.1:6379)")
     landing = tmp_path / "landing"
     generate(landing, n_leads=1200, start=date(2026, 8, 3), weeks=6)
     warehouse_db = f"dealerfunnel_sched_{uuid.uuid4().hex[:8]}"

@@ -5,7 +5,6 @@ Nothing in the HTTP layer or the DB is mocked."""
 from __future__ import annotations
 
 import json
-import time
 from datetime import timedelta
 
 import psycopg
@@ -35,6 +34,13 @@ def _bad_connection(running, source: str) -> tuple[dict, str]:
         return conn, "revoked-sf-refresh-token"
     conn["password"] = "expired-token-value"
     return conn, "expired-token-value"
+
+
+def _page_size(data: dict, source: str, size: int) -> None:
+    """Ask for ``size`` records per page where the API takes a page size (Eventbrite does not:
+    its connector has no such option, and :func:`_small_pages` shrinks the sandbox's pages)."""
+    if source != "eventbrite":
+        data[source]["options"]["page_size"] = size
 
 
 def _small_pages(running, size: int) -> None:
@@ -119,7 +125,7 @@ def test_twenty_percent_faults_still_land_exactly_the_truth(source, clean_wareho
     sleeps = h.Sleeps()
     options = h.client_options(sleeps, read_timeout=0.2)
     data = h.settings()
-    data[source]["options"]["page_size"] = 3  # many requests
+    _page_size(data, source, 3)  # many requests
     with run_sandbox(h.make_sandbox(world, faults)) as running:
         _small_pages(running, 2)
         rows = 0
@@ -138,10 +144,6 @@ def test_twenty_percent_faults_still_land_exactly_the_truth(source, clean_wareho
         )
 
 
-class Crash(Exception):
-    pass
-
-
 @pytest.mark.parametrize("source", SOURCES)
 def test_kill_points_then_rerun_is_exactly_once(source, clean_warehouse, capsys):
     """The 4 commit phases at pages 1, 2 and 3: 12 kill points, each from an empty warehouse."""
@@ -150,7 +152,7 @@ def test_kill_points_then_rerun_is_exactly_once(source, clean_warehouse, capsys)
     world = h.make_world()
     points = [(phase, page) for page in (1, 2, 3) for phase in PHASES]
     data = h.settings()
-    data[source]["options"]["page_size"] = 3
+    _page_size(data, source, 3)
     with run_sandbox(h.make_sandbox(world, Faults(duplicate_rate=0.2, seed=3))) as running:
         _small_pages(running, 3)
         truth = h.truth_rows(running, table)
@@ -161,12 +163,8 @@ def test_kill_points_then_rerun_is_exactly_once(source, clean_warehouse, capsys)
                     "ops.load_batches cascade"
                 )
 
-            def crash(at_phase, at_page, phase=phase, page=page):
-                if (at_phase, at_page) == (phase, page):
-                    raise Crash(f"{phase}@{page}")
-
-            with pytest.raises(Crash):
-                h.extract_table(running, url, table, crash=crash, data=data)
+            with h.kill_point(phase, page), pytest.raises(h.Crash):
+                h.extract_table(running, url, table, data=data)
             partial = h.raw_rows(url, table)
             assert all(truth[k] == v for k, v in partial.items())
             results = h.extract_table(running, url, table, data=data)
@@ -189,12 +187,10 @@ def test_auth_failure_fails_fast_and_commits_nothing(source, clean_warehouse, mo
         for table in h.CRM_TABLES[source]:
             item = registry.plan(table, h.SETTINGS)[0]
             before = running.sandbox.requests
-            started = time.monotonic()
             with pytest.raises(AuthFailed) as info:
                 registry.extract(
                     item, url, settings_data=h.SETTINGS, client_options=h.client_options()
                 )
-            assert time.monotonic() - started < 5
             assert running.sandbox.requests - before <= 2  # no retries
             assert repr(conn_id) in str(info.value)
             assert secret not in str(info.value)

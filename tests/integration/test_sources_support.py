@@ -5,11 +5,14 @@ from __future__ import annotations
 import copy
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+from unittest import mock
 
 import psycopg
 
-from dealerfunnel.sources import registry
+from dealerfunnel.sources import loader, registry
 from dealerfunnel.sources.config import SourceConnection
 from dealerfunnel.sources.httpclient import RetryPolicy
 from dealerfunnel_demo.sandbox import DataSpec, Faults, World, build_sandbox
@@ -141,7 +144,56 @@ def connection(running, source: str) -> SourceConnection:
     )
 
 
-def extract_table(running, url: str, table: str, *, options=None, crash=None, data=None):
+class Crash(Exception):
+    """A simulated crash at a kill point."""
+
+
+@contextmanager
+def kill_point(phase: str, page: int) -> Iterator[None]:
+    """Raise :class:`Crash` at ``phase`` (one of ``loader.PHASES``) of the commit of page number
+    ``page`` of a stream, by wrapping the loader's steps from the outside:
+
+    - ``fetched``: the page is fetched, nothing of it is done (before ``_Lander.commit``);
+    - ``merged``: records merged and quarantined, inside the open transaction, before the
+      watermark is written (before ``_Lander._write_watermark``);
+    - ``watermarked``: watermark and batch counters written, not committed (after
+      ``_Lander._update_batch``);
+    - ``committed``: the transaction is committed (after ``_Lander.commit``).
+    """
+    lander = loader._Lander
+    commit, write_watermark, update_batch = (
+        lander.commit,
+        lander._write_watermark,
+        lander._update_batch,
+    )
+
+    def at(point: str, number: int) -> None:
+        if (point, number) == (phase, page):
+            raise Crash(f"{phase}@{page}")
+
+    def commit_page(self, page_):
+        at("fetched", self.result.pages + 1)
+        commit(self, page_)
+        at("committed", self.result.pages)
+
+    def write_watermark_of(self, cur, state, *, exists):
+        at("merged", self.result.pages + 1)
+        write_watermark(self, cur, state, exists=exists)
+
+    def update_batch_of(self, cur, batch_id, state, totals):
+        update_batch(self, cur, batch_id, state, totals)
+        at("watermarked", totals["pages"])
+
+    assert phase in loader.PHASES
+    with (
+        mock.patch.object(lander, "commit", commit_page),
+        mock.patch.object(lander, "_write_watermark", write_watermark_of),
+        mock.patch.object(lander, "_update_batch", update_batch_of),
+    ):
+        yield
+
+
+def extract_table(running, url: str, table: str, *, options=None, data=None):
     source, _ = registry.split_table(table)
     results = []
     for item in registry.plan(table, data or SETTINGS):
@@ -152,7 +204,6 @@ def extract_table(running, url: str, table: str, *, options=None, crash=None, da
             settings_data=data or SETTINGS,
             client_options=options or client_options(),
             now=lambda: running.world.now,
-            crash=crash,
         )
     return results
 

@@ -2,6 +2,19 @@
 -- costs), with the dealer, the channel code used by the dealer export and the campaign name, so
 -- spend joins leads on dealer_code × channel × campaign × month.
 
+{%- set ad_spend_columns = [
+    'dealer_code',
+    'channel',
+    'account_id',
+    'campaign_id',
+    'campaign',
+    'spend_date',
+    'spend',
+    'currency',
+    'impressions',
+    'clicks',
+] %}
+
 with
 
 meta_insights as (
@@ -18,33 +31,7 @@ google_ads_campaign_costs as (
 
 unioned as (
 
-    select
-        dealer_code,
-        channel,
-        account_id,
-        campaign_id,
-        campaign,
-        spend_date,
-        spend,
-        currency,
-        impressions,
-        clicks
-    from meta_insights
-
-    union all
-
-    select
-        dealer_code,
-        channel,
-        account_id,
-        campaign_id,
-        campaign,
-        spend_date,
-        spend,
-        currency,
-        impressions,
-        clicks
-    from google_ads_campaign_costs
+    {{ union_ctes(['meta_insights', 'google_ads_campaign_costs'], ad_spend_columns) }}
 
 ),
 

@@ -8,11 +8,23 @@
 }}
 -- One row per deduplicated follow-up contact per source system. Sources: the dealer CRM export and
 -- completed Salesforce Tasks on leads (consultant = the task owner's User.Name). Another source is
--- one more import CTE added to `unioned` with `union all`. lead_record_key is the key of the source
--- record contacted; int_lead_records_matched_to_leads maps it to the resolved lead.
+-- one more import CTE added to the list of `unioned` (macro union_ctes). lead_record_key is the key
+-- of the source record contacted; int_lead_records_matched_to_leads maps it to the resolved lead.
 --
 -- Incremental: per source system (macro incremental_source_filter), re-reads the follow-ups loaded
 -- since the newest extracted_at of that source here minus var incremental_lookback_hours.
+
+{%- set followup_columns = [
+    'followup_key',
+    'dealer_code',
+    'source_system',
+    'source_lead_id',
+    'occurred_at',
+    'contact_method',
+    normalize_person_name('consultant') ~ ' as consultant',
+    'note',
+    'extracted_at',
+] %}
 
 with
 
@@ -51,31 +63,7 @@ salesforce_followups as (
 
 unioned as (
 
-    select
-        followup_key,
-        dealer_code,
-        source_system,
-        source_lead_id,
-        occurred_at,
-        contact_method,
-        {{ normalize_person_name('consultant') }} as consultant,
-        note,
-        extracted_at
-    from dealer_export_followups
-
-    union all
-
-    select
-        followup_key,
-        dealer_code,
-        source_system,
-        source_lead_id,
-        occurred_at,
-        contact_method,
-        {{ normalize_person_name('consultant') }} as consultant,
-        note,
-        extracted_at
-    from salesforce_followups
+    {{ union_ctes(['dealer_export_followups', 'salesforce_followups'], followup_columns) }}
 
 ),
 

@@ -11,9 +11,9 @@
 -- Meta Lead Ads leads, Google Ads lead form submissions, Salesforce Leads (consultant = the
 -- owner's User.Name, as of the lead's load), Eventbrite attendees (channel event_signup) and HubSpot
 -- contacts (consultant = the owner's name; deal stages not attributed yet, see
--- stg_hubspot__deal_stage_history). Every
--- staging model has the columns of stg_dealer_export__leads; a new source is one more import CTE
--- added to `unioned`. An ad-platform
+-- stg_hubspot__deal_stage_history). Every staging model has the lead-record columns of
+-- stg_dealer_export__leads (lead_record_columns; consultant is normalized here); a new source is one
+-- more import CTE added to the list of `unioned` (macro union_ctes). An ad-platform
 -- lead is a potential-stage lead at its created_at: a lead record needs no stage event to count as
 -- potential (mart_funnel_conversion counts every lead of the cohort as potential), exactly like a
 -- dealer-export lead without events.
@@ -23,6 +23,24 @@
 -- loads), and replaces them by lead_record_key (macro incremental_source_filter; a source not yet
 -- here is read in full). A later version of a record (a later export, an API record updated and
 -- re-merged into raw) has a newer extracted_at, so it is always reprocessed.
+
+{%- set lead_record_columns = [
+    'dealer_code',
+    'source_system',
+    'source_lead_id',
+    'created_at',
+    'assigned_at',
+    'channel',
+    'campaign',
+    normalize_person_name('consultant') ~ ' as consultant',
+    'grade',
+    'customer_name',
+    'phone',
+    'email',
+    'model_of_interest',
+    'extracted_at',
+    'campaign_id',
+] %}
 
 with
 
@@ -108,147 +126,19 @@ salesforce_leads_with_owner as (
 
 ),
 
-sources_unioned as (
-
-    select
-        dealer_code,
-        source_system,
-        source_lead_id,
-        created_at,
-        assigned_at,
-        channel,
-        campaign,
-        null::text as campaign_id,
-        consultant,
-        grade,
-        customer_name,
-        phone,
-        email,
-        model_of_interest,
-        extracted_at
-    from dealer_export_leads
-
-    union all
-
-    select
-        dealer_code,
-        source_system,
-        source_lead_id,
-        created_at,
-        assigned_at,
-        channel,
-        campaign,
-        campaign_id,
-        consultant,
-        grade,
-        customer_name,
-        phone,
-        email,
-        model_of_interest,
-        extracted_at
-    from meta_leads
-
-    union all
-
-    select
-        dealer_code,
-        source_system,
-        source_lead_id,
-        created_at,
-        assigned_at,
-        channel,
-        campaign,
-        campaign_id,
-        consultant,
-        grade,
-        customer_name,
-        phone,
-        email,
-        model_of_interest,
-        extracted_at
-    from google_ads_leads
-
-    union all
-
-    select
-        dealer_code,
-        source_system,
-        source_lead_id,
-        created_at,
-        assigned_at,
-        channel,
-        campaign,
-        null::text as campaign_id,
-        consultant,
-        grade,
-        customer_name,
-        phone,
-        email,
-        model_of_interest,
-        extracted_at
-    from salesforce_leads_with_owner
-
-    union all
-
-    select
-        dealer_code,
-        source_system,
-        source_lead_id,
-        created_at,
-        assigned_at,
-        channel,
-        campaign,
-        null::text as campaign_id,
-        consultant,
-        grade,
-        customer_name,
-        phone,
-        email,
-        model_of_interest,
-        extracted_at
-    from eventbrite_attendees
-
-    union all
-
-    select
-        dealer_code,
-        source_system,
-        source_lead_id,
-        created_at,
-        assigned_at,
-        channel,
-        campaign,
-        null::text as campaign_id,
-        consultant,
-        grade,
-        customer_name,
-        phone,
-        email,
-        model_of_interest,
-        extracted_at
-    from hubspot_contacts_with_owner
-
-),
-
 unioned as (
 
-    select
-        dealer_code,
-        source_system,
-        source_lead_id,
-        created_at,
-        assigned_at,
-        channel,
-        campaign,
-        {{ normalize_person_name('consultant') }} as consultant,
-        grade,
-        customer_name,
-        phone,
-        email,
-        model_of_interest,
-        extracted_at,
-        campaign_id
-    from sources_unioned
+    {{ union_ctes(
+        [
+            'dealer_export_leads',
+            'meta_leads',
+            'google_ads_leads',
+            'salesforce_leads_with_owner',
+            'eventbrite_attendees',
+            'hubspot_contacts_with_owner',
+        ],
+        lead_record_columns,
+    ) }}
 
 ),
 

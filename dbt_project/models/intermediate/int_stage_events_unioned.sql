@@ -29,6 +29,17 @@
 -- extracted_at is the later of its own and its lead's, so a conversion loaded after the opportunity
 -- history still brings those events in.
 
+{%- set stage_event_columns = [
+    'stage_event_key',
+    'dealer_code',
+    'source_system',
+    'source_lead_id',
+    'stage',
+    'occurred_at',
+    normalize_person_name('consultant') ~ ' as consultant',
+    'extracted_at',
+] %}
+
 with
 
 dealer_export_stage_events as (
@@ -197,42 +208,10 @@ eventbrite_stage_events_loaded as (
 
 unioned as (
 
-    select
-        stage_event_key,
-        dealer_code,
-        source_system,
-        source_lead_id,
-        stage,
-        occurred_at,
-        {{ normalize_person_name('consultant') }} as consultant,
-        extracted_at
-    from dealer_export_stage_events
-
-    union all
-
-    select
-        stage_event_key,
-        dealer_code,
-        source_system,
-        source_lead_id,
-        stage,
-        occurred_at,
-        {{ normalize_person_name('consultant') }} as consultant,
-        extracted_at
-    from salesforce_stage_events_loaded
-
-    union all
-
-    select
-        stage_event_key,
-        dealer_code,
-        source_system,
-        source_lead_id,
-        stage,
-        occurred_at,
-        {{ normalize_person_name('consultant') }} as consultant,
-        extracted_at
-    from eventbrite_stage_events_loaded
+    {{ union_ctes(
+        ['dealer_export_stage_events', 'salesforce_stage_events_loaded', 'eventbrite_stage_events_loaded'],
+        stage_event_columns,
+    ) }}
 
 ),
 

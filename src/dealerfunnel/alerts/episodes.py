@@ -21,6 +21,7 @@ and listed in the summary's ``skipped``.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,6 +30,7 @@ from psycopg.types.json import Jsonb
 from dealerfunnel.alerts.evaluators import (
     EVALUATORS,
     SourceMissing,
+    Verdict,
     assess,
     jsonable,
     period_series,
@@ -39,6 +41,31 @@ from dealerfunnel.warehouse.connection import connect
 log = logging.getLogger(__name__)
 
 ALERTS_LOCK = "select pg_advisory_xact_lock(hashtext('dealerfunnel.alerts'))"
+
+
+@dataclass
+class EvaluationReport:
+    """What one evaluation did: episode labels (``rule:dealer[:subject]``) per outcome."""
+
+    opened: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    resolved: list[str] = field(default_factory=list)
+    suppressed: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    delivery: dict[str, Any] | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON-serialisable summary a DAG task returns (``delivery`` when delivered)."""
+        out: dict[str, Any] = {
+            "opened": list(self.opened),
+            "updated": list(self.updated),
+            "resolved": list(self.resolved),
+            "suppressed": list(self.suppressed),
+            "skipped": list(self.skipped),
+        }
+        if self.delivery is not None:
+            out["delivery"] = self.delivery
+        return out
 
 
 def evaluate_rules(
@@ -55,55 +82,62 @@ def evaluate_rules(
     """Evaluate the rules (of ``types``, default all), update episodes, deliver notices.
 
     ``run`` (``{"dag_id", "run_id"}``) is stored with the episode for the message's link.
-    Returns a summary for XCom.
+    Returns :meth:`EvaluationReport.as_dict` (a summary for XCom).
     """
     as_of = as_of or datetime.now(UTC)
     now = now or datetime.now(UTC)
-    summary: dict[str, Any] = {
-        "opened": [],
-        "updated": [],
-        "resolved": [],
-        "suppressed": [],
-        "skipped": [],
-    }
+    report = EvaluationReport()
     with connect(url) as conn:
         conn.execute(ALERTS_LOCK)
         for rule in rules:
-            if types is not None and rule.type not in types:
-                continue
-            try:
-                with conn.transaction():
-                    verdicts = EVALUATORS[rule.type](conn, rule, as_of)
-            except SourceMissing as exc:
-                log.warning("alert rule %s skipped: %s", rule.rule, exc)
-                summary["skipped"].append(f"{rule.rule}: {exc}")
-                continue
-            for verdict in verdicts:
-                _apply(conn, rule, verdict, now, summary, run)
+            if types is None or rule.type in types:
+                _evaluate_rule(conn, rule, as_of, now, report, run)
         conn.commit()
     if deliver:
         from dealerfunnel.notify.delivery import deliver_pending
 
-        summary["delivery"] = deliver_pending(url, notifications, now=now)
+        report.delivery = deliver_pending(url, notifications, now=now)
+    summary = report.as_dict()
     log.info("alert evaluation: %s", {k: v for k, v in summary.items() if v})
     return summary
+
+
+def _evaluate_rule(conn, rule: Rule, as_of, now, report: EvaluationReport, run) -> None:
+    try:
+        with conn.transaction():
+            verdicts = EVALUATORS[rule.type](conn, rule, as_of)
+    except SourceMissing as exc:
+        log.warning("alert rule %s skipped: %s", rule.rule, exc)
+        report.skipped.append(f"{rule.rule}: {exc}")
+        return
+    for verdict in verdicts:
+        _apply(conn, rule, verdict, now, report, run)
+
+
+def _detail(rule: Rule, verdict: Verdict, run: dict[str, str] | None) -> Jsonb:
+    detail = dict(verdict.detail)
+    if rule.description:
+        detail.setdefault("description", rule.description)
+    if run:
+        detail["run"] = run
+    return Jsonb(jsonable(detail))
 
 
 def _apply(
     conn,
     rule: Rule,
-    verdict: dict[str, Any],
+    verdict: Verdict,
     now: datetime,
-    summary: dict,
+    report: EvaluationReport,
     run: dict[str, str] | None,
 ) -> None:
-    dealer_code = verdict["dealer_code"]
+    dealer_code = verdict.dealer_code
     dealer_rule = rule.for_dealer(dealer_code) if dealer_code != "*" else rule
     key = {
         "rule": rule.rule,
         "dealer_code": dealer_code,
-        "metric": verdict["metric"],
-        "subject": verdict.get("subject") or "",
+        "metric": verdict.metric,
+        "subject": verdict.subject or "",
     }
     label = f"{rule.rule}:{dealer_code}" + (f":{key['subject']}" if key["subject"] else "")
     open_row = conn.execute(
@@ -112,57 +146,57 @@ def _apply(
              and subject = %(subject)s and status = 'open'""",
         key,
     ).fetchone()
-    detail = dict(verdict.get("detail") or {})
-    if rule.description:
-        detail.setdefault("description", rule.description)
-    if run:
-        detail["run"] = run
-    detail = Jsonb(jsonable(detail))
-    observed = verdict.get("observed")
-    if verdict["breached"] and open_row is None:
-        last_notified = conn.execute(
-            """select max(notified_at) from ops.alerts
-               where rule = %(rule)s and dealer_code = %(dealer_code)s
-                 and metric = %(metric)s and subject = %(subject)s""",
-            key,
-        ).fetchone()[0]
-        window = timedelta(hours=dealer_rule.suppression_hours)
-        suppressed = last_notified is not None and now - last_notified < window
-        conn.execute(
-            """insert into ops.alerts (rule, rule_type, dealer_code, metric, subject,
-                   period_start, observed, threshold, severity, status, first_fired_at,
-                   last_seen_at, detail, suppressed, deliveries_done)
-               values (%(rule)s, %(rule_type)s, %(dealer_code)s, %(metric)s, %(subject)s,
-                   %(period_start)s, %(observed)s, %(threshold)s, %(severity)s, 'open',
-                   %(now)s, %(now)s, %(detail)s, %(suppressed)s, %(suppressed)s)""",
-            {
-                **key,
-                "rule_type": rule.type,
-                "period_start": verdict["period_start"],
-                "observed": observed,
-                "threshold": verdict.get("threshold"),
-                "severity": verdict.get("severity") or dealer_rule.severity,
-                "now": now,
-                "detail": detail,
-                "suppressed": suppressed,
-            },
-        )
-        summary["suppressed" if suppressed else "opened"].append(label)
-    elif verdict["breached"]:
+    detail = _detail(rule, verdict, run)
+    if verdict.breached and open_row is None:
+        suppressed = _open_episode(conn, rule, dealer_rule, verdict, key, detail, now)
+        (report.suppressed if suppressed else report.opened).append(label)
+    elif verdict.breached:
         conn.execute(
             """update ops.alerts set last_seen_at = %s, observed = %s, threshold = %s,
                    detail = %s where alert_id = %s""",
-            (now, observed, verdict.get("threshold"), detail, open_row[0]),
+            (now, verdict.observed, verdict.threshold, detail, open_row[0]),
         )
-        summary["updated"].append(label)
+        report.updated.append(label)
     elif open_row is not None:
         conn.execute(
             """update ops.alerts set status = 'resolved', resolved_at = %s, last_seen_at = %s,
                    observed = %s, detail = detail || %s, deliveries_done = suppressed
                where alert_id = %s""",
-            (now, now, observed, detail, open_row[0]),
+            (now, now, verdict.observed, detail, open_row[0]),
         )
-        summary["resolved"].append(label)
+        report.resolved.append(label)
+
+
+def _open_episode(conn, rule, dealer_rule, verdict: Verdict, key, detail, now) -> bool:
+    """Insert a new open episode; True when it is suppressed (notified too recently)."""
+    last_notified = conn.execute(
+        """select max(notified_at) from ops.alerts
+           where rule = %(rule)s and dealer_code = %(dealer_code)s
+             and metric = %(metric)s and subject = %(subject)s""",
+        key,
+    ).fetchone()[0]
+    window = timedelta(hours=dealer_rule.suppression_hours)
+    suppressed = last_notified is not None and now - last_notified < window
+    conn.execute(
+        """insert into ops.alerts (rule, rule_type, dealer_code, metric, subject,
+               period_start, observed, threshold, severity, status, first_fired_at,
+               last_seen_at, detail, suppressed, deliveries_done)
+           values (%(rule)s, %(rule_type)s, %(dealer_code)s, %(metric)s, %(subject)s,
+               %(period_start)s, %(observed)s, %(threshold)s, %(severity)s, 'open',
+               %(now)s, %(now)s, %(detail)s, %(suppressed)s, %(suppressed)s)""",
+        {
+            **key,
+            "rule_type": rule.type,
+            "period_start": verdict.period_start,
+            "observed": verdict.observed,
+            "threshold": verdict.threshold,
+            "severity": verdict.severity or dealer_rule.severity,
+            "now": now,
+            "detail": detail,
+            "suppressed": suppressed,
+        },
+    )
+    return suppressed
 
 
 def open_alerts(url: str) -> list[dict[str, Any]]:
@@ -193,6 +227,7 @@ def format_alert(alert: dict[str, Any]) -> str:
 
 
 __all__ = [
+    "EvaluationReport",
     "assess",
     "evaluate_rules",
     "format_alert",

@@ -1,29 +1,78 @@
-"""One evaluator per rule type: read the warehouse, return verdicts.
+"""One evaluator per rule type: read the warehouse, return :class:`Verdict` objects.
 
-A verdict is a dict for one (dealer_code, subject) the rule could judge this run::
-
-    {"dealer_code", "subject", "metric", "breached", "observed", "threshold",
-     "period_start", "detail", ["severity"]}
-
-A key the rule cannot judge (too little data, incomplete periods) gets no verdict: its
-episode, if any, stays as it is. An evaluator whose source table (or a column it needs) does
-not exist raises :class:`SourceMissing`; the caller skips the rule and reports it.
+A verdict is for one (dealer_code, subject) the rule could judge this run. A key the rule
+cannot judge (too little data, incomplete periods) gets no verdict: its episode, if any,
+stays as it is. An evaluator whose source table (or a column it needs) does not exist raises
+:class:`SourceMissing`; the caller skips the rule and reports it.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from psycopg import sql
 
-from dealerfunnel.alerts.rules import Rule
+from dealerfunnel.alerts.rules import FUNNEL_MART, Rule
+from dealerfunnel.settings import DEFAULT_TIMEZONE, FunnelSettings, load_funnel_settings
 
 PERIOD_LENGTH = {"week": "7 days", "month": "1 month", "quarter": "3 months"}
 GROUP = "*"  # dealer_code of a group-wide episode
+
+# A dealer-level rate over marts.mart_funnel_conversion, whose rows are per dealer x channel,
+# is the ratio of the summed counts (every channel weighed by its cohort). These pairs restate
+# the rate formulas of that mart: they go once dbt publishes the dealer-level rows (see
+# DESIGN.md section 2, "Every metric an alert reads is computed in dbt").
+FUNNEL_ROLLUP: dict[str, tuple[str, str]] = {
+    "rate_potential_to_interested": ("leads_interested", "leads_potential"),
+    "rate_interested_to_needs_defined": ("leads_needs_defined", "leads_interested"),
+    "rate_needs_defined_to_decision": ("leads_decision", "leads_needs_defined"),
+    "rate_decision_to_won": ("leads_won", "leads_decision"),
+    "rate_lead_to_won": ("leads_won", "leads_potential"),
+}
+
+
+@dataclass(frozen=True)
+class Period:
+    """One period (or day) of a key's series, newest first in a series."""
+
+    period_start: date
+    value: Any
+    judged: bool
+    denominator: Any = None
+    count: int | None = None
+    baseline: float | None = None
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The breach decision over a key's window (see :func:`assess`)."""
+
+    breached: bool
+    observed: Any
+    period_start: date
+    periods: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What a rule found for one (dealer_code, subject) this run."""
+
+    dealer_code: str
+    subject: str
+    metric: str
+    breached: bool
+    observed: Any
+    threshold: float | None
+    period_start: date
+    detail: dict[str, Any] = field(default_factory=dict)
+    severity: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return jsonable(self.__dict__)
 
 
 class SourceMissing(LookupError):
@@ -57,37 +106,36 @@ def _subject(dims: tuple[str, ...], values: tuple) -> str:
     return ",".join(f"{d}={v}" for d, v in zip(dims, values, strict=True))
 
 
-def assess(rule: Rule, periods: list[dict[str, Any]]) -> dict[str, Any] | None:
+def assess(rule: Rule, periods: list[Period]) -> Assessment | None:
     """Decide breach / ok / undecided from a key's periods (newest first).
 
     Periods too small to judge (below the rule's volume guard) are skipped, not counted as
     a recovery or a breach: a nearly empty latest week neither hides nor fakes a trend. The
     window is the newest ``consecutive_periods`` judged periods. Returns None when there are
-    fewer than that, else a dict with ``breached``, the ``observed`` latest value and the
+    fewer than that, else the ``breached`` decision, the ``observed`` latest value and the
     ``period_start`` of the first period of the breaching streak (the streak may be longer
     than the window).
     """
-    judged = [p for p in periods if p["judged"]]
+    judged = [p for p in periods if p.judged]
     window = judged[: rule.consecutive_periods]
     if len(window) < rule.consecutive_periods:
         return None
 
-    def breaches(p: dict[str, Any]) -> bool:
-        return rule.breaches(float(p["value"]) if p["value"] is not None else None)
+    def breaches(p: Period) -> bool:
+        return rule.breaches(float(p.value) if p.value is not None else None)
 
     breached = all(breaches(p) for p in window)
     streak = window
     if breached:
         streak = judged[: next((i for i, p in enumerate(judged) if not breaches(p)), len(judged))]
-    return {
-        "breached": breached,
-        "observed": window[0]["value"],
-        "period_start": streak[-1]["period_start"],
-        "periods": [
-            {"period_start": p["period_start"].isoformat(), "value": _num(p["value"])}
-            for p in window
+    return Assessment(
+        breached=breached,
+        observed=window[0].value,
+        period_start=streak[-1].period_start,
+        periods=[
+            {"period_start": p.period_start.isoformat(), "value": _num(p.value)} for p in window
         ],
-    }
+    )
 
 
 # -- threshold and sla_breach: a metric per complete period -------------------------------
@@ -101,9 +149,10 @@ def period_series(
     num_sql: sql.Composable,
     den_sql: sql.Composable | None,
     grain_filter: bool,
-) -> dict[tuple[str, str], list[dict[str, Any]]]:
+) -> dict[tuple[str, str], list[Period]]:
     """Per (dealer, subject), the complete periods newest first with value and judged flag."""
     dims = rule.dimensions
+    period_grain = rule.period_grain
     period = sql.SQL("{}::date").format(sql.Identifier(rule.period_column))
     query = sql.SQL(
         """
@@ -124,12 +173,12 @@ def period_series(
     rows = conn.execute(
         query,
         {
-            "grain": rule.period_grain,
-            "length": PERIOD_LENGTH[rule.period_grain],
+            "grain": period_grain,
+            "length": PERIOD_LENGTH[period_grain],
             "as_of": as_of,
         },
     ).fetchall()
-    series: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    series: dict[tuple[str, str], list[Period]] = {}
     for row in rows:
         dealer_code = row[0]
         subject = _subject(dims, tuple(row[1 : 1 + len(dims)]))
@@ -140,45 +189,56 @@ def period_series(
             value = (num / den) if den else None
             judged = den is not None and den >= rule.for_dealer(dealer_code).min_denominator
         series.setdefault((dealer_code, subject), []).append(
-            {"period_start": period_start, "value": value, "denominator": den, "judged": judged}
+            Period(period_start=period_start, value=value, judged=judged, denominator=den)
         )
     return series
 
 
-def _verdicts_from_series(rule: Rule, series, unit: str) -> list[dict[str, Any]]:
+def _verdicts_from_series(rule: Rule, series, unit: str) -> list[Verdict]:
     verdicts = []
     for (dealer_code, subject), periods in series.items():
         dealer_rule = rule.for_dealer(dealer_code)
-        verdict = assess(dealer_rule, periods)
-        if verdict is None:
+        assessment = assess(dealer_rule, periods)
+        if assessment is None:
             continue
         verdicts.append(
-            {
-                "dealer_code": dealer_code,
-                "subject": subject,
-                "metric": rule.metric,
-                "breached": verdict["breached"],
-                "observed": verdict["observed"],
-                "threshold": dealer_rule.threshold,
-                "period_start": verdict["period_start"],
-                "detail": {
-                    "periods": verdict["periods"],
+            Verdict(
+                dealer_code=dealer_code,
+                subject=subject,
+                metric=rule.metric,
+                breached=assessment.breached,
+                observed=assessment.observed,
+                threshold=dealer_rule.threshold,
+                period_start=assessment.period_start,
+                detail={
+                    "periods": assessment.periods,
                     "direction": dealer_rule.direction,
                     "period_grain": dealer_rule.period_grain,
                     "consecutive_periods": dealer_rule.consecutive_periods,
                     "source": f"marts.{rule.mart}",
                     "unit": unit,
                 },
-            }
+            )
         )
     return verdicts
 
 
-def evaluate_threshold(conn, rule: Rule, as_of: datetime) -> list[dict[str, Any]]:
+def _ratio_columns(rule: Rule) -> tuple[str, str | None] | None:
+    """(numerator, denominator) of a ratio rule; (count, None) of a funnel count."""
+    if rule.numerator:
+        return rule.numerator, rule.denominator
+    if rule.mart == FUNNEL_MART and rule.metric in FUNNEL_ROLLUP:
+        return FUNNEL_ROLLUP[rule.metric]
+    if rule.mart == FUNNEL_MART and rule.metric.startswith("leads_"):
+        return rule.metric, None
+    return None
+
+
+def evaluate_threshold(conn, rule: Rule, as_of: datetime) -> list[Verdict]:
     present = columns_of(conn, "marts", rule.mart)
     if not present:
         raise SourceMissing(f"marts.{rule.mart} does not exist")
-    ratio = rule.metric_columns
+    ratio = _ratio_columns(rule)
     needed = ["dealer_code", rule.period_column, *rule.dimensions]
     needed += [c for c in ratio if c] if ratio else [rule.metric]
     _require(conn, "marts", rule.mart, needed)
@@ -204,7 +264,7 @@ def evaluate_threshold(conn, rule: Rule, as_of: datetime) -> list[dict[str, Any]
     return _verdicts_from_series(rule, series, unit)
 
 
-def evaluate_sla_breach(conn, rule: Rule, as_of: datetime) -> list[dict[str, Any]]:
+def evaluate_sla_breach(conn, rule: Rule, as_of: datetime) -> list[Verdict]:
     _require(
         conn,
         "marts",
@@ -214,7 +274,7 @@ def evaluate_sla_breach(conn, rule: Rule, as_of: datetime) -> list[dict[str, Any
     due, met = sql.Identifier(rule.due_column), sql.Identifier(rule.met_column)
     series = period_series(
         conn,
-        replace(rule, period_grain="week"),
+        rule,
         as_of,
         num_sql=sql.SQL("(sum({}) - sum({}))::numeric").format(due, met),
         den_sql=sql.SQL("sum({})::numeric").format(due),
@@ -226,17 +286,25 @@ def evaluate_sla_breach(conn, rule: Rule, as_of: datetime) -> list[dict[str, Any
 # -- volume anomaly ---------------------------------------------------------------------------
 
 
-def evaluate_volume(conn, rule: Rule, as_of: datetime) -> list[dict[str, Any]]:
-    _require(conn, "marts", "fct_leads", ["dealer_code", "channel", "created_at"])
+def _lead_days(conn) -> tuple[sql.Composable, sql.Composable]:
+    """(a lead's local day, the leads joined to their dealer's time zone) as SQL."""
     has_dim = bool(columns_of(conn, "marts", "dim_dealerships"))
-    local_day = sql.SQL("(f.created_at at time zone coalesce({tz}, 'Asia/Shanghai'))::date").format(
-        tz=sql.SQL("d.timezone") if has_dim else sql.SQL("null")
+    local_day = sql.SQL("(f.created_at at time zone coalesce({tz}, {default}))::date").format(
+        tz=sql.SQL("d.timezone") if has_dim else sql.SQL("null"),
+        default=sql.Literal(DEFAULT_TIMEZONE),
     )
     joined = sql.SQL(
         "marts.fct_leads f left join marts.dim_dealerships d using (dealer_code)"
         if has_dim
         else "marts.fct_leads f"
     )
+    return local_day, joined
+
+
+def _volume_window(
+    conn, rule: Rule, as_of: datetime, local_day, joined
+) -> tuple[date, date] | None:
+    """(first, last) day to count, or None when there are no leads up to ``as_of``."""
     horizon = conn.execute(
         sql.SQL("select max({day}) from {src} where f.created_at <= %s").format(
             day=local_day, src=joined
@@ -244,112 +312,152 @@ def evaluate_volume(conn, rule: Rule, as_of: datetime) -> list[dict[str, Any]]:
         (as_of,),
     ).fetchone()[0]
     if horizon is None:
-        return []
+        return None
     # The last complete day: yesterday, or the day before the newest lead when data stops
     # earlier (a silent source is the freshness rule's business, not a volume anomaly).
     end = min(as_of.date() - timedelta(days=1), horizon - timedelta(days=1))
+    overrides = rule.overrides.values()
     depth = max(
-        [rule.consecutive_periods]
-        + [int(o.get("consecutive_periods", 0)) for o in rule.overrides.values()]
+        [rule.consecutive_periods] + [int(o.get("consecutive_periods", 0)) for o in overrides]
     )
-    weeks = max(
-        [rule.trailing_weeks] + [int(o.get("trailing_weeks", 0)) for o in rule.overrides.values()]
+    weeks = max([rule.trailing_weeks] + [int(o.get("trailing_weeks", 0)) for o in overrides])
+    return end - timedelta(days=depth - 1 + 7 * weeks), end
+
+
+def _volume_periods(dealer_rule: Rule, by_day: dict[date, int], end: date) -> list[Period]:
+    """The judged days, newest first: each day's count against its weekday's baseline."""
+    periods = []
+    for i in range(dealer_rule.consecutive_periods):
+        day = end - timedelta(days=i)
+        history = [
+            by_day.get(day - timedelta(weeks=k), 0)
+            for k in range(1, dealer_rule.trailing_weeks + 1)
+        ]
+        baseline = sum(history) / len(history)
+        count = by_day.get(day, 0)
+        periods.append(
+            Period(
+                period_start=day,
+                value=count / baseline if baseline else None,
+                judged=baseline >= dealer_rule.min_volume and baseline > 0,
+                count=count,
+                baseline=baseline,
+            )
+        )
+    return periods
+
+
+def _volume_verdict(rule: Rule, dealer_code: str, channel: str, by_day, end) -> Verdict | None:
+    dealer_rule = rule.for_dealer(dealer_code)
+    periods = _volume_periods(dealer_rule, by_day, end)
+    below = dealer_rule.direction == "below"
+    bound = 1 - dealer_rule.threshold if below else 1 + dealer_rule.threshold
+    assessment = assess(dealer_rule.model_copy(update={"threshold": bound}), periods)
+    if assessment is None:
+        return None
+    latest = periods[0]
+    return Verdict(
+        dealer_code=dealer_code,
+        subject=f"channel={channel}",
+        metric=rule.metric,
+        breached=assessment.breached,
+        observed=latest.count,
+        threshold=round(latest.baseline * bound, 2),
+        period_start=assessment.period_start,
+        detail={
+            "direction": dealer_rule.direction,
+            "baseline": round(latest.baseline, 2),
+            "ratio_to_baseline": round(latest.value, 3),
+            "allowed_deviation": dealer_rule.threshold,
+            "trailing_weeks": dealer_rule.trailing_weeks,
+            "weekday": latest.period_start.strftime("%A"),
+            "days": [
+                {
+                    "day": p.period_start.isoformat(),
+                    "count": p.count,
+                    "baseline": round(p.baseline, 2),
+                }
+                for p in periods
+            ],
+            "source": "marts.fct_leads",
+            "unit": "count",
+            "period_grain": "day",
+        },
     )
-    start = end - timedelta(days=depth - 1 + 7 * weeks)
+
+
+def evaluate_volume(conn, rule: Rule, as_of: datetime) -> list[Verdict]:
+    _require(conn, "marts", "fct_leads", ["dealer_code", "channel", "created_at"])
+    local_day, joined = _lead_days(conn)
+    window = _volume_window(conn, rule, as_of, local_day, joined)
+    if window is None:
+        return []
     rows = conn.execute(
         sql.SQL(
             "select f.dealer_code, f.channel, {day} as day, count(*) from {src}"
             " where {day} between %s and %s group by 1, 2, 3"
         ).format(day=local_day, src=joined),
-        (start, end),
+        window,
     ).fetchall()
     counts: dict[tuple[str, str], dict[date, int]] = {}
     for dealer_code, channel, day, n in rows:
         counts.setdefault((dealer_code, channel), {})[day] = n
-    verdicts = []
-    for (dealer_code, channel), by_day in sorted(counts.items()):
-        dealer_rule = rule.for_dealer(dealer_code)
-        periods = []
-        for i in range(dealer_rule.consecutive_periods):
-            day = end - timedelta(days=i)
-            history = [
-                by_day.get(day - timedelta(weeks=k), 0)
-                for k in range(1, dealer_rule.trailing_weeks + 1)
-            ]
-            baseline = sum(history) / len(history)
-            count = by_day.get(day, 0)
-            periods.append(
-                {
-                    "period_start": day,
-                    "value": count / baseline if baseline else None,
-                    "count": count,
-                    "baseline": baseline,
-                    "judged": baseline >= dealer_rule.min_volume and baseline > 0,
-                }
-            )
-        bound = (
-            1 - dealer_rule.threshold
-            if dealer_rule.direction == "below"
-            else 1 + dealer_rule.threshold
-        )
-        verdict = assess(replace(dealer_rule, threshold=bound), periods)
-        if verdict is None:
-            continue
-        latest = periods[0]
-        verdicts.append(
-            {
-                "dealer_code": dealer_code,
-                "subject": f"channel={channel}",
-                "metric": rule.metric,
-                "breached": verdict["breached"],
-                "observed": latest["count"],
-                "threshold": round(latest["baseline"] * bound, 2),
-                "period_start": verdict["period_start"],
-                "detail": {
-                    "direction": dealer_rule.direction,
-                    "baseline": round(latest["baseline"], 2),
-                    "ratio_to_baseline": round(latest["value"], 3),
-                    "allowed_deviation": dealer_rule.threshold,
-                    "trailing_weeks": dealer_rule.trailing_weeks,
-                    "weekday": latest["period_start"].strftime("%A"),
-                    "days": [
-                        {
-                            "day": p["period_start"].isoformat(),
-                            "count": p["count"],
-                            "baseline": round(p["baseline"], 2),
-                        }
-                        for p in periods
-                    ],
-                    "source": "marts.fct_leads",
-                    "unit": "count",
-                    "period_grain": "day",
-                },
-            }
-        )
-    return verdicts
+    verdicts = [
+        _volume_verdict(rule, dealer_code, channel, by_day, window[1])
+        for (dealer_code, channel), by_day in sorted(counts.items())
+    ]
+    return [v for v in verdicts if v is not None]
 
 
 # -- overdue follow-ups by grade --------------------------------------------------------------
 
 
-def evaluate_overdue(conn, rule: Rule, as_of: datetime) -> list[dict[str, Any]]:
+def grade_cadence_days(settings: FunnelSettings, grade: str, dealer_code: str) -> float | None:
+    """The longest gap between contacts a grade's cadence allows (seed ``funnel_settings``:
+    ``grade_<g>_max_days_between_contacts``, the dealer's override or the group default);
+    None for a grade the policy has no cadence for."""
+    setting = f"grade_{grade.lower()}_max_days_between_contacts"
+    if setting not in settings.group and setting not in settings.dealers.get(dealer_code, {}):
+        return None
+    return settings.number(setting, dealer_code)
+
+
+def _last_contact(conn) -> tuple[sql.Composable, sql.Composable]:
+    """(a lead's last contact, the join it needs) as SQL."""
+    # NOTE: reads an intermediate model; the last contact belongs in marts.fct_leads.
+    followups = columns_of(conn, "intermediate", "int_followups_aggregated_to_leads")
+    if {"lead_key", "last_contact_at"} <= followups:
+        return (
+            sql.SQL(
+                "coalesce(fu.last_contact_at, f.first_contact_at, f.assigned_at, f.created_at)"
+            ),
+            sql.SQL("left join intermediate.int_followups_aggregated_to_leads fu using (lead_key)"),
+        )
+    return sql.SQL("coalesce(f.first_contact_at, f.assigned_at, f.created_at)"), sql.SQL("")
+
+
+def _overdue_tally(rows, rule: Rule) -> dict[tuple[str, str], tuple[int, int, float]]:
+    """(dealer, grade) -> (overdue leads, open leads, cadence days)."""
+    settings = load_funnel_settings()
+    tally: dict[tuple[str, str], tuple[int, int, float]] = {}
+    for dealer_code, grade, days, n in rows:
+        cadence = grade_cadence_days(settings, grade, dealer_code)
+        if cadence is None:
+            continue
+        overdue, open_leads, _ = tally.get((dealer_code, grade), (0, 0, cadence))
+        late = n if days is not None and days > cadence else 0
+        tally[(dealer_code, grade)] = (overdue + late, open_leads + n, cadence)
+    return tally
+
+
+def evaluate_overdue(conn, rule: Rule, as_of: datetime) -> list[Verdict]:
     _require(
         conn,
         "marts",
         "fct_leads",
         ["lead_key", "dealer_code", "grade", "is_won", "is_lost", "created_at"],
     )
-    followups = columns_of(conn, "intermediate", "int_followups_aggregated_to_leads")
-    last_contact = (
-        sql.SQL("coalesce(fu.last_contact_at, f.first_contact_at, f.assigned_at, f.created_at)")
-        if {"lead_key", "last_contact_at"} <= followups
-        else sql.SQL("coalesce(f.first_contact_at, f.assigned_at, f.created_at)")
-    )
-    join = (
-        sql.SQL("left join intermediate.int_followups_aggregated_to_leads fu using (lead_key)")
-        if {"lead_key", "last_contact_at"} <= followups
-        else sql.SQL("")
-    )
+    last_contact, join = _last_contact(conn)
     # Judge at the data's horizon: the newest activity known, or as_of if earlier.
     horizon = conn.execute(
         sql.SQL("select max({lc}) from marts.fct_leads f {join} where {lc} <= %s").format(
@@ -372,37 +480,29 @@ def evaluate_overdue(conn, rule: Rule, as_of: datetime) -> list[dict[str, Any]]:
         ).format(lc=last_contact, join=join),
         {"at": horizon, "grades": list(rule.grades), "age": rule.max_lead_age_days},
     ).fetchall()
-    tally: dict[tuple[str, str], list[int]] = {}
-    for dealer_code, grade, days, n in rows:
-        dealer_rule = rule.for_dealer(dealer_code)
-        cadence = dealer_rule.cadence_days.get(grade)
-        if cadence is None:
-            continue
-        entry = tally.setdefault((dealer_code, grade), [0, 0])
-        entry[1] += n
-        if days is not None and days > cadence:
-            entry[0] += n
     verdicts = []
-    for (dealer_code, grade), (overdue, open_leads) in sorted(tally.items()):
+    for (dealer_code, grade), (overdue, open_leads, cadence) in sorted(
+        _overdue_tally(rows, rule).items()
+    ):
         dealer_rule = rule.for_dealer(dealer_code)
         verdicts.append(
-            {
-                "dealer_code": dealer_code,
-                "subject": f"grade={grade}",
-                "metric": rule.metric,
-                "breached": overdue > dealer_rule.threshold,
-                "observed": overdue,
-                "threshold": dealer_rule.threshold,
-                "period_start": horizon.date(),
-                "detail": {
+            Verdict(
+                dealer_code=dealer_code,
+                subject=f"grade={grade}",
+                metric=rule.metric,
+                breached=overdue > dealer_rule.threshold,
+                observed=overdue,
+                threshold=dealer_rule.threshold,
+                period_start=horizon.date(),
+                detail={
                     "direction": "above",
                     "open_leads": open_leads,
-                    "cadence_days": dealer_rule.cadence_days.get(grade),
+                    "cadence_days": cadence,
                     "as_of": horizon.isoformat(),
                     "source": "marts.fct_leads",
                     "unit": "count",
                 },
-            }
+            )
         )
     return verdicts
 
@@ -410,7 +510,7 @@ def evaluate_overdue(conn, rule: Rule, as_of: datetime) -> list[dict[str, Any]]:
 # -- source freshness ---------------------------------------------------------------------------
 
 
-def evaluate_freshness(conn, rule: Rule, as_of: datetime) -> list[dict[str, Any]]:
+def evaluate_freshness(conn, rule: Rule, as_of: datetime) -> list[Verdict]:
     tables = conn.execute(
         "select table_name from information_schema.columns where table_schema = 'raw'"
         " and column_name = '_extracted_at' and table_name in (select table_name from"
@@ -442,21 +542,21 @@ def evaluate_freshness(conn, rule: Rule, as_of: datetime) -> list[dict[str, Any]
         dealer_rule = rule.for_dealer(dealer_code)
         hours = max((as_of - last).total_seconds() / 3600, 0.0)
         verdicts.append(
-            {
-                "dealer_code": dealer_code,
-                "subject": f"source={source}",
-                "metric": rule.metric,
-                "breached": hours > dealer_rule.threshold,
-                "observed": round(hours, 1),
-                "threshold": dealer_rule.threshold,
-                "period_start": last.date(),
-                "detail": {
+            Verdict(
+                dealer_code=dealer_code,
+                subject=f"source={source}",
+                metric=rule.metric,
+                breached=hours > dealer_rule.threshold,
+                observed=round(hours, 1),
+                threshold=dealer_rule.threshold,
+                period_start=last.date(),
+                detail={
                     "direction": "above",
                     "last_loaded_at": last.isoformat(),
                     "source": source,
                     "unit": "hours",
                 },
-            }
+            )
         )
     return verdicts
 
@@ -464,61 +564,52 @@ def evaluate_freshness(conn, rule: Rule, as_of: datetime) -> list[dict[str, Any]
 # -- data quality -------------------------------------------------------------------------------
 
 
-def evaluate_data_quality(conn, rule: Rule, as_of: datetime) -> list[dict[str, Any]]:
-    latest = conn.execute(
-        """
-        with latest as (
-            select distinct on (checkpoint) quality_run_id, checkpoint, checked_at,
-                   data_docs_url, run_id
-            from ops.quality_runs order by checkpoint, quality_run_id desc
-        )
-        select l.checkpoint, f.check_key, f.check_name, f.severity, f.observed, l.checked_at,
-               l.data_docs_url, l.run_id, f.source, f.suite
-        from latest l join ops.quality_failures f using (quality_run_id)
-        order by l.checkpoint, f.check_key
-        """
-    ).fetchall()
-    verdicts = []
-    failing: set[tuple[str, str]] = set()
-    for (
-        checkpoint,
-        key,
-        name,
-        severity,
-        observed,
-        checked_at,
-        docs,
-        run_id,
-        source,
-        suite,
-    ) in latest:
-        if severity == "warning" and not rule.include_warnings:
-            continue
-        failing.add((checkpoint, key))
-        verdicts.append(
-            {
-                "dealer_code": GROUP,
-                "subject": checkpoint,
-                "metric": key,
-                "breached": True,
-                "observed": _try_float(observed),
-                "threshold": None,
-                "period_start": checked_at.date(),
-                "severity": "critical" if severity == "blocking" else "warning",
-                "detail": {
-                    "check_name": name,
-                    "gate_severity": severity,
-                    "observed_text": observed,
-                    "checkpoint": checkpoint,
-                    "check_source": source,
-                    "suite": suite,
-                    "checked_at": checked_at.isoformat(),
-                    "data_docs_url": docs,
-                    "gate_run": run_id,
-                    "unit": "check",
-                },
-            }
-        )
+_LATEST_FAILURES = """
+    with latest as (
+        select distinct on (checkpoint) quality_run_id, checkpoint, checked_at,
+               data_docs_url, run_id
+        from ops.quality_runs order by checkpoint, quality_run_id desc
+    )
+    select l.checkpoint, f.check_key, f.check_name, f.severity, f.observed, l.checked_at,
+           l.data_docs_url, l.run_id, f.source, f.suite
+    from latest l join ops.quality_failures f using (quality_run_id)
+    order by l.checkpoint, f.check_key
+"""
+
+
+def _failure_verdict(row) -> Verdict:
+    checkpoint, key, name, severity, observed, checked_at, docs, run_id, source, suite = row
+    return Verdict(
+        dealer_code=GROUP,
+        subject=checkpoint,
+        metric=key,
+        breached=True,
+        observed=_try_float(observed),
+        threshold=None,
+        period_start=checked_at.date(),
+        severity="critical" if severity == "blocking" else "warning",
+        detail={
+            "check_name": name,
+            "gate_severity": severity,
+            "observed_text": observed,
+            "checkpoint": checkpoint,
+            "check_source": source,
+            "suite": suite,
+            "checked_at": checked_at.isoformat(),
+            "data_docs_url": docs,
+            "gate_run": run_id,
+            "unit": "check",
+        },
+    )
+
+
+def evaluate_data_quality(conn, rule: Rule, as_of: datetime) -> list[Verdict]:
+    verdicts = [
+        _failure_verdict(row)
+        for row in conn.execute(_LATEST_FAILURES).fetchall()
+        if row[3] != "warning" or rule.include_warnings
+    ]
+    failing = {(v.subject, v.metric) for v in verdicts}
     open_rows = conn.execute(
         "select subject, metric from ops.alerts where rule = %s and status = 'open'",
         (rule.rule,),
@@ -526,16 +617,16 @@ def evaluate_data_quality(conn, rule: Rule, as_of: datetime) -> list[dict[str, A
     for checkpoint, key in open_rows:
         if (checkpoint, key) not in failing:
             verdicts.append(
-                {
-                    "dealer_code": GROUP,
-                    "subject": checkpoint,
-                    "metric": key,
-                    "breached": False,
-                    "observed": None,
-                    "threshold": None,
-                    "period_start": as_of.date(),
-                    "detail": {"checkpoint": checkpoint, "unit": "check", "passed": True},
-                }
+                Verdict(
+                    dealer_code=GROUP,
+                    subject=checkpoint,
+                    metric=key,
+                    breached=False,
+                    observed=None,
+                    threshold=None,
+                    period_start=as_of.date(),
+                    detail={"checkpoint": checkpoint, "unit": "check", "passed": True},
+                )
             )
     return verdicts
 

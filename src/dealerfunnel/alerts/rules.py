@@ -1,36 +1,38 @@
-"""Alert rule configuration (``config/alert_rules.yml``), validated at load.
+"""Alert rule configuration (``config/alert_rules.yml``), validated at load by pydantic models.
 
-Every error names the offending key, e.g. ``alert_rules.yml: rules[0].threshold: must be a
-number``. ``defaults`` are group defaults for every rule (a key that does not apply to a
-rule's type is ignored for it); ``overrides.<dealer_code>`` replaces settings per dealer.
+Every error names the file and the offending key, e.g. ``alert_rules.yml: rules[0].threshold:
+Input should be a valid number``. ``defaults`` are group defaults for every rule (a key that
+does not apply to a rule's type is ignored for it); ``overrides.<dealer_code>`` replaces
+settings per dealer.
 
-Rule types (``type``, default ``threshold``):
+Rule types (``type``, default ``threshold``), one model each with only its settings:
 
-``threshold``
+``threshold`` (:class:`ThresholdRule`)
     ``metric`` of ``mart`` (default ``mart_funnel_conversion``) per dealer, optionally split
     by ``dimensions`` (mart columns, e.g. ``[channel]``), per complete ``period_grain``
     period, ``below``/``above`` ``threshold`` in each of the last ``consecutive_periods``.
-    On the funnel mart the rates are recomputed from summed counts (FUNNEL_METRICS); on any
-    mart ``numerator``/``denominator`` columns make a ratio, otherwise ``metric`` is
+    On the funnel mart ``metric`` is one of its published columns (:data:`FUNNEL_COLUMNS`);
+    on any mart ``numerator``/``denominator`` columns make a ratio, otherwise ``metric`` is
     aggregated with ``aggregate`` (sum, avg, min, max). ``period_column`` (default
     ``period_start``) names the period; a mart without ``period_grain`` is read as is.
-``volume_anomaly``
+``volume_anomaly`` (:class:`VolumeRule`)
     Leads per dealer x channel per local day (``marts.fct_leads``) against the mean of the
     same weekday over the ``trailing_weeks`` before: breach when the day is more than
     ``threshold`` (a fraction) ``below``/``above`` that baseline. Baselines under
     ``min_volume`` leads are not judged.
-``sla_breach``
+``sla_breach`` (:class:`SlaBreachRule`)
     Breach rate (due - met) / due of an SLA per dealer per week from
     ``marts.mart_sla_compliance`` (``due_column``, ``met_column``, ``period_column``),
     above ``threshold``. Skipped (and reported) while the mart or a column is missing.
-``overdue_followups``
-    Open leads per dealer x grade whose last contact is older than the grade's cadence
-    (``cadence_days``), above ``threshold`` leads. Only leads created within
-    ``max_lead_age_days`` (default 30) count: older open leads are a pipeline-hygiene matter.
-``source_freshness``
+``overdue_followups`` (:class:`OverdueRule`)
+    Open leads per dealer x grade whose last contact is older than the grade's cadence (the
+    ``grade_<g>_max_days_between_contacts`` settings of the seed ``funnel_settings.csv``),
+    above ``threshold`` leads. Only leads created within ``max_lead_age_days`` (default 30)
+    count: older open leads are a pipeline-hygiene matter.
+``source_freshness`` (:class:`FreshnessRule`)
     Hours since a dealer's source last delivered (``ops.load_batches`` and the raw tables'
     ``_extracted_at``), above ``threshold`` hours.
-``data_quality``
+``data_quality`` (:class:`DataQualityRule`)
     A failed check of the latest run of a quality gate (GX, dbt tests, dbt source
     freshness). Blocking failures are ``critical``, warnings ``warning``
     (``include_warnings: false`` ignores them).
@@ -42,73 +44,45 @@ hours of the previous episode's notification is recorded but not notified again.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Annotated, Any, ClassVar, Literal
 
-from dealerfunnel.settings import ConfigError, load_yaml
-
-# metric -> (numerator column, denominator column) in marts.mart_funnel_conversion.
-# Rates are recomputed from summed counts so a dealer-level rate weighs every channel fairly.
-FUNNEL_METRICS: dict[str, tuple[str, str | None]] = {
-    "rate_potential_to_interested": ("leads_interested", "leads_potential"),
-    "rate_interested_to_needs_defined": ("leads_needs_defined", "leads_interested"),
-    "rate_needs_defined_to_decision": ("leads_decision", "leads_needs_defined"),
-    "rate_decision_to_won": ("leads_won", "leads_decision"),
-    "rate_lead_to_won": ("leads_won", "leads_potential"),
-    "leads_potential": ("leads_potential", None),
-    "leads_interested": ("leads_interested", None),
-    "leads_needs_defined": ("leads_needs_defined", None),
-    "leads_decision": ("leads_decision", None),
-    "leads_won": ("leads_won", None),
-    "leads_lost": ("leads_lost", None),
-}
-FUNNEL_MART = "mart_funnel_conversion"
-TYPES = (
-    "threshold",
-    "volume_anomaly",
-    "sla_breach",
-    "overdue_followups",
-    "source_freshness",
-    "data_quality",
+from pydantic import (
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    create_model,
+    field_validator,
+    model_validator,
 )
-GRAINS = ("week", "month", "quarter")
-DIRECTIONS = ("below", "above")
-SEVERITIES = ("info", "warning", "critical")
-AGGREGATES = ("sum", "avg", "min", "max")
-IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
-DEFAULT_CADENCE = {"A": 3, "B": 7, "C": 28, "D": 90}
 
-COMMON = {"rule", "type", "severity", "threshold", "suppression_hours", "overrides", "description"}
-TYPE_KEYS: dict[str, set[str]] = {
-    "threshold": COMMON
-    | {
-        "mart",
-        "metric",
-        "numerator",
-        "denominator",
-        "aggregate",
-        "dimensions",
-        "direction",
-        "period_grain",
-        "period_column",
-        "consecutive_periods",
-        "min_denominator",
-    },
-    "volume_anomaly": COMMON | {"direction", "trailing_weeks", "min_volume", "consecutive_periods"},
-    "sla_breach": COMMON
-    | {
-        "sla",
-        "due_column",
-        "met_column",
-        "period_column",
-        "consecutive_periods",
-        "min_denominator",
-    },
-    "overdue_followups": COMMON | {"cadence_days", "grades", "max_lead_age_days"},
-    "source_freshness": COMMON,
-    "data_quality": COMMON - {"threshold"} | {"include_warnings"},
+from dealerfunnel.settings import ConfigError, StrictModel, config_error, load_yaml, validate
+
+FUNNEL_MART = "mart_funnel_conversion"
+# The published columns of marts.mart_funnel_conversion a threshold rule may watch. The rates
+# are computed in dbt (DESIGN.md section 2); the alert code never holds their formulas.
+FUNNEL_RATES = (
+    "rate_potential_to_interested",
+    "rate_interested_to_needs_defined",
+    "rate_needs_defined_to_decision",
+    "rate_decision_to_won",
+    "rate_lead_to_won",
+)
+FUNNEL_COUNTS = (
+    "leads_potential",
+    "leads_interested",
+    "leads_needs_defined",
+    "leads_decision",
+    "leads_won",
+    "leads_lost",
+)
+FUNNEL_COLUMNS = (*FUNNEL_RATES, *FUNNEL_COUNTS)
+IDENT_PATTERN = r"^[a-z_][a-z0-9_]*$"
+SLA_COLUMNS = {
+    "first_contact": ("first_contacts_due", "first_contacts_met"),
+    "assignment": ("assignments_due", "assignments_met"),
 }
-ALL_KEYS = set().union(*TYPE_KEYS.values())
+# Settings that are fixed per rule: not in `defaults`, not in a dealer's `overrides`.
 NOT_OVERRIDABLE = {
     "rule",
     "type",
@@ -119,235 +93,246 @@ NOT_OVERRIDABLE = {
     "description",
     "max_lead_age_days",
 }
-REQUIRED = {
-    "threshold": ("metric", "direction", "threshold"),
-    "volume_anomaly": ("threshold",),
-    "sla_breach": ("threshold",),
-    "overdue_followups": ("threshold",),
-    "source_freshness": ("threshold",),
-    "data_quality": (),
-}
-SLA_COLUMNS = {
-    "first_contact": ("first_contacts_due", "first_contacts_met"),
-    "assignment": ("assignments_due", "assignments_met"),
-}
+
+Number = Annotated[float, Field(strict=True)]
+NonNegative = Annotated[float, Field(strict=True, ge=0)]
+PositiveInt = Annotated[int, Field(strict=True, ge=1)]
+NonNegativeInt = Annotated[int, Field(strict=True, ge=0)]
+Ident = Annotated[str, Field(pattern=IDENT_PATTERN)]
+Direction = Literal["below", "above"]
+Severity = Literal["info", "warning", "critical"]
+Grain = Literal["week", "month", "quarter"]
 
 
-@dataclass(frozen=True)
-class Rule:
+class BaseRule(StrictModel):
+    """Settings every rule type has."""
+
     rule: str
-    metric: str = ""
-    direction: str = "below"
-    threshold: float = 0.0
-    severity: str = "warning"
-    period_grain: str = "week"
-    consecutive_periods: int = 2
-    min_denominator: int = 0
-    overrides: dict[str, dict[str, Any]] = field(default_factory=dict)
-    type: str = "threshold"
+    severity: Severity = "warning"
+    suppression_hours: NonNegative = 24.0
     description: str = ""
-    mart: str = FUNNEL_MART
-    numerator: str | None = None
-    denominator: str | None = None
-    aggregate: str = "sum"
-    dimensions: tuple[str, ...] = ()
-    period_column: str = "period_start"
-    suppression_hours: float = 24.0
-    trailing_weeks: int = 4
-    min_volume: float = 5.0
-    sla: str = "first_contact"
-    due_column: str | None = None
-    met_column: str | None = None
-    cadence_days: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_CADENCE))
-    grades: tuple[str, ...] = ("A", "B", "C", "D")
-    include_warnings: bool = True
-    max_lead_age_days: int = 30
+    overrides: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
-    def for_dealer(self, dealer_code: str) -> Rule:
-        """The rule with the dealer's overrides applied."""
+    @field_validator("rule")
+    @classmethod
+    def _named(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must be a non-empty name")
+        return value
+
+    def for_dealer(self, dealer_code: str):
+        """The rule with the dealer's overrides (validated at load) applied."""
         override = self.overrides.get(dealer_code)
-        return replace(self, **_coerce(override)) if override else self
+        return self.model_copy(update=override) if override else self
 
     def breaches(self, value: float | None) -> bool:
-        if value is None:
+        """``value`` beyond the threshold in the rule's direction (``above`` by default)."""
+        threshold = getattr(self, "threshold", None)
+        if value is None or threshold is None:
             return False
-        return value < self.threshold if self.direction == "below" else value > self.threshold
+        return (
+            value < threshold
+            if getattr(self, "direction", "above") == "below"
+            else value > threshold
+        )
+
+
+class ThresholdRule(BaseRule):
+    type: Literal["threshold"] = "threshold"
+    threshold: Number
+    direction: Direction
+    mart: Ident = FUNNEL_MART
+    denominator: Ident | None = None
+    numerator: Ident | None = Field(default=None, validate_default=True)
+    metric: str
+    aggregate: Literal["sum", "avg", "min", "max"] = "sum"
+    dimensions: tuple[Ident, ...] = ()
+    period_grain: Grain = "week"
+    period_column: Ident = "period_start"
+    consecutive_periods: PositiveInt = 2
+    min_denominator: NonNegativeInt = 0
+
+    @field_validator("numerator")
+    @classmethod
+    def _numerator_with_denominator(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.data.get("denominator") and not value:
+            raise ValueError("required with denominator")
+        return value
+
+    @field_validator("metric")
+    @classmethod
+    def _known_metric(cls, value: str, info: ValidationInfo) -> str:
+        mart, numerator = info.data.get("mart"), info.data.get("numerator")
+        if numerator:
+            return value
+        if mart == FUNNEL_MART and value not in FUNNEL_COLUMNS:
+            raise ValueError(f"unknown metric {value!r}; one of {sorted(FUNNEL_COLUMNS)}")
+        if mart != FUNNEL_MART and not re.match(IDENT_PATTERN, value):
+            raise ValueError(f"must be a column of marts.{mart}, got {value!r}")
+        return value
+
+
+class VolumeRule(BaseRule):
+    type: Literal["volume_anomaly"] = "volume_anomaly"
+    threshold: Number
+    direction: Direction = "below"
+    trailing_weeks: PositiveInt = 4
+    min_volume: NonNegative = 5.0
+    consecutive_periods: PositiveInt = 1
+
+    metric: ClassVar[str] = "leads"
+
+
+class SlaBreachRule(BaseRule):
+    type: Literal["sla_breach"] = "sla_breach"
+    threshold: Number
+    sla: Literal["first_contact", "assignment"] = "first_contact"
+    due_column: Ident
+    met_column: Ident
+    period_column: Ident = "week_start"
+    consecutive_periods: PositiveInt = 2
+    min_denominator: NonNegativeInt = 0
+
+    direction: ClassVar[str] = "above"
+    mart: ClassVar[str] = "mart_sla_compliance"
+    period_grain: ClassVar[str] = "week"
+    dimensions: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _sla_columns(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("sla", "first_contact") in SLA_COLUMNS:
+            due, met = SLA_COLUMNS[data.get("sla", "first_contact")]
+            data = {"due_column": due, "met_column": met, **data}
+        return data
 
     @property
-    def metric_columns(self) -> tuple[str, str | None] | None:
-        """(numerator, denominator) when the metric is a ratio or a funnel metric."""
-        if self.numerator:
-            return self.numerator, self.denominator
-        if self.mart == FUNNEL_MART and self.metric in FUNNEL_METRICS:
-            return FUNNEL_METRICS[self.metric]
-        return None
+    def metric(self) -> str:
+        return f"{self.sla}_sla_breach_rate"
 
 
-def _coerce(values: dict[str, Any]) -> dict[str, Any]:
-    out = dict(values)
-    for key in ("dimensions", "grades"):
-        if key in out and out[key] is not None:
-            out[key] = tuple(out[key])
-    if "cadence_days" in out:
-        out["cadence_days"] = {**DEFAULT_CADENCE, **out["cadence_days"]}
-    return out
+class OverdueRule(BaseRule):
+    type: Literal["overdue_followups"] = "overdue_followups"
+    threshold: Number
+    grades: tuple[str, ...] = ("A", "B", "C", "D")
+    max_lead_age_days: PositiveInt = 30
+
+    metric: ClassVar[str] = "overdue_open_leads"
 
 
-def _is_int(value: Any, minimum: int) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= minimum
+class FreshnessRule(BaseRule):
+    type: Literal["source_freshness"] = "source_freshness"
+    threshold: Number
+
+    metric: ClassVar[str] = "hours_since_last_load"
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+class DataQualityRule(BaseRule):
+    type: Literal["data_quality"] = "data_quality"
+    include_warnings: Annotated[bool, Field(strict=True)] = True
+
+    metric: ClassVar[str] = "failed_check"
 
 
-def _check(where: str, key: str, value: Any) -> None:
-    bad = None
-    if key in ("threshold", "suppression_hours", "min_volume") and (
-        not _is_number(value) or (key != "threshold" and value < 0)
-    ):
-        bad = "must be a number" if key == "threshold" else "must be a non-negative number"
-    elif key == "direction" and value not in DIRECTIONS:
-        bad = f"must be one of {DIRECTIONS}"
-    elif key == "severity" and value not in SEVERITIES:
-        bad = f"must be one of {SEVERITIES}"
-    elif key == "period_grain" and value not in GRAINS:
-        bad = f"must be one of {GRAINS}"
-    elif key == "aggregate" and value not in AGGREGATES:
-        bad = f"must be one of {AGGREGATES}"
-    elif key == "type" and value not in TYPES:
-        bad = f"must be one of {TYPES}"
-    elif key == "sla" and value not in SLA_COLUMNS:
-        bad = f"must be one of {tuple(SLA_COLUMNS)}"
-    elif key in ("consecutive_periods", "trailing_weeks", "max_lead_age_days") and not _is_int(
-        value, 1
-    ):
-        bad = "must be a positive integer"
-    elif key == "min_denominator" and not _is_int(value, 0):
-        bad = "must be a non-negative integer"
-    elif key in ("include_warnings",) and not isinstance(value, bool):
-        bad = "must be true or false"
-    elif key in (
-        "mart",
-        "numerator",
-        "denominator",
-        "period_column",
-        "due_column",
-        "met_column",
-    ) and (value is not None and not (isinstance(value, str) and IDENT.match(value))):
-        bad = "must be a lower-case SQL identifier"
-    elif key in ("dimensions", "grades") and (
-        not isinstance(value, list | tuple)
-        or not all(isinstance(v, str) and (key == "grades" or IDENT.match(v)) for v in value)
-    ):
-        bad = "must be a list of column names" if key == "dimensions" else "must be a list"
-    elif key == "cadence_days" and (
-        not isinstance(value, dict) or not all(_is_number(v) and v > 0 for v in value.values())
-    ):
-        bad = "must map grades to a positive number of days"
-    elif key == "rule" and not (isinstance(value, str) and value.strip()):
-        bad = "must be a non-empty name"
-    if bad:
-        if key == "threshold" and bad == "must be a number":
-            raise ConfigError(f"{where}.{key}: {bad}, got {value!r}")
-        raise ConfigError(f"{where}.{key}: {bad}, got {value!r}")
+RULE_MODELS: dict[str, type[BaseRule]] = {
+    "threshold": ThresholdRule,
+    "volume_anomaly": VolumeRule,
+    "sla_breach": SlaBreachRule,
+    "overdue_followups": OverdueRule,
+    "source_freshness": FreshnessRule,
+    "data_quality": DataQualityRule,
+}
+TYPES = tuple(RULE_MODELS)
+Rule = Annotated[
+    ThresholdRule | VolumeRule | SlaBreachRule | OverdueRule | FreshnessRule | DataQualityRule,
+    Field(discriminator="type"),
+]
+RULE_ADAPTER: TypeAdapter[BaseRule] = TypeAdapter(Rule)
 
 
-def parse_rules(data: dict[str, Any], source: str = "alert_rules.yml") -> list[Rule]:
-    if not isinstance(data, dict):
-        raise ConfigError(f"{source}: top level must be a mapping")
-    for key in data:
-        if key not in ("defaults", "rules"):
-            raise ConfigError(f"{source}: {key}: unknown section")
-    defaults = data.get("defaults") or {}
-    if not isinstance(defaults, dict):
-        raise ConfigError(f"{source}: defaults: must be a mapping")
-    for key, value in defaults.items():
-        if key not in ALL_KEYS - NOT_OVERRIDABLE or key == "threshold":
-            raise ConfigError(f"{source}: defaults.{key}: unknown setting")
-        _check(f"{source}: defaults", key, value)
-    rules: list[Rule] = []
+def _overridable(model: type[BaseRule]) -> set[str]:
+    return set(model.model_fields) - NOT_OVERRIDABLE
+
+
+def _defaults_model() -> type[StrictModel]:
+    """Every overridable setting of any rule type (except ``threshold``), all optional."""
+    fields: dict[str, Any] = {}
+    for model in RULE_MODELS.values():
+        for name in sorted(_overridable(model) - {"threshold"} - set(fields)):
+            fields[name] = (model.model_fields[name].rebuild_annotation() | None, None)
+    return create_model("RuleDefaults", __base__=StrictModel, **fields)
+
+
+RuleDefaults = _defaults_model()
+
+
+class AlertRulesFile(StrictModel):
+    """The file's sections; rules are validated one by one (defaults merged first)."""
+
+    defaults: dict[str, Any] = Field(default_factory=dict)
+    rules: list[dict[str, Any]] = Field(default_factory=list)
+
+    @field_validator("defaults", "rules", mode="before")
+    @classmethod
+    def _empty_is_default(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None:
+            return {} if info.field_name == "defaults" else []
+        return value
+
+
+def _parse_rule(entry: Any, where: str, defaults: dict[str, Any], source: str) -> BaseRule:
+    if not isinstance(entry, dict):
+        raise ConfigError(f"{source}: {where}: must be a mapping")
+    rule_type = entry.get("type", "threshold")
+    if rule_type not in RULE_MODELS:
+        raise ConfigError(f"{source}: {where}.type: must be one of {TYPES}, got {rule_type!r}")
+    model = RULE_MODELS[rule_type]
+    applicable = {k: v for k, v in defaults.items() if k in model.model_fields}
+    merged = {**applicable, **entry, "type": rule_type}
+    merged.pop("overrides", None)
+    try:
+        rule = RULE_ADAPTER.validate_python(merged)
+    except ValidationError as exc:
+        raise config_error(exc, source, where, tags=TYPES) from None
+    overrides = _parse_overrides(model, merged, entry.get("overrides"), where, source)
+    return rule.model_copy(update={"overrides": overrides})
+
+
+def _parse_overrides(
+    model: type[BaseRule], merged: dict[str, Any], raw: Any, where: str, source: str
+) -> dict[str, dict[str, Any]]:
+    """Each dealer's override, checked by validating the rule with it applied."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: {where}.overrides: must map dealer codes to settings")
+    overrides: dict[str, dict[str, Any]] = {}
+    for dealer, override in raw.items():
+        at = f"{where}.overrides.{dealer}"
+        if not isinstance(override or {}, dict):
+            raise ConfigError(f"{source}: {at}: must be a mapping")
+        for key in override or {}:
+            if key not in _overridable(model):
+                raise ConfigError(f"{source}: {at}.{key}: unknown setting")
+        dealer_rule = validate(model, {**merged, **(override or {})}, source, at)
+        overrides[str(dealer)] = {k: getattr(dealer_rule, k) for k in override or {}}
+    return overrides
+
+
+def parse_rules(data: dict[str, Any], source: str = "alert_rules.yml") -> list[BaseRule]:
+    parsed: AlertRulesFile = validate(AlertRulesFile, data, source)
+    defaults = validate(RuleDefaults, parsed.defaults, source, "defaults")
+    defaults_set = defaults.model_dump(exclude_unset=True)
+    rules: list[BaseRule] = []
     seen: set[str] = set()
-    entries = data.get("rules") or []
-    if not isinstance(entries, list):
-        raise ConfigError(f"{source}: rules: must be a list")
-    for i, entry in enumerate(entries):
-        where = f"{source}: rules[{i}]"
-        if not isinstance(entry, dict):
-            raise ConfigError(f"{where}: must be a mapping")
-        rule_type = entry.get("type", "threshold")
-        _check(where, "type", rule_type)
-        allowed = TYPE_KEYS[rule_type]
-        for key in entry:
-            if key not in allowed:
-                raise ConfigError(f"{where}.{key}: unknown setting for a {rule_type} rule")
-        for key in ("rule", *REQUIRED[rule_type]):
-            if key not in entry:
-                raise ConfigError(f"{where}.{key}: required")
-        mart = entry.get("mart", FUNNEL_MART)
-        if rule_type == "threshold" and mart == FUNNEL_MART and not entry.get("numerator"):
-            if entry["metric"] not in FUNNEL_METRICS:
-                raise ConfigError(
-                    f"{where}.metric: unknown metric {entry['metric']!r}; "
-                    f"one of {sorted(FUNNEL_METRICS)}"
-                )
-        elif rule_type == "threshold":
-            _check(where, "mart", mart)
-            if not IDENT.match(str(entry["metric"])) and not entry.get("numerator"):
-                raise ConfigError(
-                    f"{where}.metric: must be a column of marts.{mart}, got {entry['metric']!r}"
-                )
-        if entry.get("denominator") and not entry.get("numerator"):
-            raise ConfigError(f"{where}.numerator: required with denominator")
-        if entry["rule"] in seen:
-            raise ConfigError(f"{where}.rule: duplicate rule name {entry['rule']!r}")
-        seen.add(entry["rule"])
-        applicable = {k: v for k, v in defaults.items() if k in allowed}
-        merged = {**applicable, **{k: v for k, v in entry.items() if k != "overrides"}}
-        for key, value in merged.items():
-            _check(where, key, value)
-        if rule_type == "volume_anomaly":
-            merged.setdefault("consecutive_periods", entry.get("consecutive_periods", 1))
-        if rule_type in ("overdue_followups", "source_freshness", "data_quality"):
-            merged["direction"] = "above"
-            merged["consecutive_periods"] = 1
-        if rule_type == "sla_breach":
-            merged["direction"] = "above"
-            due, met = SLA_COLUMNS[merged.get("sla", "first_contact")]
-            merged.setdefault("due_column", due)
-            merged.setdefault("met_column", met)
-            merged.setdefault("period_column", "week_start")
-            merged.setdefault("metric", f"{merged.get('sla', 'first_contact')}_sla_breach_rate")
-            merged["mart"] = "mart_sla_compliance"
-        if rule_type == "threshold" and merged.get("numerator") and "metric" not in entry:
-            merged["metric"] = f"{merged['numerator']}_per_{merged.get('denominator')}"
-        merged.setdefault(
-            "metric",
-            {
-                "volume_anomaly": "leads",
-                "overdue_followups": "overdue_open_leads",
-                "source_freshness": "hours_since_last_load",
-                "data_quality": "failed_check",
-            }.get(rule_type, ""),
-        )
-        overrides = entry.get("overrides") or {}
-        if not isinstance(overrides, dict):
-            raise ConfigError(f"{where}.overrides: must map dealer codes to settings")
-        for dealer, override in overrides.items():
-            if not isinstance(override or {}, dict):
-                raise ConfigError(f"{where}.overrides.{dealer}: must be a mapping")
-            for key, value in (override or {}).items():
-                if key not in allowed or key in NOT_OVERRIDABLE:
-                    raise ConfigError(f"{where}.overrides.{dealer}.{key}: unknown setting")
-                _check(f"{where}.overrides.{dealer}", key, value)
-        rules.append(
-            Rule(
-                **_coerce(merged),
-                overrides={str(k): dict(v or {}) for k, v in overrides.items()},
-            )
-        )
+    for i, entry in enumerate(parsed.rules):
+        rule = _parse_rule(entry, f"rules[{i}]", defaults_set, source)
+        if rule.rule in seen:
+            raise ConfigError(f"{source}: rules[{i}].rule: duplicate rule name {rule.rule!r}")
+        seen.add(rule.rule)
+        rules.append(rule)
     return rules
 
 
-def load_rules() -> list[Rule]:
+def load_rules() -> list[BaseRule]:
     return parse_rules(load_yaml("alert_rules.yml"))

@@ -166,41 +166,50 @@ def register_dealers(url: str, dealer_codes: Iterable[str]) -> list[str]:
         return _register(conn, dealer_codes)
 
 
+_INSERT_DEALER = """
+    insert into ops.dealers
+        (dealer_code, dealer_name, region, brand, timezone, is_registered)
+    values (%s, %s, %s, %s, %s, {registered})
+    on conflict (dealer_code) do update set
+"""
+# A registered dealer's row follows the registry; only touched when something changed.
+_UPSERT_REGISTERED = (
+    _INSERT_DEALER.format(registered="true")
+    + """
+        dealer_name = excluded.dealer_name, region = excluded.region,
+        brand = excluded.brand, timezone = excluded.timezone,
+        is_registered = true, updated_at = now()
+    where (ops.dealers.dealer_name, ops.dealers.region, ops.dealers.brand,
+           ops.dealers.timezone, ops.dealers.is_registered)
+        is distinct from
+          (excluded.dealer_name, excluded.region, excluded.brand,
+           excluded.timezone, true)
+"""
+)
+# An unregistered dealer keeps the attributes it has, but is marked unregistered.
+_UPSERT_UNREGISTERED = (
+    _INSERT_DEALER.format(registered="false")
+    + """
+        is_registered = false, updated_at = now()
+    where ops.dealers.is_registered
+"""
+)
+
+
 def _register(conn: psycopg.Connection, dealer_codes: Iterable[str]) -> list[str]:
     registry, defaults = load_dealer_registry()
-    upsert = """
-        insert into ops.dealers
-            (dealer_code, dealer_name, region, brand, timezone, is_registered)
-        values (%s, %s, %s, %s, %s, true)
-        on conflict (dealer_code) do update set
-            dealer_name = excluded.dealer_name, region = excluded.region,
-            brand = excluded.brand, timezone = excluded.timezone,
-            is_registered = true, updated_at = now()
-        where (ops.dealers.dealer_name, ops.dealers.region, ops.dealers.brand,
-               ops.dealers.timezone, ops.dealers.is_registered)
-            is distinct from
-              (excluded.dealer_name, excluded.region, excluded.brand,
-               excluded.timezone, true)
-    """
     with conn.cursor() as cur:
         cur.executemany(
-            upsert,
+            _UPSERT_REGISTERED,
             [
                 (d.dealer_code, d.dealer_name, d.region, d.brand, d.timezone)
                 for d in registry.values()
             ],
         )
     unregistered = sorted({code for code in dealer_codes if code not in registry})
-    insert_unregistered = """
-        insert into ops.dealers
-            (dealer_code, dealer_name, region, brand, timezone, is_registered)
-        values (%s, %s, %s, %s, %s, false)
-        on conflict (dealer_code) do update set is_registered = false, updated_at = now()
-        where ops.dealers.is_registered
-    """
     for code in unregistered:
         conn.execute(
-            insert_unregistered, (code, code, defaults.region, defaults.brand, defaults.timezone)
+            _UPSERT_UNREGISTERED, (code, code, defaults.region, defaults.brand, defaults.timezone)
         )
         log.warning(
             "dealer folder %r is not in config/dealers.yml: registered with defaults "
@@ -334,7 +343,6 @@ def load_file(
         return FileOutcome(SKIPPED, previous, sha)
     started_at = datetime.now(UTC)
     prepared = prepare(data, lf.obj, local_tz, ctx.vocabulary, ctx.source, lf.name)
-    batch_id = uuid.uuid4()
     with conn.transaction(), conn.cursor() as cur:
         cur.execute(
             "select pg_advisory_xact_lock(hashtextextended(%s, 0))",
@@ -343,48 +351,65 @@ def load_file(
         previous = _already_loaded(conn, lf.dealer_code, sha)
         if previous:  # another loader got there first
             return FileOutcome(SKIPPED, previous, sha)
-        _insert_batch(cur, lf, sha, batch_id, started_at, prepared, ctx.source)
-        loaded = _copy_raw(cur, lf, sha, batch_id, started_at, prepared.good, ctx.source)
-        quarantined = _copy_quarantine(cur, lf, batch_id, prepared.bad, ctx.source)
-        if (loaded, quarantined) != (len(prepared.good), len(prepared.bad)):
-            raise RuntimeError(f"{lf.dealer_code}/{lf.name}: COPY wrote an unexpected row count")
-        cur.execute(
-            "update ops.load_batches set finished_at = clock_timestamp() where batch_id = %s",
-            (batch_id,),
-        )
-        cur.execute(
-            """
-            insert into ops.landed_files (dealer_code, content_sha256, file_name, object,
-                batch_id, status, rows_in, rows_loaded, rows_quarantined)
-            values (%s, %s, %s, %s, %s, %s, %s, %s, %s)
-            """,
-            (
-                lf.dealer_code,
-                sha,
-                lf.name,
-                lf.obj,
-                batch_id,
-                prepared.status,
-                prepared.rows_in,
-                loaded,
-                quarantined,
-            ),
-        )
+        batch = _Batch(lf, sha, uuid.uuid4(), started_at, ctx.source)
+        return _write_file(cur, batch, prepared)
+
+
+@dataclass(frozen=True)
+class _Batch:
+    """One load of one file: what every row it writes is stamped with."""
+
+    lf: LandingFile
+    sha: str
+    batch_id: uuid.UUID
+    started_at: datetime  # also the rows' _extracted_at
+    source: str
+
+
+def _write_file(cur: psycopg.Cursor, batch: _Batch, prepared: PreparedFile) -> FileOutcome:
+    """The batch row, the raw and quarantine rows and the landed-file row (open transaction)."""
+    lf = batch.lf
+    _insert_batch(cur, batch, prepared)
+    loaded = _copy_raw(cur, batch, prepared.good)
+    quarantined = _copy_quarantine(cur, batch, prepared.bad)
+    if (loaded, quarantined) != (len(prepared.good), len(prepared.bad)):
+        raise RuntimeError(f"{lf.dealer_code}/{lf.name}: COPY wrote an unexpected row count")
+    cur.execute(
+        "update ops.load_batches set finished_at = clock_timestamp() where batch_id = %s",
+        (batch.batch_id,),
+    )
+    cur.execute(
+        """
+        insert into ops.landed_files (dealer_code, content_sha256, file_name, object,
+            batch_id, status, rows_in, rows_loaded, rows_quarantined)
+        values (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+        """,
+        (
+            lf.dealer_code,
+            batch.sha,
+            lf.name,
+            lf.obj,
+            batch.batch_id,
+            prepared.status,
+            prepared.rows_in,
+            loaded,
+            quarantined,
+        ),
+    )
     return FileOutcome(
-        prepared.status, str(batch_id), sha, prepared.rows_in, loaded, quarantined, prepared.reason
+        prepared.status,
+        str(batch.batch_id),
+        batch.sha,
+        prepared.rows_in,
+        loaded,
+        quarantined,
+        prepared.reason,
     )
 
 
-def _insert_batch(
-    cur: psycopg.Cursor,
-    lf: LandingFile,
-    sha: str,
-    batch_id: uuid.UUID,
-    started_at: datetime,
-    prepared: PreparedFile,
-    source: str,
-) -> None:
-    detail = {"file_name": lf.name, "content_sha256": sha, "reason": prepared.reason}
+def _insert_batch(cur: psycopg.Cursor, batch: _Batch, prepared: PreparedFile) -> None:
+    lf = batch.lf
+    detail = {"file_name": lf.name, "content_sha256": batch.sha, "reason": prepared.reason}
     cur.execute(
         """
         insert into ops.load_batches (batch_id, source, dealer_code, object, started_at,
@@ -392,11 +417,11 @@ def _insert_batch(
         values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb)
         """,
         (
-            batch_id,
-            source,
+            batch.batch_id,
+            batch.source,
             lf.dealer_code,
             lf.obj,
-            started_at,
+            batch.started_at,
             prepared.status,
             prepared.rows_in,
             len(prepared.good),
@@ -406,20 +431,13 @@ def _insert_batch(
     )
 
 
-def _copy_raw(
-    cur: psycopg.Cursor,
-    lf: LandingFile,
-    sha: str,
-    batch_id: uuid.UUID,
-    extracted_at: datetime,
-    rows: Sequence[ParsedRow],
-    source: str,
-) -> int:
+def _copy_raw(cur: psycopg.Cursor, batch: _Batch, rows: Sequence[ParsedRow]) -> int:
     if not rows:
         return 0
-    table = sql.Identifier("raw", f"{source}__{lf.obj}")
+    lf = batch.lf
+    table = sql.Identifier("raw", f"{batch.source}__{lf.obj}")
     columns = (*typed_columns(lf.obj), "payload", *METADATA_COLUMNS)
-    meta = (lf.dealer_code, source, batch_id, extracted_at, lf.name, sha)
+    meta = (lf.dealer_code, batch.source, batch.batch_id, batch.started_at, lf.name, batch.sha)
     return _copy_rows(
         cur,
         table,
@@ -428,16 +446,11 @@ def _copy_raw(
     )
 
 
-def _copy_quarantine(
-    cur: psycopg.Cursor,
-    lf: LandingFile,
-    batch_id: uuid.UUID,
-    rows: Sequence[Quarantined],
-    source: str,
-) -> int:
+def _copy_quarantine(cur: psycopg.Cursor, batch: _Batch, rows: Sequence[Quarantined]) -> int:
     if not rows:
         return 0
-    head = (batch_id, source, lf.dealer_code, lf.obj, lf.name)
+    lf = batch.lf
+    head = (batch.batch_id, batch.source, lf.dealer_code, lf.obj, lf.name)
     return _copy_rows(
         cur,
         sql.Identifier("ops", "quarantine"),
@@ -492,24 +505,14 @@ def load_landing(
     vocabulary = load_stage_mapping().get(source)
     if vocabulary is None:
         raise ConfigError(f"stage_mapping.yml: no vocabulary for source {source!r}")
-    ctx = LoadContext(source, vocabulary)
     if landing_dir.is_dir():
         dealers, ignored = discover(landing_dir)
     else:
         log.warning("landing folder %s does not exist: nothing to load", landing_dir)
         dealers, ignored = {}, []
-    report_dealers: dict[str, dict[str, Any]] = {}
-    totals = _empty_summary()
-    with connect(url, autocommit=True) as conn:
-        with conn.transaction():
-            unregistered = _register(conn, dealers)
-        zones = _dealer_zones(conn, list(dealers))
-        for code, files in dealers.items():
-            entry = _load_dealer(conn, code, files, zones[code], ctx)
-            entry["is_registered"] = code not in unregistered
-            report_dealers[code] = entry
-            for name in totals:
-                totals[name] += entry["totals"][name]
+    report_dealers, unregistered, totals = _load_dealers(
+        url, dealers, LoadContext(source, vocabulary)
+    )
     report = {
         "source": source,
         "landing_dir": str(landing_dir),
@@ -522,6 +525,25 @@ def load_landing(
     }
     log.info("landing load finished: %s", json.dumps(report["totals"]))
     return report
+
+
+def _load_dealers(
+    url: str, dealers: Mapping[str, Sequence[LandingFile]], ctx: LoadContext
+) -> tuple[dict[str, dict[str, Any]], list[str], dict[str, int]]:
+    """Register the dealers and load their files: (report per dealer, unregistered, totals)."""
+    report_dealers: dict[str, dict[str, Any]] = {}
+    totals = _empty_summary()
+    with connect(url, autocommit=True) as conn:
+        with conn.transaction():
+            unregistered = _register(conn, dealers)
+        zones = _dealer_zones(conn, list(dealers))
+        for code, files in dealers.items():
+            entry = _load_dealer(conn, code, files, zones[code], ctx)
+            entry["is_registered"] = code not in unregistered
+            report_dealers[code] = entry
+            for name in totals:
+                totals[name] += entry["totals"][name]
+    return report_dealers, unregistered, totals
 
 
 def _load_dealer(

@@ -32,17 +32,93 @@ this file. Match keys: ``dealer``, ``severity``, ``min_severity``, ``rule``, ``r
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from dealerfunnel.settings import ConfigError, load_yaml
+from pydantic import Field, field_validator
+
+from dealerfunnel.settings import ConfigError, StrictModel, load_yaml, validate
 
 CHANNEL_TYPES = ("slack", "email", "dingtalk", "wecom", "webhook", "outbox")
 SEVERITY_ORDER = {"info": 0, "warning": 1, "critical": 2}
-CHANNEL_KEYS = {"name", "type", "conn_id", "to", "msgtype", "path", "from_email"}
 MATCH_KEYS = {"dealer", "severity", "min_severity", "rule", "rule_type"}
-NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+NAME_PATTERN = r"^[A-Za-z0-9_.-]+$"
+
+Names = tuple[str, ...]
+Severity = Literal["info", "warning", "critical"]
+
+
+def _as_names(value: Any) -> Any:
+    """A single name stands for a one-element list."""
+    return [value] if isinstance(value, str) else value
+
+
+# -- the file, as pydantic models ----------------------------------------------------------------
+
+
+class RetrySpec(StrictModel):
+    attempts: Annotated[int, Field(strict=True, ge=1)] = 3
+    backoff_seconds: Annotated[float, Field(strict=True, ge=0)] = 2.0
+    max_backoff_seconds: Annotated[float, Field(strict=True, ge=0)] = 60.0
+    timeout_seconds: Annotated[float, Field(strict=True, ge=0)] = 10.0
+
+
+class LinksSpec(StrictModel):
+    airflow_base_url: str | None = None
+    data_docs_url: str | None = None
+
+
+class ChannelSpec(StrictModel):
+    name: str | None = None
+    type: Literal["slack", "email", "dingtalk", "wecom", "webhook", "outbox"]
+    conn_id: str | None = None
+    to: Names = ()
+    msgtype: Literal["markdown", "text"] = "markdown"
+    path: str | None = None
+    from_email: str | None = None
+
+    _names = field_validator("to", mode="before")(classmethod(lambda cls, v: _as_names(v)))
+
+
+class RecipientSpec(StrictModel):
+    description: str = ""
+    channels: Annotated[list[dict[str, Any]], Field(min_length=1)]
+
+
+class MatchSpec(StrictModel):
+    dealer: Names | None = None
+    severity: tuple[Severity, ...] | None = None
+    min_severity: Severity | None = None
+    rule: Names | None = None
+    rule_type: Names | None = None
+
+    _names = field_validator("dealer", "severity", "rule", "rule_type", mode="before")(
+        classmethod(lambda cls, v: _as_names(v))
+    )
+
+
+class RouteSpec(StrictModel):
+    recipients: Annotated[Names, Field(min_length=1)]
+    match: dict[str, Any] = Field(default_factory=dict)
+
+    _names = field_validator("recipients", mode="before")(classmethod(lambda cls, v: _as_names(v)))
+
+
+class NotificationsFile(StrictModel):
+    retry: RetrySpec = RetrySpec()
+    links: LinksSpec = LinksSpec()
+    recipients: dict[Annotated[str, Field(pattern=NAME_PATTERN)], dict[str, Any]] = Field(
+        default_factory=dict
+    )
+    routes: list[dict[str, Any]] = Field(default_factory=list)
+    pipeline_failures: Names = ()
+
+    @field_validator("retry", "links", "recipients", "routes", "pipeline_failures", mode="before")
+    @classmethod
+    def _empty_is_default(cls, value: Any, info) -> Any:
+        if value is None:
+            return [] if info.field_name in ("routes", "pipeline_failures") else {}
+        return _as_names(value) if info.field_name == "pipeline_failures" else value
 
 
 @dataclass(frozen=True)
@@ -109,148 +185,78 @@ class NotificationConfig:
         return [ch for n in names for ch in self.recipients[n]]
 
 
-def _list(where: str, value: Any) -> tuple[str, ...]:
-    if isinstance(value, str):
-        return (value,)
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"{where}: must be a list of names")
-    return tuple(value)
+# -- from the file to the runtime objects ------------------------------------------------------
 
 
-def _number(where: str, value: Any, minimum: float) -> float:
-    if not isinstance(value, int | float) or isinstance(value, bool) or value < minimum:
-        raise ConfigError(f"{where}: must be a number >= {minimum}, got {value!r}")
-    return float(value)
+def _channel(recipient: str, spec: ChannelSpec, where: str, source: str) -> Channel:
+    if spec.type == "outbox":
+        if not spec.path:
+            raise ConfigError(f"{source}: {where}.path: required for an outbox channel")
+    elif not spec.conn_id:
+        raise ConfigError(f"{source}: {where}.conn_id: required (an Airflow Connection id)")
+    if spec.type == "email" and not spec.to:
+        raise ConfigError(f"{source}: {where}.to: required for an email channel")
+    return Channel(
+        recipient=recipient,
+        name=spec.name or spec.type,
+        type=spec.type,
+        conn_id=spec.conn_id,
+        to=spec.to,
+        msgtype=spec.msgtype,
+        path=spec.path,
+        from_email=spec.from_email,
+    )
+
+
+def _recipient(name: str, data: dict[str, Any], source: str) -> tuple[Channel, ...]:
+    where = f"recipients.{name}"
+    entry: RecipientSpec = validate(RecipientSpec, data, source, where)
+    channels: list[Channel] = []
+    for i, raw in enumerate(entry.channels):
+        at = f"{where}.channels[{i}]"
+        channel = _channel(name, validate(ChannelSpec, raw, source, at), at, source)
+        if any(c.name == channel.name for c in channels):
+            raise ConfigError(f"{source}: {at}.name: duplicate channel name {channel.name!r}")
+        channels.append(channel)
+    return tuple(channels)
+
+
+def _known(names: tuple[str, ...], recipients: dict[str, Any], where: str, source: str) -> None:
+    for n in names:
+        if n not in recipients:
+            raise ConfigError(f"{source}: {where}: unknown recipient {n!r}")
+
+
+def _route(i: int, data: dict[str, Any], recipients: dict[str, Any], source: str) -> Route:
+    where = f"routes[{i}]"
+    spec: RouteSpec = validate(RouteSpec, data, source, where)
+    _known(spec.recipients, recipients, f"{where}.recipients", source)
+    match: MatchSpec = validate(
+        MatchSpec,
+        spec.match,
+        source,
+        f"{where}.match",
+        unknown=f"unknown key; one of {sorted(MATCH_KEYS)}",
+    )
+    return Route(recipients=spec.recipients, match=match.model_dump(exclude_none=True))
 
 
 def parse_notifications(
     data: dict[str, Any], source: str = "notifications.yml"
 ) -> NotificationConfig:
-    if not isinstance(data, dict):
-        raise ConfigError(f"{source}: top level must be a mapping")
-    for key in data:
-        if key not in ("retry", "links", "recipients", "routes", "pipeline_failures"):
-            raise ConfigError(f"{source}: {key}: unknown section")
-    retry_data = data.get("retry") or {}
-    if not isinstance(retry_data, dict):
-        raise ConfigError(f"{source}: retry: must be a mapping")
-    retry_kwargs: dict[str, Any] = {}
-    for key, value in retry_data.items():
-        if key not in Retry.__dataclass_fields__:
-            raise ConfigError(f"{source}: retry.{key}: unknown setting")
-        if key == "attempts":
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ConfigError(f"{source}: retry.attempts: must be an integer >= 1")
-            retry_kwargs[key] = value
-        else:
-            retry_kwargs[key] = _number(f"{source}: retry.{key}", value, 0)
-    links = data.get("links") or {}
-    if not isinstance(links, dict):
-        raise ConfigError(f"{source}: links: must be a mapping")
-    for key in links:
-        if key not in ("airflow_base_url", "data_docs_url"):
-            raise ConfigError(f"{source}: links.{key}: unknown setting")
-
-    recipients: dict[str, tuple[Channel, ...]] = {}
-    raw_recipients = data.get("recipients") or {}
-    if not isinstance(raw_recipients, dict):
-        raise ConfigError(f"{source}: recipients: must be a mapping")
-    for rname, entry in raw_recipients.items():
-        where = f"{source}: recipients.{rname}"
-        if not NAME.match(str(rname)):
-            raise ConfigError(f"{where}: names may use letters, digits, '_', '.', '-'")
-        if not isinstance(entry, dict):
-            raise ConfigError(f"{where}: must be a mapping")
-        for key in entry:
-            if key not in ("channels", "description"):
-                raise ConfigError(f"{where}.{key}: unknown setting")
-        specs = entry.get("channels")
-        if not isinstance(specs, list) or not specs:
-            raise ConfigError(f"{where}.channels: must be a non-empty list")
-        channels = []
-        for i, spec in enumerate(specs):
-            cwhere = f"{where}.channels[{i}]"
-            if not isinstance(spec, dict):
-                raise ConfigError(f"{cwhere}: must be a mapping")
-            for key in spec:
-                if key not in CHANNEL_KEYS:
-                    raise ConfigError(f"{cwhere}.{key}: unknown setting")
-            ctype = spec.get("type")
-            if ctype not in CHANNEL_TYPES:
-                raise ConfigError(f"{cwhere}.type: must be one of {CHANNEL_TYPES}, got {ctype!r}")
-            if ctype == "outbox":
-                if not spec.get("path"):
-                    raise ConfigError(f"{cwhere}.path: required for an outbox channel")
-            elif not spec.get("conn_id"):
-                raise ConfigError(f"{cwhere}.conn_id: required (an Airflow Connection id)")
-            if ctype == "email" and not spec.get("to"):
-                raise ConfigError(f"{cwhere}.to: required for an email channel")
-            msgtype = spec.get("msgtype", "markdown")
-            if msgtype not in ("markdown", "text"):
-                raise ConfigError(f"{cwhere}.msgtype: must be markdown or text")
-            name = str(spec.get("name") or ctype)
-            if any(c.name == name for c in channels):
-                raise ConfigError(f"{cwhere}.name: duplicate channel name {name!r}")
-            channels.append(
-                Channel(
-                    recipient=str(rname),
-                    name=name,
-                    type=ctype,
-                    conn_id=spec.get("conn_id"),
-                    to=_list(f"{cwhere}.to", spec["to"]) if spec.get("to") else (),
-                    msgtype=msgtype,
-                    path=spec.get("path"),
-                    from_email=spec.get("from_email"),
-                )
-            )
-        recipients[str(rname)] = tuple(channels)
-
-    routes = []
-    raw_routes = data.get("routes") or []
-    if not isinstance(raw_routes, list):
-        raise ConfigError(f"{source}: routes: must be a list")
-    for i, entry in enumerate(raw_routes):
-        where = f"{source}: routes[{i}]"
-        if not isinstance(entry, dict):
-            raise ConfigError(f"{where}: must be a mapping")
-        for key in entry:
-            if key not in ("match", "recipients"):
-                raise ConfigError(f"{where}.{key}: unknown setting")
-        names = _list(f"{where}.recipients", entry.get("recipients") or [])
-        if not names:
-            raise ConfigError(f"{where}.recipients: required")
-        for n in names:
-            if n not in recipients:
-                raise ConfigError(f"{where}.recipients: unknown recipient {n!r}")
-        match = entry.get("match") or {}
-        if not isinstance(match, dict):
-            raise ConfigError(f"{where}.match: must be a mapping")
-        parsed: dict[str, Any] = {}
-        for key, value in match.items():
-            if key not in MATCH_KEYS:
-                raise ConfigError(f"{where}.match.{key}: unknown key; one of {sorted(MATCH_KEYS)}")
-            if key == "min_severity":
-                if value not in SEVERITY_ORDER:
-                    raise ConfigError(f"{where}.match.min_severity: one of {list(SEVERITY_ORDER)}")
-                parsed[key] = value
-            else:
-                parsed[key] = _list(f"{where}.match.{key}", value)
-                if key == "severity":
-                    for sev in parsed[key]:
-                        if sev not in SEVERITY_ORDER:
-                            raise ConfigError(f"{where}.match.severity: unknown severity {sev!r}")
-        routes.append(Route(recipients=names, match=parsed))
-    failures = _list(f"{source}: pipeline_failures", data.get("pipeline_failures") or [])
-    for n in failures:
-        if n not in recipients:
-            raise ConfigError(f"{source}: pipeline_failures: unknown recipient {n!r}")
+    parsed: NotificationsFile = validate(NotificationsFile, data, source)
+    recipients = {
+        str(name): _recipient(str(name), entry, source) for name, entry in parsed.recipients.items()
+    }
+    routes = tuple(_route(i, entry, recipients, source) for i, entry in enumerate(parsed.routes))
+    _known(parsed.pipeline_failures, recipients, "pipeline_failures", source)
     return NotificationConfig(
         recipients=recipients,
-        routes=tuple(routes),
-        retry=Retry(**retry_kwargs),
-        airflow_base_url=links.get("airflow_base_url"),
-        data_docs_url=links.get("data_docs_url"),
-        pipeline_failures=failures,
+        routes=routes,
+        retry=Retry(**parsed.retry.model_dump()),
+        airflow_base_url=parsed.links.airflow_base_url,
+        data_docs_url=parsed.links.data_docs_url,
+        pipeline_failures=parsed.pipeline_failures,
     )
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from dealerfunnel.quality.config import QualityConfig
-from dealerfunnel.quality.gates import GateResult
+from dealerfunnel.quality.gates import CheckFailure, GateResult
 
 TEST_STATUSES = {"fail", "warn", "error"}
 
@@ -34,16 +34,16 @@ def run_results_gate(path: Path, config: QualityConfig) -> GateResult:
     data = _load(path)
     if data is None:
         result.add_failure(
-            {
-                "source": "gate",
-                "suite": "dbt",
-                "expectation": "run_results",
-                "check_name": "dbt produced run_results.json",
-                "check_key": "gate:dbt:run_results",
-                "kwargs": {"path": str(path)},
-                "severity": "blocking",
-                "observed": "missing",
-            }
+            CheckFailure(
+                source="gate",
+                suite="dbt",
+                expectation="run_results",
+                check_name="dbt produced run_results.json",
+                check_key="gate:dbt:run_results",
+                kwargs={"path": str(path)},
+                severity="blocking",
+                observed="missing",
+            )
         )
         return result
     for item in data.get("results", []):
@@ -63,18 +63,18 @@ def run_results_gate(path: Path, config: QualityConfig) -> GateResult:
         if severity == "ignore":
             continue
         result.add_failure(
-            {
-                "source": source,
-                "suite": "dbt",
-                "expectation": _short(unique_id),
-                "check_name": f"dbt {resource} {_short(unique_id)}: {status}",
-                "check_key": f"{source}:{unique_id}",
-                "kwargs": {"unique_id": unique_id},
-                "severity": severity,
-                "observed": item.get("failures")
+            CheckFailure(
+                source=source,
+                suite="dbt",
+                expectation=_short(unique_id),
+                check_name=f"dbt {resource} {_short(unique_id)}: {status}",
+                check_key=f"{source}:{unique_id}",
+                kwargs={"unique_id": unique_id},
+                severity=severity,
+                observed=item.get("failures")
                 if item.get("failures") is not None
                 else (item.get("message") or status),
-            }
+            )
         )
     return result
 
@@ -88,16 +88,16 @@ def freshness_gate(path: Path, config: QualityConfig) -> GateResult:
         if severity == "ignore":
             return result
         result.add_failure(
-            {
-                "source": "dbt_freshness",
-                "suite": "dbt_source_freshness",
-                "expectation": "sources_json",
-                "check_name": "dbt source freshness produced sources.json",
-                "check_key": "dbt_freshness:sources_json",
-                "kwargs": {"path": str(path)},
-                "severity": severity,
-                "observed": "missing",
-            }
+            CheckFailure(
+                source="dbt_freshness",
+                suite="dbt_source_freshness",
+                expectation="sources_json",
+                check_name="dbt source freshness produced sources.json",
+                check_key="dbt_freshness:sources_json",
+                kwargs={"path": str(path)},
+                severity=severity,
+                observed="missing",
+            )
         )
         return result
     for item in data.get("results", []):
@@ -110,17 +110,17 @@ def freshness_gate(path: Path, config: QualityConfig) -> GateResult:
         name = ".".join(unique_id.split(".")[2:]) or unique_id
         age = item.get("max_loaded_at_time_ago_in_s")
         result.add_failure(
-            {
-                "source": "dbt_freshness",
-                "suite": "dbt_source_freshness",
-                "expectation": "source_freshness",
-                "check_name": f"source {name} freshness: {status}",
-                "check_key": f"dbt_freshness:{unique_id}",
-                "kwargs": {"source": name, "criteria": item.get("criteria")},
-                "severity": severity,
-                "observed": f"{age / 3600:.1f}h since last load"
+            CheckFailure(
+                source="dbt_freshness",
+                suite="dbt_source_freshness",
+                expectation="source_freshness",
+                check_name=f"source {name} freshness: {status}",
+                check_key=f"dbt_freshness:{unique_id}",
+                kwargs={"source": name, "criteria": item.get("criteria")},
+                severity=severity,
+                observed=f"{age / 3600:.1f}h since last load"
                 if isinstance(age, int | float)
                 else (item.get("error") or status),
-            }
+            )
         )
     return result

@@ -1,30 +1,66 @@
-"""``config/quality.yml``: how dbt results map onto blocking/warning, and the WAP schemas."""
+"""``config/quality.yml``: how dbt results map onto blocking/warning, and the WAP schemas.
+
+Validated by pydantic models; an error names the file and the key, e.g. ``quality.yml:
+dbt_tests.fail: Input should be 'blocking', 'warning' or 'ignore', got 'fatal'``.
+"""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from dealerfunnel.settings import ConfigError, load_yaml
+from pydantic import Field, field_validator
 
-SECTIONS = {
-    "dbt_tests": {"fail", "warn", "error"},
-    "dbt_models": {"error"},
-    "source_freshness": {"warn", "error", "runtime error"},
-}
-WAP_KEYS = {"candidate_schema", "previous_schema", "lock_timeout"}
-IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
+from dealerfunnel.settings import ConfigError, StrictModel, load_yaml, validate
+
+GateSeverity = Literal["blocking", "warning", "ignore"]
+SchemaName = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*$")]
+
+
+class DbtTestsSpec(StrictModel):
+    fail: GateSeverity = "blocking"
+    warn: GateSeverity = "warning"
+    error: GateSeverity = "blocking"
+
+
+class DbtModelsSpec(StrictModel):
+    error: GateSeverity = "blocking"
+
+
+class SourceFreshnessSpec(StrictModel):
+    warn: GateSeverity = "warning"
+    error: GateSeverity = "warning"
+    runtime_error: GateSeverity = Field(default="warning", alias="runtime error")
+
+
+class WapSpec(StrictModel):
+    candidate_schema: SchemaName = "marts_candidate"
+    previous_schema: SchemaName = "marts_previous"
+    lock_timeout: str = "30s"
+
+    @field_validator("lock_timeout", mode="before")
+    @classmethod
+    def _text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, int | float) else value
+
+
+class QualityFile(StrictModel):
+    dbt_tests: DbtTestsSpec = DbtTestsSpec()
+    dbt_models: DbtModelsSpec = DbtModelsSpec()
+    source_freshness: SourceFreshnessSpec = SourceFreshnessSpec()
+    wap: WapSpec = WapSpec()
 
 
 @dataclass(frozen=True)
 class QualityConfig:
     dbt_tests: dict[str, str] = field(
-        default_factory=lambda: {"fail": "blocking", "warn": "warning", "error": "blocking"}
+        default_factory=lambda: DbtTestsSpec().model_dump(by_alias=True)
     )
-    dbt_models: dict[str, str] = field(default_factory=lambda: {"error": "blocking"})
+    dbt_models: dict[str, str] = field(
+        default_factory=lambda: DbtModelsSpec().model_dump(by_alias=True)
+    )
     source_freshness: dict[str, str] = field(
-        default_factory=lambda: {"warn": "warning", "error": "warning", "runtime error": "warning"}
+        default_factory=lambda: SourceFreshnessSpec().model_dump(by_alias=True)
     )
     candidate_schema: str = "marts_candidate"
     previous_schema: str = "marts_previous"
@@ -32,37 +68,18 @@ class QualityConfig:
 
 
 def parse_quality_config(data: dict[str, Any], source: str = "quality.yml") -> QualityConfig:
-    kwargs: dict[str, Any] = {}
-    for key, value in data.items():
-        if key == "wap":
-            if not isinstance(value, dict):
-                raise ConfigError(f"{source}: wap: must be a mapping")
-            for wkey, wvalue in value.items():
-                if wkey not in WAP_KEYS:
-                    raise ConfigError(f"{source}: wap.{wkey}: unknown setting")
-                if wkey.endswith("_schema") and not IDENT.match(str(wvalue)):
-                    raise ConfigError(f"{source}: wap.{wkey}: not a schema name: {wvalue!r}")
-                kwargs[wkey] = str(wvalue)
-            continue
-        if key not in SECTIONS:
-            raise ConfigError(f"{source}: {key}: unknown section")
-        if not isinstance(value, dict):
-            raise ConfigError(f"{source}: {key}: must be a mapping")
-        mapping = dict(QualityConfig.__dataclass_fields__[key].default_factory())
-        for status, severity in value.items():
-            if status not in SECTIONS[key]:
-                raise ConfigError(f"{source}: {key}.{status}: unknown status")
-            if severity not in ("blocking", "warning", "ignore"):
-                raise ConfigError(
-                    f"{source}: {key}.{status}: must be blocking, warning or ignore, "
-                    f"got {severity!r}"
-                )
-            mapping[status] = severity
-        kwargs[key] = mapping
-    config = QualityConfig(**kwargs)
-    if config.candidate_schema in ("marts", config.previous_schema):
+    parsed: QualityFile = validate(QualityFile, data, source)
+    wap = parsed.wap
+    if wap.candidate_schema in ("marts", wap.previous_schema):
         raise ConfigError(f"{source}: wap.candidate_schema: must differ from marts and previous")
-    return config
+    return QualityConfig(
+        dbt_tests=parsed.dbt_tests.model_dump(by_alias=True),
+        dbt_models=parsed.dbt_models.model_dump(by_alias=True),
+        source_freshness=parsed.source_freshness.model_dump(by_alias=True),
+        candidate_schema=wap.candidate_schema,
+        previous_schema=wap.previous_schema,
+        lock_timeout=wap.lock_timeout,
+    )
 
 
 def load_quality_config() -> QualityConfig:

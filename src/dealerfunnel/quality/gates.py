@@ -11,12 +11,15 @@ expectation, ``type`` + ``kwargs``, plus our ``severity``)::
       - type: expect_column_values_to_not_be_null
         kwargs: {column: lead_id}
         severity: blocking     # blocking (default) fails the gate; warning only reports
-      - type: expect_column_max_to_be_between
-        kwargs: {column: _extracted_at, min_value: now-48h}   # relative time, see below
+      - type: expect_column_values_to_not_be_null
+        kwargs: {column: assigned_at, mostly: 0.8}
         severity: warning
 
 A kwarg written ``now``, ``now-<N>h``, ``now-<N>d`` or ``now-<N>m`` (minutes) is resolved to
-an ISO timestamp (UTC) when the gate runs: that is how freshness is configured.
+an ISO timestamp (UTC) when the gate runs. Freshness is not checked here: it has one home,
+``dbt source freshness`` (``loaded_at_field`` + ``freshness`` in the dbt sources, run by
+:func:`dealerfunnel.quality.wap.source_freshness`). Mart suites hold only what dbt's tests and
+enforced contracts do not already assert (row counts, value ranges, cross-column checks).
 
 The GX file context lives under ``<data_dir>/gx`` (run state, not source). The datasource's
 connection string is stored there as ``${GX_WAREHOUSE_URL}`` and resolved from the
@@ -36,7 +39,7 @@ import json
 import logging
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -81,6 +84,23 @@ class SuiteSpec:
     skip_when_empty: bool = False
 
 
+@dataclass(frozen=True)
+class CheckFailure:
+    """One failed check; stored in :class:`GateResult` (and ``ops.quality_failures``) as a dict."""
+
+    source: str
+    suite: str
+    expectation: str
+    check_name: str
+    check_key: str
+    kwargs: dict[str, Any]
+    severity: str
+    observed: Any = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 @dataclass
 class GateResult:
     success: bool
@@ -90,7 +110,9 @@ class GateResult:
     data_docs_index: str | None = None
     skipped: list[dict[str, Any]] = field(default_factory=list)
 
-    def add_failure(self, failure: dict[str, Any]) -> None:
+    def add_failure(self, failure: CheckFailure | dict[str, Any]) -> None:
+        if isinstance(failure, CheckFailure):
+            failure = failure.as_dict()
         if failure["severity"] == "blocking":
             self.blocking_failures.append(failure)
             self.success = False
@@ -118,6 +140,20 @@ class GateResult:
         }
 
 
+@dataclass(frozen=True)
+class SuiteRun:
+    """A suite to validate: the table it runs against (after ``schema_map``) and its checks."""
+
+    spec: SuiteSpec
+    schema: str
+    table: str
+    expectations: list[dict[str, Any]]
+
+    @property
+    def qualified_table(self) -> str:
+        return f"{self.schema}.{self.table}"
+
+
 def suites_folder() -> Path:
     value = os.environ.get("DEALERFUNNEL_EXPECTATIONS_DIR")
     return Path(value).expanduser().resolve() if value else expectations_dir()
@@ -125,67 +161,82 @@ def suites_folder() -> Path:
 
 def load_suite_specs(names: list[str] | None = None, folder: Path | None = None) -> list[SuiteSpec]:
     """Read and validate suite YAML files (all of them, or those named)."""
-    import great_expectations.expectations as gxe
-
     folder = folder or suites_folder()
-    paths = sorted(folder.glob("*.yml"))
     specs: list[SuiteSpec] = []
     seen: dict[str, Path] = {}
-    for path in paths:
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path.name}: not valid YAML ({exc})") from exc
-        if not isinstance(data, dict):
-            raise ConfigError(f"{path.name}: top level must be a mapping")
+    for path in sorted(folder.glob("*.yml")):
+        data = _read_suite_file(path)
         name = data.get("suite")
         if names is not None and name not in names:
             continue
-        for key in data:
-            if key not in SUITE_KEYS:
-                raise ConfigError(f"{path.name}: {key}: unknown key")
-        for key in ("suite", "table", "expectations"):
-            if not data.get(key):
-                raise ConfigError(f"{path.name}: missing key '{key}'")
-        if name in seen:
-            raise ConfigError(f"{path.name}: suite: {name!r} already defined in {seen[name].name}")
+        _check_suite(path, data, seen)
         seen[name] = path
-        schema, _, table = str(data["table"]).partition(".")
-        if not table:
-            raise ConfigError(f"{path.name}: table must be 'schema.table', got {data['table']!r}")
-        for key in ("required", "skip_when_empty"):
-            if not isinstance(data.get(key, False), bool):
-                raise ConfigError(f"{path.name}: {key}: must be true or false")
-        for i, exp in enumerate(data["expectations"]):
-            where = f"{path.name}: expectations[{i}]"
-            if not isinstance(exp, dict):
-                raise ConfigError(f"{where}: must be a mapping")
-            for key in exp:
-                if key not in EXPECTATION_KEYS:
-                    raise ConfigError(f"{where}.{key}: unknown key")
-            type_ = exp.get("type", "")
-            if not hasattr(gxe, _camel(type_)):
-                raise ConfigError(f"{where}.type: unknown expectation {type_!r}")
-            if exp.get("severity", "blocking") not in SEVERITIES:
-                raise ConfigError(f"{where}.severity: must be one of {SEVERITIES}")
-            if not isinstance(exp.get("kwargs", {}), dict):
-                raise ConfigError(f"{where}.kwargs: must be a mapping")
-        specs.append(
-            SuiteSpec(
-                name,
-                schema,
-                table,
-                list(data["expectations"]),
-                path,
-                required=data.get("required", True),
-                skip_when_empty=data.get("skip_when_empty", False),
-            )
-        )
+        specs.append(_suite_spec(path, data))
     if names is not None:
         missing = set(names) - {s.name for s in specs}
         if missing:
             raise ConfigError(f"no suite file in {folder} defines {sorted(missing)}")
     return specs
+
+
+def _read_suite_file(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path.name}: not valid YAML ({exc})") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path.name}: top level must be a mapping")
+    return data
+
+
+def _check_suite(path: Path, data: dict[str, Any], seen: dict[str, Path]) -> None:
+    """Raise :class:`ConfigError` naming the file and the entry for anything malformed."""
+    for key in data:
+        if key not in SUITE_KEYS:
+            raise ConfigError(f"{path.name}: {key}: unknown key")
+    for key in ("suite", "table", "expectations"):
+        if not data.get(key):
+            raise ConfigError(f"{path.name}: missing key '{key}'")
+    name = data["suite"]
+    if name in seen:
+        raise ConfigError(f"{path.name}: suite: {name!r} already defined in {seen[name].name}")
+    if not str(data["table"]).partition(".")[2]:
+        raise ConfigError(f"{path.name}: table must be 'schema.table', got {data['table']!r}")
+    for key in ("required", "skip_when_empty"):
+        if not isinstance(data.get(key, False), bool):
+            raise ConfigError(f"{path.name}: {key}: must be true or false")
+    for i, exp in enumerate(data["expectations"]):
+        _check_expectation(f"{path.name}: expectations[{i}]", exp)
+
+
+def _check_expectation(where: str, exp: Any) -> None:
+    import great_expectations.expectations as gxe
+
+    if not isinstance(exp, dict):
+        raise ConfigError(f"{where}: must be a mapping")
+    for key in exp:
+        if key not in EXPECTATION_KEYS:
+            raise ConfigError(f"{where}.{key}: unknown key")
+    type_ = exp.get("type", "")
+    if not hasattr(gxe, _camel(type_)):
+        raise ConfigError(f"{where}.type: unknown expectation {type_!r}")
+    if exp.get("severity", "blocking") not in SEVERITIES:
+        raise ConfigError(f"{where}.severity: must be one of {SEVERITIES}")
+    if not isinstance(exp.get("kwargs", {}), dict):
+        raise ConfigError(f"{where}.kwargs: must be a mapping")
+
+
+def _suite_spec(path: Path, data: dict[str, Any]) -> SuiteSpec:
+    schema, _, table = str(data["table"]).partition(".")
+    return SuiteSpec(
+        data["suite"],
+        schema,
+        table,
+        list(data["expectations"]),
+        path,
+        required=data.get("required", True),
+        skip_when_empty=data.get("skip_when_empty", False),
+    )
 
 
 def suite_names_for_schema(schema: str, folder: Path | None = None) -> list[str]:
@@ -234,13 +285,13 @@ def describe_check(name: str, kwargs: dict[str, Any]) -> str:
     return f"{name}({', '.join(cols)})" if cols else name
 
 
-def _table_state(url: str, specs: list[SuiteSpec]) -> dict[tuple[str, str], int | None]:
+def _table_state(url: str, tables: set[tuple[str, str]]) -> dict[tuple[str, str], int | None]:
     """Row presence per (schema, table): None = table missing, 0 = empty, 1 = has rows."""
     from psycopg import sql
 
     state: dict[tuple[str, str], int | None] = {}
     with connect(url) as conn:
-        for schema, table in {(s.schema, s.table) for s in specs}:
+        for schema, table in tables:
             exists = conn.execute("select to_regclass(%s)", (f'"{schema}"."{table}"',)).fetchone()
             if exists[0] is None:
                 state[(schema, table)] = None
@@ -268,133 +319,14 @@ def run_gate(
     table does not exist is skipped and listed in ``result.skipped`` unless it is
     ``required``, in which case the missing table is a blocking failure.
     """
-    import great_expectations as gx
-    from great_expectations.core.expectation_suite import ExpectationSuite
-    from great_expectations.expectations.expectation_configuration import (
-        ExpectationConfiguration,
-    )
-
     now = now or datetime.now(UTC)
-    schema_map = schema_map or {}
     specs = load_suite_specs(suite_names, folder=folder)
     result = GateResult(success=True)
-    targets = {s.name: (schema_map.get(s.schema, s.schema), s.table) for s in specs}
-    state = _table_state(
-        url, [SuiteSpec(s.name, *targets[s.name], [], s.path) for s in specs] if specs else []
-    )
-    runnable: list[tuple[SuiteSpec, list[dict[str, Any]]]] = []
-    for spec in specs:
-        schema, table = targets[spec.name]
-        present = state[(schema, table)]
-        if present is None:
-            if spec.required:
-                result.add_failure(
-                    {
-                        "source": "gate",
-                        "suite": spec.name,
-                        "expectation": "table_exists",
-                        "check_name": f"table {schema}.{table} exists",
-                        "check_key": check_key("gate", spec.name, "table_exists"),
-                        "kwargs": {"table": f"{schema}.{table}"},
-                        "severity": "blocking",
-                        "observed": "missing",
-                    }
-                )
-            else:
-                result.skipped.append(
-                    {"suite": spec.name, "table": f"{schema}.{table}", "reason": "table missing"}
-                )
-            continue
-        expectations = spec.expectations
-        if present == 0 and spec.skip_when_empty:
-            expectations = [e for e in expectations if e["type"] in TABLE_LEVEL]
-            result.skipped.append(
-                {
-                    "suite": spec.name,
-                    "table": f"{schema}.{table}",
-                    "reason": f"table empty: {len(spec.expectations) - len(expectations)}"
-                    " row-level expectations not run",
-                }
-            )
-        if expectations:
-            runnable.append((spec, expectations))
+    runnable = plan_suites(url, specs, schema_map or {}, result)
     for skipped in result.skipped:
         log.warning("GX %s: suite %s skipped (%s)", checkpoint_name, skipped["suite"], skipped)
-
     if runnable:
-        os.environ["GX_WAREHOUSE_URL"] = _gx_url(url)
-        root = data_dir() / "gx"
-        root.mkdir(parents=True, exist_ok=True)
-        context = gx.get_context(mode="file", project_root_dir=str(root))
-        datasource = context.data_sources.add_or_update_postgres(
-            name=DATASOURCE, connection_string="${GX_WAREHOUSE_URL}"
-        )
-        validations = []
-        for spec, expectations in runnable:
-            schema, table = targets[spec.name]
-            asset_name = f"{schema}.{table}"
-            try:
-                asset = datasource.get_asset(asset_name)
-            except LookupError:
-                asset = datasource.add_table_asset(
-                    name=asset_name, table_name=table, schema_name=schema
-                )
-            try:
-                batch = asset.get_batch_definition("whole_table")
-            except (LookupError, KeyError):
-                batch = asset.add_batch_definition_whole_table("whole_table")
-            suite = ExpectationSuite(name=spec.name)
-            for exp in expectations:
-                raw_kwargs = dict(exp.get("kwargs") or {})
-                suite.add_expectation_configuration(
-                    ExpectationConfiguration(
-                        type=exp["type"],
-                        kwargs=resolve_kwargs(raw_kwargs, now),
-                        meta={
-                            "severity": exp.get("severity", "blocking"),
-                            "notes": exp.get("notes", ""),
-                            "check_key": check_key("gx", spec.name, exp["type"], raw_kwargs),
-                        },
-                    )
-                )
-            suite = context.suites.add_or_update(suite)
-            validations.append(
-                context.validation_definitions.add_or_update(
-                    gx.ValidationDefinition(name=spec.name, data=batch, suite=suite)
-                )
-            )
-        checkpoint = context.checkpoints.add_or_update(
-            gx.Checkpoint(
-                name=checkpoint_name,
-                validation_definitions=validations,
-                actions=[gx.checkpoint.UpdateDataDocsAction(name="update_data_docs")],
-            )
-        )
-        outcome = checkpoint.run()
-        for run_result in outcome.run_results.values():
-            suite_name = run_result.suite_name
-            for er in run_result.results:
-                result.evaluated += 1
-                if er.success:
-                    continue
-                config = er.expectation_config
-                meta = config.meta or {}
-                kwargs = {k: v for k, v in config.kwargs.items() if k != "batch_id"}
-                result.add_failure(
-                    {
-                        "source": "gx",
-                        "suite": suite_name,
-                        "expectation": config.type,
-                        "check_name": f"{suite_name}: {describe_check(config.type, kwargs)}",
-                        "check_key": meta.get("check_key")
-                        or check_key("gx", suite_name, config.type, kwargs),
-                        "kwargs": kwargs,
-                        "severity": meta.get("severity", "blocking"),
-                        "observed": _observed(er.result),
-                    }
-                )
-        sites = context.get_docs_sites_urls()
-        result.data_docs_index = sites[0]["site_url"] if sites else None
+        _validate(url, runnable, checkpoint_name, now, result)
     log.info(
         "GX checkpoint %s: %d expectations, %d blocking failures, %d warnings, %d skipped;"
         " Data Docs %s",
@@ -406,6 +338,157 @@ def run_gate(
         result.data_docs_index,
     )
     return result
+
+
+def plan_suites(
+    url: str, specs: list[SuiteSpec], schema_map: dict[str, str], result: GateResult
+) -> list[SuiteRun]:
+    """The suites to validate; missing or empty tables are recorded in ``result``."""
+    targets = {s.name: (schema_map.get(s.schema, s.schema), s.table) for s in specs}
+    state = _table_state(url, set(targets.values()))
+    runs = []
+    for spec in specs:
+        schema, table = targets[spec.name]
+        run = _plan_suite(spec, schema, table, state[(schema, table)], result)
+        if run is not None:
+            runs.append(run)
+    return runs
+
+
+def _plan_suite(
+    spec: SuiteSpec, schema: str, table: str, present: int | None, result: GateResult
+) -> SuiteRun | None:
+    qualified = f"{schema}.{table}"
+    if present is None:
+        if spec.required:
+            result.add_failure(
+                CheckFailure(
+                    source="gate",
+                    suite=spec.name,
+                    expectation="table_exists",
+                    check_name=f"table {qualified} exists",
+                    check_key=check_key("gate", spec.name, "table_exists"),
+                    kwargs={"table": qualified},
+                    severity="blocking",
+                    observed="missing",
+                )
+            )
+        else:
+            result.skipped.append(
+                {"suite": spec.name, "table": qualified, "reason": "table missing"}
+            )
+        return None
+    expectations = spec.expectations
+    if present == 0 and spec.skip_when_empty:
+        expectations = [e for e in expectations if e["type"] in TABLE_LEVEL]
+        not_run = len(spec.expectations) - len(expectations)
+        result.skipped.append(
+            {
+                "suite": spec.name,
+                "table": qualified,
+                "reason": f"table empty: {not_run} row-level expectations not run",
+            }
+        )
+    return SuiteRun(spec, schema, table, expectations) if expectations else None
+
+
+def _validate(
+    url: str, runs: list[SuiteRun], checkpoint_name: str, now: datetime, result: GateResult
+) -> None:
+    """Run one checkpoint over ``runs``, add its results to ``result`` and rebuild Data Docs."""
+    import great_expectations as gx
+
+    context, datasource = _gx_context(url)
+    validations = [_validation_definition(context, datasource, run, now) for run in runs]
+    checkpoint = context.checkpoints.add_or_update(
+        gx.Checkpoint(
+            name=checkpoint_name,
+            validation_definitions=validations,
+            actions=[gx.checkpoint.UpdateDataDocsAction(name="update_data_docs")],
+        )
+    )
+    outcome = checkpoint.run()
+    for run_result in outcome.run_results.values():
+        for er in run_result.results:
+            result.evaluated += 1
+            if not er.success:
+                result.add_failure(_gx_failure(run_result.suite_name, er))
+    sites = context.get_docs_sites_urls()
+    result.data_docs_index = sites[0]["site_url"] if sites else None
+
+
+def _gx_context(url: str) -> tuple[Any, Any]:
+    """The GX file context under ``<data_dir>/gx`` and its warehouse datasource."""
+    import great_expectations as gx
+
+    os.environ["GX_WAREHOUSE_URL"] = _gx_url(url)
+    root = data_dir() / "gx"
+    root.mkdir(parents=True, exist_ok=True)
+    context = gx.get_context(mode="file", project_root_dir=str(root))
+    datasource = context.data_sources.add_or_update_postgres(
+        name=DATASOURCE, connection_string="${GX_WAREHOUSE_URL}"
+    )
+    return context, datasource
+
+
+def _validation_definition(context: Any, datasource: Any, run: SuiteRun, now: datetime) -> Any:
+    """The suite of ``run`` against its whole table, registered in ``context``."""
+    import great_expectations as gx
+
+    try:
+        asset = datasource.get_asset(run.qualified_table)
+    except LookupError:
+        asset = datasource.add_table_asset(
+            name=run.qualified_table, table_name=run.table, schema_name=run.schema
+        )
+    try:
+        batch = asset.get_batch_definition("whole_table")
+    except (LookupError, KeyError):
+        batch = asset.add_batch_definition_whole_table("whole_table")
+    suite = context.suites.add_or_update(_expectation_suite(run, now))
+    return context.validation_definitions.add_or_update(
+        gx.ValidationDefinition(name=run.spec.name, data=batch, suite=suite)
+    )
+
+
+def _expectation_suite(run: SuiteRun, now: datetime) -> Any:
+    from great_expectations.core.expectation_suite import ExpectationSuite
+    from great_expectations.expectations.expectation_configuration import (
+        ExpectationConfiguration,
+    )
+
+    suite = ExpectationSuite(name=run.spec.name)
+    for exp in run.expectations:
+        raw_kwargs = dict(exp.get("kwargs") or {})
+        suite.add_expectation_configuration(
+            ExpectationConfiguration(
+                type=exp["type"],
+                kwargs=resolve_kwargs(raw_kwargs, now),
+                meta={
+                    "severity": exp.get("severity", "blocking"),
+                    "notes": exp.get("notes", ""),
+                    "check_key": check_key("gx", run.spec.name, exp["type"], raw_kwargs),
+                },
+            )
+        )
+    return suite
+
+
+def _gx_failure(suite_name: str, er: Any) -> CheckFailure:
+    """A failed GX expectation result as a :class:`CheckFailure`."""
+    config = er.expectation_config
+    meta = config.meta or {}
+    kwargs = {k: v for k, v in config.kwargs.items() if k != "batch_id"}
+    return CheckFailure(
+        source="gx",
+        suite=suite_name,
+        expectation=config.type,
+        check_name=f"{suite_name}: {describe_check(config.type, kwargs)}",
+        check_key=meta.get("check_key") or check_key("gx", suite_name, config.type, kwargs),
+        kwargs=kwargs,
+        severity=meta.get("severity", "blocking"),
+        observed=_observed(er.result),
+    )
 
 
 def _observed(result: dict[str, Any]) -> Any:

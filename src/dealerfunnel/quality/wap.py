@@ -132,10 +132,29 @@ def publish(url: str, config: QualityConfig | None = None) -> dict:
                 _copy_schema_usage(conn, acl, config.candidate_schema)
             conn.execute(sql.SQL("drop schema if exists {} cascade").format(previous))
             conn.execute(sql.SQL("alter schema {} rename to {}").format(published, previous))
+            _close_to_readers(conn, config.previous_schema)  # the rollback copy is unpublished
         conn.execute(sql.SQL("alter schema {} rename to {}").format(candidate, published))
     log.info("published %d mart tables from %s", len(tables), config.candidate_schema)
     kept = config.previous_schema if had_published else None
     return {"published": tables, "previous_kept_in": kept}
+
+
+def _close_to_readers(conn, schema: str) -> None:
+    """Revoke the reader roles' USAGE on ``schema`` (when the roles exist)."""
+    from dealerfunnel.access import DEALER_READER, HQ_READER
+
+    readers = [
+        r[0]
+        for r in conn.execute(
+            "select rolname from pg_roles where rolname = any(%s)", ([HQ_READER, DEALER_READER],)
+        ).fetchall()
+    ]
+    if readers:
+        conn.execute(
+            sql.SQL("revoke usage on schema {} from {}").format(
+                sql.Identifier(schema), sql.SQL(", ").join(map(sql.Identifier, readers))
+            )
+        )
 
 
 def _copy_schema_usage(conn, acl: list[str], schema: str) -> None:

@@ -12,26 +12,36 @@
       meta:
         conn_id: meta_ads
         api_version: v23.0
-        options: {page_size: 100, insights_lookback_days: 3, start_date: 2026-05-04}
+        options: {page_size: 100, insights_lookback_days: 3, backfill_days: 90}
         dealers:
           SH001: {ad_account_id: act_100000000001, page_id: "200000000001"}
 
-  Each connector declares the account keys it requires and allows (:class:`AccountSchema`);
-  errors name the key (``sources.yml: meta.dealers.SH001.page_id: required``).
+  Each connector declares its options (a subclass of :class:`SourceOptions`) and the account
+  keys it requires and allows (a subclass of :class:`Account`): pydantic models that forbid
+  unknown keys. Errors name the file and the key path
+  (``sources.yml: meta.dealers.SH001.page_id: field required``).
+
+**The first run's window** (every connector, ``options``): ``start_date`` (an ISO date) when
+given, else ``backfill_days`` (default :data:`DEFAULT_BACKFILL_DAYS`, 90) before the time of
+the extract that finds no watermark. Later runs continue from their watermark. A Connection may
+pin the first day with ``extra.start_date`` (as it may pin ``extra.api_version``); the API
+sandbox does so with the demo's first day.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
-from typing import Any
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from dealerfunnel.settings import load_yaml
 from dealerfunnel.sources.errors import SourceConfigError
 
 SOURCES_FILE = "sources.yml"
+DEFAULT_BACKFILL_DAYS = 90
 SECRET_EXTRA_KEYS = ("token", "secret", "password", "key")
 
 
@@ -98,12 +108,58 @@ def load_connection(conn_id: str) -> SourceConnection:
     return connection_from_airflow(conn)
 
 
-@dataclass(frozen=True)
-class AccountSchema:
-    """Keys an account entry of a source must / may have, each with a regex its value matches."""
+# -- config/sources.yml -----------------------------------------------------------------------
 
-    required: Mapping[str, str]
-    optional: Mapping[str, str] = field(default_factory=dict)
+
+def _text(value: Any) -> Any:
+    """YAML may give an id as a number: accept integers (never booleans) as their digits."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+def Text(pattern: str) -> Any:
+    """A string (or integer) setting matching ``pattern`` in full."""
+    return Annotated[str, BeforeValidator(_text), Field(pattern=rf"^(?:{pattern})$")]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+class SourceOptions(_Model):
+    """Options every connector has; a connector subclasses this with its own."""
+
+    start_date: date | None = None  # first day of the first run; default: see backfill_days
+    backfill_days: int = Field(DEFAULT_BACKFILL_DAYS, ge=1)  # first run: days before its time
+
+    def first_day(self, now: datetime, pinned: Any = None) -> date:
+        """The first day of a first run at ``now`` (``pinned``: a Connection's start_date)."""
+        if pinned not in (None, ""):
+            try:
+                return date.fromisoformat(str(pinned))
+            except ValueError:
+                raise SourceConfigError(
+                    f"Airflow connection extra.start_date: not an ISO date: {pinned!r}"
+                ) from None
+        if self.start_date is not None:
+            return self.start_date
+        return (now.astimezone(UTC) - timedelta(days=self.backfill_days)).date()
+
+
+class Account(_Model):
+    """A dealer's account entry; a connector subclasses this with its keys (``Text`` types)."""
+
+    def entry(self) -> dict[str, Any]:
+        """The entry as the JSON-able mapping a work item carries (unset optional keys left out)."""
+        return self.model_dump(exclude_none=True)
+
+
+class _Section(_Model):
+    conn_id: Text(r"[A-Za-z0-9_\-]+")
+    api_version: Text(r"v\d+(\.\d+)?")
+    options: dict[str, Any] = Field(default_factory=dict)
+    dealers: dict[Text(r"[A-Z]{2}\d{3}"), dict[str, Any]] = Field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -111,78 +167,59 @@ class SourceSettings:
     name: str
     conn_id: str
     api_version: str
-    options: Mapping[str, Any]
+    options: SourceOptions
     dealers: Mapping[str, Mapping[str, Any]]  # dealer code -> account entry
 
-    def option(self, key: str, default: Any) -> Any:
-        return self.options.get(key, default)
 
-    def option_date(self, key: str, default: date) -> date:
-        value = self.options.get(key, default)
-        if isinstance(value, date):
-            return value
-        try:
-            return date.fromisoformat(str(value))
-        except ValueError as exc:
-            raise SourceConfigError(
-                f"{SOURCES_FILE}: {self.name}.options.{key}: not an ISO date: {value!r}"
-            ) from exc
+def _message(path: str, exc: ValidationError) -> str:
+    """``sources.yml: <path>.<key path>: <what is wrong> (got <value>)`` of the first error."""
+    error = exc.errors()[0]
+    where = path
+    for part in error["loc"]:
+        if isinstance(part, int):
+            where += f"[{part}]"
+        elif part != "[key]":  # a mapping key that is itself invalid: the path names it already
+            where += f".{part}"
+    text = error["msg"]
+    if error["type"] == "extra_forbidden":
+        text = "unknown setting"
+    elif error["type"] != "missing":
+        text += f" (got {error['input']!r})"
+    return f"{SOURCES_FILE}: {where}: {text[:1].lower()}{text[1:]}"
 
 
-def _check_value(key: str, value: Any, pattern: str) -> str:
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise SourceConfigError(f"{SOURCES_FILE}: {key}: must be a string, got {value!r}")
-    text = str(value)
-    if not re.fullmatch(pattern, text):
-        raise SourceConfigError(f"{SOURCES_FILE}: {key}: {text!r} does not match {pattern}")
-    return text
+def _validate(model: type[_Model], value: Any, path: str) -> Any:
+    if value is None:
+        value = {}
+    try:
+        return model.model_validate(value)
+    except ValidationError as exc:
+        raise SourceConfigError(_message(path, exc)) from None
 
 
 def load_source_settings(
-    name: str, schema: AccountSchema, data: Mapping[str, Any] | None = None
+    name: str,
+    account: type[Account],
+    options: type[SourceOptions] = SourceOptions,
+    data: Mapping[str, Any] | None = None,
 ) -> SourceSettings:
-    """Validate and return the ``name`` section of ``config/sources.yml`` (or of ``data``)."""
+    """Validate and return the ``name`` section of ``config/sources.yml`` (or of ``data``).
+
+    :class:`SourceConfigError` names the file and the key path of the first problem.
+    """
     data = load_yaml(SOURCES_FILE) if data is None else data
-    section = data.get(name)
-    if not isinstance(section, Mapping):
+    raw = data.get(name)
+    if not isinstance(raw, Mapping):
         raise SourceConfigError(f"{SOURCES_FILE}: {name}: missing or not a mapping")
-    known = {"conn_id", "api_version", "options", "dealers"}
-    unknown = sorted(set(section) - known)
-    if unknown:
-        raise SourceConfigError(f"{SOURCES_FILE}: {name}.{unknown[0]}: unknown setting")
-    conn_id = _check_value(f"{name}.conn_id", section.get("conn_id", ""), r"[A-Za-z0-9_\-]+")
-    api_version = _check_value(
-        f"{name}.api_version", section.get("api_version", ""), r"v\d+(\.\d+)?"
+    section = _validate(_Section, raw, name)
+    dealers = {
+        code: _validate(account, entry, f"{name}.dealers.{code}").entry()
+        for code, entry in section.dealers.items()
+    }
+    return SourceSettings(
+        name,
+        section.conn_id,
+        section.api_version,
+        _validate(options, section.options, f"{name}.options"),
+        dealers,
     )
-    options = section.get("options") or {}
-    if not isinstance(options, Mapping):
-        raise SourceConfigError(f"{SOURCES_FILE}: {name}.options: must be a mapping")
-    dealers_raw = section.get("dealers") or {}
-    if not isinstance(dealers_raw, Mapping):
-        raise SourceConfigError(f"{SOURCES_FILE}: {name}.dealers: must be a mapping")
-    dealers: dict[str, dict[str, Any]] = {}
-    for code, entry in dealers_raw.items():
-        prefix = f"{name}.dealers.{code}"
-        _check_value(prefix, code, r"[A-Z]{2}\d{3}")
-        if not isinstance(entry, Mapping):
-            raise SourceConfigError(f"{SOURCES_FILE}: {prefix}: must be a mapping")
-        extra = sorted(set(entry) - set(schema.required) - set(schema.optional))
-        if extra:
-            raise SourceConfigError(f"{SOURCES_FILE}: {prefix}.{extra[0]}: unknown setting")
-        account: dict[str, Any] = {}
-        for key, pattern in schema.required.items():
-            if key not in entry or entry[key] in (None, ""):
-                raise SourceConfigError(f"{SOURCES_FILE}: {prefix}.{key}: required")
-            account[key] = _check_value(f"{prefix}.{key}", entry[key], pattern)
-        for key, pattern in schema.optional.items():
-            if key not in entry:
-                continue
-            value = entry[key]
-            if isinstance(value, list):
-                account[key] = [
-                    _check_value(f"{prefix}.{key}[{i}]", v, pattern) for i, v in enumerate(value)
-                ]
-            else:
-                account[key] = _check_value(f"{prefix}.{key}", value, pattern)
-        dealers[str(code)] = account
-    return SourceSettings(name, conn_id, api_version, dict(options), dealers)

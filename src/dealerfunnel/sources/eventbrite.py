@@ -27,60 +27,58 @@ holds the continuation of a run in progress so a crash resumes at the next page.
 ``changed_since = since + 1 s`` (``changed`` has second precision and the filter is
 inclusive), so a second run fetches only new and changed attendees.
 
-Stages: ``status`` (Attending / Checked In / Not Attending) is mapped in
-``config/stage_mapping.yml`` (``eventbrite``).
+Stages: ``status`` (Attending / Checked In / Not Attending) is mapped by the stage mapping
+(``eventbrite``) in dbt staging; an attendee whose ``status`` the mapping does not know is
+quarantined at load time (``unknown stage 'x' for source eventbrite``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from dealerfunnel.sources.config import AccountSchema, SourceConnection, SourceSettings
-from dealerfunnel.sources.errors import ApiError
-from dealerfunnel.sources.httpclient import (
-    Failure,
-    HttpClient,
-    JsonErrorDialect,
-    coded_failure,
-    default_classify,
-)
+from dealerfunnel.sources.config import Account as _Account
+from dealerfunnel.sources.config import SourceConnection, SourceOptions, Text
+from dealerfunnel.sources.httpclient import CodedErrorDialect, HttpClient
 from dealerfunnel.sources.loader import Page, Parsed, RecordInvalid
 from dealerfunnel.sources.streams import (
+    ApiStream,
+    ExtractContext,
     bearer_client,
+    body_list,
+    follow_cursor,
     missing,
     parse_aware_time,
     required_id,
     resumable_pages,
-    start_datetime,
 )
 
 SOURCE = "eventbrite"
-ACCOUNT_SCHEMA = AccountSchema(
-    required={"organization_id": r"\d+"},
-    optional={"event_ids": r"\d+"},
-)
-AUTH_ERRORS = frozenset({"INVALID_AUTH", "NO_AUTH", "INVALID_AUTH_HEADER", "NOT_AUTHORIZED"})
 TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
 
-class EventbriteDialect(JsonErrorDialect):
-    def classify_json(
-        self, status: int, headers: Mapping[str, str], body: str, error: Any
-    ) -> Failure | None:
-        if not isinstance(error, dict) or "error" not in error:
-            return default_classify(status, headers, body)
-        code = str(error.get("error"))
-        text = f"HTTP {status} {code}: {error.get('error_description')}"
-        return coded_failure(
-            status,
-            headers,
-            text,
-            throttled=code == "HIT_RATE_LIMIT",
-            auth=code in AUTH_ERRORS or status in (401, 403),
-        )
+class Account(_Account):
+    organization_id: Text(r"\d+")
+    event_ids: list[Text(r"\d+")] | None = None  # default: every event of the organization
+
+
+class Options(SourceOptions):
+    pass
+
+
+class EventbriteDialect(CodedErrorDialect):
+    """``{"status_code", "error", "error_description"}`` error bodies."""
+
+    AUTH_CODES = frozenset({"INVALID_AUTH", "NO_AUTH", "INVALID_AUTH_HEADER", "NOT_AUTHORIZED"})
+    THROTTLE_CODES = frozenset({"HIT_RATE_LIMIT"})
+
+    def describe(self, status: int, parsed: Any) -> tuple[str, str] | None:
+        if not isinstance(parsed, dict) or "error" not in parsed:
+            return None
+        code = str(parsed.get("error"))
+        return code, f"HTTP {status} {code}: {parsed.get('error_description')}"
 
 
 def make_client(conn: SourceConnection, **client_options: Any) -> HttpClient:
@@ -113,32 +111,28 @@ def _more(body: Mapping[str, Any]) -> str | None:
 
 
 def list_events(client: HttpClient, organization_id: str) -> list[str]:
-    events: list[str] = []
-    continuation = None
-    while True:
+    def fetch(continuation: str | None) -> tuple[list[Any], str | None]:
         params = {"status": "all", **attendees_params(None, continuation)}
         body = client.get(f"/v3/organizations/{organization_id}/events/", params=params)
-        if not isinstance(body, dict) or not isinstance(body.get("events"), list):
-            raise ApiError(f"events of organization {organization_id}: no 'events' list")
-        events += [str(e["id"]) for e in body["events"] if isinstance(e, dict) and e.get("id")]
-        continuation = _more(body)
-        if continuation is None:
-            return events
+        return body_list(body, "events", f"events of organization {organization_id}"), _more(body)
+
+    events = (e for page in follow_cursor(fetch) for e in page)
+    return [str(e["id"]) for e in events if isinstance(e, dict) and e.get("id")]
 
 
-@dataclass
-class AttendeesStream:
-    client: HttpClient
-    dealer_code: str
-    organization_id: str
+def attendee_status(record: Mapping[str, Any]) -> list[Any]:
+    """The funnel stage value of an attendee: its ``status``."""
+    return [record.get("status")]
+
+
+@dataclass(kw_only=True)
+class AttendeesStream(ApiStream):
+    """The attendees of one event; ``account_id`` is the organization, the watermark per event."""
+
     event_id: str
     start: datetime
     source: str = SOURCE
     object: str = "attendees"
-
-    @property
-    def account_id(self) -> str:
-        return self.organization_id
 
     @property
     def state_key(self) -> str:
@@ -155,9 +149,7 @@ class AttendeesStream:
             f"/v3/events/{self.event_id}/attendees/",
             params=attendees_params(run["changed_since"], run["continuation"]),
         )
-        if not isinstance(body, dict) or not isinstance(body.get("attendees"), list):
-            raise ApiError(f"attendees of event {self.event_id}: no 'attendees' list")
-        return body["attendees"], _more(body)
+        return body_list(body, "attendees", f"attendees of event {self.event_id}"), _more(body)
 
     def _newest(self, max_seen: str | None, record: Any) -> str | None:
         try:
@@ -183,24 +175,13 @@ class AttendeesStream:
         )
 
 
-def attendee_streams(
-    settings: SourceSettings,
-    conn: SourceConnection,
-    dealer_code: str,
-    account: Mapping[str, Any],
-    *,
-    client: HttpClient,
-    now: Callable[[], datetime],
-) -> Iterator[AttendeesStream]:
-    organization_id = str(account["organization_id"])
-    events = account.get("event_ids") or list_events(client, organization_id)
+def attendee_streams(ctx: ExtractContext) -> Iterator[AttendeesStream]:
+    organization_id = str(ctx.account["organization_id"])
+    events = ctx.account.get("event_ids") or list_events(ctx.client, organization_id)
+    start, stages = ctx.start_datetime(), ctx.stage_check(attendee_status)
     for event_id in events:
         yield AttendeesStream(
-            client,
-            dealer_code,
-            organization_id,
-            str(event_id),
-            start=start_datetime(settings),
+            **ctx.common("organization_id"), event_id=str(event_id), start=start, stages=stages
         )
 
 

@@ -25,7 +25,8 @@ field reference checked against the v22-v24 pages, unchanged for what we read):
 Connection (``google_ads``): host = ``https://googleads.googleapis.com``; extra:
 ``developer_token``, ``client_id``, ``client_secret``, ``refresh_token``,
 ``login_customer_id``, ``token_uri`` (default Google's), optional ``api_version``.
-Accounts (``config/sources.yml``, ``google_ads.dealers``): ``customer_id`` (10 digits).
+Accounts (``config/sources.yml``, ``google_ads.dealers``): ``customer_id`` (10 digits);
+options: :class:`Options`.
 
 Incremental state, committed with each batch / request:
 
@@ -43,13 +44,15 @@ Stages: none (no stage mapping needed).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
-from dealerfunnel.sources.config import AccountSchema, SourceConnection, SourceSettings
+from pydantic import Field
+
+from dealerfunnel.sources.config import Account as _Account
+from dealerfunnel.sources.config import SourceConnection, SourceOptions, Text
 from dealerfunnel.sources.errors import ApiError
 from dealerfunnel.sources.httpclient import (
     Failure,
@@ -63,18 +66,29 @@ from dealerfunnel.sources.httpclient import (
 )
 from dealerfunnel.sources.loader import Page, Parsed, RecordInvalid
 from dealerfunnel.sources.streams import (
-    api_version,
-    date_window_run,
+    ApiStream,
+    DailyWindowStream,
+    ExtractContext,
+    campaign_day,
     missing,
     parse_aware_time,
-    parse_day,
-    start_date,
-    window_end,
+    token_client,
 )
 
 SOURCE = "google_ads"
 DEFAULT_TOKEN_URI = "https://oauth2.googleapis.com/token"  # noqa: S105 - a URL
-ACCOUNT_SCHEMA = AccountSchema(required={"customer_id": r"\d{10}"})
+
+
+class Account(_Account):
+    customer_id: Text(r"\d{10}")
+
+
+class Options(SourceOptions):
+    leads_overlap_seconds: int = Field(0, ge=0)  # re-read submissions this long before
+    cost_lookback_days: int = Field(3, ge=0)  # cost is revised for a few days
+    cost_chunk_days: int = Field(31, ge=1)  # days per searchStream request
+
+
 LEAD_FIELDS = (
     "lead_form_submission_data.resource_name",
     "lead_form_submission_data.id",
@@ -210,17 +224,10 @@ def make_client(conn: SourceConnection, **client_options: Any) -> HttpClient:
     headers = {"developer-token": extra["developer_token"]}
     if conn.extra.get("login_customer_id"):
         headers["login-customer-id"] = str(conn.extra["login_customer_id"]).replace("-", "")
-    parts = urlsplit(token_uri)
-    token_client = HttpClient(
-        f"{parts.scheme}://{parts.netloc}",
-        conn_id=conn.conn_id,
-        dialect=OAuthTokenDialect(),
-        secrets=conn.secrets(),
-        **client_options,
-    )
+    client, path = token_client(conn, token_uri, OAuthTokenDialect(), **client_options)
     auth = OAuth2RefreshToken(
-        token_client,
-        parts.path or "/",
+        client,
+        path,
         client_id=extra["client_id"],
         client_secret=extra["client_secret"],
         refresh_token=refresh_token,
@@ -244,23 +251,13 @@ def _local(value: str) -> str:
 # -- streams ----------------------------------------------------------------------------------
 
 
-@dataclass
-class LeadFormSubmissionsStream:
-    client: HttpClient
-    version: str
-    dealer_code: str
-    customer_id: str
+@dataclass(kw_only=True)
+class LeadFormSubmissionsStream(ApiStream):
+    """Lead form submissions of one customer (``account_id``: the customer id)."""
+
     overlap_seconds: int = 0
     source: str = SOURCE
     object: str = "lead_form_submissions"
-
-    @property
-    def account_id(self) -> str:
-        return self.customer_id
-
-    @property
-    def state_key(self) -> str:
-        return self.customer_id
 
     def parse(self, record: dict[str, Any]) -> Parsed:
         data = record.get("leadFormSubmissionData")
@@ -278,7 +275,7 @@ class LeadFormSubmissionsStream:
             moved = datetime.strptime(since, LOCAL_TIME) - timedelta(seconds=self.overlap_seconds)
             since = moved.strftime(LOCAL_TIME)
         batches = search_stream(
-            self.client, self.version, self.customer_id, leads_query(since, inclusive=inclusive)
+            self.client, self.version, self.account_id, leads_query(since, inclusive=inclusive)
         )
         newest = state.get("since")
         if not batches:
@@ -295,50 +292,28 @@ class LeadFormSubmissionsStream:
             yield Page(rows, {"since": newest, "inclusive": not last})
 
 
-@dataclass
-class CampaignCostsStream:
-    client: HttpClient
-    version: str
-    dealer_code: str
-    customer_id: str
-    start: date
-    today: Callable[[], date]
-    lookback_days: int = 3
-    chunk_days: int = 31
+@dataclass(kw_only=True)
+class CampaignCostsStream(DailyWindowStream):
+    """Daily campaign cost of one customer; one page (commit) per searchStream request."""
+
     source: str = SOURCE
     object: str = "campaign_costs"
 
-    @property
-    def account_id(self) -> str:
-        return self.customer_id
-
-    @property
-    def state_key(self) -> str:
-        return self.customer_id
-
     def parse(self, record: dict[str, Any]) -> Parsed:
-        campaign_id = (record.get("campaign") or {}).get("id")
-        day = (record.get("segments") or {}).get("date")
-        if not campaign_id:
-            raise missing("campaign.id")
-        if not day:
-            raise missing("segments.date")
-        return Parsed(f"{campaign_id}|{parse_day('segments.date', day)}", None)
-
-    def pages(self, state: dict[str, Any] | None) -> Iterator[Page]:
-        last, run = date_window_run(
-            state or {}, start=self.start, today=self.today, lookback_days=self.lookback_days
+        return campaign_day(
+            (record.get("campaign") or {}).get("id"),
+            (record.get("segments") or {}).get("date"),
+            id_key="campaign.id",
+            day_key="segments.date",
         )
+
+    def window_pages(self, last: str | None, run: dict[str, Any]) -> Iterator[Page]:
         until = date.fromisoformat(run["until"])
         window = date.fromisoformat(run["window"])
-        if window > until:
-            yield Page([], {"last_date": last, "run": None})
-            return
         while window <= until:
-            end = window_end(window, self.chunk_days, until)
-            batches = search_stream(
-                self.client, self.version, self.customer_id, cost_query(window, end)
-            )
+            end = self.window_end(window, until)
+            query = cost_query(window, end)
+            batches = search_stream(self.client, self.version, self.account_id, query)
             rows = [row for batch in batches for row in batch]
             window = end + timedelta(1)
             if window > until:
@@ -347,42 +322,18 @@ class CampaignCostsStream:
                 yield Page(rows, {"last_date": last, "run": dict(run, window=window.isoformat())})
 
 
-def lead_streams(
-    settings: SourceSettings,
-    conn: SourceConnection,
-    dealer_code: str,
-    account: Mapping[str, Any],
-    *,
-    client: HttpClient,
-    now: Callable[[], datetime],
-) -> Iterator[LeadFormSubmissionsStream]:
+def lead_streams(ctx: ExtractContext) -> Iterator[LeadFormSubmissionsStream]:
     yield LeadFormSubmissionsStream(
-        client,
-        api_version(conn, settings),
-        dealer_code,
-        str(account["customer_id"]),
-        overlap_seconds=int(settings.option("leads_overlap_seconds", 0)),
+        **ctx.common("customer_id"), overlap_seconds=ctx.options.leads_overlap_seconds
     )
 
 
-def cost_streams(
-    settings: SourceSettings,
-    conn: SourceConnection,
-    dealer_code: str,
-    account: Mapping[str, Any],
-    *,
-    client: HttpClient,
-    now: Callable[[], datetime],
-) -> Iterator[CampaignCostsStream]:
-    yield CampaignCostsStream(
-        client,
-        api_version(conn, settings),
-        dealer_code,
-        str(account["customer_id"]),
-        start=start_date(settings),
-        today=lambda: now().astimezone(UTC).date(),
-        lookback_days=int(settings.option("cost_lookback_days", 3)),
-        chunk_days=int(settings.option("cost_chunk_days", 31)),
+def cost_streams(ctx: ExtractContext) -> Iterator[CampaignCostsStream]:
+    yield CampaignCostsStream.for_account(
+        ctx,
+        "customer_id",
+        lookback_days=ctx.options.cost_lookback_days,
+        chunk_days=ctx.options.cost_chunk_days,
     )
 
 

@@ -421,6 +421,36 @@ def coded_failure(
     return Failure("fatal", text)
 
 
+class CodedErrorDialect(JsonErrorDialect):
+    """An API whose error bodies carry an error code: :meth:`describe` reads ``(code, text)``
+    from the decoded body (None: not an error body of the API, so plain HTTP semantics), then
+    :func:`coded_failure` classifies it by the class's code sets and ``AUTH_STATUSES``."""
+
+    AUTH_CODES: frozenset[str] = frozenset()
+    THROTTLE_CODES: frozenset[str] = frozenset()
+    RETRY_CODES: frozenset[str] = frozenset()
+    AUTH_STATUSES: frozenset[int] = frozenset({401, 403})
+
+    def describe(self, status: int, parsed: Any) -> tuple[str, str] | None:
+        raise NotImplementedError
+
+    def classify_json(
+        self, status: int, headers: Mapping[str, str], body: str, parsed: Any
+    ) -> Failure | None:
+        described = self.describe(status, parsed)
+        if described is None:
+            return default_classify(status, headers, body)
+        code, text = described
+        return coded_failure(
+            status,
+            headers,
+            text,
+            throttled=code in self.THROTTLE_CODES,
+            auth=code in self.AUTH_CODES or status in self.AUTH_STATUSES,
+            retry=code in self.RETRY_CODES,
+        )
+
+
 class OAuthTokenDialect(JsonErrorDialect):
     """Errors of an OAuth 2.0 token endpoint (RFC 6749 §5.2): ``{"error", "error_description"}``."""
 

@@ -26,48 +26,60 @@ Written against the CRM v3 wire format as documented (developers.hubspot.com/doc
 Connection (``hubspot``): host = ``https://api.hubapi.com``, password = private app access
 token. Accounts (``hubspot.dealers``): ``portal_id`` (the raw ``account_id``), ``team_id``
 (the dealer's owners), optional ``dealer_value`` (value of the contact / deal property
-``options.dealer_property``, default ``dealer_code``; default: the dealer code).
+``options.dealer_property``, default ``dealer_code``; default: the dealer code); options:
+:class:`Options`.
 
 Incremental (contacts on ``lastmodifieddate``, deals on ``hs_lastmodifieddate``): state
 ``{"since": <epoch ms of the newest committed record>, "inclusive"}`` committed per page,
 like :mod:`.salesforce` (resume with ``GTE``, complete runs end with ``GT``). Owners and
 pipelines are small snapshots re-read each run (the merge changes only what changed).
 
-Stages: deal ``dealstage`` ids are mapped in ``config/stage_mapping.yml`` (``hubspot``).
+Stages: deal ``dealstage`` ids are mapped by the stage mapping (``hubspot``) in dbt staging; a
+deal whose current ``dealstage`` or a ``dealstage`` of its history is not in the mapping is
+quarantined at load time (``unknown stage 'x' for source hubspot``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from dealerfunnel.sources.config import AccountSchema, SourceConnection, SourceSettings
+from pydantic import Field
+
+from dealerfunnel.sources.config import Account as _Account
+from dealerfunnel.sources.config import SourceConnection, SourceOptions, Text
 from dealerfunnel.sources.errors import ApiError
-from dealerfunnel.sources.httpclient import (
-    Failure,
-    HttpClient,
-    JsonErrorDialect,
-    coded_failure,
-    default_classify,
-)
+from dealerfunnel.sources.httpclient import CodedErrorDialect, HttpClient
 from dealerfunnel.sources.loader import Page, Parsed, RecordInvalid
 from dealerfunnel.sources.streams import (
+    ApiStream,
+    ExtractContext,
     bearer_client,
     body_list,
     missing,
     parse_aware_time,
     required_id,
-    start_datetime,
 )
 
 SOURCE = "hubspot"
-ACCOUNT_SCHEMA = AccountSchema(
-    required={"portal_id": r"\d+", "team_id": r"\d+"},
-    optional={"dealer_value": r"[A-Za-z0-9_\-]+"},
-)
 SEARCH_CAP = 10_000
+
+
+class Account(_Account):
+    portal_id: Text(r"\d+")
+    team_id: Text(r"\d+")
+    dealer_value: Text(r"[A-Za-z0-9_\-]+") | None = None  # default: the dealer code
+
+
+class Options(SourceOptions):
+    page_size: int = Field(100, ge=1, le=100)  # search ``limit`` (max 100)
+    dealer_property: Text(r"[A-Za-z0-9_]+") = "dealer_code"  # contact / deal property
+    pipeline_id: Text(r"[A-Za-z0-9_\-]+") = "default"  # the pipeline whose stages are read
+    search_cap: int = Field(SEARCH_CAP, ge=1)  # results per search query
+
+
 CONTACT_PROPERTIES = (
     "email",
     "firstname",
@@ -85,26 +97,21 @@ DEAL_PROPERTIES = (
     "dealname", "dealstage", "pipeline", "amount", "closedate", "hubspot_owner_id",
     "dealer_code", "createdate", "hs_lastmodifieddate",
 )  # fmt: skip
-AUTH_CATEGORIES = frozenset({"INVALID_AUTHENTICATION", "MISSING_SCOPES", "EXPIRED_AUTHENTICATION"})
 
 
-class HubSpotDialect(JsonErrorDialect):
-    def classify_json(
-        self, status: int, headers: Mapping[str, str], body: str, error: Any
-    ) -> Failure | None:
-        if not isinstance(error, dict) or "category" not in error:
-            return default_classify(status, headers, body)
-        category = str(error.get("category"))
-        text = (
-            f"HTTP {status} {category}: {error.get('message')} "
-            f"[correlationId {error.get('correlationId')}]"
-        )
-        return coded_failure(
-            status,
-            headers,
-            text,
-            throttled=category == "RATE_LIMITS",
-            auth=category in AUTH_CATEGORIES or status in (401, 403),
+class HubSpotDialect(CodedErrorDialect):
+    """``{"status": "error", "message", "correlationId", "category"}`` error bodies."""
+
+    AUTH_CODES = frozenset({"INVALID_AUTHENTICATION", "MISSING_SCOPES", "EXPIRED_AUTHENTICATION"})
+    THROTTLE_CODES = frozenset({"RATE_LIMITS"})
+
+    def describe(self, status: int, parsed: Any) -> tuple[str, str] | None:
+        if not isinstance(parsed, dict) or "category" not in parsed:
+            return None
+        category = str(parsed.get("category"))
+        return category, (
+            f"HTTP {status} {category}: {parsed.get('message')} "
+            f"[correlationId {parsed.get('correlationId')}]"
         )
 
 
@@ -167,16 +174,25 @@ def _results(body: Any, what: str) -> list[Any]:
     return body_list(body, "results", what)
 
 
+def deal_stages(record: Mapping[str, Any]) -> list[Any]:
+    """A deal's funnel stage values: its ``dealstage`` and those of its stage history."""
+    values = [(record.get("properties") or {}).get("dealstage")]
+    history = (record.get("propertiesWithHistory") or {}).get("dealstage")
+    if isinstance(history, list):
+        values += [entry.get("value") for entry in history if isinstance(entry, dict)]
+    return values
+
+
 # -- streams ----------------------------------------------------------------------------------
 
 
-@dataclass
-class SearchStream:
-    """Contacts or deals changed since the watermark, via the search endpoint."""
+@dataclass(kw_only=True)
+class SearchStream(ApiStream):
+    """Contacts or deals changed since the watermark, via the search endpoint.
 
-    client: HttpClient
-    dealer_code: str
-    portal_id: str
+    ``account_id`` is the portal; the watermark is per portal and dealer value.
+    """
+
     dealer_value: str
     object: str  # "contacts" | "deals"
     start: datetime
@@ -186,12 +202,8 @@ class SearchStream:
     source: str = SOURCE
 
     @property
-    def account_id(self) -> str:
-        return self.portal_id
-
-    @property
     def state_key(self) -> str:
-        return f"{self.portal_id}:{self.dealer_value}"
+        return f"{self.account_id}:{self.dealer_value}"
 
     @property
     def cursor(self) -> str:
@@ -268,23 +280,19 @@ class SearchStream:
                 since, inclusive, after = int(newest), True, None
 
 
-@dataclass
-class OwnersStream:
-    client: HttpClient
-    dealer_code: str
-    portal_id: str
-    team_id: str
-    page_size: int = 100
-    source: str = SOURCE
-    object: str = "owners"
+@dataclass(kw_only=True)
+class SnapshotStream(ApiStream):
+    """A small list re-read every run (owners, pipelines): ``id`` and ``updatedAt`` when sent.
 
-    @property
-    def account_id(self) -> str:
-        return self.portal_id
+    The watermark row is ``<portal>:<key>`` (``key``: what the subclass reads).
+    """
+
+    key: str
+    source: str = SOURCE
 
     @property
     def state_key(self) -> str:
-        return f"{self.portal_id}:team-{self.team_id}"
+        return f"{self.account_id}:{self.key}"
 
     def parse(self, record: dict[str, Any]) -> Parsed:
         if not record.get("id"):
@@ -292,48 +300,48 @@ class OwnersStream:
         updated = record.get("updatedAt")
         return Parsed(str(record["id"]), parse_hs_time(updated) if updated else None)
 
+
+@dataclass(kw_only=True)
+class OwnersStream(SnapshotStream):
+    """The owners of the dealer's team (``key``: ``team-<team id>``)."""
+
+    team_id: str
+    page_size: int = 100
+    object: str = "owners"
+
+    def _fetch(self, after: str | None) -> tuple[list[Any], str | None]:
+        params = {"limit": str(min(self.page_size, 500)), "archived": "false"}
+        if after:
+            params["after"] = after
+        body = self.client.get("/crm/v3/owners", params=params)
+        owners = [
+            o
+            for o in _results(body, "owners")
+            if any(str(t.get("id")) == self.team_id for t in (o.get("teams") or []))
+        ]
+        return owners, next_after(body)
+
     def pages(self, state: dict[str, Any] | None) -> Iterator[Page]:
-        after = (state or {}).get("after")
+        after = (state or {}).get("after")  # None: from the first page
         while True:
-            params = {"limit": str(min(self.page_size, 500)), "archived": "false"}
-            if after:
-                params["after"] = after
-            body = self.client.get("/crm/v3/owners", params=params)
-            owners = [
-                o
-                for o in _results(body, "owners")
-                if any(str(t.get("id")) == self.team_id for t in (o.get("teams") or []))
-            ]
-            after = next_after(body)
+            owners, after = self._fetch(after)
             yield Page(owners, {"after": after})
             if after is None:
                 return
 
 
-@dataclass
-class PipelinesStream:
-    client: HttpClient
-    dealer_code: str
-    portal_id: str
+@dataclass(kw_only=True)
+class PipelinesStream(SnapshotStream):
+    """The deal pipeline: stage id -> label (``key``: ``deals:<pipeline id>``)."""
+
     pipeline_id: str
-    source: str = SOURCE
     object: str = "pipelines"
 
-    @property
-    def account_id(self) -> str:
-        return self.portal_id
-
-    @property
-    def state_key(self) -> str:
-        return f"{self.portal_id}:deals:{self.pipeline_id}"
-
     def parse(self, record: dict[str, Any]) -> Parsed:
-        if not record.get("id"):
-            raise missing("id")
+        parsed = super().parse(record)
         if not isinstance(record.get("stages"), list):
             raise missing("stages")
-        updated = record.get("updatedAt")
-        return Parsed(str(record["id"]), parse_hs_time(updated) if updated else None)
+        return parsed
 
     def pages(self, state: dict[str, Any] | None) -> Iterator[Page]:
         body = self.client.get(f"/crm/v3/pipelines/deals/{self.pipeline_id}")
@@ -343,48 +351,37 @@ class PipelinesStream:
 
 
 def _search_factory(obj: str):
-    def streams(
-        settings: SourceSettings,
-        conn: SourceConnection,
-        dealer_code: str,
-        account: Mapping[str, Any],
-        *,
-        client: HttpClient,
-        now: Callable[[], datetime],
-    ) -> Iterator[SearchStream]:
+    def streams(ctx: ExtractContext) -> Iterator[SearchStream]:
+        options = ctx.options
         yield SearchStream(
-            client,
-            dealer_code,
-            str(account["portal_id"]),
-            str(account.get("dealer_value") or dealer_code),
-            obj,
-            start=start_datetime(settings),
-            dealer_property=str(settings.option("dealer_property", "dealer_code")),
-            page_size=int(settings.option("page_size", 100)),
-            search_cap=int(settings.option("search_cap", SEARCH_CAP)),
+            **ctx.common("portal_id"),
+            dealer_value=ctx.dealer_value,
+            object=obj,
+            start=ctx.start_datetime(),
+            dealer_property=options.dealer_property,
+            page_size=options.page_size,
+            search_cap=options.search_cap,
+            stages=ctx.stage_check(deal_stages) if obj == "deals" else None,
         )
 
+    streams.__name__ = f"{obj}_streams"
     return streams
 
 
-def owner_streams(settings, conn, dealer_code, account, *, client, now) -> Iterator[OwnersStream]:
+def owner_streams(ctx: ExtractContext) -> Iterator[OwnersStream]:
+    team_id = str(ctx.account["team_id"])
     yield OwnersStream(
-        client,
-        dealer_code,
-        str(account["portal_id"]),
-        str(account["team_id"]),
-        page_size=int(settings.option("page_size", 100)),
+        **ctx.common("portal_id"),
+        key=f"team-{team_id}",
+        team_id=team_id,
+        page_size=ctx.options.page_size,
     )
 
 
-def pipeline_streams(
-    settings, conn, dealer_code, account, *, client, now
-) -> Iterator[PipelinesStream]:
+def pipeline_streams(ctx: ExtractContext) -> Iterator[PipelinesStream]:
+    pipeline_id = ctx.options.pipeline_id
     yield PipelinesStream(
-        client,
-        dealer_code,
-        str(account["portal_id"]),
-        str(settings.option("pipeline_id", "default")),
+        **ctx.common("portal_id"), key=f"deals:{pipeline_id}", pipeline_id=pipeline_id
     )
 
 

@@ -15,9 +15,9 @@ records are stored. :func:`run_stream` commits every page in ONE transaction:
 
    (duplicates inside a page collapse to the newest; late updates win; older versions and
    re-runs change nothing);
-3. COPY malformed records (missing required field, unparseable time, ...) into
-   ``ops.quarantine`` with the reason (a record already quarantined for the same source,
-   object and account is not added twice);
+3. COPY malformed records (missing required field, unparseable time, a funnel stage the
+   stage mapping does not know, ...) into ``ops.quarantine`` with the reason (a record already
+   quarantined for the same source, object and account is not added twice);
 4. write the new state into ``ops.watermarks`` and the counters into ``ops.load_batches``
    (``rows_in = rows_loaded + rows_quarantined``).
 
@@ -34,7 +34,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -46,7 +46,9 @@ from dealerfunnel.sources.errors import ConcurrentExtract
 
 log = logging.getLogger(__name__)
 
-CrashHook = Callable[[str, int], None]
+# The points of a page's commit (tests kill an extract at each one, see tests/integration):
+# fetched (before anything), merged (records merged and quarantined, watermark not yet written),
+# watermarked (watermark and batch counters written, not committed), committed.
 PHASES = ("fetched", "merged", "watermarked", "committed")
 
 
@@ -77,6 +79,11 @@ class Stream(Protocol):
 
     def parse(self, record: dict[str, Any]) -> Parsed:
         """Natural key and updated time of ``record``; raise :class:`RecordInvalid`."""
+        ...
+
+    def check(self, record: dict[str, Any]) -> None:
+        """Content checks beyond :meth:`parse` (e.g. known funnel stages); raise
+        :class:`RecordInvalid`. Unlike :meth:`parse`, never used for the watermark."""
         ...
 
     def pages(self, state: dict[str, Any] | None) -> Iterator[Page]:
@@ -144,6 +151,7 @@ def _split(stream: Stream, records: list[dict[str, Any]]):
             continue
         try:
             parsed = stream.parse(record)
+            stream.check(record)
             payload = _json(record)
             if "\\u0000" in payload:
                 raise RecordInvalid("contains a NUL character (not storable in jsonb)")
@@ -156,10 +164,11 @@ def _split(stream: Stream, records: list[dict[str, Any]]):
 
 
 class _Lander:
-    def __init__(self, conn: psycopg.Connection, stream: Stream, crash: CrashHook | None) -> None:
+    """Commits the pages of one stream (see the module docstring for the steps)."""
+
+    def __init__(self, conn: psycopg.Connection, stream: Stream) -> None:
         self.conn = conn
         self.stream = stream
-        self.crash = crash or (lambda phase, page: None)
         self.wm_source = table_name(stream)
         self.table = sql.Identifier("raw", table_name(stream))
         self.result = StreamResult(
@@ -174,97 +183,110 @@ class _Lander:
         return state
 
     def commit(self, page: Page) -> None:
-        stream, result = self.stream, self.result
-        number = result.pages + 1
-        self.crash("fetched", number)
-        good, bad = _split(stream, page.records)
+        """Land one page and its state in one transaction; then move the in-memory picture."""
+        good, bad = _split(self.stream, page.records)
         extracted_at = datetime.now(UTC)
-        new_state = _state_text(page.state)
-        first = result.batch_id is None
-        batch_id = result.batch_id or str(uuid.uuid4())
+        batch_id = self.result.batch_id or str(uuid.uuid4())
         with self.conn.transaction(), self.conn.cursor() as cur:
-            cur.execute(
-                "select pg_advisory_xact_lock(hashtextextended(%s, 0))",
-                (f"dealerfunnel.sources:{self.wm_source}:{stream.state_key}",),
-            )
-            row = cur.execute(
-                "select watermark from ops.watermarks where source = %s and account = %s",
-                (self.wm_source, stream.state_key),
-            ).fetchone()
-            current = None if row is None else row[0]
-            if current is not None and self.expected is not None:
-                same = json.loads(current) == json.loads(self.expected)
-            else:
-                same = current == self.expected
-            if not same:
-                raise ConcurrentExtract(
-                    f"{self.wm_source} {stream.state_key}: the watermark moved under this run "
-                    f"(another extract of the same account?); stopping without loading"
-                )
-            if first:
-                cur.execute(
-                    """
-                    insert into ops.load_batches (batch_id, source, dealer_code, object,
-                        started_at, status)
-                    values (%s, %s, %s, %s, %s, 'running')
-                    """,
-                    (batch_id, stream.source, stream.dealer_code, stream.object, result.started_at),
-                )
+            exists = self._lock_watermark(cur)
+            if self.result.batch_id is None:
+                self._open_batch(cur, batch_id)
             inserted, updated = self._merge(cur, good, batch_id, extracted_at)
             fresh_bad = self._quarantine(cur, bad, batch_id)
-            self.crash("merged", number)
-            if row is None:
-                cur.execute(
-                    "insert into ops.watermarks (source, account, watermark) values (%s, %s, %s)",
-                    (self.wm_source, stream.state_key, new_state),
-                )
-            else:
-                cur.execute(
-                    """
-                    update ops.watermarks set watermark = %s, updated_at = now()
-                    where source = %s and account = %s
-                    """,
-                    (new_state, self.wm_source, stream.state_key),
-                )
-            totals = {
-                "pages": number,
-                "rows_in": result.rows_in + len(page.records),
-                "rows_loaded": result.rows_loaded + len(good),
-                "rows_quarantined": result.rows_quarantined + len(bad),
-                "inserted": result.inserted + inserted,
-                "updated": result.updated + updated,
-                "unchanged": result.unchanged + len(good) - inserted - updated,
-                "already_quarantined": result.already_quarantined + len(bad) - fresh_bad,
-            }
-            detail = {
-                "account_id": stream.account_id,
-                "watermark_key": stream.state_key,
-                "watermark": page.state,
-                **{k: totals[k] for k in ("pages", "inserted", "updated", "unchanged")},
-                "already_quarantined": totals["already_quarantined"],
-            }
-            cur.execute(
-                """
-                update ops.load_batches
-                set rows_in = %s, rows_loaded = %s, rows_quarantined = %s, detail = %s::jsonb
-                where batch_id = %s
-                """,
-                (
-                    totals["rows_in"],
-                    totals["rows_loaded"],
-                    totals["rows_quarantined"],
-                    _json(detail),
-                    batch_id,
-                ),
-            )
-            self.crash("watermarked", number)
-        # committed: only now does the in-memory picture move
-        self.expected = new_state
-        result.batch_id = batch_id
-        result.state = page.state
+            self._write_watermark(cur, page.state, exists=exists)
+            totals = self._totals(page, len(good), len(bad), inserted, updated, fresh_bad)
+            self._update_batch(cur, batch_id, page.state, totals)
+        self.expected = _state_text(page.state)
+        self.result.batch_id = batch_id
+        self.result.state = page.state
         for key, value in totals.items():
-            setattr(result, key, value)
-        self.crash("committed", number)
+            setattr(self.result, key, value)
+
+    def _lock_watermark(self, cur: psycopg.Cursor) -> bool:
+        """Lock the watermark row and check it still holds the state this run started from
+        (else :class:`ConcurrentExtract`); whether the row exists."""
+        key = self.stream.state_key
+        cur.execute(
+            "select pg_advisory_xact_lock(hashtextextended(%s, 0))",
+            (f"dealerfunnel.sources:{self.wm_source}:{key}",),
+        )
+        row = cur.execute(
+            "select watermark from ops.watermarks where source = %s and account = %s",
+            (self.wm_source, key),
+        ).fetchone()
+        current = None if row is None else row[0]
+        if current is not None and self.expected is not None:
+            same = json.loads(current) == json.loads(self.expected)
+        else:
+            same = current == self.expected
+        if not same:
+            raise ConcurrentExtract(
+                f"{self.wm_source} {key}: the watermark moved under this run "
+                f"(another extract of the same account?); stopping without loading"
+            )
+        return row is not None
+
+    def _open_batch(self, cur: psycopg.Cursor, batch_id: str) -> None:
+        stream = self.stream
+        cur.execute(
+            """
+            insert into ops.load_batches (batch_id, source, dealer_code, object,
+                started_at, status)
+            values (%s, %s, %s, %s, %s, 'running')
+            """,
+            (batch_id, stream.source, stream.dealer_code, stream.object, self.result.started_at),
+        )
+
+    def _write_watermark(self, cur: psycopg.Cursor, state: dict[str, Any], *, exists: bool) -> None:
+        if exists:
+            query = """
+                update ops.watermarks set watermark = %s, updated_at = now()
+                where source = %s and account = %s
+            """
+        else:
+            query = "insert into ops.watermarks (watermark, source, account) values (%s, %s, %s)"
+        cur.execute(query, (_state_text(state), self.wm_source, self.stream.state_key))
+
+    def _totals(
+        self, page: Page, good: int, bad: int, inserted: int, updated: int, fresh_bad: int
+    ) -> dict[str, int]:
+        """The run's counters including ``page`` (``rows_in = rows_loaded + rows_quarantined``)."""
+        result = self.result
+        return {
+            "pages": result.pages + 1,
+            "rows_in": result.rows_in + len(page.records),
+            "rows_loaded": result.rows_loaded + good,
+            "rows_quarantined": result.rows_quarantined + bad,
+            "inserted": result.inserted + inserted,
+            "updated": result.updated + updated,
+            "unchanged": result.unchanged + good - inserted - updated,
+            "already_quarantined": result.already_quarantined + bad - fresh_bad,
+        }
+
+    def _update_batch(
+        self, cur: psycopg.Cursor, batch_id: str, state: dict[str, Any], totals: dict[str, int]
+    ) -> None:
+        detail = {
+            "account_id": self.stream.account_id,
+            "watermark_key": self.stream.state_key,
+            "watermark": state,
+            **{k: totals[k] for k in ("pages", "inserted", "updated", "unchanged")},
+            "already_quarantined": totals["already_quarantined"],
+        }
+        cur.execute(
+            """
+            update ops.load_batches
+            set rows_in = %s, rows_loaded = %s, rows_quarantined = %s, detail = %s::jsonb
+            where batch_id = %s
+            """,
+            (
+                totals["rows_in"],
+                totals["rows_loaded"],
+                totals["rows_quarantined"],
+                _json(detail),
+                batch_id,
+            ),
+        )
 
     def _merge(self, cur: psycopg.Cursor, good, batch_id: str, extracted_at: datetime):
         if not good:
@@ -357,21 +379,16 @@ class _Lander:
             )
 
 
-def run_stream(
-    stream: Stream,
-    url: str | None = None,
-    *,
-    crash: CrashHook | None = None,
-) -> StreamResult:
+def run_stream(stream: Stream, url: str | None = None) -> StreamResult:
     """Extract ``stream`` from its saved state to the end, committing page by page.
 
-    ``crash(phase, page_number)`` is a test hook called at each of :data:`PHASES`; whatever
-    it raises propagates after the open transaction (if any) is rolled back.
+    An error propagates after the open transaction (if any) is rolled back and the run's batch
+    (if it has one) is marked ``failed``.
     """
     from dealerfunnel.warehouse.connection import connect
 
     with connect(url, autocommit=True) as conn:
-        lander = _Lander(conn, stream, crash)
+        lander = _Lander(conn, stream)
         state = lander.start()
         try:
             for page in stream.pages(state):

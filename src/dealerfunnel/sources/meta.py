@@ -21,7 +21,7 @@ Written against the Graph API wire format as documented (checked for v23.0):
 
 Connection (``meta_ads``): host = ``https://graph.facebook.com``, password = access token,
 optional ``extra.api_version``. Accounts (``config/sources.yml``, ``meta.dealers``):
-``ad_account_id`` (``act_<n>``), ``page_id``, optional ``form_ids``.
+``ad_account_id`` (``act_<n>``), ``page_id``, optional ``form_ids``; options: :class:`Options`.
 
 Incremental state (``ops.watermarks``, one row per form / ad account), committed with each
 page (see :mod:`dealerfunnel.sources.loader`):
@@ -41,12 +41,15 @@ Stages: neither leads nor insights carry a funnel stage (no stage mapping needed
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from datetime import date, datetime, timedelta
+from typing import Any, ClassVar
 
-from dealerfunnel.sources.config import AccountSchema, SourceConnection, SourceSettings
+from pydantic import Field
+
+from dealerfunnel.sources.config import Account as _Account
+from dealerfunnel.sources.config import SourceConnection, SourceOptions, Text
 from dealerfunnel.sources.httpclient import (
     Failure,
     HttpClient,
@@ -56,25 +59,35 @@ from dealerfunnel.sources.httpclient import (
 )
 from dealerfunnel.sources.loader import Page, Parsed, RecordInvalid
 from dealerfunnel.sources.streams import (
-    api_version,
+    ApiStream,
+    DailyWindowStream,
+    ExtractContext,
     bearer_client,
     body_list,
-    date_window_run,
+    campaign_day,
+    follow_cursor,
     missing,
     parse_aware_time,
-    parse_day,
     required_id,
     resumable_pages,
-    start_date,
-    start_datetime,
-    window_end,
 )
 
 SOURCE = "meta"
-ACCOUNT_SCHEMA = AccountSchema(
-    required={"ad_account_id": r"act_\d+", "page_id": r"\d+"},
-    optional={"form_ids": r"\d+"},
-)
+
+
+class Account(_Account):
+    ad_account_id: Text(r"act_\d+")
+    page_id: Text(r"\d+")
+    form_ids: list[Text(r"\d+")] | None = None  # default: every lead form of the page
+
+
+class Options(SourceOptions):
+    page_size: int = Field(100, ge=1)  # Graph ``limit``
+    leads_overlap_seconds: int = Field(0, ge=0)  # re-read leads created this long before
+    insights_lookback_days: int = Field(3, ge=0)  # spend is revised for a few days
+    insights_chunk_days: int = Field(31, ge=1)  # days per insights request window
+
+
 LEAD_FIELDS = (
     "id",
     "created_time",
@@ -205,38 +218,31 @@ def _data(body: Any, what: str) -> list[Any]:
 
 def list_forms(client: HttpClient, version: str, page_id: str) -> list[str]:
     """Ids of the page's lead forms (``/{page_id}/leadgen_forms``, all pages)."""
-    forms: list[str] = []
-    after = None
-    while True:
+
+    def fetch(after: str | None) -> tuple[list[Any], str | None]:
         params = {"fields": "id,name,status", "limit": "100"}
         if after:
             params["after"] = after
         body = client.get(f"/{version}/{page_id}/leadgen_forms", params=params)
-        forms += [str(form["id"]) for form in _data(body, "leadgen_forms") if form.get("id")]
-        after = next_cursor(body)
-        if not after:
-            return forms
+        return _data(body, "leadgen_forms"), next_cursor(body)
+
+    forms = (form for page in follow_cursor(fetch) for form in page)
+    return [str(form["id"]) for form in forms if form.get("id")]
 
 
 # -- streams ----------------------------------------------------------------------------------
 
 
-@dataclass
-class LeadsStream:
-    client: HttpClient
-    version: str
-    dealer_code: str
-    page_id: str
+@dataclass(kw_only=True)
+class LeadsStream(ApiStream):
+    """The leads of one lead form; ``account_id`` is the page id, the watermark is per form."""
+
     form_id: str
     page_size: int = 100
     start: datetime | None = None
     overlap_seconds: int = 0
     source: str = SOURCE
     object: str = "leads"
-
-    @property
-    def account_id(self) -> str:
-        return self.page_id
 
     @property
     def state_key(self) -> str:
@@ -278,56 +284,35 @@ class LeadsStream:
         )
 
 
-@dataclass
-class InsightsStream:
-    client: HttpClient
-    version: str
-    dealer_code: str
-    ad_account_id: str
-    start: date
-    today: Callable[[], date]
-    lookback_days: int = 3
-    chunk_days: int = 31
+@dataclass(kw_only=True)
+class InsightsStream(DailyWindowStream):
+    """Daily campaign rows of one ad account (``account_id``: ``act_<n>``)."""
+
+    FRESH_RUN: ClassVar[dict[str, Any]] = {"after": None}
     page_size: int = 100
     source: str = SOURCE
     object: str = "insights"
 
-    @property
-    def account_id(self) -> str:
-        return self.ad_account_id
-
-    @property
-    def state_key(self) -> str:
-        return self.ad_account_id
-
     def parse(self, record: dict[str, Any]) -> Parsed:
-        for key in ("campaign_id", "date_start"):
-            if not record.get(key):
-                raise missing(key)
-        day = parse_day("date_start", record["date_start"])
-        return Parsed(f"{record['campaign_id']}|{day}", None)
-
-    def pages(self, state: dict[str, Any] | None) -> Iterator[Page]:
-        last, run = date_window_run(
-            state or {},
-            start=self.start,
-            today=self.today,
-            lookback_days=self.lookback_days,
-            after=None,
+        return campaign_day(
+            record.get("campaign_id"),
+            record.get("date_start"),
+            id_key="campaign_id",
+            day_key="date_start",
         )
+
+    def window_pages(self, last: str | None, run: dict[str, Any]) -> Iterator[Page]:
+        """One page per response; the ``after`` cursor pages within a window."""
         until = date.fromisoformat(run["until"])
         window = date.fromisoformat(run["window"])
         after = run.get("after")
-        if window > until:  # nothing to read (until before since)
-            yield Page([], {"last_date": last, "run": None})
-            return
         while True:
-            end = window_end(window, self.chunk_days, until)
+            end = self.window_end(window, until)
             params = insights_params(
                 INSIGHTS_FIELDS, since=window, until=end, limit=self.page_size, after=after
             )
-            body = self.client.get(f"/{self.version}/{self.ad_account_id}/insights", params=params)
-            records = _data(body, f"insights of {self.ad_account_id}")
+            body = self.client.get(f"/{self.version}/{self.account_id}/insights", params=params)
+            records = _data(body, f"insights of {self.account_id}")
             after = next_cursor(body)
             if after is None:
                 window = end + timedelta(1)
@@ -341,50 +326,28 @@ class InsightsStream:
 # -- extract entry points (one per raw table) -------------------------------------------------
 
 
-def lead_streams(
-    settings: SourceSettings,
-    conn: SourceConnection,
-    dealer_code: str,
-    account: Mapping[str, Any],
-    *,
-    client: HttpClient,
-    now: Callable[[], datetime],
-) -> Iterator[LeadsStream]:
-    version = api_version(conn, settings)
-    page_id = str(account["page_id"])
-    form_ids = account.get("form_ids") or list_forms(client, version, page_id)
+def lead_streams(ctx: ExtractContext) -> Iterator[LeadsStream]:
+    page_id = str(ctx.account["page_id"])
+    form_ids = ctx.account.get("form_ids") or list_forms(ctx.client, ctx.version, page_id)
+    start = ctx.start_datetime()
     for form_id in form_ids:
         yield LeadsStream(
-            client,
-            version,
-            dealer_code,
-            page_id,
-            str(form_id),
-            page_size=int(settings.option("page_size", 100)),
-            start=start_datetime(settings),
-            overlap_seconds=int(settings.option("leads_overlap_seconds", 0)),
+            **ctx.common("page_id"),
+            form_id=str(form_id),
+            page_size=ctx.options.page_size,
+            start=start,
+            overlap_seconds=ctx.options.leads_overlap_seconds,
         )
 
 
-def insights_streams(
-    settings: SourceSettings,
-    conn: SourceConnection,
-    dealer_code: str,
-    account: Mapping[str, Any],
-    *,
-    client: HttpClient,
-    now: Callable[[], datetime],
-) -> Iterator[InsightsStream]:
-    yield InsightsStream(
-        client,
-        api_version(conn, settings),
-        dealer_code,
-        str(account["ad_account_id"]),
-        start=start_date(settings),
-        today=lambda: now().astimezone(UTC).date(),
-        lookback_days=int(settings.option("insights_lookback_days", 3)),
-        chunk_days=int(settings.option("insights_chunk_days", 31)),
-        page_size=int(settings.option("page_size", 100)),
+def insights_streams(ctx: ExtractContext) -> Iterator[InsightsStream]:
+    options = ctx.options
+    yield InsightsStream.for_account(
+        ctx,
+        "ad_account_id",
+        lookback_days=options.insights_lookback_days,
+        chunk_days=options.insights_chunk_days,
+        page_size=options.page_size,
     )
 
 

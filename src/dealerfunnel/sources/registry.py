@@ -3,11 +3,14 @@
 A connector module (``dealerfunnel.sources.<name>``) provides:
 
 - ``SOURCE`` (its section in ``config/sources.yml`` and the ``raw.<SOURCE>__*`` prefix),
-- ``ACCOUNT_SCHEMA`` (:class:`~dealerfunnel.sources.config.AccountSchema`),
+- ``Account`` (a :class:`~dealerfunnel.sources.config.Account` model: the keys of a dealer's
+  account entry) and ``Options`` (a :class:`~dealerfunnel.sources.config.SourceOptions`
+  model: the section's ``options``),
 - ``make_client(conn, **client_options) -> HttpClient`` (auth scheme + error dialect),
-- ``STREAMS = {object: factory}``, where ``factory(settings, conn, dealer_code, account, *,
-  client, now)`` yields :class:`~dealerfunnel.sources.loader.Stream` objects (one per
-  watermark: e.g. one per lead form of a page).
+- ``STREAMS = {object: factory}``, where ``factory(ctx)`` (``ctx``: an
+  :class:`~dealerfunnel.sources.streams.ExtractContext`) yields
+  :class:`~dealerfunnel.sources.loader.Stream` objects (one per watermark: e.g. one per lead
+  form of a page), usually :class:`~dealerfunnel.sources.streams.ApiStream` subclasses.
 
 Registering it is one entry in :data:`CONNECTORS`. The raw table ``raw.<SOURCE>__<object>``
 must exist (``dealerfunnel.warehouse.schema.API_RAW_TABLES``) and have an Asset
@@ -29,7 +32,8 @@ from dealerfunnel.sources.config import (
     load_connection,
     load_source_settings,
 )
-from dealerfunnel.sources.loader import CrashHook, StreamResult, run_stream
+from dealerfunnel.sources.loader import StreamResult, run_stream
+from dealerfunnel.sources.streams import ExtractContext
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +66,8 @@ def tables() -> list[str]:
 
 
 def settings_for(source: str, data: Mapping[str, Any] | None = None) -> SourceSettings:
-    return load_source_settings(source, connector(source).ACCOUNT_SCHEMA, data)
+    module = connector(source)
+    return load_source_settings(source, module.Account, module.Options, data)
 
 
 def plan(table: str, data: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
@@ -83,7 +88,6 @@ def extract(
     settings_data: Mapping[str, Any] | None = None,
     client_options: Mapping[str, Any] | None = None,
     now: Callable[[], datetime] | None = None,
-    crash: CrashHook | None = None,
 ) -> list[StreamResult]:
     """Extract one work item of :func:`plan`: every stream of that dealer account.
 
@@ -93,15 +97,19 @@ def extract(
     module = connector(source)
     settings = settings_for(source, settings_data)
     conn = connection or load_connection(settings.conn_id)
-    now = now or (lambda: datetime.now(UTC))
     client = module.make_client(conn, **dict(client_options or {}))
+    ctx = ExtractContext(
+        settings,
+        conn,
+        item["dealer_code"],
+        item["account"],
+        client,
+        now or (lambda: datetime.now(UTC)),
+    )
     results = []
     try:
-        streams = module.STREAMS[obj](
-            settings, conn, item["dealer_code"], item["account"], client=client, now=now
-        )
-        for stream in streams:
-            results.append(run_stream(stream, url, crash=crash))
+        for stream in module.STREAMS[obj](ctx):
+            results.append(run_stream(stream, url))
     finally:
         client.close()
     stats = client.stats

@@ -39,10 +39,12 @@ Connection (``salesforce``): host = the org's My Domain URL (``https://<domain>.
 .com``); extra ``client_id``, ``client_secret`` and ``refresh_token`` (omit it for the client
 credentials flow), optional ``token_url`` (default ``<host>/services/oauth2/token``),
 ``api_version``. Accounts (``salesforce.dealers``): ``org_id`` (the raw ``account_id``),
-optional ``dealer_value`` (default: the dealer code).
+optional ``dealer_value`` (default: the dealer code); options: :class:`Options`.
 
-Stages: ``Lead.Status`` and ``Opportunity.StageName`` values are mapped in
-``config/stage_mapping.yml`` (``salesforce``), in dbt staging; raw keeps the payload as is.
+Stages: ``Lead.Status``, ``Opportunity.StageName``, ``OpportunityHistory.StageName`` and the
+``NewValue`` of a ``LeadHistory`` row of the ``Status`` field are mapped by the stage mapping
+(``salesforce``) in dbt staging; raw keeps the payload as is, and a record with a value the
+mapping does not know is quarantined at load time (``unknown stage 'x' for source salesforce``).
 """
 
 from __future__ import annotations
@@ -51,33 +53,43 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
-from dealerfunnel.sources.config import AccountSchema, SourceConnection, SourceSettings
+from pydantic import Field
+
+from dealerfunnel.sources.config import Account as _Account
+from dealerfunnel.sources.config import SourceConnection, SourceOptions, Text
 from dealerfunnel.sources.httpclient import (
+    CodedErrorDialect,
     Failure,
     HttpClient,
-    JsonErrorDialect,
     OAuth2RefreshToken,
     OAuthTokenDialect,
-    coded_failure,
-    default_classify,
 )
 from dealerfunnel.sources.loader import Page, Parsed, RecordInvalid
 from dealerfunnel.sources.streams import (
-    api_version,
+    ApiStream,
+    ExtractContext,
     body_list,
     missing,
     parse_aware_time,
     required_id,
-    start_datetime,
+    token_client,
 )
 
 SOURCE = "salesforce"
-ACCOUNT_SCHEMA = AccountSchema(
-    required={"org_id": r"00D[A-Za-z0-9]{12}([A-Za-z0-9]{3})?"},
-    optional={"dealer_value": r"[A-Za-z0-9_\-]+"},
-)
+USERS_SINCE = datetime(2000, 1, 1, tzinfo=UTC)  # users exist before the first lead
+
+
+class Account(_Account):
+    org_id: Text(r"00D[A-Za-z0-9]{12}([A-Za-z0-9]{3})?")
+    dealer_value: Text(r"[A-Za-z0-9_\-]+") | None = None  # default: the dealer code
+
+
+class Options(SourceOptions):
+    page_size: int = Field(2000, ge=1, le=2000)  # Sforce-Query-Options batchSize
+    dealer_field: Text(r"[A-Za-z0-9_]+") = "Dealer_Code__c"  # ties records to a dealer
+
+
 AUTH_CODES = frozenset({"INVALID_SESSION_ID", "INVALID_AUTH_HEADER", "INSUFFICIENT_ACCESS"})
 THROTTLE_CODES = frozenset({"REQUEST_LIMIT_EXCEEDED", "TXN_SECURITY_API_LIMIT"})
 RETRY_CODES = frozenset({"SERVER_UNAVAILABLE", "UNKNOWN_EXCEPTION", "QUERY_TIMEOUT"})
@@ -89,6 +101,16 @@ class SObject:
     fields: tuple[str, ...]
     cursor: str  # incremental field (SystemModstamp, or CreatedDate for history rows)
     dealer_path: str  # "{field}" or "Lead.{field}": how a row is tied to the dealer
+    stages: Callable[[Mapping[str, Any]], list[Any]] | None = None  # its funnel stage values
+
+
+def _field(name: str) -> Callable[[Mapping[str, Any]], list[Any]]:
+    return lambda record: [record.get(name)]
+
+
+def _status_change(record: Mapping[str, Any]) -> list[Any]:
+    """A LeadHistory row's stage value: ``NewValue`` of a change of ``Status``."""
+    return [record.get("NewValue")] if record.get("Field") == "Status" else []
 
 
 OBJECTS: dict[str, SObject] = {
@@ -102,6 +124,7 @@ OBJECTS: dict[str, SObject] = {
         ),
         "SystemModstamp",
         "{field}",
+        _field("Status"),
     ),
     "opportunities": SObject(
         "Opportunity",
@@ -111,12 +134,14 @@ OBJECTS: dict[str, SObject] = {
         ),
         "SystemModstamp",
         "{field}",
+        _field("StageName"),
     ),
     "lead_history": SObject(
         "LeadHistory",
         ("Id", "LeadId", "Field", "OldValue", "NewValue", "CreatedById", "CreatedDate"),
         "CreatedDate",
         "Lead.{field}",
+        _status_change,
     ),
     "opportunity_history": SObject(
         "OpportunityHistory",
@@ -126,6 +151,7 @@ OBJECTS: dict[str, SObject] = {
         ),
         "CreatedDate",
         "Opportunity.{field}",
+        _field("StageName"),
     ),
     "tasks": SObject(
         "Task",
@@ -147,26 +173,21 @@ OBJECTS: dict[str, SObject] = {
 }  # fmt: skip
 
 
-class SalesforceDialect(JsonErrorDialect):
+class SalesforceDialect(CodedErrorDialect):
     """Classify Salesforce REST error bodies ``[{"message", "errorCode"}]``."""
 
-    def classify_json(
-        self, status: int, headers: Mapping[str, str], body: str, parsed: Any
-    ) -> Failure | None:
+    AUTH_CODES = frozenset({"INVALID_SESSION_ID", "INVALID_AUTH_HEADER", "INSUFFICIENT_ACCESS"})
+    THROTTLE_CODES = frozenset({"REQUEST_LIMIT_EXCEEDED", "TXN_SECURITY_API_LIMIT"})
+    RETRY_CODES = frozenset({"SERVER_UNAVAILABLE", "UNKNOWN_EXCEPTION", "QUERY_TIMEOUT"})
+    AUTH_STATUSES = frozenset({401})  # 403 is also REQUEST_LIMIT_EXCEEDED
+
+    def describe(self, status: int, parsed: Any) -> tuple[str, str] | None:
         errors = parsed if isinstance(parsed, list) else [parsed]
         first = errors[0] if errors and isinstance(errors[0], dict) else None
         if first is None or "errorCode" not in first:
-            return default_classify(status, headers, body)
+            return None
         code = str(first.get("errorCode"))
-        text = f"HTTP {status} {code}: {first.get('message')}"
-        return coded_failure(
-            status,
-            headers,
-            text,
-            throttled=code in THROTTLE_CODES,
-            auth=code in AUTH_CODES or status == 401,
-            retry=code in RETRY_CODES,
-        )
+        return code, f"HTTP {status} {code}: {first.get('message')}"
 
 
 class SalesforceTokenDialect(OAuthTokenDialect):
@@ -209,19 +230,12 @@ def make_client(conn: SourceConnection, **client_options: Any) -> HttpClient:
     else:
         form = {"grant_type": "client_credentials", **form}
     token_url = str(conn.extra.get("token_url") or f"{conn.base_url}/services/oauth2/token")
-    parts = urlsplit(token_url)
-    token_client = HttpClient(
-        f"{parts.scheme}://{parts.netloc}",
-        conn_id=conn.conn_id,
-        dialect=SalesforceTokenDialect(),
-        secrets=conn.secrets(),
-        **client_options,
-    )
+    client, path = token_client(conn, token_url, SalesforceTokenDialect(), **client_options)
     return HttpClient(
         conn.base_url,
         conn_id=conn.conn_id,
         dialect=SalesforceDialect(),
-        auth=SalesforceToken(token_client, parts.path or "/", form),
+        auth=SalesforceToken(client, path, form),
         secrets=conn.secrets(),
         **client_options,
     )
@@ -259,19 +273,13 @@ def parse_sf_time(value: Any) -> datetime:
     return parse_aware_time(value, fmt="%Y-%m-%dT%H:%M:%S.%f%z")
 
 
-def _records(body: Any, what: str) -> list[Any]:
-    return body_list(body, "records", what)
-
-
 # -- stream -----------------------------------------------------------------------------------
 
 
-@dataclass
-class SObjectStream:
-    client: HttpClient
-    version: str
-    dealer_code: str
-    org_id: str
+@dataclass(kw_only=True)
+class SObjectStream(ApiStream):
+    """One sObject's records of one dealer (``account_id``: the org; watermark per dealer)."""
+
     dealer_value: str
     object: str
     start: datetime
@@ -280,12 +288,8 @@ class SObjectStream:
     source: str = SOURCE
 
     @property
-    def account_id(self) -> str:
-        return self.org_id
-
-    @property
     def state_key(self) -> str:
-        return f"{self.org_id}:{self.dealer_value}"
+        return f"{self.account_id}:{self.dealer_value}"
 
     @property
     def sobject(self) -> SObject:
@@ -316,7 +320,7 @@ class SObjectStream:
             "GET", f"/services/data/{self.version}/query", params={"q": query}, headers=headers
         )
         while True:
-            records = _records(body, f"query of {self.sobject.name}")
+            records = body_list(body, "records", f"query of {self.sobject.name}")
             for record in records:
                 try:
                     parsed = self.parse(record)
@@ -333,27 +337,17 @@ class SObjectStream:
 
 
 def _factory(obj: str):
-    def streams(
-        settings: SourceSettings,
-        conn: SourceConnection,
-        dealer_code: str,
-        account: Mapping[str, Any],
-        *,
-        client: HttpClient,
-        now: Callable[[], datetime],
-    ) -> Iterator[SObjectStream]:
-        # Users exist before the first lead: read them from the beginning of time.
-        begin = datetime(2000, 1, 1, tzinfo=UTC) if obj == "users" else None
+    stages = OBJECTS[obj].stages
+
+    def streams(ctx: ExtractContext) -> Iterator[SObjectStream]:
         yield SObjectStream(
-            client,
-            api_version(conn, settings),
-            dealer_code,
-            str(account["org_id"]),
-            str(account.get("dealer_value") or dealer_code),
-            obj,
-            start=begin or start_datetime(settings),
-            dealer_field=str(settings.option("dealer_field", "Dealer_Code__c")),
-            page_size=int(settings.option("page_size", 2000)),
+            **ctx.common("org_id"),
+            dealer_value=ctx.dealer_value,
+            object=obj,
+            start=USERS_SINCE if obj == "users" else ctx.start_datetime(),
+            dealer_field=ctx.options.dealer_field,
+            page_size=ctx.options.page_size,
+            stages=ctx.stage_check(stages) if stages else None,
         )
 
     streams.__name__ = f"{obj}_streams"

@@ -33,30 +33,77 @@ API_RAW_TABLES: dict[str, str] = {
     "eventbrite__attendees": "Eventbrite attendee; key: id",
 }
 
+# Every raw table: the source row as jsonb and the load metadata, after its own columns.
+_RAW_LOAD_COLUMNS = """
+        payload jsonb not null,
+        _dealer_code text not null,
+        _source text not null,
+        _batch_id uuid not null,
+        _extracted_at timestamptz not null,"""
+
 API_RAW_DDL = sql.SQL(
     """
     create table if not exists {table} (
         record_id text not null,
         account_id text not null,
-        record_updated_at timestamptz,
-        payload jsonb not null,
-        _dealer_code text not null,
-        _source text not null,
-        _batch_id uuid not null,
-        _extracted_at timestamptz not null,
+        record_updated_at timestamptz,"""
+    + _RAW_LOAD_COLUMNS
+    + """
         primary key (account_id, record_id)
     );
     comment on table {table} is {comment};
     """
 )
 
+# Dealer CRM export files land in raw.dealer_export__<object>: the typed key columns of the
+# object beside the whole file row (payload, every column of the file kept) and load metadata,
+# unique on (dealer, file hash, row) so a file can never land twice.
+FILE_RAW_TABLES: dict[str, tuple[str, ...]] = {
+    "dealer_export__leads": (
+        "lead_id text not null",
+        "created_at timestamptz not null",
+        "assigned_at timestamptz",
+    ),
+    "dealer_export__stage_events": (
+        "lead_id text not null",
+        "stage text not null",
+        "occurred_at timestamptz not null",
+    ),
+    "dealer_export__followups": (
+        "lead_id text not null",
+        "occurred_at timestamptz not null",
+    ),
+}
+
+FILE_RAW_DDL = (
+    """
+    create table if not exists {table} (
+        {typed},"""
+    + _RAW_LOAD_COLUMNS
+    + """
+        _file_name text not null,
+        _file_sha256 text not null,
+        _row_number integer not null,
+        unique (_dealer_code, _file_sha256, _row_number)
+    );
+    """
+)
+
+
+def file_raw_ddl(name: str) -> sql.Composed:
+    """``create table if not exists raw.<name>`` for one dealer-export object."""
+    typed = sql.SQL(",\n        ").join(sql.SQL(column) for column in FILE_RAW_TABLES[name])
+    return sql.SQL(FILE_RAW_DDL).format(table=sql.Identifier("raw", name), typed=typed)
+
 
 def ensure_schema(url: str | None = None) -> None:
-    """Apply ``schema.sql`` and the API raw tables; safe on every task start (advisory lock)."""
+    """Apply ``schema.sql`` and the file and API raw tables; safe on every task start (lock)."""
     ddl = DDL_PATH.read_text(encoding="utf-8")
     with connect(url) as conn:
         conn.execute("select pg_advisory_xact_lock(hashtext('dealerfunnel.ensure_schema'))")
         conn.execute(ddl)
+        for name in FILE_RAW_TABLES:
+            conn.execute(file_raw_ddl(name))
         for name, comment in API_RAW_TABLES.items():
             conn.execute(
                 API_RAW_DDL.format(table=sql.Identifier("raw", name), comment=sql.Literal(comment))

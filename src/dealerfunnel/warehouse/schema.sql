@@ -156,52 +156,9 @@ create table if not exists ops.run_log (
 );
 
 -- raw: dealer CRM export files -------------------------------------------------------------
--- Typed key columns beside the whole source row as jsonb (every column of the file is kept)
--- and load metadata. Unique on (dealer, file hash, row) so a file can never land twice.
-
-create table if not exists raw.dealer_export__leads (
-    lead_id text not null,
-    created_at timestamptz not null,
-    assigned_at timestamptz,
-    payload jsonb not null,
-    _dealer_code text not null,
-    _source text not null,
-    _batch_id uuid not null,
-    _extracted_at timestamptz not null,
-    _file_name text not null,
-    _file_sha256 text not null,
-    _row_number integer not null,
-    unique (_dealer_code, _file_sha256, _row_number)
-);
-
-create table if not exists raw.dealer_export__stage_events (
-    lead_id text not null,
-    stage text not null,
-    occurred_at timestamptz not null,
-    payload jsonb not null,
-    _dealer_code text not null,
-    _source text not null,
-    _batch_id uuid not null,
-    _extracted_at timestamptz not null,
-    _file_name text not null,
-    _file_sha256 text not null,
-    _row_number integer not null,
-    unique (_dealer_code, _file_sha256, _row_number)
-);
-
-create table if not exists raw.dealer_export__followups (
-    lead_id text not null,
-    occurred_at timestamptz not null,
-    payload jsonb not null,
-    _dealer_code text not null,
-    _source text not null,
-    _batch_id uuid not null,
-    _extracted_at timestamptz not null,
-    _file_name text not null,
-    _file_sha256 text not null,
-    _row_number integer not null,
-    unique (_dealer_code, _file_sha256, _row_number)
-);
+-- Created by dealerfunnel.warehouse.schema from FILE_RAW_TABLES: typed key columns beside the
+-- whole source row as jsonb (every column of the file is kept) and load metadata. Unique on
+-- (dealer, file hash, row) so a file can never land twice.
 
 
 -- raw: API sources ---------------------------------------------------------------------------

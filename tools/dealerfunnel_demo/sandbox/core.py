@@ -88,6 +88,18 @@ class SandboxApi(Protocol):
     def connection(self, base_url: str) -> dict[str, Any]: ...
 
 
+def http_connection(
+    base_url: str, prefix: str, *, password: str | None = None, **extra: str
+) -> dict[str, Any]:
+    """An Airflow Connection (JSON form) pointing at ``<base_url>/<prefix>``."""
+    conn: dict[str, Any] = {"conn_type": "http", "host": f"{base_url}/{prefix}"}
+    if password is not None:
+        conn["password"] = password
+    if extra:
+        conn["extra"] = dict(extra)
+    return conn
+
+
 class _Bucket:
     def __init__(self, per_second: float) -> None:
         self.rate = per_second

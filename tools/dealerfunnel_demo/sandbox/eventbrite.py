@@ -28,7 +28,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from dealerfunnel_demo.sandbox.core import Sandbox, bearer, json_response
+from dealerfunnel_demo.sandbox.core import Sandbox, bearer, http_connection, json_response
 from dealerfunnel_demo.sandbox.salesforce import Entity
 from dealerfunnel_demo.sandbox.world import World
 
@@ -175,13 +175,8 @@ class EventbriteApi:
         return {"eventbrite__attendees": out}
 
     def connection(self, base_url: str) -> dict[str, Any]:
-        return {
-            "conn_type": "http",
-            "host": f"{base_url}/{PREFIX}",
-            "password": self.world.spec.credentials.get(
-                "eventbrite_token", "SANDBOXEVENTBRITEPRIVATETOKEN"
-            ),
-        }
+        token = self.world.spec.credentials.get("eventbrite_token", "SANDBOXEVENTBRITEPRIVATETOKEN")
+        return http_connection(base_url, PREFIX, password=token)
 
     # -- HTTP ---------------------------------------------------------------------------------
 

@@ -37,7 +37,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from dealerfunnel_demo.sandbox.core import Sandbox, bearer, json_response
+from dealerfunnel.sources.google_ads import COST_FIELDS, LEAD_FIELDS
+from dealerfunnel_demo.sandbox.core import Sandbox, bearer, http_connection, json_response
 from dealerfunnel_demo.sandbox.world import CAMPAIGNS, World
 
 NAME = "google_ads"
@@ -305,18 +306,14 @@ class GoogleAdsApi:
 
     def connection(self, base_url: str) -> dict[str, Any]:
         creds = self.world.spec.credentials
-        return {
-            "conn_type": "http",
-            "host": f"{base_url}/{PREFIX}",
-            "extra": {
-                "developer_token": creds["google_developer_token"],
-                "client_id": creds["google_client_id"],
-                "client_secret": creds["google_client_secret"],
-                "refresh_token": creds["google_refresh_token"],
-                "login_customer_id": creds["google_login_customer_id"],
-                "token_uri": f"{base_url}/{PREFIX}/oauth2/token",
-            },
-        }
+        keys = ("developer_token", "client_id", "client_secret", "refresh_token")
+        return http_connection(
+            base_url,
+            PREFIX,
+            **{key: creds[f"google_{key}"] for key in keys},
+            login_customer_id=creds["google_login_customer_id"],
+            token_uri=f"{base_url}/{PREFIX}/oauth2/token",
+        )
 
     def expire_tokens(self) -> None:
         with self._lock:
@@ -480,27 +477,6 @@ class GoogleAdsApi:
             )
         rows = [project(row, query.select, resource) for row, _ in out]
         return rows[: query.limit] if query.limit else rows
-
-
-LEAD_FIELDS = (
-    "lead_form_submission_data.resource_name",
-    "lead_form_submission_data.id",
-    "lead_form_submission_data.campaign",
-    "lead_form_submission_data.ad_group",
-    "lead_form_submission_data.ad_group_ad",
-    "lead_form_submission_data.asset",
-    "lead_form_submission_data.gclid",
-    "lead_form_submission_data.submission_date_time",
-    "lead_form_submission_data.lead_form_submission_fields",
-)
-COST_FIELDS = (
-    "campaign.id",
-    "campaign.name",
-    "segments.date",
-    "metrics.cost_micros",
-    "metrics.impressions",
-    "metrics.clicks",
-)
 
 
 def camel_path(field: str) -> str:

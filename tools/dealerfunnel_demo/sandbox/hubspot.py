@@ -30,7 +30,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from dealerfunnel_demo.sandbox.core import Sandbox, bearer, json_response
+from dealerfunnel_demo.sandbox.core import Sandbox, bearer, http_connection, json_response
 from dealerfunnel_demo.sandbox.salesforce import Entity
 from dealerfunnel_demo.sandbox.world import World
 
@@ -277,13 +277,9 @@ class HubSpotApi:
         return {"hubspot__contacts": out}
 
     def connection(self, base_url: str) -> dict[str, Any]:
-        return {
-            "conn_type": "http",
-            "host": f"{base_url}/{PREFIX}",
-            "password": self.world.spec.credentials.get(
-                "hubspot_access_token", "pat-na1-sandbox-hubspot-token"
-            ),
-        }
+        creds = self.world.spec.credentials
+        token = creds.get("hubspot_access_token", "pat-na1-sandbox-hubspot-token")
+        return http_connection(base_url, PREFIX, password=token)
 
     # -- HTTP ---------------------------------------------------------------------------------
 

@@ -31,7 +31,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from dealerfunnel_demo.sandbox.core import Sandbox, bearer, json_response
+from dealerfunnel_demo.sandbox.core import Sandbox, bearer, http_connection, json_response
 from dealerfunnel_demo.sandbox.world import CAMPAIGNS, World
 
 NAME = "meta"
@@ -236,11 +236,8 @@ class MetaApi:
         return {"meta__leads": out}
 
     def connection(self, base_url: str) -> dict[str, Any]:
-        return {
-            "conn_type": "http",
-            "host": f"{base_url}/{PREFIX}",
-            "password": self.world.spec.credentials["meta_access_token"],
-        }
+        token = self.world.spec.credentials["meta_access_token"]
+        return http_connection(base_url, PREFIX, password=token)
 
     # -- HTTP ---------------------------------------------------------------------------------
 

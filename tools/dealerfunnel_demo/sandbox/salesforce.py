@@ -37,7 +37,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from dealerfunnel_demo.sandbox.core import Sandbox, bearer, json_response
+from dealerfunnel_demo.sandbox.core import Sandbox, bearer, http_connection, json_response
 from dealerfunnel_demo.sandbox.world import World
 
 NAME = "salesforce"
@@ -378,15 +378,13 @@ class SalesforceApi:
 
     def connection(self, base_url: str) -> dict[str, Any]:
         creds = self.world.spec.credentials
-        return {
-            "conn_type": "http",
-            "host": f"{base_url}/{PREFIX}",
-            "extra": {
-                "client_id": creds.get("salesforce_client_id", "sandbox-sf-consumer-key"),
-                "client_secret": creds.get("salesforce_client_secret", "sandbox-sf-secret"),
-                "refresh_token": creds.get("salesforce_refresh_token", "sandbox-sf-refresh"),
-            },
+        defaults = {
+            "client_id": "sandbox-sf-consumer-key",
+            "client_secret": "sandbox-sf-secret",
+            "refresh_token": "sandbox-sf-refresh",
         }
+        extra = {key: creds.get(f"salesforce_{key}", value) for key, value in defaults.items()}
+        return http_connection(base_url, PREFIX, **extra)
 
     def expire_tokens(self) -> None:
         with self._lock:

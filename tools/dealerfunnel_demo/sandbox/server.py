@@ -60,11 +60,18 @@ class RunningSandbox:
     world: World
 
     def connections(self) -> dict[str, dict[str, Any]]:
-        """Airflow Connections (JSON form) by conn id, pointing at this sandbox."""
+        """Airflow Connections (JSON form) by conn id, pointing at this sandbox.
+
+        Each pins the first day of a first extract (``extra.start_date``) to the first day of
+        the sandbox's data, so that the demo reads all of it whatever ``backfill_days`` says.
+        """
         out = {}
+        first_day = self.world.start.date().isoformat()
         for api in self.sandbox.apis.values():
             conn_id = (self.world.sources.get(api.name) or {}).get("conn_id", api.name)
-            out[conn_id] = api.connection(self.base_url)
+            conn = api.connection(self.base_url)
+            conn["extra"] = {**(conn.get("extra") or {}), "start_date": first_day}
+            out[conn_id] = conn
         return out
 
     def airflow_env(self) -> dict[str, str]:

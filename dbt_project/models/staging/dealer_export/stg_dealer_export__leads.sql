@@ -31,6 +31,7 @@ renamed as (
         assigned_at,
         coalesce(nullif(lower(trim(payload ->> 'channel')), ''), 'unknown') as channel,
         nullif(trim(payload ->> 'campaign'), '') as campaign,
+        null::text as campaign_id,
         nullif(trim(payload ->> 'consultant'), '') as consultant,
         nullif(upper(trim(payload ->> 'grade')), '') as grade,
         nullif(trim(payload ->> 'customer_name'), '') as customer_name,

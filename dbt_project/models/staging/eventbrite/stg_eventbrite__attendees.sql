@@ -29,6 +29,7 @@ renamed as (
         null::timestamptz as assigned_at,
         'event_signup'::text as channel,
         null::text as campaign,
+        null::text as campaign_id,
         null::text as consultant,
         null::text as grade,
         coalesce(

@@ -21,25 +21,12 @@ source as (
 
 field_answers as (
 
-    select
-        source.account_id,
-        source.record_id,
-        jsonb_object_agg(
-            upper(btrim(answer.value ->> 'fieldType')),
-            answer.value ->> 'fieldValue'
-        ) filter (where answer.value ->> 'fieldType' is not null) as answers
-    from source
-    cross join
-        lateral jsonb_array_elements(
-            case
-                when jsonb_typeof(source.submission -> 'leadFormSubmissionFields') = 'array'
-                    then source.submission -> 'leadFormSubmissionFields'
-                else '[]'::jsonb
-            end
-        ) as answer
-    group by
-        source.account_id,
-        source.record_id
+    {{ lead_form_answers(
+        "source.submission -> 'leadFormSubmissionFields'",
+        'fieldType',
+        "answer.value ->> 'fieldValue'",
+        'upper',
+    ) }}
 
 ),
 
@@ -54,24 +41,9 @@ renamed as (
         'google_ads'::text as channel,
         null::text as campaign,
         nullif(split_part(source.submission ->> 'campaign', '/campaigns/', 2), '') as campaign_id,
-        null::text as consultant,
-        null::text as grade,
-        coalesce(
-            nullif(btrim(field_answers.answers ->> 'FULL_NAME'), ''),
-            nullif(
-                btrim(
-                    concat_ws(
-                        ' ',
-                        nullif(btrim(field_answers.answers ->> 'FIRST_NAME'), ''),
-                        nullif(btrim(field_answers.answers ->> 'LAST_NAME'), '')
-                    )
-                ),
-                ''
-            )
-        ) as customer_name,
-        nullif(btrim(field_answers.answers ->> 'PHONE_NUMBER'), '') as phone,
-        nullif(btrim(field_answers.answers ->> 'EMAIL'), '') as email,
-        nullif(btrim(field_answers.answers ->> 'VEHICLE_MODEL'), '') as model_of_interest,
+        {{ lead_form_person_columns(
+            'FULL_NAME', 'FIRST_NAME', 'LAST_NAME', 'PHONE_NUMBER', 'EMAIL', 'VEHICLE_MODEL',
+        ) }},
         source.account_id as customer_id,
         source.submission ->> 'id' as submission_id,
         source.submission ->> 'adGroup' as ad_group,
@@ -81,10 +53,7 @@ renamed as (
         source._batch_id as batch_id,
         source._extracted_at as extracted_at
     from source
-    left join field_answers
-        on
-            source.account_id = field_answers.account_id
-            and source.record_id = field_answers.record_id
+    {{ lead_form_answers_join() }}
     where source.submission ->> 'submissionDateTime' is not null
 
 ),

@@ -31,6 +31,7 @@ renamed as (
         (payload #>> '{properties,hubspot_owner_assigneddate}')::timestamptz as assigned_at,
         coalesce(nullif(lower(btrim(payload #>> '{properties,hs_analytics_source}')), ''), 'unknown') as channel,
         null::text as campaign,
+        null::text as campaign_id,
         null::text as grade,
         nullif(
             btrim(

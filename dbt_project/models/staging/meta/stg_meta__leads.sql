@@ -18,24 +18,12 @@ source as (
 
 field_answers as (
 
-    select
-        source.account_id,
-        source.record_id,
-        jsonb_object_agg(
-            lower(btrim(answer.value ->> 'name')),
-            answer.value -> 'values' ->> 0
-        ) filter (where answer.value ->> 'name' is not null) as answers
-    from source
-    cross join
-        lateral jsonb_array_elements(
-            case
-                when jsonb_typeof(source.payload -> 'field_data') = 'array' then source.payload -> 'field_data'
-                else '[]'::jsonb
-            end
-        ) as answer
-    group by
-        source.account_id,
-        source.record_id
+    {{ lead_form_answers(
+        "source.payload -> 'field_data'",
+        'name',
+        "answer.value -> 'values' ->> 0",
+        'lower',
+    ) }}
 
 ),
 
@@ -50,24 +38,9 @@ renamed as (
         'meta_lead_ads'::text as channel,
         nullif(btrim(source.payload ->> 'campaign_name'), '') as campaign,
         nullif(btrim(source.payload ->> 'campaign_id'), '') as campaign_id,
-        null::text as consultant,
-        null::text as grade,
-        coalesce(
-            nullif(btrim(field_answers.answers ->> 'full_name'), ''),
-            nullif(
-                btrim(
-                    concat_ws(
-                        ' ',
-                        nullif(btrim(field_answers.answers ->> 'first_name'), ''),
-                        nullif(btrim(field_answers.answers ->> 'last_name'), '')
-                    )
-                ),
-                ''
-            )
-        ) as customer_name,
-        nullif(btrim(field_answers.answers ->> 'phone_number'), '') as phone,
-        nullif(btrim(field_answers.answers ->> 'email'), '') as email,
-        nullif(btrim(field_answers.answers ->> 'car_model'), '') as model_of_interest,
+        {{ lead_form_person_columns(
+            'full_name', 'first_name', 'last_name', 'phone_number', 'email', 'car_model',
+        ) }},
         source.account_id as page_id,
         source.payload ->> 'form_id' as form_id,
         source.payload ->> 'ad_id' as ad_id,
@@ -79,10 +52,7 @@ renamed as (
         source._batch_id as batch_id,
         source._extracted_at as extracted_at
     from source
-    left join field_answers
-        on
-            source.account_id = field_answers.account_id
-            and source.record_id = field_answers.record_id
+    {{ lead_form_answers_join() }}
     where source.payload ->> 'created_time' is not null
 
 ),

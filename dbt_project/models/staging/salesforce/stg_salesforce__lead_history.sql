@@ -14,10 +14,7 @@ source as (
 renamed as (
 
     select
-        md5(source._dealer_code || '|salesforce|' || coalesce(source.payload ->> 'Id', source.record_id))
-            as stage_event_key,
-        source._dealer_code as dealer_code,
-        'salesforce'::text as source_system,
+        {{ salesforce_history_event_keys() }},
         source.payload ->> 'LeadId' as source_lead_id,
         source.payload ->> 'OldValue' as old_status,
         source.payload ->> 'NewValue' as new_status,

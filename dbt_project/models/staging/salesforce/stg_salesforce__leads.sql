@@ -32,6 +32,7 @@ renamed as (
         end as assigned_at,
         coalesce(nullif(lower(btrim(source.payload ->> 'LeadSource')), ''), 'unknown') as channel,
         null::text as campaign,
+        null::text as campaign_id,
         null::text as grade,
         nullif(
             btrim(concat_ws(' ', btrim(source.payload ->> 'FirstName'), btrim(source.payload ->> 'LastName'))), ''

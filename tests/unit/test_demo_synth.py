@@ -6,7 +6,6 @@ import contextlib
 import csv
 import hashlib
 import io
-import time
 from collections import defaultdict
 from datetime import date
 from pathlib import Path
@@ -204,8 +203,7 @@ def test_start_must_be_a_monday(tmp_path: Path) -> None:
         generate(tmp_path, start=date(2026, 5, 5))
 
 
-def test_twenty_thousand_leads_in_a_few_seconds(tmp_path: Path) -> None:
-    began = time.perf_counter()
+def test_twenty_thousand_leads_by_default(tmp_path: Path) -> None:
+    # generation time is measured by the bench (`make bench` prints it), not bounded here
     manifest = generate(tmp_path)
     assert manifest["n_leads"] == 20_000
-    assert time.perf_counter() - began < 10

@@ -1,0 +1,340 @@
+"""Plotly figure specs (``{"data": [...], "layout": {...}}``) built from mart rows.
+
+Pure functions: rows in, a JSON-ready dict out (dates as ISO text), drawn by plotly.js in the
+page. Rates are taken from the rows as the marts publish them; nothing here divides counts.
+A point is *final* when its period is complete and, where the mart says so, its cohort is mature
+for that rate; points that are not final are drawn hollow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from dealerfunnel.reports.marts import COUNTS, RATE_LABELS, RATES, STAGES, rate_maturity_column
+
+Row = Mapping[str, Any]
+Spec = dict[str, Any]
+
+FINAL_COLOR = "#1f77b4"
+NOT_FINAL_COLOR = "#aec7e8"
+THRESHOLD_COLOR = "#d62728"
+SERIES_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#17becf")
+STAGE_LABELS = {
+    "potential": "potential",
+    "interested": "interested",
+    "needs_defined": "needs defined",
+    "decision": "decision",
+    "won": "won",
+}
+
+
+def _layout(title: str, **extra: Any) -> dict[str, Any]:
+    layout: dict[str, Any] = {
+        "title": {"text": title, "font": {"size": 15}},
+        "height": 380,
+        "margin": {"l": 60, "r": 20, "t": 60, "b": 60},
+        "paper_bgcolor": "#ffffff",
+        "plot_bgcolor": "#f7f9fb",
+        "legend": {"orientation": "h", "y": -0.2},
+    }
+    layout.update(extra)
+    return layout
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def percent(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1%}"
+
+
+def is_final(row: Row, rate: str | None = None) -> bool:
+    """Complete period (``period_complete``) and, where published, a mature cohort for ``rate``
+    (``is_<rate>_mature``, else ``is_mature``). A flag that is absent does not count against."""
+    if row.get("period_complete") is False:
+        return False
+    flag = row.get(rate_maturity_column(rate)) if rate else None
+    if flag is None:
+        flag = row.get("is_mature")
+    return flag is not False
+
+
+def funnel_figure(row: Row, title: str) -> Spec:
+    """Cohort counts ``leads_potential`` … ``leads_won`` as a funnel. Each bar after the first
+    shows the mart's rate from the previous stage; a stage whose rate is not mature yet is pale
+    and says so."""
+    labels, values, texts, colors = [], [], [], []
+    for index, (stage, column) in enumerate(zip(STAGES, COUNTS, strict=True)):
+        count = int(row.get(column) or 0)
+        labels.append(STAGE_LABELS[stage])
+        values.append(count)
+        text = f"{count:,}"
+        final = True
+        if index:
+            rate = RATES[index - 1]
+            if row.get(rate) is not None:
+                text += f" ({percent(row[rate])} of previous)"
+            final = is_final(row, rate)
+            if not final:
+                text += " · not mature yet"
+        texts.append(text)
+        colors.append(FINAL_COLOR if final else NOT_FINAL_COLOR)
+    trace = {
+        "type": "funnel",
+        "y": labels,
+        "x": values,
+        "text": texts,
+        "textinfo": "text",
+        "textposition": "inside",
+        "marker": {"color": colors},
+        "hoverinfo": "y+text",
+    }
+    layout = _layout(title, showlegend=False)
+    layout["margin"] = {"l": 110, "r": 20, "t": 60, "b": 30}
+    return {"data": [trace], "layout": layout}
+
+
+TICK_FORMATS = {"week": "%d %b %Y", "month": "%b %Y", "quarter": "%b %Y"}
+
+
+@dataclass(frozen=True)
+class Series:
+    """One line of a trend: ``rate`` of ``rows`` (each with ``period_start``)."""
+
+    name: str
+    rate: str
+    rows: Sequence[Row]
+
+
+@dataclass(frozen=True)
+class Threshold:
+    label: str
+    value: float
+
+
+def trend_figure(
+    series: Sequence[Series], thresholds: Sequence[Threshold], title: str, grain: str = "week"
+) -> Spec:
+    """Rates per period, one line per series; hollow markers where a point is not final; each
+    threshold a dashed red line across the chart."""
+    data: list[dict[str, Any]] = []
+    xs: list[str] = []
+    for number, line in enumerate(series):
+        ordered = sorted(line.rows, key=lambda r: r["period_start"])
+        x = [_iso(r["period_start"]) for r in ordered]
+        xs.extend(x)
+        color = SERIES_COLORS[number % len(SERIES_COLORS)]
+        finals = [is_final(r, line.rate) for r in ordered]
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines+markers",
+                "name": line.name,
+                "x": x,
+                "y": [r.get(line.rate) for r in ordered],
+                "line": {"color": color, "width": 2},
+                "marker": {
+                    "size": 9,
+                    "color": color,
+                    "symbol": ["circle" if f else "circle-open" for f in finals],
+                    "line": {"width": 2, "color": color},
+                },
+                "text": ["final" if f else "not final" for f in finals],
+                "hovertemplate": "%{x}: %{y:.1%} (%{text})<extra>" + line.name + "</extra>",
+                "connectgaps": False,
+            }
+        )
+    if xs:
+        span = [min(xs), max(xs)]
+        for threshold in thresholds:
+            data.append(
+                {
+                    "type": "scatter",
+                    "mode": "lines",
+                    "name": threshold.label,
+                    "x": span,
+                    "y": [threshold.value, threshold.value],
+                    "line": {"color": THRESHOLD_COLOR, "dash": "dash", "width": 2},
+                    "hoverinfo": "name",
+                }
+            )
+    layout = _layout(
+        title,
+        yaxis={"tickformat": ".0%", "rangemode": "tozero", "title": {"text": "rate"}},
+        xaxis={
+            "type": "date",
+            "title": {"text": f"{grain} starting"},
+            "tickvals": sorted(set(xs)),
+            "tickformat": TICK_FORMATS.get(grain, "%Y-%m-%d"),
+        },
+    )
+    return {"data": data, "layout": layout}
+
+
+def cycle_figure(days: Sequence[float], title: str) -> Spec:
+    """Histogram of the sales cycle (days from lead to won) with a box above it."""
+    values = [float(d) for d in days]
+    data = [
+        {
+            "type": "histogram",
+            "x": values,
+            "name": "won leads",
+            "marker": {"color": FINAL_COLOR},
+            "xaxis": "x",
+            "yaxis": "y",
+            "hovertemplate": "%{x} days: %{y} leads<extra></extra>",
+        },
+        {
+            "type": "box",
+            "x": values,
+            "name": "spread",
+            "boxpoints": False,
+            "marker": {"color": FINAL_COLOR},
+            "xaxis": "x",
+            "yaxis": "y2",
+        },
+    ]
+    layout = _layout(
+        title,
+        showlegend=False,
+        xaxis={"title": {"text": "days from lead to won"}, "rangemode": "tozero"},
+        yaxis={"title": {"text": "won leads"}, "domain": [0, 0.78]},
+        yaxis2={"domain": [0.82, 1], "showticklabels": False},
+        bargap=0.05,
+    )
+    return {"data": data, "layout": layout}
+
+
+def rate_bars_figure(
+    rows: Sequence[Row], label_key: str, rates: Mapping[str, str], title: str
+) -> Spec:
+    """Grouped bars: per row (e.g. consultant) one bar per rate column, as published."""
+    x = [str(r[label_key]) for r in rows]
+    data = [
+        {
+            "type": "bar",
+            "name": name,
+            "x": x,
+            "y": [r.get(column) for r in rows],
+            "hovertemplate": "%{x}: %{y:.1%}<extra>" + name + "</extra>",
+        }
+        for column, name in rates.items()
+    ]
+    layout = _layout(title, barmode="group", yaxis={"tickformat": ".0%", "range": [0, 1.05]})
+    return {"data": data, "layout": layout}
+
+
+def count_bars_figure(
+    rows: Sequence[Row], label_key: str, pairs: Sequence[tuple[str, str, str]], title: str
+) -> Spec:
+    """Grouped bars of due and met counts: ``pairs`` are (name, due column, met column)."""
+    x = [str(r[label_key]) for r in rows]
+    data: list[dict[str, Any]] = []
+    for number, (name, due, met) in enumerate(pairs):
+        color = SERIES_COLORS[number % len(SERIES_COLORS)]
+        data.append(
+            {
+                "type": "bar",
+                "name": f"{name}: due",
+                "x": x,
+                "y": [int(r.get(due) or 0) for r in rows],
+                "offsetgroup": name,
+                "marker": {"color": color, "opacity": 0.35},
+            }
+        )
+        data.append(
+            {
+                "type": "bar",
+                "name": f"{name}: met",
+                "x": x,
+                "y": [int(r.get(met) or 0) for r in rows],
+                "offsetgroup": name,
+                "marker": {"color": color},
+            }
+        )
+    return {"data": data, "layout": _layout(title, barmode="group", yaxis={"title": "checks"})}
+
+
+def cost_label(row: Row, with_month: bool, with_dealer: bool = False) -> str:
+    parts = [str(row["dealer_code"])] if with_dealer else []
+    parts.append(f"{row['channel']} / {row['campaign']}")
+    if with_month:
+        parts.append(_iso(row["month_start"])[:7])
+    return " · ".join(parts)
+
+
+def channel_cost_figure(rows: Sequence[Row], title: str, with_dealer: bool = False) -> Spec | None:
+    """Cost per lead and per won lead per channel / campaign (rows with reported spend only);
+    None when no row has spend."""
+    spent = [r for r in rows if r.get("spend") is not None]
+    if not spent:
+        return None
+    months = {r["month_start"] for r in spent}
+    x = [cost_label(r, len(months) > 1, with_dealer) for r in spent]
+    currencies = sorted({str(r["currency"]) for r in spent if r.get("currency")})
+    unit = "/".join(currencies) or "spend"
+    data = [
+        {
+            "type": "bar",
+            "name": f"cost per lead ({unit})",
+            "x": x,
+            "y": [r.get("cost_per_lead") for r in spent],
+        },
+        {
+            "type": "bar",
+            "name": f"cost per won ({unit})",
+            "x": x,
+            "y": [r.get("cost_per_won") for r in spent],
+        },
+    ]
+    layout = _layout(title, barmode="group", yaxis={"title": {"text": unit}})
+    return {"data": data, "layout": layout}
+
+
+def rank_dealers(rows: Sequence[Row], rate: str, volume: str) -> list[dict[str, Any]]:
+    """Rows ranked by ``rate`` (highest first, missing last), ties by ``volume`` (highest first),
+    then dealer code; each gains ``rank`` (1 = best)."""
+
+    def key(row: Row) -> tuple:
+        value = row.get(rate)
+        return (value is None, -(value or 0), -(row.get(volume) or 0), str(row["dealer_code"]))
+
+    return [{**row, "rank": n} for n, row in enumerate(sorted(rows, key=key), start=1)]
+
+
+def ranking_figure(ranked: Sequence[Row], rate: str | None, volume: str, title: str) -> Spec:
+    """Horizontal bars, best dealer on top: the rate when published, else the volume."""
+    shown = list(reversed(ranked))  # plotly draws the first category at the bottom
+    labels = [f"#{r['rank']} {r.get('dealer_name') or r['dealer_code']}" for r in shown]
+    if rate:
+        trace = {
+            "type": "bar",
+            "orientation": "h",
+            "x": [r.get(rate) for r in shown],
+            "y": labels,
+            "text": [f"{percent(r.get(rate))} of {int(r.get(volume) or 0):,} leads" for r in shown],
+            "textposition": "auto",
+            "marker": {
+                "color": [FINAL_COLOR if is_final(r, rate) else NOT_FINAL_COLOR for r in shown]
+            },
+        }
+        xaxis = {"tickformat": ".0%", "rangemode": "tozero", "title": {"text": RATE_LABELS[rate]}}
+    else:
+        trace = {
+            "type": "bar",
+            "orientation": "h",
+            "x": [int(r.get(volume) or 0) for r in shown],
+            "y": labels,
+            "text": [f"{int(r.get(volume) or 0):,}" for r in shown],
+            "textposition": "auto",
+            "marker": {"color": FINAL_COLOR},
+        }
+        xaxis = {"rangemode": "tozero", "title": {"text": volume.replace("_", " ")}}
+    height = max(260, 60 + 34 * len(shown))
+    layout = _layout(title, showlegend=False, xaxis=xaxis, height=height)
+    layout["margin"] = {"l": 200, "r": 20, "t": 60, "b": 50}
+    return {"data": [trace], "layout": layout}

@@ -1,0 +1,635 @@
+"""The report pages: ``index.html``, one page per dealer and ``group.html``.
+
+Each page has a section for the latest complete week, month and quarter. The data comes from
+the published marts only (:mod:`.marts`), the figures from :mod:`.figures`, the HTML from the
+Jinja templates in ``templates/`` (autoescaped). Every page loads one local ``plotly.min.js``
+copied next to it, so the pages work offline from ``file://`` and from the Airflow plugin.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from dealerfunnel.reports import figures, marts
+from dealerfunnel.reports.figures import Series, Spec, Threshold
+from dealerfunnel.reports.marts import Catalog, select, select_totals
+from dealerfunnel.reports.periods import (
+    GRAINS,
+    TREND_PERIODS,
+    latest_calendar_complete,
+    latest_complete,
+    period_end,
+    period_label,
+    row_is_complete,
+    trailing,
+)
+
+log = logging.getLogger(__name__)
+
+PLOTLY_JS = "plotly.min.js"
+DEFAULT_TREND_RATE = "rate_potential_to_interested"
+FUTURE_MARTS = (
+    ("mart_lost_reasons", "Why leads were lost"),
+    ("mart_showroom_activity", "Showroom visits and test drives"),
+    ("mart_targets_attainment", "Attainment against targets"),
+)
+SLA_RATES = {
+    "assignment_sla_rate": "assignment SLA",
+    "first_contact_sla_rate": "first-contact SLA",
+    "cadence_on_time_rate": "grade cadence on time",
+    "interested_contact_rate": "interested leads contacted weekly",
+}
+SCORECARD_RATES = {**SLA_RATES, "post_sale_followup_rate": "post-sale follow-ups on time"}
+SLA_COUNTS = (
+    ("assignment", "assignments_due", "assignments_met"),
+    ("first contact", "first_contacts_due", "first_contacts_met"),
+    ("cadence", "cadence_followups_due", "cadence_followups_on_time"),
+)
+ROI_COLUMNS = (
+    "dealer_code",
+    "channel",
+    "campaign",
+    "month_start",
+    "spend",
+    "leads",
+    "leads_won",
+    "cost_per_lead",
+    "cost_per_won",
+    "currency",
+)
+GROUP_COST_ROWS = 30
+
+
+@dataclass
+class Block:
+    """One chart (or note, or table) of a section."""
+
+    title: str
+    figure: Spec | None = None
+    note: str | None = None
+    table: dict[str, Any] | None = None
+
+
+@dataclass
+class Section:
+    grain: str
+    title: str
+    period: str | None = None
+    note: str | None = None
+    blocks: list[Block] = field(default_factory=list)
+
+
+@dataclass
+class Page:
+    filename: str
+    title: str
+    subtitle: str
+    sections: list[Section]
+    notes: list[str] = field(default_factory=list)
+    future: list[Block] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Rules:
+    """The alert thresholds on funnel rates (``dealerfunnel.alerts.load_rules``)."""
+
+    rules: tuple[Any, ...]
+    error: str | None = None
+
+    def thresholds(self, grain: str, dealer_code: str | None, rates: Sequence[str]) -> list:
+        out = []
+        for rule in self.rules:
+            metric = getattr(rule, "metric", None)
+            if metric not in rates or getattr(rule, "period_grain", None) != grain:
+                continue
+            if getattr(rule, "mart", marts.CONVERSION) != marts.CONVERSION:
+                continue
+            if getattr(rule, "threshold", None) is None:
+                continue
+            applied = rule.for_dealer(dealer_code) if dealer_code else rule
+            direction = getattr(applied, "direction", "below")
+            out.append(
+                Threshold(
+                    f"alert {applied.rule}: {marts.RATE_LABELS[metric]} {direction} "
+                    f"{applied.threshold:.0%}",
+                    float(applied.threshold),
+                )
+            )
+        return out
+
+    def metrics(self) -> list[str]:
+        found = [getattr(r, "metric", None) for r in self.rules]
+        return [m for m in dict.fromkeys(found) if m in marts.RATES] or [DEFAULT_TREND_RATE]
+
+
+def load_threshold_rules() -> Rules:
+    from dealerfunnel.alerts import load_rules
+    from dealerfunnel.settings import ConfigError
+
+    try:
+        return Rules(tuple(load_rules()))
+    except ConfigError as exc:
+        log.warning("report pages drawn without alert thresholds: %s", exc)
+        return Rules((), str(exc))
+
+
+def page_filename(dealer_code: str) -> str:
+    """``SH001.html``; a code that is not a plain file name gets a hashed name."""
+    if re.fullmatch(
+        r"[A-Za-z0-9][A-Za-z0-9_.-]{0,80}", dealer_code
+    ) and dealer_code.lower() not in (
+        "index",
+        "group",
+    ):
+        return f"{dealer_code}.html"
+    return f"dealer-{hashlib.sha256(dealer_code.encode()).hexdigest()[:12]}.html"
+
+
+def local_today(timezone: str | None, now: datetime) -> date:
+    try:
+        return now.astimezone(ZoneInfo(timezone or "UTC")).date()
+    except (KeyError, ValueError):
+        return now.astimezone(UTC).date()
+
+
+# -- one report context: a dealer, or the group -------------------------------------------------
+
+
+@dataclass
+class Scope:
+    """What a page is about: one dealer (``dealer_code``) or the whole group (None)."""
+
+    conn: Any
+    catalog: Catalog
+    rules: Rules
+    today: date
+    dealer_code: str | None = None
+    dealer_names: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def equal(self) -> dict[str, Any]:
+        return {"dealer_code": self.dealer_code} if self.dealer_code else {}
+
+
+def _complete(rows: list[dict[str, Any]], grain: str, today: date) -> list[dict[str, Any]]:
+    for row in rows:
+        row["period_complete"] = row_is_complete(row, grain, today)
+    return rows
+
+
+def funnel_rows(scope: Scope, grain: str) -> tuple[list[dict[str, Any]], str | None]:
+    """Cohort rows per period (all channels) and the mart they came from."""
+    cat = scope.catalog
+    key = ("period_grain", "period_start")
+    maturity = cat.present
+    if scope.dealer_code and cat.has(marts.MONITORING, "dealer_code", *key, *marts.COUNTS):
+        columns = [
+            "period_start",
+            *marts.COUNTS,
+            *maturity(marts.MONITORING, marts.RATES),
+            *maturity(marts.MONITORING, marts.MATURITY),
+        ]
+        rows = select(
+            scope.conn,
+            marts.MONITORING,
+            columns,
+            equal={**scope.equal, "period_grain": grain},
+            order_by=["period_start"],
+        )
+        return _complete(rows, grain, scope.today), marts.MONITORING
+    if cat.has(marts.CONVERSION, "dealer_code", *key, *marts.COUNTS):
+        rows = select_totals(
+            scope.conn,
+            marts.CONVERSION,
+            ["period_start"],
+            marts.COUNTS,
+            all_true=maturity(marts.CONVERSION, marts.MATURITY_FLAGS),
+            minimum=maturity(marts.CONVERSION, ["cohort_age_days"]),
+            equal={**scope.equal, "period_grain": grain},
+        )
+        return _complete(rows, grain, scope.today), marts.CONVERSION
+    return [], None
+
+
+def _maturity_note(row: dict[str, Any], source: str, catalog: Catalog) -> str:
+    if not catalog.present(source, marts.MATURITY_FLAGS):
+        return (
+            f"Maturity not available: marts.{source} does not publish maturity flags yet, "
+            "so late-stage counts of a young cohort may still grow."
+        )
+    age = row.get("cohort_age_days")
+    mature = row.get("is_mature")
+    text = f"Cohort age {age} days. " if age is not None else ""
+    if mature is None:
+        return text + "Pale bars: rates not mature yet."
+    return text + (
+        "The cohort is mature: its rates are final."
+        if mature
+        else "The cohort is not mature yet: pale bars are rates that may still rise."
+    )
+
+
+def funnel_block(scope: Scope, row: dict[str, Any], source: str, label: str) -> Block:
+    title = f"Funnel of the leads created in {label}"
+    notes = [_maturity_note(row, source, scope.catalog)]
+    if source != marts.MONITORING:
+        notes.append(
+            "Counts only: rates over all channels come from marts.mart_funnel_monitoring, "
+            "which is not built yet."
+            if scope.dealer_code
+            else "Counts summed over every dealer and channel; rates per region × brand are "
+            "in the trend."
+        )
+    return Block(title, figures.funnel_figure(row, title), " ".join(notes))
+
+
+def trend_block(
+    scope: Scope, grain: str, rows: list[dict[str, Any]], source: str, latest: date
+) -> Block:
+    count = TREND_PERIODS[grain]
+    title = f"Conversion per {grain}, last {count} {grain}s"
+    watched = scope.rules.metrics()
+    thresholds = scope.rules.thresholds(grain, scope.dealer_code, marts.RATES)
+    hollow = "Hollow markers: period still running or cohort not mature for that rate."
+    if scope.rules.error:
+        hollow += f" Alert thresholds not available ({scope.rules.error})."
+    window = trailing(rows, count)
+    if source == marts.MONITORING:
+        rates = scope.catalog.present(marts.MONITORING, marts.RATES)
+        series = [Series(marts.RATE_LABELS[r], r, window) for r in rates]
+        if not scope.catalog.present(marts.MONITORING, marts.MATURITY_FLAGS):
+            hollow += " Maturity not available."
+        return Block(title, figures.trend_figure(series, thresholds, title, grain), hollow)
+    # Without the dealer-level monitoring mart: the watched rates per channel (dealer page) or
+    # per region × brand (group page), as the marts publish them.
+    starts = {r["period_start"] for r in window}
+    if scope.dealer_code:
+        table, split, columns = marts.CONVERSION, ("channel",), marts.MATURITY
+    else:
+        table, split, columns = marts.GROUP_OVERVIEW, ("region", "brand"), ()
+    rates = scope.catalog.present(table, watched)
+    if not rates or not scope.catalog.has(table, *split, "period_grain", "period_start"):
+        return Block(title, note=f"Not available: marts.{table} has no rate columns to draw.")
+    selected = [*split, "period_start", *rates, *scope.catalog.present(table, columns)]
+    found = select(
+        scope.conn,
+        table,
+        selected,
+        equal={**scope.equal, "period_grain": grain},
+        order_by=[*split, "period_start"],
+    )
+    found = _complete([r for r in found if r["period_start"] in starts], grain, scope.today)
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in found:
+        groups.setdefault(" · ".join(str(row[c]) for c in split), []).append(row)
+    series = [
+        Series(f"{name}: {marts.RATE_LABELS[rate]}" if len(rates) > 1 else name, rate, group)
+        for name, group in groups.items()
+        for rate in rates
+    ]
+    title += " by " + " × ".join(split)
+    note = hollow + (
+        " Per channel: the dealer's rate over all channels needs marts.mart_funnel_monitoring."
+        if scope.dealer_code
+        else " Maturity not available for the group overview."
+    )
+    if not scope.catalog.present(table, marts.MATURITY_FLAGS) and scope.dealer_code:
+        note += " Maturity not available."
+    return Block(title, figures.trend_figure(series, thresholds, title, grain), note)
+
+
+def cycle_block(scope: Scope, start: date, end: date, label: str) -> Block:
+    title = f"Sales cycle of the leads won in {label}"
+    if not (
+        scope.catalog.has(marts.FCT_LEADS, "cycle_days", "won_at", "is_won", "dealer_code")
+        and scope.catalog.has(marts.DEALERS, "dealer_code", "timezone")
+    ):
+        return Block(title, note="Not available: marts.fct_leads is not built.")
+    days = marts.won_cycle_days(scope.conn, scope.catalog, start, end, scope.dealer_code)
+    if not days:
+        return Block(title, note="No lead was won in this period.")
+    return Block(
+        title,
+        figures.cycle_figure(days, f"{title} ({len(days)} leads)"),
+        "From marts.fct_leads.cycle_days; leads with contradictory dates are left out.",
+    )
+
+
+def sla_block(scope: Scope, grain: str, start: date, end: date, label: str) -> Block:
+    cat = scope.catalog
+    title = f"SLA and follow-up compliance, {label}"
+    if scope.dealer_code and grain == "week" and cat.has(marts.SLA, "consultant", "week_start"):
+        rates = {c: n for c, n in SLA_RATES.items() if cat.has(marts.SLA, c)}
+        rows = select(
+            scope.conn,
+            marts.SLA,
+            ["consultant", *rates],
+            equal={**scope.equal, "week_start": start},
+            order_by=["consultant"],
+        )
+        if not rows:
+            return Block(title, note="No SLA check was decided in this week.")
+        title += " (per consultant)"
+        return Block(title, figures.rate_bars_figure(rows, "consultant", rates, title))
+    if scope.dealer_code and grain == "month" and cat.has(marts.SCORECARD, "consultant"):
+        rates = {c: n for c, n in SCORECARD_RATES.items() if cat.has(marts.SCORECARD, c)}
+        rows = select(
+            scope.conn,
+            marts.SCORECARD,
+            ["consultant", *rates],
+            equal={**scope.equal, "month_start": start},
+            order_by=["consultant"],
+        )
+        if not rows:
+            return Block(title, note="No consultant had leads or checks due in this month.")
+        title += " (consultant scorecard)"
+        return Block(title, figures.rate_bars_figure(rows, "consultant", rates, title))
+    pairs = [p for p in SLA_COUNTS if cat.has(marts.SLA, p[1], p[2])]
+    if not pairs or not cat.has(marts.SLA, "week_start", "consultant"):
+        return Block(title, note="Not available: marts.mart_sla_compliance is not built.")
+    by = "consultant" if scope.dealer_code else "dealer_code"
+    rows = select_totals(
+        scope.conn,
+        marts.SLA,
+        [by],
+        [c for _, due, met in pairs for c in (due, met)],
+        equal=scope.equal,
+        date_range=("week_start", start, end),
+    )
+    if not rows:
+        return Block(title, note="No SLA check was decided in this period.")
+    title += f" (checks per {by.replace('_', ' ')})"
+    return Block(
+        title,
+        figures.count_bars_figure(rows, by, pairs, title),
+        "Checks due and met, summed over the weeks of the period (the marts publish rates per "
+        "week and per consultant-month).",
+    )
+
+
+def cost_block(scope: Scope, grain: str, start: date, end: date, label: str) -> Block:
+    title = f"Channel cost per lead and per sale, {label}"
+    if grain == "week":
+        return Block(title, note="Channel cost is published per month: see the month section.")
+    if not scope.catalog.has(marts.CHANNEL_ROI, *ROI_COLUMNS):
+        return Block(title, note="Not available: marts.mart_channel_roi is not built.")
+    rows = select(
+        scope.conn,
+        marts.CHANNEL_ROI,
+        ROI_COLUMNS,
+        equal=scope.equal,
+        date_range=("month_start", start, end),
+        order_by=["dealer_code", "channel", "campaign", "month_start"],
+    )
+    note = None
+    if not scope.dealer_code:
+        spent = sorted(
+            (r for r in rows if r["spend"] is not None), key=lambda r: -(r["spend"] or 0)
+        )
+        if len(spent) > GROUP_COST_ROWS:
+            note = f"The {GROUP_COST_ROWS} campaigns with the highest spend."
+        rows = spent[:GROUP_COST_ROWS]
+    figure = figures.channel_cost_figure(rows, title, with_dealer=not scope.dealer_code)
+    if figure is None:
+        return Block(title, note="No ad spend reported in this period (organic channels cost 0).")
+    return Block(title, figure, note)
+
+
+def ranking_block(scope: Scope, grain: str, start: date, label: str) -> Block:
+    title = f"Dealer ranking, {label}"
+    cat = scope.catalog
+    rate = "rate_lead_to_won"
+    if cat.has(marts.MONITORING, "dealer_code", "period_grain", "period_start", rate):
+        columns = ["dealer_code", "leads_potential", "leads_won", rate]
+        columns += cat.present(marts.MONITORING, marts.MATURITY_FLAGS)
+        rows = select(
+            scope.conn,
+            marts.MONITORING,
+            columns,
+            equal={"period_grain": grain, "period_start": start},
+        )
+        ranked = figures.rank_dealers(rows, rate, "leads_potential")
+        note = "Ranked on lead → won rate, then lead volume. Pale bars: cohort not mature yet."
+    elif cat.has(marts.CONVERSION, "dealer_code", "period_grain", "period_start", *marts.COUNTS):
+        rows = select_totals(
+            scope.conn,
+            marts.CONVERSION,
+            ["dealer_code"],
+            ["leads_potential", "leads_won"],
+            equal={"period_grain": grain, "period_start": start},
+        )
+        ranked = figures.rank_dealers(rows, "leads_won", "leads_potential")
+        rate = None
+        note = (
+            "Ranked on won leads, then lead volume: the lead → won rate per dealer comes from "
+            "marts.mart_funnel_monitoring, which is not built yet."
+        )
+    else:
+        return Block(title, note="Not available: no funnel mart is built.")
+    if not ranked:
+        return Block(title, note="No dealer had leads in this period.")
+    for row in ranked:
+        row.update(scope.dealer_names.get(row["dealer_code"], {}))
+    table = {
+        "columns": ["rank", "dealer", "region", "brand", "leads", "won", "lead → won"],
+        "rows": [
+            [
+                row["rank"],
+                {
+                    "text": row.get("dealer_name") or row["dealer_code"],
+                    "href": page_filename(row["dealer_code"]),
+                },
+                row.get("region", ""),
+                row.get("brand", ""),
+                f"{int(row.get('leads_potential') or 0):,}",
+                f"{int(row.get('leads_won') or 0):,}",
+                figures.percent(row.get("rate_lead_to_won")) if rate else "not available",
+            ]
+            for row in ranked
+        ],
+    }
+    figure = figures.ranking_figure(ranked, rate, "leads_potential" if rate else "leads_won", title)
+    return Block(title, figure, note, table)
+
+
+def build_sections(scope: Scope) -> list[Section]:
+    sections = []
+    for grain in GRAINS:
+        section = Section(grain, f"Latest complete {grain}")
+        rows, source = funnel_rows(scope, grain)
+        latest = latest_complete(rows, grain, scope.today)
+        if source is None:
+            section.note = "Not available: marts.mart_funnel_conversion is not built."
+        elif latest is None:
+            section.note = f"No complete {grain} with leads yet."
+        if source is None or latest is None:
+            sections.append(section)
+            continue
+        label = period_label(latest, grain)
+        end = period_end(latest, grain)
+        section.period = label
+        if latest < latest_calendar_complete(grain, scope.today):
+            section.note = (
+                f"No leads were created after this {grain}; it is the latest complete {grain} "
+                "with leads."
+            )
+        row = next(r for r in rows if r["period_start"] == latest)
+        if not scope.dealer_code:
+            section.blocks.append(ranking_block(scope, grain, latest, label))
+        section.blocks.append(funnel_block(scope, row, source, label))
+        section.blocks.append(trend_block(scope, grain, rows, source, latest))
+        section.blocks.append(cycle_block(scope, latest, end, label))
+        section.blocks.append(sla_block(scope, grain, latest, end, label))
+        section.blocks.append(cost_block(scope, grain, latest, end, label))
+        sections.append(section)
+    return sections
+
+
+def future_blocks(catalog: Catalog) -> list[Block]:
+    out = []
+    for table, title in FUTURE_MARTS:
+        if table in catalog.columns:
+            note = f"marts.{table} is built; its chart is not drawn on this page yet."
+        else:
+            note = f"Not yet available: marts.{table} is not built yet."
+        out.append(Block(title, note=note))
+    return out
+
+
+# -- rendering ----------------------------------------------------------------------------------
+
+
+def environment():
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
+    env = Environment(
+        loader=PackageLoader("dealerfunnel.reports", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters["figure_json"] = figure_json
+    return env
+
+
+def figure_json(spec: Spec) -> str:
+    """The figure as JSON for a ``data-figure`` attribute (autoescaping makes it safe there)."""
+    from plotly.io.json import to_json_plotly
+
+    return to_json_plotly(spec)
+
+
+def _write(path: Path, text: str) -> None:
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            out.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def copy_plotly_js(folder: Path) -> Path:
+    """One ``plotly.min.js`` from the installed plotly package, next to the pages."""
+    source = resources.files("plotly") / "package_data" / PLOTLY_JS
+    target = folder / PLOTLY_JS
+    with resources.as_file(source) as path:
+        if not target.exists() or target.stat().st_size != path.stat().st_size:
+            tmp = folder / f".{PLOTLY_JS}.tmp"
+            shutil.copyfile(path, tmp)
+            os.replace(tmp, target)
+    return target
+
+
+def render_pages(folder: Path, pages: list[Page], index: dict[str, Any]) -> Path:
+    env = environment()
+    folder.mkdir(parents=True, exist_ok=True)
+    copy_plotly_js(folder)
+    page_template = env.get_template("report.html.j2")
+    for page in pages:
+        _write(folder / page.filename, page_template.render(page=page, plotly_js=PLOTLY_JS))
+    target = folder / "index.html"
+    _write(target, env.get_template("index.html.j2").render(**index))
+    return target
+
+
+def write_reports(url: str, *, now: datetime | None = None) -> Path:
+    """Write the report pages into ``reports_dir()`` from the marts at ``url``; return the
+    index page's path."""
+    from dealerfunnel.settings import reports_dir
+    from dealerfunnel.warehouse.connection import connect
+
+    started = time.monotonic()
+    now = now or datetime.now(UTC)
+    rules = load_threshold_rules()
+    pages: list[Page] = []
+    with connect(url) as conn:
+        catalog = marts.read_catalog(conn)
+        dealers: list[dict[str, Any]] = []
+        if catalog.has(marts.DEALERS, "dealer_code", "dealer_name", "region", "brand", "timezone"):
+            dealers = select(
+                conn,
+                marts.DEALERS,
+                ["dealer_code", "dealer_name", "region", "brand", "timezone"],
+                order_by=["dealer_code"],
+            )
+        names = {d["dealer_code"]: d for d in dealers}
+        future = future_blocks(catalog)
+        for dealer in dealers:
+            scope = Scope(
+                conn,
+                catalog,
+                rules,
+                local_today(dealer["timezone"], now),
+                dealer["dealer_code"],
+                names,
+            )
+            pages.append(
+                Page(
+                    page_filename(dealer["dealer_code"]),
+                    f"{dealer['dealer_name']} ({dealer['dealer_code']})",
+                    f"{dealer['region']} · {dealer['brand']} · periods in {dealer['timezone']}",
+                    build_sections(scope),
+                    future=future,
+                )
+            )
+        # the group: a period is complete once it is over for every dealer
+        group_today = min((local_today(d["timezone"], now) for d in dealers), default=now.date())
+        group = Scope(conn, catalog, rules, group_today, None, names)
+        group_page = Page(
+            "group.html",
+            "Dealer group",
+            f"{len(dealers)} dealers · every channel",
+            build_sections(group),
+            future=future,
+        )
+    index = {
+        "generated_at": now.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "dealers": [{**d, "href": page_filename(d["dealer_code"])} for d in dealers],
+        "group": group_page,
+        "missing": not catalog.columns,
+    }
+    target = render_pages(reports_dir(), [*pages, group_page], index)
+    log.info(
+        "report pages: %d dealers + group written to %s in %.1fs",
+        len(pages),
+        target.parent,
+        time.monotonic() - started,
+    )
+    return target

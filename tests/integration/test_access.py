@@ -1,0 +1,144 @@
+"""Who may read what: connect as each role and check what it can and cannot read.
+
+The fixture of test_dbt_marts (two dealers, SH001 and UR001) is built through the real
+write-audit-publish path (dbt build into marts_candidate, publish swap), twice, so the grants
+and row-level security are checked on tables dbt recreated and the swap moved.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import psycopg
+import pytest
+from psycopg import errors, sql
+from test_dbt_marts import _load_fixture
+
+from dealerfunnel.access import DEALER_READER, HQ_READER, LOADER, ensure_roles, grant_reader
+from dealerfunnel.quality.wap import build_candidate, publish
+from dealerfunnel.settings import ConfigError
+
+SUFFIX = uuid.uuid4().hex[:8]
+READER = f"t_reader_sh001_{SUFFIX}"  # login roles are cluster-wide: unique per test session
+MULTI = f"t_reader_both_{SUFFIX}"
+NOBODY = f"t_reader_none_{SUFFIX}"
+HQ = f"t_hq_{SUFFIX}"
+LOAD = f"t_loader_{SUFFIX}"
+
+
+def _as(url: str, role: str) -> psycopg.Connection:
+    return psycopg.connect(url, user=role, autocommit=True)
+
+
+def _publish_build(url: str) -> None:
+    result, tail = build_candidate(url)
+    assert result.success, tail[-2000:]
+    publish(url)
+
+
+@pytest.fixture(scope="module")
+def secured(warehouse_url, tmp_path_factory):
+    with psycopg.connect(warehouse_url, autocommit=True) as conn:
+        for schema in ("staging", "intermediate", "marts", "marts_candidate", "marts_previous"):
+            conn.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(schema)))
+        for role in (READER, MULTI, NOBODY, HQ, LOAD):
+            conn.execute(sql.SQL("create role {} login").format(sql.Identifier(role)))
+    ensure_roles(warehouse_url)
+    ensure_roles(warehouse_url)  # idempotent
+    with psycopg.connect(warehouse_url, autocommit=True) as conn:
+        for group, member in ((HQ_READER, HQ), (LOADER, LOAD), (DEALER_READER, NOBODY)):
+            grant = sql.SQL("grant {} to {}")
+            conn.execute(grant.format(sql.Identifier(group), sql.Identifier(member)))
+    grant_reader(READER, ["SH001"], warehouse_url)
+    grant_reader(MULTI, ["SH001", "UR001"], warehouse_url)
+    _load_fixture(warehouse_url)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DEALERFUNNEL_DATA_DIR", str(tmp_path_factory.mktemp("var")))
+        _publish_build(warehouse_url)
+        yield warehouse_url
+    with psycopg.connect(warehouse_url, autocommit=True) as conn:
+        for role in (READER, MULTI, NOBODY, HQ, LOAD):
+            conn.execute(sql.SQL("drop owned by {}").format(sql.Identifier(role)))
+            conn.execute(sql.SQL("drop role {}").format(sql.Identifier(role)))
+
+
+def _dealer_marts(url: str) -> list[str]:
+    with psycopg.connect(url) as conn:
+        return [
+            r[0]
+            for r in conn.execute(
+                "select table_name from information_schema.columns"
+                " where table_schema = 'marts' and column_name = 'dealer_code' order by 1"
+            )
+        ]
+
+
+def _counts_by_dealer(conn: psycopg.Connection, table: str) -> dict[str, int]:
+    query = sql.SQL("select dealer_code, count(*) from marts.{} group by 1").format(
+        sql.Identifier(table)
+    )
+    return dict(conn.execute(query).fetchall())
+
+
+def _check_visibility(url: str) -> dict[str, dict[str, int]]:
+    tables = _dealer_marts(url)
+    assert {"fct_leads", "mart_funnel_conversion", "dim_dealerships"} <= set(tables)
+    seen: dict[str, dict[str, int]] = {}
+    with psycopg.connect(url) as admin:
+        truth = {t: _counts_by_dealer(admin, t) for t in tables}
+    assert truth["fct_leads"].get("SH001") and truth["fct_leads"].get("UR001")
+    for role, allowed in ((READER, {"SH001"}), (MULTI, {"SH001", "UR001"}), (NOBODY, set())):
+        with _as(url, role) as conn:
+            for table in tables:
+                got = _counts_by_dealer(conn, table)
+                expected = {d: n for d, n in truth[table].items() if d in allowed}
+                assert got == expected, (role, table)
+                seen.setdefault(role, {})[table] = sum(got.values())
+    with _as(url, HQ) as conn:
+        for table in tables:
+            assert _counts_by_dealer(conn, table) == truth[table], table
+    return seen
+
+
+def test_dealer_readers_see_only_their_dealers_and_hq_sees_all(secured):
+    seen = _check_visibility(secured)
+    per_role = {role: tables["fct_leads"] for role, tables in seen.items()}
+    print(f"\n[access] fct_leads rows seen per role: {per_role}")
+
+
+def test_readers_reach_marts_only(secured):
+    closed = (
+        "raw.dealer_export__leads",
+        "ops.reader_dealers",
+        "ops.quarantine",
+        "staging.stg_dealer_export__leads",
+        "intermediate.int_leads_resolved",
+    )
+    for role in (READER, HQ):
+        with _as(secured, role) as conn:
+            for table in closed:
+                with pytest.raises(errors.InsufficientPrivilege):
+                    conn.execute(f"select 1 from {table} limit 1")
+
+
+def test_the_loader_writes_raw_and_cannot_read_marts(secured):
+    with _as(secured, LOAD) as conn:
+        conn.execute("select count(*) from raw.dealer_export__leads").fetchone()
+        with pytest.raises(errors.InsufficientPrivilege):
+            conn.execute("select 1 from marts.fct_leads limit 1")
+
+
+def test_grants_and_policies_survive_a_rebuild_and_publish_swap(secured, tmp_path, monkeypatch):
+    monkeypatch.setenv("DEALERFUNNEL_DATA_DIR", str(tmp_path / "var"))
+    _publish_build(secured)  # dbt recreates every mart in the candidate; publish swaps it in
+    _check_visibility(secured)
+    for role in (READER, HQ):  # the previous marts, kept for rollback, are not published
+        with _as(secured, role) as conn, pytest.raises(errors.InsufficientPrivilege):
+            conn.execute("select 1 from marts_previous.fct_leads limit 1")
+
+
+def test_reader_mapping_rejects_unsafe_dealer_codes_and_unknown_roles(secured):
+    with pytest.raises(ConfigError, match="invalid dealer codes"):
+        grant_reader(READER, ["SH001'; drop table ops.reader_dealers; --"], secured)
+    with pytest.raises(ConfigError, match="no such database role"):
+        grant_reader(f"nobody_{SUFFIX}", ["SH001"], secured)

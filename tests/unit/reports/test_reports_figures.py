@@ -1,0 +1,239 @@
+"""Figure specs built from mart rows: hand-worked values, and each spec is valid plotly."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import plotly.graph_objects as go
+import pytest
+
+from dealerfunnel.reports.figures import (
+    NOT_FINAL_COLOR,
+    Series,
+    Threshold,
+    channel_cost_figure,
+    count_bars_figure,
+    cycle_figure,
+    funnel_figure,
+    is_final,
+    rank_dealers,
+    ranking_figure,
+    rate_bars_figure,
+    trend_figure,
+)
+
+
+def valid(spec: dict) -> dict:
+    go.Figure(spec)  # raises on an unknown property or a bad value
+    return spec
+
+
+COHORT = {
+    "period_start": date(2026, 9, 1),
+    "leads_potential": 20,
+    "leads_interested": 8,
+    "leads_needs_defined": 4,
+    "leads_decision": 2,
+    "leads_won": 1,
+    "rate_potential_to_interested": 0.4,
+    "rate_interested_to_needs_defined": 0.5,
+    "rate_needs_defined_to_decision": 0.5,
+    "rate_decision_to_won": 0.5,
+    "rate_lead_to_won": 0.05,
+    "is_period_complete": True,
+    "period_complete": True,
+    "is_mature": False,
+    "is_potential_to_interested_mature": True,
+    "is_interested_to_needs_defined_mature": True,
+    "is_needs_defined_to_decision_mature": True,
+    "is_decision_to_won_mature": False,
+}
+
+
+def test_is_final():
+    assert is_final(COHORT, "rate_potential_to_interested")
+    assert not is_final(COHORT, "rate_decision_to_won")
+    # no per-rate flag: the cohort's is_mature decides
+    assert not is_final(COHORT, "rate_lead_to_won")
+    # no flag at all: final once the period is complete
+    assert is_final({"period_complete": True}, "rate_lead_to_won")
+    assert not is_final({"period_complete": False}, "rate_lead_to_won")
+
+
+def test_funnel_counts_rates_and_maturity():
+    spec = valid(funnel_figure(COHORT, "September"))
+    trace = spec["data"][0]
+    assert trace["x"] == [20, 8, 4, 2, 1]
+    assert trace["y"] == ["potential", "interested", "needs defined", "decision", "won"]
+    assert trace["text"][0] == "20"
+    assert trace["text"][1] == "8 (40.0% of previous)"
+    assert trace["text"][4] == "1 (50.0% of previous) · not mature yet"
+    assert trace["marker"]["color"][4] == NOT_FINAL_COLOR
+    assert trace["marker"]["color"][3] != NOT_FINAL_COLOR
+
+
+def test_funnel_without_rates_or_maturity_shows_counts():
+    row = {"leads_potential": 3, "leads_interested": 1, "leads_won": None, "period_complete": True}
+    trace = valid(funnel_figure(row, "t"))["data"][0]
+    assert trace["x"] == [3, 1, 0, 0, 0]
+    assert trace["text"] == ["3", "1", "0", "0", "0"]
+    assert NOT_FINAL_COLOR not in trace["marker"]["color"]
+
+
+def test_trend_hollow_points_and_threshold_line():
+    rows = [
+        {
+            "period_start": date(2026, 9, 21),
+            "rate_potential_to_interested": 0.5,
+            "period_complete": True,
+            "is_potential_to_interested_mature": True,
+        },
+        {
+            "period_start": date(2026, 9, 28),
+            "rate_potential_to_interested": 0.3,
+            "period_complete": True,
+            "is_potential_to_interested_mature": False,
+        },
+        {
+            "period_start": date(2026, 9, 14),
+            "rate_potential_to_interested": None,
+            "period_complete": True,
+        },
+    ]
+    spec = valid(
+        trend_figure(
+            [Series("p → i", "rate_potential_to_interested", rows)],
+            [Threshold("alert below 35%", 0.35)],
+            "weekly",
+        )
+    )
+    line, threshold = spec["data"]
+    assert line["x"] == ["2026-09-14", "2026-09-21", "2026-09-28"]
+    assert line["y"] == [None, 0.5, 0.3]
+    assert line["marker"]["symbol"] == ["circle", "circle", "circle-open"]
+    assert threshold["x"] == ["2026-09-14", "2026-09-28"]
+    assert threshold["y"] == [0.35, 0.35]
+    assert threshold["line"]["dash"] == "dash"
+    assert spec["layout"]["yaxis"]["tickformat"] == ".0%"
+
+
+def test_trend_without_points_draws_no_threshold():
+    spec = valid(trend_figure([], [Threshold("t", 0.35)], "empty"))
+    assert spec["data"] == []
+
+
+def test_cycle_histogram_and_box():
+    spec = valid(cycle_figure([12.5, 3.5], "cycle"))
+    assert spec["data"][0]["type"] == "histogram"
+    assert spec["data"][0]["x"] == [12.5, 3.5]
+    assert spec["data"][1]["type"] == "box"
+
+
+def test_rate_bars_take_the_published_rates():
+    rows = [
+        {"consultant": "Li Na", "first_contact_sla_rate": 0.5, "assignment_sla_rate": 1.0},
+        {"consultant": "Wang Li", "first_contact_sla_rate": None, "assignment_sla_rate": 0.0},
+    ]
+    spec = valid(
+        rate_bars_figure(
+            rows, "consultant", {"assignment_sla_rate": "a", "first_contact_sla_rate": "f"}, "t"
+        )
+    )
+    assert [t["name"] for t in spec["data"]] == ["a", "f"]
+    assert spec["data"][0]["x"] == ["Li Na", "Wang Li"]
+    assert spec["data"][0]["y"] == [1.0, 0.0]
+    assert spec["data"][1]["y"] == [0.5, None]
+
+
+def test_count_bars_due_and_met():
+    rows = [{"dealer_code": "SH001", "assignments_due": 4, "assignments_met": 1}]
+    spec = valid(
+        count_bars_figure(
+            rows, "dealer_code", [("assignment", "assignments_due", "assignments_met")], "t"
+        )
+    )
+    due, met = spec["data"]
+    assert (due["name"], due["y"]) == ("assignment: due", [4])
+    assert (met["name"], met["y"]) == ("assignment: met", [1])
+    assert due["offsetgroup"] == met["offsetgroup"]
+
+
+def test_channel_cost_only_where_spend_is_reported():
+    rows = [
+        {
+            "dealer_code": "SH001",
+            "channel": "meta_lead_ads",
+            "campaign": "autumn",
+            "month_start": date(2026, 9, 1),
+            "spend": 300.0,
+            "leads": 30,
+            "leads_won": 2,
+            "cost_per_lead": 10.0,
+            "cost_per_won": 150.0,
+            "currency": "CNY",
+        },
+        {
+            "dealer_code": "SH001",
+            "channel": "walk_in",
+            "campaign": "(none)",
+            "month_start": date(2026, 9, 1),
+            "spend": None,
+            "leads": 5,
+            "leads_won": 1,
+            "cost_per_lead": None,
+            "cost_per_won": None,
+            "currency": None,
+        },
+    ]
+    spec = valid(channel_cost_figure(rows, "t"))
+    per_lead, per_won = spec["data"]
+    assert per_lead["x"] == ["meta_lead_ads / autumn"]
+    assert per_lead["y"] == [10.0] and per_won["y"] == [150.0]
+    assert per_lead["name"] == "cost per lead (CNY)"
+    assert channel_cost_figure(rows[1:], "t") is None
+    # several months: the month is part of the label; the group view names the dealer
+    second = {**rows[0], "month_start": date(2026, 8, 1)}
+    spec = channel_cost_figure([rows[0], second], "t", with_dealer=True)
+    assert spec["data"][0]["x"] == [
+        "SH001 · meta_lead_ads / autumn · 2026-09",
+        "SH001 · meta_lead_ads / autumn · 2026-08",
+    ]
+
+
+def test_rank_dealers_on_rate_then_volume():
+    rows = [
+        {"dealer_code": "A", "rate_lead_to_won": 0.10, "leads_potential": 50},
+        {"dealer_code": "B", "rate_lead_to_won": None, "leads_potential": 80},
+        {"dealer_code": "C", "rate_lead_to_won": 0.20, "leads_potential": 10},
+        {"dealer_code": "D", "rate_lead_to_won": 0.10, "leads_potential": 90},
+    ]
+    ranked = rank_dealers(rows, "rate_lead_to_won", "leads_potential")
+    assert [(r["rank"], r["dealer_code"]) for r in ranked] == [
+        (1, "C"),
+        (2, "D"),
+        (3, "A"),
+        (4, "B"),
+    ]
+    spec = valid(ranking_figure(ranked, "rate_lead_to_won", "leads_potential", "t"))
+    bar = spec["data"][0]
+    assert bar["y"][-1] == "#1 C"  # best on top
+    assert bar["x"][-1] == 0.20
+    assert bar["text"][-1] == "20.0% of 10 leads"
+
+
+def test_ranking_by_volume_when_no_rate():
+    ranked = rank_dealers(
+        [{"dealer_code": "A", "leads_won": 1}, {"dealer_code": "B", "leads_won": 3}],
+        "leads_won",
+        "leads_potential",
+    )
+    spec = valid(ranking_figure(ranked, None, "leads_won", "t"))
+    assert spec["data"][0]["x"] == [1, 3]
+    assert spec["data"][0]["y"] == ["#2 A", "#1 B"]
+
+
+@pytest.mark.parametrize("value", [None, 0.0, 0.3456])
+def test_percent(value):
+    from dealerfunnel.reports.figures import percent
+
+    assert percent(value) == {None: "–", 0.0: "0.0%", 0.3456: "34.6%"}[value]

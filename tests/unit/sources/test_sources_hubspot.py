@@ -1,0 +1,144 @@
+"""HubSpot connector: search body, error categories, parsing, search window (in-memory API)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+from sources_wire import START, H, client
+
+from dealerfunnel.sources import hubspot as hs
+from dealerfunnel.sources.errors import ApiError
+from dealerfunnel.sources.loader import RecordInvalid
+
+# -- HubSpot ----------------------------------------------------------------------------------
+
+
+def test_hubspot_search_body():
+    body = hs.search_body(
+        cursor="hs_lastmodifieddate", since_ms=1777852800000, inclusive=False,
+        dealer_property="dealer_code", dealer_value="SH001", properties=("dealstage",),
+        limit=500, after="20",
+    )  # fmt: skip
+    assert body == {
+        "filterGroups": [
+            {
+                "filters": [
+                    {"propertyName": "hs_lastmodifieddate", "operator": "GT",
+                     "value": "1777852800000"},
+                    {"propertyName": "dealer_code", "operator": "EQ", "value": "SH001"},
+                ]
+            }
+        ],
+        "sorts": [{"propertyName": "hs_lastmodifieddate", "direction": "ASCENDING"}],
+        "properties": ["dealstage"],
+        "limit": 100,
+        "after": "20",
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("status", "category", "kind"),
+    [
+        (429, "RATE_LIMITS", "rate_limited"),
+        (401, "INVALID_AUTHENTICATION", "auth"),
+        (403, "MISSING_SCOPES", "auth"),
+        (400, "VALIDATION_ERROR", "fatal"),
+        (502, "INTERNAL_ERROR", "retry"),
+    ],
+)
+def test_hubspot_error_categories(status, category, kind):
+    body = json.dumps({"status": "error", "message": "m", "correlationId": "c",
+                       "category": category})  # fmt: skip
+    assert hs.HubSpotDialect().classify(status, H, body).kind == kind
+
+
+def _contacts(http=None, **kw):
+    return hs.SearchStream(
+        client=http, dealer_code="SH001", account_id="1", dealer_value="SH001",
+        object="contacts", start=START, **kw,
+    )  # fmt: skip
+
+
+def test_hubspot_parse_and_times():
+    stream = _contacts()
+    record = {"id": "7", "properties": {"lastmodifieddate": "2026-05-04T02:13:00.500Z"}}
+    assert stream.parse(record).updated_at == datetime(2026, 5, 4, 2, 13, 0, 500000, tzinfo=UTC)
+    with pytest.raises(RecordInvalid, match="'lastmodifieddate'"):
+        stream.parse({"id": "7", "properties": {}})
+    assert hs.parse_hs_time("1777852800000") == datetime(2026, 5, 4, tzinfo=UTC)
+
+
+def test_hubspot_search_window_restarts_at_the_cap():
+    bodies = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        bodies.append(body)
+        after = int(body.get("after") or 0)
+        first = body["filterGroups"][0]["filters"][0]
+        base = int(first["value"])
+        results = [
+            {"id": str(base + after + i), "properties": {
+                "lastmodifieddate": str(base + after + i + 1)}}
+            for i in range(2)
+        ]  # fmt: skip
+        done = len(bodies) >= 4
+        out = {"results": results}
+        if not done:
+            out["paging"] = {"next": {"after": str(after + 2)}}
+        return httpx.Response(200, json=out)
+
+    stream = _contacts(client(handler), page_size=2, search_cap=4)
+    pages = list(stream.pages({"since": 1000, "inclusive": False}))
+    ops = [(b["filterGroups"][0]["filters"][0]["operator"], b.get("after")) for b in bodies]
+    # GT 1000, then after=2; after=4 would pass the cap: restart GTE from the newest read
+    assert ops == [("GT", None), ("GT", "2"), ("GTE", None), ("GTE", "2")]
+    assert pages[-1].state["inclusive"] is False
+    assert all(p.state["inclusive"] for p in pages[:-1])
+
+
+def test_hubspot_window_that_cannot_move_is_an_error():
+    def handler(request: httpx.Request) -> httpx.Response:
+        rec = {"id": "1", "properties": {"lastmodifieddate": "1000"}}
+        return httpx.Response(200, json={"results": [rec, rec], "paging": {"next": {"after": "2"}}})
+
+    stream = _contacts(client(handler), page_size=2, search_cap=2)
+    with pytest.raises(ApiError, match="cannot page further"):
+        list(stream.pages({"since": 1000, "inclusive": True}))
+
+
+def test_hubspot_deal_stages_are_the_current_one_and_the_history():
+    deal = {
+        "properties": {"dealstage": "closedwon"},
+        "propertiesWithHistory": {
+            "dealstage": [{"value": "closedwon"}, {"value": "qualifiedtobuy"}, "junk"]
+        },
+    }
+    assert hs.deal_stages(deal) == ["closedwon", "closedwon", "qualifiedtobuy"]
+    assert hs.deal_stages({"properties": {}}) == [None]
+
+
+def test_hubspot_snapshot_streams_keys_and_parsing():
+    owners = hs.OwnersStream(
+        client=None, dealer_code="SH001", account_id="44", key="team-101", team_id="101"
+    )
+    assert owners.state_key == "44:team-101"
+    assert owners.parse({"id": "7"}) == hs.Parsed("7", None)
+    assert owners.parse({"id": "7", "updatedAt": "2026-05-04T00:00:00Z"}).updated_at == START
+    with pytest.raises(RecordInvalid, match="'id'"):
+        owners.parse({"updatedAt": "2026-05-04T00:00:00Z"})
+    pipelines = hs.PipelinesStream(
+        client=None,
+        dealer_code="SH001",
+        account_id="44",
+        key="deals:default",
+        pipeline_id="default",
+    )
+    assert pipelines.state_key == "44:deals:default"
+    with pytest.raises(RecordInvalid, match="'id'"):
+        pipelines.parse({"stages": []})
+    with pytest.raises(RecordInvalid, match="'stages'"):
+        pipelines.parse({"id": "default"})
