@@ -8,6 +8,7 @@ freshly created database, dropped at the end.
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -21,6 +22,25 @@ os.environ.setdefault("DEALERFUNNEL_HOME", str(Path(__file__).resolve().parents[
 from dealerfunnel.warehouse import ensure_schema
 from dealerfunnel.warehouse.connection import to_libpq
 from dealerfunnel_demo.databases import with_database
+
+
+def pytest_configure(config) -> None:
+    """Give each pytest process its own temporary root: concurrent runs on one machine would
+    otherwise prune each other's ``pytest-N`` folders (and the embedded PostgreSQL in them)."""
+    if not config.option.basetemp:
+        config.option.basetemp = tempfile.mkdtemp(prefix="dealerfunnel-pytest-")
+
+
+def require(available: bool, what: str) -> None:
+    """Skip a test whose service or tool is missing on a developer's machine; in CI
+    (``CI=true``), where ``.ci/run`` starts every service and installs every tool, fail instead
+    so a missing piece can never turn CI quietly green."""
+    if available:
+        return
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(f"CI: {what} is required but missing", pytrace=False)
+    pytest.skip(f"{what} is missing")
+
 
 PIPELINE_SCHEMAS = (
     "raw",
