@@ -23,6 +23,13 @@
         'post_sale_followup_months',
         'post_sale_followup_quarters',
         'post_sale_followup_tolerance_days',
+        'maturity_days_potential_to_interested',
+        'maturity_days_interested_to_needs_defined',
+        'maturity_days_needs_defined_to_decision',
+        'maturity_days_decision_to_won',
+        'maturity_days_lead_to_won',
+        'clock_skew_minutes',
+        'reenquiry_new_lead_days',
     ]) }}
 {%- endmacro %}
 

@@ -32,57 +32,71 @@ def summarise_load(report: dict[str, Any]) -> dict[str, Any]:
 
 
 def last_weeks_funnel(url: str, weeks: int = 4) -> list[dict[str, Any]]:
-    """Per dealer, the last ``weeks`` weekly cohorts, all channels summed, rates recomputed."""
-    counts = ", ".join(f"sum(leads_{s}) as leads_{s}" for s in STAGES)
+    """Per dealer, the last ``weeks`` weekly cohorts from ``marts.mart_funnel_monitoring``.
+
+    All channels together, counts, rates and maturity flags as dbt published them: nothing is
+    recomputed here.
+    """
+    maturity = ", ".join(f"is_{col.removeprefix('rate_')}_mature" for _, col in RATES)
     with connect(url) as conn:
         cur = conn.execute(
             f"""
-            with weekly as (
-                select dealer_code, period_start, {counts}
-                from marts.mart_funnel_conversion
-                where period_grain = 'week'
-                group by dealer_code, period_start
-            ),
-            ranked as (
+            with ranked as (
                 select *, row_number() over (
                     partition by dealer_code order by period_start desc) as recency
-                from weekly
+                from marts.mart_funnel_monitoring
+                where period_grain = 'week'
             )
-            select * from ranked where recency <= %s order by dealer_code, period_start
+            select dealer_code, period_start,
+                {", ".join(f"leads_{s}" for s in STAGES)},
+                {", ".join(col for _, col in RATES)},
+                cohort_age_days, is_period_complete, is_mature, {maturity}
+            from ranked where recency <= %s order by dealer_code, period_start
             """,
             (weeks,),
         )
         names = [c.name for c in cur.description]
-        rows = [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
-    pairs = {
-        "rate_potential_to_interested": ("leads_interested", "leads_potential"),
-        "rate_interested_to_needs_defined": ("leads_needs_defined", "leads_interested"),
-        "rate_needs_defined_to_decision": ("leads_decision", "leads_needs_defined"),
-        "rate_decision_to_won": ("leads_won", "leads_decision"),
-        "rate_lead_to_won": ("leads_won", "leads_potential"),
-    }
-    for row in rows:
-        for rate, (num, den) in pairs.items():
-            row[rate] = (row[num] / row[den]) if row[den] else None
-    return rows
+        return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+LEGEND = (
+    "cohort = leads created in the week; age = days since the week ended. "
+    "open = the week is not over; young = over, but not every rate is mature yet; "
+    "(12.0%) = a rate too young to judge (provisional); - = no denominator."
+)
+
+
+def _status(row: dict[str, Any]) -> str:
+    if not row["is_period_complete"]:
+        return "open"
+    return "mature" if row["is_mature"] else "young"
+
+
+def _rate_cell(row: dict[str, Any], column: str) -> str:
+    value = row[column]
+    if value is None:
+        return "-"
+    text = f"{float(value):.1%}"
+    return text if row[f"is_{column.removeprefix('rate_')}_mature"] else f"({text})"
 
 
 def format_funnel(rows: list[dict[str, Any]]) -> str:
+    """The weekly cohorts as a table: counts, rates (immature ones in brackets), status, legend."""
     header = (
-        f"{'dealer':<7} {'week':<10} "
+        f"{'dealer':<7} {'week':<10} {'status':<6} {'age':>4} "
         + " ".join(f"{s[:9]:>9}" for s in STAGES)
         + " "
         + " ".join(f"{label:>9}" for label, _ in RATES)
     )
     lines = [header, "-" * len(header)]
     for row in rows:
-        rates = " ".join(
-            f"{'-' if row[col] is None else f'{float(row[col]):.1%}':>9}" for _, col in RATES
-        )
+        rates = " ".join(f"{_rate_cell(row, col):>9}" for _, col in RATES)
         lines.append(
             f"{row['dealer_code']:<7} {row['period_start'].isoformat():<10} "
+            f"{_status(row):<6} {int(row['cohort_age_days']):>4} "
             + " ".join(f"{int(row['leads_' + s]):>9}" for s in STAGES)
             + " "
             + rates
         )
+    lines.append(LEGEND)
     return "\n".join(lines)

@@ -320,9 +320,11 @@ def test_odd_input_what_the_marts_do(built):
     assert h4["interested_at"] == h4["needs_defined_at"] == h4["decision_at"] == h4["won_at"]
     assert h4["won_at"] == sh("2026-03-10T09:00")
     assert h4["consultant"] == "Chen Jie"  # "Chen  Jie": whitespace collapsed, same consultant
-    # Won before created: kept, cycle negative (-1 day), flagged; a warn-level dbt test lists it.
+    # Won before created: kept (is_won), flagged, no cycle (NULL, never negative); a warn-level
+    # dbt test lists it.
     h6 = leads["H6"]
-    assert (h6["cycle_days"], h6["has_cycle_anomaly"], h6["is_won"]) == (D("-1.000000"), True, True)
+    assert (h6["cycle_days"], h6["has_cycle_anomaly"], h6["is_won"]) == (None, True, True)
+    assert h6["anomaly_reason"] == "won_before_created"
     # Missing channel ("  ") -> 'unknown'.
     assert h6["channel"] == "unknown"
     # Events but no lead row: an inferred lead created at its first event, channel unknown;
@@ -365,7 +367,7 @@ def test_sales_cycle(built):
         (sh("2026-03-13T22:00") - sh("2026-03-12T10:00")).total_seconds() / 86400,  # 1.5
     ]
     wx = actual[("WX001", "referral")]
-    assert wx["leads_won"] == 4
+    assert wx["won_in_period"] == 4
     # avg 27.5 / 4 = 6.875; median (1.5 + 5) / 2 = 3.25; p90 at 2.7: 5 + 0.7 * 15 = 15.5
     assert wx["cycle_days_avg"] == round(D(str(statistics.mean(cycles))), 4) == D("6.8750")
     assert wx["cycle_days_median"] == round(D(str(statistics.median(cycles))), 4) == D("3.2500")
@@ -373,7 +375,7 @@ def test_sales_cycle(built):
     # HZ001 meta_lead_ads: H1 only, 10 days; in stage: potential 03-02 -> 03-03 = 1, interested
     # 03-03 -> 03-05 = 2, needs_defined 03-05 -> 03-09 = 4, decision 03-09 -> 03-12 = 3
     h1 = actual[("HZ001", "meta_lead_ads")]
-    cycle = ("leads_won", "cycle_days_avg", "cycle_days_median", "cycle_days_p90")
+    cycle = ("won_in_period", "cycle_days_avg", "cycle_days_median", "cycle_days_p90")
     assert tuple(h1[c] for c in cycle) == (1, D("10.0000"), D("10.0000"), D("10.0000"))
     assert (
         h1["days_in_potential_avg"], h1["days_in_interested_avg"],
@@ -381,7 +383,11 @@ def test_sales_cycle(built):
     ) == (D("1.0000"), D("2.0000"), D("4.0000"), D("3.0000"))  # fmt: skip
     # HZ001 unknown: H6, won before created: counted, but no cycle figure
     h6 = actual[("HZ001", "unknown")]
-    assert (h6["leads_won"], h6["leads_with_cycle_anomaly"], h6["cycle_days_avg"]) == (1, 1, None)
+    assert (h6["won_in_period"], h6["leads_with_cycle_anomaly"], h6["cycle_days_avg"]) == (
+        1,
+        1,
+        None,
+    )
     assert h6["cycle_days_p90"] is None
     assert sorted(actual) == [
         ("HZ001", "google_ads"), ("HZ001", "meta_lead_ads"), ("HZ001", "unknown"),
@@ -554,6 +560,8 @@ def test_consultant_scorecard(built):
         "interested_contact_rate": None, "post_sale_followup_rate": D("0.5000"),
         "leads_interested": 2, "rate_decision_to_won": D("1.0000"), "satisfaction_score": None,
     }  # fmt: skip
+    # the cohort's maturity (as of the run's start, months after March 2026): win_rate is final
+    assert (march["is_period_complete"], march["is_mature"]) == (True, True)
     april = actual[("HZ001", "Chen Jie", date(2026, 4, 1))]
     # H1's month follow-up (due 04-12) done late; H4's (due 04-10, window closed 04-13) not done
     assert (april["leads_assigned"], april["post_sale_followups_due"]) == (0, 2)
@@ -597,7 +605,11 @@ def test_group_overview_rolls_up_dealers(built):
     ) == (D("1.0000"), D("0.8750"), D("1.0000"), D("1.0000"), D("0.8750"))  # fmt: skip
     # won in March: 7; cycles without the anomaly H6: 10, 7, 20, 5, 1, 1.5
     cycles = [10, 7, 20, 5, 1, 1.5]
-    assert row["leads_won_in_period"] == 7
+    assert row["won_in_period"] == 7
+    # no as_of_at var here: the as-of time is the run's start, long after March 2026 ended, so
+    # every dealer's March cohort is complete and older than 60 days
+    assert (row["is_period_complete"], row["is_mature"]) == (True, True)
+    assert row["cohort_age_days"] >= 60
     # avg 44.5 / 6 = 7.41667; median (5 + 7) / 2 = 6; p90 at 4.5 of [1, 1.5, 5, 7, 10, 20] = 15
     assert row["cycle_days_avg"] == round(D(sum(cycles)) / len(cycles), 4) == D("7.4167")
     assert row["cycle_days_median"] == round(D(str(statistics.median(cycles))), 4) == D("6.0000")
@@ -614,9 +626,17 @@ def test_every_dealer_has_every_setting(built):
         "select dealer_code, count(*) as n, bool_or(is_overridden) as overridden"
         " from intermediate.int_funnel_settings_resolved group by dealer_code order by 1",
     )
+    # one value per setting of the seed's group defaults (the list grows with new settings)
+    (defaults,) = _rows(
+        url,
+        "select count(*) as n from seeds.funnel_settings"
+        " where coalesce(btrim(dealer_code), '') = ''",
+    )
+    assert defaults["n"] >= 21  # 16 policy settings + the 5 maturity ages, at least
+    n = defaults["n"]
     assert rows == [
-        {"dealer_code": "HZ001", "n": 16, "overridden": False},
-        {"dealer_code": "WX001", "n": 16, "overridden": False},
+        {"dealer_code": "HZ001", "n": n, "overridden": False},
+        {"dealer_code": "WX001", "n": n, "overridden": False},
     ]
 
 

@@ -2,7 +2,8 @@
 
 One module-scoped fixture loads a small hand-made fixture into ``raw`` and ``ops.dealers`` of a
 fresh database, runs ``dbt build`` once (seeds, models, data tests and unit tests) and every test
-below reads the result.
+below reads the result. The build pins the as-of time (dbt var ``as_of_at``) to Sunday
+2026-10-11 12:00 Shanghai (10:00 Urumqi), so cohort ages and maturity are deterministic.
 
 The fixture, in dealer local time (SH001 = Asia/Shanghai, UTC+8; UR001 = Asia/Urumqi, UTC+6).
 Business-day numbers on the China 2026 calendar (see int_calendar_days_numbered), counted here
@@ -46,6 +47,7 @@ from dealerfunnel.warehouse import ensure_schema
 pytestmark = pytest.mark.timeout(300)
 
 DBT_SCHEMAS = ("raw", "ops", "staging", "intermediate", "marts", "seeds", "dbt_test__audit")
+AS_OF_AT = "2026-10-11T12:00:00+08:00"  # Sunday; 10:00 in Urumqi, the same local date
 SH = timezone(timedelta(hours=8))  # Asia/Shanghai
 UR = timezone(timedelta(hours=6))  # Asia/Urumqi
 
@@ -191,7 +193,8 @@ def built(warehouse_url, tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:  # the data_dir fixture, at module scope
         mp.setenv("DEALERFUNNEL_DATA_DIR", str(var_dir))
         started = time.monotonic()
-        output = run_dbt(["build"], warehouse_url)  # raises DbtFailed on any failing node
+        # raises DbtFailed on any failing node
+        output = run_dbt(["build"], warehouse_url, vars_={"as_of_at": AS_OF_AT})
         seconds = time.monotonic() - started
     assert "ERROR=0" in output and "SKIP=0" in output, output[-2000:]
     assert (var_dir / "dbt" / "target" / "manifest.json").exists()
@@ -227,7 +230,9 @@ FCT_COLUMNS = [
     "is_assignment_sla_met", "is_first_contact_sla_met", "has_cycle_anomaly",
     "is_inferred_from_events",
     # added after the contract columns (DESIGN.md §5: columns may be added)
-    "lead_record_count",
+    "lead_record_count", "model_of_interest", "lost_reason", "amount", "currency",
+    "anomaly_reason", "days_in_potential", "days_in_interested", "days_in_needs_defined",
+    "days_in_decision",
 ]
 
 EXPECTED_LEADS = {
@@ -244,6 +249,11 @@ EXPECTED_LEADS = {
         "business_days_to_assign": 0, "business_days_to_first_contact": 1,
         "is_assignment_sla_met": True, "is_first_contact_sla_met": True,
         "has_cycle_anomaly": False, "is_inferred_from_events": False, "lead_record_count": 1,
+        # in stage: 09-28 10:00 -> 09-29 11:00 = 25 h; -> 09-30 15:00 = 28 h; -> 10-08 10:00 =
+        # 7 d 19 h; -> 10-10 22:00 = 2 d 12 h
+        "anomaly_reason": None, "days_in_potential": Decimal("1.041667"),
+        "days_in_interested": Decimal("1.166667"), "days_in_needs_defined": Decimal("7.791667"),
+        "days_in_decision": Decimal("2.500000"),
     },
     ("SH001", "SH-L2"): {
         "channel": "wechat", "campaign": "autumn", "consultant": "Li Na", "grade": "B",
@@ -258,6 +268,9 @@ EXPECTED_LEADS = {
         "business_days_to_assign": 1, "business_days_to_first_contact": 2,
         "is_assignment_sla_met": True, "is_first_contact_sla_met": False,
         "has_cycle_anomaly": False, "is_inferred_from_events": False,
+        # 9 days in potential; interested and needs_defined skipped (NULL, not 0); still in decision
+        "days_in_potential": Decimal("9.000000"), "days_in_interested": None,
+        "days_in_needs_defined": None, "days_in_decision": None,
     },
     ("SH001", "SH-L3"): {
         # the later file's version: wechat, grade "a " -> A, consultant trimmed
@@ -312,6 +325,9 @@ EXPECTED_LEADS = {
         "business_days_to_assign": None, "business_days_to_first_contact": None,
         "is_assignment_sla_met": None, "is_first_contact_sla_met": None,
         "has_cycle_anomaly": False, "is_inferred_from_events": False,
+        # potential 10.5 h; interested 10-01 10:00 -> (won) 10-04 11:30; the rest skipped
+        "days_in_potential": Decimal("0.437500"), "days_in_interested": Decimal("3.062500"),
+        "days_in_needs_defined": None, "days_in_decision": None,
     },
     ("UR001", "U2"): {
         "channel": "web", "campaign": None, "consultant": "Ayxan", "grade": None,
@@ -330,11 +346,13 @@ EXPECTED_LEADS = {
         "interested_at": ur("2026-10-05 10:00"), "needs_defined_at": ur("2026-10-05 10:00"),
         "decision_at": ur("2026-10-05 10:00"), "won_at": ur("2026-10-05 10:00"), "lost_at": None,
         "current_stage": "won", "is_won": True, "is_lost": False,
-        # won one day before created: kept, negative, flagged
-        "cycle_days": Decimal("-1.000000"),
+        # won one day before created: kept, flagged, every duration NULL (never negative)
+        "cycle_days": None, "anomaly_reason": "won_before_created",
         "business_days_to_assign": None, "business_days_to_first_contact": None,
         "is_assignment_sla_met": None, "is_first_contact_sla_met": None,
         "has_cycle_anomaly": True, "is_inferred_from_events": False,
+        "days_in_potential": None, "days_in_interested": None,
+        "days_in_needs_defined": None, "days_in_decision": None,
     },
 }
 # fmt: on
@@ -449,6 +467,13 @@ FUNNEL_VALUES = [
     "leads_lost", "rate_potential_to_interested", "rate_interested_to_needs_defined",
     "rate_needs_defined_to_decision", "rate_decision_to_won", "rate_lead_to_won",
 ]
+RATE_NAMES = [
+    "potential_to_interested", "interested_to_needs_defined", "needs_defined_to_decision",
+    "decision_to_won", "lead_to_won",
+]
+MATURITY_COLUMNS = [
+    "cohort_age_days", "is_period_complete", *[f"is_{r}_mature" for r in RATE_NAMES], "is_mature",
+]
 # fmt: on
 
 
@@ -459,10 +484,12 @@ def test_funnel_columns_are_the_contract(built):
         "select column_name, data_type from information_schema.columns where table_schema ="
         " 'marts' and table_name = 'mart_funnel_conversion' order by ordinal_position",
     )
-    assert [c["column_name"] for c in cols] == FUNNEL_KEY + FUNNEL_VALUES
+    assert [c["column_name"] for c in cols] == FUNNEL_KEY + FUNNEL_VALUES + MATURITY_COLUMNS
     types = {c["column_name"]: c["data_type"] for c in cols}
     assert types["period_start"] == "date"
     assert {types[c] for c in FUNNEL_VALUES if c.startswith("rate_")} == {"numeric"}
+    assert types["cohort_age_days"] == "integer"
+    assert {types[c] for c in MATURITY_COLUMNS[1:]} == {"boolean"}
 
 
 def test_funnel_rows_match_hand_computed(built):
@@ -514,7 +541,161 @@ def test_period_starts_are_cut_in_local_time(built):
     assert EXPECTED_FUNNEL[("SH001", "wechat", "week", date(2026, 10, 5))][0] == 1
 
 
-def test_build_is_quick(built):
-    _, seconds = built
-    print(f"dbt build on the fixture took {seconds:.1f}s")
-    assert seconds < 90
+
+# --- cohort maturity ----------------------------------------------------------------------------
+
+# fmt: off
+# As of Sun 10-11 (local date in both time zones), settings = group defaults (7/21/35/60/60):
+# (dealer, channel, grain, period_start): (cohort_age_days, is_period_complete,
+#   is_potential_to_interested_mature, is_interested_to_needs_defined_mature, is_mature)
+EXPECTED_MATURITY = {
+    # week 09-21..09-27: 10-11 - 09-27 = 14 days: >= 7, < 21
+    ("SH001", "unknown", "week", date(2026, 9, 21)): (14, True, True, False, False),
+    # week 09-28..10-04: 10-11 - 10-04 = 7 days: exactly old enough for potential -> interested
+    ("SH001", "wechat", "week", date(2026, 9, 28)): (7, True, True, False, False),
+    ("UR001", "web", "week", date(2026, 9, 28)): (7, True, True, False, False),
+    # week 10-05..10-11: the as-of date is its last day: open, age 0
+    ("SH001", "wechat", "week", date(2026, 10, 5)): (0, False, False, False, False),
+    # September (last day 09-30): 11 days; October and Q4 open; Q3 (last day 09-30): 11 days
+    ("SH001", "wechat", "month", date(2026, 9, 1)): (11, True, True, False, False),
+    ("SH001", "wechat", "month", date(2026, 10, 1)): (0, False, False, False, False),
+    ("UR001", "web", "quarter", date(2026, 7, 1)): (11, True, True, False, False),
+    ("UR001", "web", "quarter", date(2026, 10, 1)): (0, False, False, False, False),
+}
+# fmt: on
+
+
+def test_funnel_cohort_maturity(built):
+    url, _ = built
+    rows = _rows(url, "select * from marts.mart_funnel_conversion")
+    actual = {tuple(r[k] for k in FUNNEL_KEY): r for r in rows}
+    for key, expected in EXPECTED_MATURITY.items():
+        row = actual[key]
+        assert (
+            row["cohort_age_days"], row["is_period_complete"],
+            row["is_potential_to_interested_mature"], row["is_interested_to_needs_defined_mature"],
+            row["is_mature"],
+        ) == expected, key  # fmt: skip
+    # nothing in the fixture is 60 days old: no cohort is mature for lead -> won
+    assert not any(r["is_mature"] or r["is_lead_to_won_mature"] for r in rows)
+    # is_mature is exactly "every rate mature"
+    for row in rows:
+        assert row["is_mature"] == all(row[f"is_{r}_mature"] for r in RATE_NAMES), row
+
+
+# --- activity vs cohort ---------------------------------------------------------------------------
+
+
+def test_activity_counts_what_happened_in_the_period(built):
+    url, _ = built
+    rows = _rows(
+        url,
+        "select * from marts.mart_funnel_activity where dealer_code = 'SH001'"
+        " and channel = 'wechat' and period_grain = 'month'",
+    )
+    actual = {r["period_start"]: r for r in rows}
+    cols = (
+        "entered_potential", "entered_interested", "entered_needs_defined", "entered_decision",
+        "entered_won", "entered_lost", "won_in_period", "is_period_complete",
+    )  # fmt: skip
+    # September: L1, L2 created; L1 interested 09-29 and needs_defined 09-30; nothing won
+    assert tuple(actual[date(2026, 9, 1)][c] for c in cols) == (2, 1, 1, 0, 0, 0, 0, True)
+    # October: L3, L4 created; L3 interested 10-03; L2 skips to decision 10-09 (interested and
+    # needs_defined with it); L1 decision 10-08 and WON 10-10; L3 lost 10-05
+    assert tuple(actual[date(2026, 10, 1)][c] for c in cols) == (2, 2, 1, 2, 1, 1, 1, False)
+    # the same win in the cohort view: L1 counts for September, when it was created
+    cohort = _rows(
+        url,
+        "select period_start, leads_won from marts.mart_funnel_conversion where dealer_code ="
+        " 'SH001' and channel = 'wechat' and period_grain = 'month' order by period_start",
+    )
+    assert [(r["period_start"], r["leads_won"]) for r in cohort] == [
+        (date(2026, 9, 1), 1),
+        (date(2026, 10, 1), 0),
+    ]
+    # over all time both views count every win once
+    totals = _rows(
+        url,
+        "select (select sum(won_in_period) from marts.mart_funnel_activity"
+        "        where period_grain = 'quarter') as activity,"
+        " (select sum(leads_won) from marts.mart_funnel_conversion"
+        "        where period_grain = 'quarter') as cohort,"
+        " (select count(*) from marts.fct_leads where is_won) as won",
+    )[0]
+    assert totals["activity"] == totals["cohort"] == totals["won"] == 3
+
+
+# --- monitoring: Wilson bounds --------------------------------------------------------------------
+
+
+def _wilson(successes: int, trials: int, z: float = 1.959964) -> tuple[Decimal, Decimal]:
+    """The 95 % Wilson score interval, by the textbook formula, rounded like the mart."""
+    p = successes / trials
+    centre = (p + z * z / (2 * trials)) / (1 + z * z / trials)
+    half = z * (p * (1 - p) / trials + z * z / (4 * trials * trials)) ** 0.5 / (1 + z * z / trials)
+    return (
+        round(Decimal(str(max(0.0, centre - half))), 4),
+        round(Decimal(str(min(1.0, centre + half))), 4),
+    )
+
+
+def test_monitoring_mart_rates_and_wilson_bounds(built):
+    url, _ = built
+    (row,) = _rows(
+        url,
+        "select * from marts.mart_funnel_monitoring where dealer_code = 'SH001'"
+        " and period_grain = 'week' and period_start = '2026-09-28'",
+    )
+    # all channels of SH001's week of 09-28: wechat L1 L2 L3 + unknown L5 = 4 potential;
+    # interested 4 (L1 L2 L3 L5); needs_defined 2 (L1 L2); decision 2; won 1 (L1); lost 1 (L3)
+    counts = tuple(row[f"leads_{s}"] for s in (
+        "potential", "interested", "needs_defined", "decision", "won", "lost"))  # fmt: skip
+    assert counts == (4, 4, 2, 2, 1, 1)
+    worked = {
+        # rate: (successes, trials, rate)
+        "potential_to_interested": (4, 4, R("1.0000")),
+        "interested_to_needs_defined": (2, 4, R("0.5000")),
+        "needs_defined_to_decision": (2, 2, R("1.0000")),
+        "decision_to_won": (1, 2, R("0.5000")),
+        "lead_to_won": (1, 4, R("0.2500")),
+    }
+    for rate, (k, n, value) in worked.items():
+        assert row[f"rate_{rate}"] == value, rate
+        assert (row[f"rate_{rate}_lower"], row[f"rate_{rate}_upper"]) == _wilson(k, n), rate
+    # by hand for 2 of 4 (z^2 = 3.841459): centre (0.5 + 0.480182) / 1.960365 = 0.5,
+    # half = 1.959964 * sqrt(0.0625 + 0.060023) / 1.960365 = 0.349961
+    # -> [0.150039, 0.849961] -> [0.1500, 0.8500]
+    bounds = (
+        row["rate_interested_to_needs_defined_lower"],
+        row["rate_interested_to_needs_defined_upper"],
+    )
+    assert bounds == (R("0.1500"), R("0.8500"))
+    # week of 09-28 is 7 days old: only potential -> interested is mature
+    assert (row["cohort_age_days"], row["is_period_complete"]) == (7, True)
+    assert row["is_potential_to_interested_mature"] and not row["is_decision_to_won_mature"]
+
+
+# --- the run summary ------------------------------------------------------------------------------
+
+
+def test_run_summary_shows_open_and_young_cohorts(built):
+    from dealerfunnel.reporting import format_funnel, last_weeks_funnel
+
+    url, _ = built
+    rows = last_weeks_funnel(url)
+    text = format_funnel(rows)
+    lines = {tuple(line.split()[:2]): line for line in text.splitlines()[2:-1]}
+    # SH001 week of 10-05 (L4 only) is still open: status open, age 0, its 0/1 rate provisional
+    open_week = lines[("SH001", "2026-10-05")].split()
+    assert open_week[2:4] == ["open", "0"]
+    assert open_week[10] == "(0.0%)"  # p->i
+    # SH001 week of 09-21 (X9) is 14 days old: young; p->i mature (>= 7) shown plain, the
+    # others immature in brackets or "-" without a denominator
+    young = lines[("SH001", "2026-09-21")].split()
+    assert young[2:4] == ["young", "14"]
+    assert young[10:] == ["100.0%", "(0.0%)", "-", "-", "(0.0%)"]
+    # UR001's week of 09-28 is 7 days old: p->i 1/2 mature, the others provisional
+    ur_week = lines[("UR001", "2026-09-28")].split()
+    assert ur_week[2:4] == ["young", "7"]
+    assert ur_week[10:] == ["50.0%", "(100.0%)", "(100.0%)", "(100.0%)", "(50.0%)"]
+    assert "young" in text.splitlines()[-1] and "(12.0%)" in text.splitlines()[-1]

@@ -3,9 +3,18 @@
 -- they share a normalized mobile phone (macro normalize_phone: 11-digit mainland form, E.164
 -- otherwise) or a normalized e-mail (macro normalize_email), transitively: the records of a lead
 -- are a connected component of the "shares a phone or e-mail" graph (A~B by phone, B~C by e-mail:
--- A, B and C are one lead). The earliest record of the component (created_at, then source_system,
--- then source_lead_id) is the primary record and its key is the lead_key, so a lead keeps its key
--- while its earliest record stays the earliest.
+-- A, B and C are one person). The earliest record of the component (created_at, then source_system,
+-- then source_lead_id) is the person's first record; its key is the person_key.
+--
+-- Re-enquiries (DESIGN.md section 2): a person's records, walked in that order, form consecutive
+-- leads. A record created MORE than the dealer's setting reenquiry_new_lead_days (default 90; a day
+-- = 24 h, compared in seconds) after the current lead was won or lost starts a new lead; otherwise,
+-- and always while the lead is open, it joins the current lead. Exactly 90 days is the same lead.
+-- When a lead was won or lost = its latest won or lost event (over the records it has so far), so
+-- a lead lost and then won again inside the window closes at the win. A source record is never
+-- split: all its events stay with its lead. The first record of each lead is its primary record and
+-- its key is the lead_key, so a person seen once (or only inside the window) keeps the lead_key of
+-- the earliest record, as before; a re-enquiry's lead is keyed by its own first record.
 --
 -- Records are the lead rows of every source plus one record per source lead id that has stage
 -- events but no lead row (created_at = its first event; no phone or e-mail, so it stays alone).
@@ -21,6 +30,18 @@ leads as (
 stage_events as (
 
     select * from {{ ref('int_stage_events_unioned') }}
+
+),
+
+dealer_settings as (
+
+    select * from {{ ref('int_funnel_settings_pivoted_to_dealers') }}
+
+),
+
+funnel_settings as (
+
+    select * from {{ ref('funnel_settings') }}
 
 ),
 
@@ -130,11 +151,11 @@ reachable (lead_record_key, reachable_record_key) as (
 
 ),
 
-primary_records as (
+person_records as (
 
     select distinct on (reachable.lead_record_key)
         reachable.lead_record_key,
-        reachable.reachable_record_key as lead_key
+        reachable.reachable_record_key as person_key
     from reachable
     inner join records
         on reachable.reachable_record_key = records.lead_record_key
@@ -143,6 +164,107 @@ primary_records as (
         records.created_at asc,
         records.source_system asc,
         records.source_lead_id asc
+
+),
+
+-- The group default, for a dealer missing from the registry (int_funnel_settings_pivoted_to_dealers
+-- has registered dealers only).
+reenquiry_default as (
+
+    select max(btrim(value)::numeric) as reenquiry_new_lead_days
+    from funnel_settings
+    where
+        nullif(btrim(dealer_code), '') is null
+        and btrim(setting) = 'reenquiry_new_lead_days'
+
+),
+
+-- When each record's own events last closed it (won or lost).
+record_closes as (
+
+    select
+        lead_record_key,
+        max(occurred_at) as closed_at
+    from stage_events
+    where stage in ('won', 'lost')
+    group by lead_record_key
+
+),
+
+records_in_order as (
+
+    select
+        records.lead_record_key,
+        person_records.person_key,
+        records.created_at,
+        record_closes.closed_at,
+        coalesce(
+            dealer_settings.reenquiry_new_lead_days, reenquiry_default.reenquiry_new_lead_days
+        ) as reenquiry_new_lead_days,
+        row_number() over (
+            partition by person_records.person_key
+            order by records.created_at asc, records.source_system asc, records.source_lead_id asc
+        ) as person_record_number
+    from records
+    inner join person_records
+        on records.lead_record_key = person_records.lead_record_key
+    left join record_closes
+        on records.lead_record_key = record_closes.lead_record_key
+    left join dealer_settings
+        on records.dealer_code = dealer_settings.dealer_code
+    cross join reenquiry_default
+
+),
+
+-- Walk each person's records in order: the first opens lead 1; each next record opens a new lead
+-- when it comes more than reenquiry_new_lead_days after the current lead's close, else joins it.
+-- lead_closed_at = latest close of the current lead's records so far (greatest ignores nulls).
+lead_episodes (
+    lead_record_key, person_key, person_record_number, lead_key, person_lead_number, lead_closed_at
+) as (
+
+    select
+        lead_record_key,
+        person_key,
+        person_record_number,
+        lead_record_key as lead_key,
+        1 as person_lead_number,
+        closed_at as lead_closed_at
+    from records_in_order
+    where person_record_number = 1
+
+    union all
+
+    select
+        next_record.lead_record_key,
+        next_record.person_key,
+        next_record.person_record_number,
+        case
+            when
+                extract(epoch from next_record.created_at - lead_episodes.lead_closed_at)
+                > next_record.reenquiry_new_lead_days * 86400
+                then next_record.lead_record_key
+            else lead_episodes.lead_key
+        end as lead_key,
+        case
+            when
+                extract(epoch from next_record.created_at - lead_episodes.lead_closed_at)
+                > next_record.reenquiry_new_lead_days * 86400
+                then lead_episodes.person_lead_number + 1
+            else lead_episodes.person_lead_number
+        end as person_lead_number,
+        case
+            when
+                extract(epoch from next_record.created_at - lead_episodes.lead_closed_at)
+                > next_record.reenquiry_new_lead_days * 86400
+                then next_record.closed_at
+            else greatest(lead_episodes.lead_closed_at, next_record.closed_at)
+        end as lead_closed_at
+    from lead_episodes
+    inner join records_in_order as next_record
+        on
+            lead_episodes.person_key = next_record.person_key
+            and lead_episodes.person_record_number + 1 = next_record.person_record_number
 
 ),
 
@@ -171,21 +293,23 @@ final as (
 
     select
         records.lead_record_key,
-        primary_records.lead_key,
+        lead_episodes.lead_key,
         records.dealer_code,
         records.source_system,
         records.source_lead_id,
         records.created_at,
         records.has_lead_record,
-        records.lead_record_key = primary_records.lead_key as is_primary_record,
+        records.lead_record_key = lead_episodes.lead_key as is_primary_record,
         coalesce(matched_on.is_matched_on_phone, false) as is_matched_on_phone,
         coalesce(matched_on.is_matched_on_email, false) as is_matched_on_email,
-        count(*) over (partition by primary_records.lead_key)::integer as lead_record_count,
+        count(*) over (partition by lead_episodes.lead_key)::integer as lead_record_count,
+        lead_episodes.person_key,
+        lead_episodes.person_lead_number,
         records.normalized_phone,
         records.normalized_email
     from records
-    inner join primary_records
-        on records.lead_record_key = primary_records.lead_record_key
+    inner join lead_episodes
+        on records.lead_record_key = lead_episodes.lead_record_key
     left join matched_on
         on records.lead_record_key = matched_on.lead_record_key
 

@@ -2,7 +2,8 @@
 -- lead (int_lead_records_matched_to_leads). The primary (earliest) record gives the identity
 -- (source_system, source_lead_id), created_at, channel and campaign (first touch). consultant and
 -- grade come from the primary record, or the next record by created_at that has one; assigned_at
--- is the earliest assignment of any record. A lead whose primary record has no lead row (a lead id
+-- is the earliest assignment of any record; model_of_interest comes from the LATEST record (by
+-- created_at) that names one, the customer's current interest. A lead whose primary record has no lead row (a lead id
 -- known only from stage events) is inferred: created_at = its first stage event, channel
 -- 'unknown', no campaign, grade or assignment, consultant = the latest event consultant.
 -- Consultant names go through seeds/consultant_renames.csv (old name -> current name, per dealer).
@@ -77,7 +78,16 @@ records_merged as (
                 leads.grade
                 order by lead_records.created_at, lead_records.source_system, lead_records.source_lead_id
             ) filter (where leads.grade is not null)
-        )[1] as grade
+        )[1] as grade,
+        (
+            array_agg(
+                leads.model_of_interest
+                order by
+                    lead_records.created_at desc,
+                    lead_records.source_system desc,
+                    lead_records.source_lead_id desc
+            ) filter (where leads.model_of_interest is not null)
+        )[1] as model_of_interest
     from lead_records
     inner join leads
         on lead_records.lead_record_key = leads.lead_record_key
@@ -101,6 +111,7 @@ resolved as (
             else stage_events_by_lead.last_event_consultant
         end as consultant,
         records_merged.grade,
+        records_merged.model_of_interest,
         not lead_records.has_lead_record as is_inferred_from_events,
         lead_records.lead_record_count
     from lead_records
@@ -132,6 +143,7 @@ final as (
         resolved.campaign,
         coalesce({{ normalize_person_name('consultant_renames.new_name') }}, resolved.consultant) as consultant,
         resolved.grade,
+        resolved.model_of_interest,
         resolved.is_inferred_from_events,
         resolved.lead_record_count
     from resolved

@@ -4,6 +4,10 @@
 -- the time of the later event, so every timestamp is <= the next stage's and funnel counts never
 -- increase along the funnel. Events out of order are fine (min over all); duplicates were
 -- collapsed in staging. `lost` is outside the ranking.
+-- <stage>_event_at = the first event AT exactly that stage (null when the lead skipped it): with the
+-- cumulative <stage>_at it tells a skipped stage (no duration) from a stage spent (fct_leads).
+-- won_amount / won_currency: of the latest won event carrying an amount; lost_reason: of the latest
+-- lost event carrying one.
 
 with
 
@@ -27,6 +31,9 @@ ranked as (
         stage_events.stage,
         stage_events.occurred_at,
         stage_events.consultant,
+        stage_events.lost_reason,
+        stage_events.amount,
+        stage_events.currency,
         case stage_events.stage
             when 'potential' then 1
             when 'interested' then 2
@@ -52,6 +59,16 @@ pivoted as (
         min(occurred_at) filter (where stage_rank >= 4) as decision_at,
         min(occurred_at) filter (where stage_rank >= 5) as won_at,
         min(occurred_at) filter (where stage = 'lost') as lost_at,
+        min(occurred_at) filter (where stage = 'interested') as interested_event_at,
+        min(occurred_at) filter (where stage = 'needs_defined') as needs_defined_event_at,
+        min(occurred_at) filter (where stage = 'decision') as decision_event_at,
+        max(occurred_at) filter (where stage = 'lost') as last_lost_at,
+        (array_agg(amount order by occurred_at desc) filter (where stage = 'won' and amount is not null))[1]
+            as won_amount,
+        (array_agg(currency order by occurred_at desc) filter (where stage = 'won' and amount is not null))[1]
+            as won_currency,
+        (array_agg(lost_reason order by occurred_at desc) filter (where stage = 'lost' and lost_reason is not null))[1]
+            as lost_reason,
         max(stage_rank) as furthest_stage_rank,
         (array_agg(consultant order by occurred_at desc) filter (where consultant is not null))[1]
             as last_event_consultant,
@@ -75,6 +92,13 @@ final as (
         decision_at,
         won_at,
         lost_at,
+        interested_event_at,
+        needs_defined_event_at,
+        decision_event_at,
+        last_lost_at,
+        won_amount,
+        won_currency,
+        lost_reason,
         case furthest_stage_rank
             when 1 then 'potential'
             when 2 then 'interested'

@@ -21,7 +21,9 @@
 -- Events whose source stage is not in seeds/stage_mapping.csv (stage null) are left out.
 -- lead_record_key is the key of the source record the event names (it may have no lead row);
 -- int_lead_records_matched_to_leads maps it to the resolved lead. consultant of a Salesforce event
--- = User.Name of the user who made the change.
+-- = User.Name of the user who made the change. lost_reason, amount and currency: the dealer export's
+-- optional columns; amount of a Salesforce opportunity event = OpportunityHistory.Amount (no
+-- currency: single-currency orgs do not send one); null elsewhere.
 --
 -- Incremental: per source system (macro incremental_source_filter), re-reads the events loaded since
 -- the newest extracted_at of that source here minus var incremental_lookback_hours; late events are
@@ -37,6 +39,9 @@
     'stage',
     'occurred_at',
     normalize_person_name('consultant') ~ ' as consultant',
+    'lost_reason',
+    'amount',
+    'currency',
     'extracted_at',
 ] %}
 
@@ -89,6 +94,9 @@ salesforce_lead_events as (
         salesforce_lead_history.stage,
         salesforce_lead_history.occurred_at,
         salesforce_users.consultant,
+        null::text as lost_reason,
+        null::numeric as amount,
+        null::text as currency,
         salesforce_lead_history.extracted_at
     from salesforce_lead_history
     left join salesforce_users
@@ -109,6 +117,9 @@ salesforce_opportunity_events as (
         salesforce_opportunity_history.stage,
         salesforce_opportunity_history.occurred_at,
         salesforce_users.consultant,
+        null::text as lost_reason,
+        salesforce_opportunity_history.amount,
+        null::text as currency,
         greatest(salesforce_opportunity_history.extracted_at, salesforce_leads.extracted_at) as extracted_at
     from salesforce_opportunity_history
     inner join salesforce_leads
@@ -145,6 +156,9 @@ salesforce_status_events as (
             else salesforce_leads.modified_at
         end as occurred_at,
         null::text as consultant,
+        null::text as lost_reason,
+        null::numeric as amount,
+        null::text as currency,
         salesforce_leads.extracted_at
     from salesforce_leads
     where
@@ -191,6 +205,9 @@ eventbrite_status_events as (
         stage,
         changed_at as occurred_at,
         null::text as consultant,
+        null::text as lost_reason,
+        null::numeric as amount,
+        null::text as currency,
         extracted_at
     from eventbrite_attendees
     where

@@ -2,6 +2,22 @@
 -- (int_lead_records_matched_to_leads). Stage timestamps mean "first known at this stage or a later
 -- one"; business days are counted on dealer-local dates with int_calendar_days_numbered; SLA
 -- thresholds are the dealer's funnel settings (seeds/funnel_settings.csv).
+--
+-- Impossible durations (DESIGN.md section 2). anomaly_reason names the first contradiction found, in
+-- this order (null when none), with a tolerance of the dealer's clock_skew_minutes (default 10):
+--   won_before_created       won_at before created_at − tolerance;
+--   stage_before_created     any stage event (potential … won, lost) before created_at − tolerance;
+--   lost_after_won           a lost event after the won event (won is final);
+--   assigned_before_created  assigned_at before created_at − tolerance;
+--   contact_before_created   the first follow-up before created_at − tolerance.
+-- A flagged lead stays in every count, but every duration column (cycle_days, days_in_<stage>,
+-- business_days_to_*) is NULL, so it is left out of every duration statistic. Otherwise a
+-- duration is never negative: an inversion inside the tolerance (or a contact before the
+-- assignment) counts as 0. has_cycle_anomaly = anomaly_reason is not null.
+-- days_in_<stage> (computed here once for every mart): from reaching the stage to reaching any later
+-- one (potential: created_at → interested_at; decision: decision_at → won_at). A stage the lead
+-- skipped (no event at that stage before the next stage's time) is NULL, not 0; a stage not left
+-- yet is NULL too. Lost is not a stage.
 
 with
 
@@ -41,6 +57,23 @@ settings as (
 
 ),
 
+funnel_settings as (
+
+    select * from {{ ref('funnel_settings') }}
+
+),
+
+-- The group default, for a dealer missing from the registry.
+clock_skew_default as (
+
+    select max(btrim(value)::numeric) as clock_skew_minutes
+    from funnel_settings
+    where
+        nullif(btrim(dealer_code), '') is null
+        and btrim(setting) = 'clock_skew_minutes'
+
+),
+
 leads_joined as (
 
     select
@@ -60,10 +93,21 @@ leads_joined as (
         stages.decision_at,
         stages.won_at,
         stages.lost_at,
+        stages.first_event_at,
+        stages.last_lost_at,
+        stages.interested_event_at,
+        stages.needs_defined_event_at,
+        stages.decision_event_at,
+        leads.model_of_interest,
+        stages.lost_reason,
+        stages.won_amount as amount,
+        stages.won_currency as currency,
         leads.is_inferred_from_events,
         leads.lead_record_count,
         settings.assignment_sla_business_days,
         settings.first_contact_sla_business_days,
+        coalesce(settings.clock_skew_minutes, clock_skew_default.clock_skew_minutes) * interval '1 minute'
+            as clock_skew,
         coalesce(dealers.timezone, '{{ var("default_dealer_timezone") }}') as dealer_timezone
     from leads
     left join stages
@@ -74,22 +118,68 @@ leads_joined as (
         on leads.dealer_code = dealers.dealer_code
     left join settings
         on leads.dealer_code = settings.dealer_code
+    cross join clock_skew_default
+
+),
+
+anomalies as (
+
+    select
+        *,
+        case
+            when won_at < created_at - clock_skew then 'won_before_created'
+            when first_event_at < created_at - clock_skew then 'stage_before_created'
+            when last_lost_at > won_at then 'lost_after_won'
+            when assigned_at < created_at - clock_skew then 'assigned_before_created'
+            when first_contact_at < created_at - clock_skew then 'contact_before_created'
+        end as anomaly_reason
+    from leads_joined
 
 ),
 
 business_days as (
 
     select
-        leads_joined.*,
+        anomalies.*,
         assigned_day.business_day_number - created_day.business_day_number as business_days_to_assign,
         contact_day.business_day_number - assigned_day.business_day_number as business_days_to_first_contact
-    from leads_joined
+    from anomalies
     left join calendar_days as created_day
-        on (leads_joined.created_at at time zone leads_joined.dealer_timezone)::date = created_day.date_day
+        on (anomalies.created_at at time zone anomalies.dealer_timezone)::date = created_day.date_day
     left join calendar_days as assigned_day
-        on (leads_joined.assigned_at at time zone leads_joined.dealer_timezone)::date = assigned_day.date_day
+        on (anomalies.assigned_at at time zone anomalies.dealer_timezone)::date = assigned_day.date_day
     left join calendar_days as contact_day
-        on (leads_joined.first_contact_at at time zone leads_joined.dealer_timezone)::date = contact_day.date_day
+        on (anomalies.first_contact_at at time zone anomalies.dealer_timezone)::date = contact_day.date_day
+
+),
+
+-- Durations: NULL for a flagged lead, never negative otherwise; a skipped stage is NULL. (greatest()
+-- ignores NULLs, hence the explicit `is not null`: a lead not won has no cycle, not a 0 one.)
+durations as (
+
+    select
+        *,
+        case
+            when anomaly_reason is null and won_at is not null
+                then greatest(won_at - created_at, interval '0')
+        end as cycle_interval,
+        case
+            when anomaly_reason is null and interested_at is not null
+                then greatest(interested_at - created_at, interval '0')
+        end as potential_interval,
+        case
+            when anomaly_reason is null and interested_event_at <= needs_defined_at
+                then needs_defined_at - interested_at
+        end as interested_interval,
+        case
+            when anomaly_reason is null and needs_defined_event_at <= decision_at
+                then decision_at - needs_defined_at
+        end as needs_defined_interval,
+        case
+            when anomaly_reason is null and decision_event_at <= won_at
+                then won_at - decision_at
+        end as decision_interval
+    from business_days
 
 ),
 
@@ -122,15 +212,30 @@ final as (
         end as current_stage,
         won_at is not null as is_won,
         lost_at is not null and won_at is null as is_lost,
-        round(extract(epoch from won_at - created_at) / 86400, 6) as cycle_days,
-        business_days_to_assign,
-        business_days_to_first_contact,
+        round(extract(epoch from cycle_interval) / 86400, 6) as cycle_days,
+        case
+            when anomaly_reason is null and business_days_to_assign is not null
+                then greatest(business_days_to_assign, 0)
+        end as business_days_to_assign,
+        case
+            when anomaly_reason is null and business_days_to_first_contact is not null
+                then greatest(business_days_to_first_contact, 0)
+        end as business_days_to_first_contact,
         business_days_to_assign <= assignment_sla_business_days as is_assignment_sla_met,
         business_days_to_first_contact <= first_contact_sla_business_days as is_first_contact_sla_met,
-        coalesce(won_at < created_at, false) as has_cycle_anomaly,
+        anomaly_reason is not null as has_cycle_anomaly,
         is_inferred_from_events,
-        lead_record_count
-    from business_days
+        lead_record_count,
+        model_of_interest,
+        lost_reason,
+        amount,
+        currency,
+        anomaly_reason,
+        round(extract(epoch from potential_interval) / 86400, 6) as days_in_potential,
+        round(extract(epoch from interested_interval) / 86400, 6) as days_in_interested,
+        round(extract(epoch from needs_defined_interval) / 86400, 6) as days_in_needs_defined,
+        round(extract(epoch from decision_interval) / 86400, 6) as days_in_decision
+    from durations
 
 )
 

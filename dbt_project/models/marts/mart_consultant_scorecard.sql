@@ -5,8 +5,11 @@
 -- Volume and conversion: the cohort of leads ASSIGNED to the consultant in the month (assigned_at;
 -- created_at for a lead with a consultant but no assignment time, e.g. known only from events);
 -- leads_won = the cohort's leads won so far, win_rate = leads_won ÷ leads_assigned, rate_* = the
--- funnel rates of §2 on the cohort. Cycle: leads the consultant WON in the month
--- (leads_won_in_month) and their average cycle_days (cycle anomalies left out). SLA and follow-up
+-- funnel rates of §2 on the cohort (macros funnel_rate / funnel_rates). The cohort's maturity at the
+-- as-of time (cohort_age_days, is_period_complete, is_mature: macro cohort_maturity_columns with
+-- the dealer's maturity_days_* settings) says whether win_rate and the rates are final. Cycle: leads
+-- the consultant WON in the month (won_in_period) and their average cycle_days (cycle anomalies
+-- left out). SLA and follow-up
 -- rates: the consultant's checks due in the month (int_sla_checks_evaluated,
 -- mart_post_sale_followups). Rates: 4 decimals, NULL when the denominator is 0. Leads without a
 -- consultant are not in the scorecard (see mart_sla_compliance's '(unassigned)').
@@ -36,6 +39,12 @@ sla_checks as (
 post_sale_followups as (
 
     select * from {{ ref('mart_post_sale_followups') }}
+
+),
+
+settings as (
+
+    select * from {{ ref('int_funnel_settings_pivoted_to_dealers') }}
 
 ),
 
@@ -77,7 +86,7 @@ wins as (
         dealer_code,
         consultant,
         date_trunc('month', won_at at time zone dealer_timezone)::date as month_start,
-        count(*)::integer as leads_won_in_month,
+        count(*)::integer as won_in_period,
         avg(cycle_days) filter (where not has_cycle_anomaly) as cycle_days_avg
     from leads_local
     where is_won
@@ -156,6 +165,19 @@ grain as (
 
 ),
 
+grain_local as (
+
+    select
+        grain.dealer_code,
+        grain.consultant,
+        grain.month_start,
+        coalesce(dealerships.timezone, '{{ var("default_dealer_timezone") }}') as dealer_timezone
+    from grain
+    left join dealerships
+        on grain.dealer_code = dealerships.dealer_code
+
+),
+
 final as (
 
     select
@@ -164,7 +186,7 @@ final as (
         grain.month_start,
         coalesce(assigned_cohorts.leads_assigned, 0) as leads_assigned,
         coalesce(assigned_cohorts.leads_won, 0) as leads_won,
-        round(assigned_cohorts.leads_won::numeric / nullif(assigned_cohorts.leads_assigned, 0), 4) as win_rate,
+        {{ funnel_rate('assigned_cohorts.leads_won', 'assigned_cohorts.leads_assigned') }} as win_rate,
         round(wins.cycle_days_avg, 4) as cycle_days_avg,
         round(sla.assignments_met::numeric / nullif(sla.assignments_due, 0), 4) as assignment_sla_rate,
         round(sla.first_contacts_met::numeric / nullif(sla.first_contacts_due, 0), 4) as first_contact_sla_rate,
@@ -178,22 +200,22 @@ final as (
         coalesce(assigned_cohorts.leads_needs_defined, 0) as leads_needs_defined,
         coalesce(assigned_cohorts.leads_decision, 0) as leads_decision,
         coalesce(assigned_cohorts.leads_lost, 0) as leads_lost,
-        round(assigned_cohorts.leads_interested::numeric / nullif(assigned_cohorts.leads_assigned, 0), 4)
-            as rate_potential_to_interested,
-        round(assigned_cohorts.leads_needs_defined::numeric / nullif(assigned_cohorts.leads_interested, 0), 4)
-            as rate_interested_to_needs_defined,
-        round(assigned_cohorts.leads_decision::numeric / nullif(assigned_cohorts.leads_needs_defined, 0), 4)
-            as rate_needs_defined_to_decision,
-        round(assigned_cohorts.leads_won::numeric / nullif(assigned_cohorts.leads_decision, 0), 4)
-            as rate_decision_to_won,
-        coalesce(wins.leads_won_in_month, 0) as leads_won_in_month,
+        {{ funnel_rates(
+            counts={'potential': 'leads_assigned'},
+            rates=['potential_to_interested', 'interested_to_needs_defined', 'needs_defined_to_decision', 'decision_to_won'],
+            relation='assigned_cohorts',
+        ) }},
+        coalesce(wins.won_in_period, 0) as won_in_period,
         coalesce(sla.assignments_due, 0)::integer as assignments_due,
         coalesce(sla.first_contacts_due, 0)::integer as first_contacts_due,
         coalesce(sla.cadence_followups_due, 0)::integer as cadence_followups_due,
         coalesce(sla.interested_lead_weeks, 0)::integer as interested_lead_weeks,
         coalesce(post_sale.post_sale_followups_due, 0)::integer as post_sale_followups_due,
-        null::numeric as satisfaction_score
-    from grain
+        null::numeric as satisfaction_score,
+        {{ cohort_age_days("'month'", 'grain.month_start', 'grain.dealer_timezone') }} as cohort_age_days,
+        {{ is_period_complete("'month'", 'grain.month_start', 'grain.dealer_timezone') }} as is_period_complete,
+        {{ is_cohort_mature("'month'", 'grain.month_start', 'grain.dealer_timezone', 'settings') }} as is_mature
+    from grain_local as grain
     left join assigned_cohorts
         on
             grain.dealer_code = assigned_cohorts.dealer_code
@@ -214,6 +236,8 @@ final as (
             grain.dealer_code = post_sale.dealer_code
             and grain.consultant = post_sale.consultant
             and grain.month_start = post_sale.month_start
+    left join settings
+        on grain.dealer_code = settings.dealer_code
 
 )
 

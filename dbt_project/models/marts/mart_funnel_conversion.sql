@@ -1,8 +1,10 @@
 -- One row per dealer_code × channel × period_grain (week, month, quarter) × period_start for the
 -- cohort of leads CREATED in that period, cut in dealer local time. Only non-empty cohorts have a
 -- row. A lead counts at a stage when it reached that stage or a later one (fct_leads), so counts
--- never increase along potential -> interested -> needs_defined -> decision -> won. Rates are
--- rounded to 4 decimals and NULL when their denominator is 0.
+-- never increase along potential -> interested -> needs_defined -> decision -> won. Rates come from
+-- the macro funnel_rates (4 decimals, NULL when the denominator is 0). Each row says how old the
+-- cohort is at the as-of time (run_started_at, or var as_of_at) and whether each rate is mature
+-- enough to judge (macro cohort_maturity_columns, settings maturity_days_<rate>).
 
 with
 
@@ -18,6 +20,12 @@ dealerships as (
 
 ),
 
+settings as (
+
+    select * from {{ ref('int_funnel_settings_pivoted_to_dealers') }}
+
+),
+
 period_grains as (
 
     select period_grain
@@ -30,6 +38,7 @@ leads_local as (
     select
         leads.dealer_code,
         leads.channel,
+        coalesce(dealerships.timezone, '{{ var("default_dealer_timezone") }}') as dealer_timezone,
         leads.created_at
         at time zone coalesce(dealerships.timezone, '{{ var("default_dealer_timezone") }}') as created_at_local,
         leads.interested_at,
@@ -48,6 +57,7 @@ cohorts as (
     select
         leads_local.dealer_code,
         leads_local.channel,
+        leads_local.dealer_timezone,
         period_grains.period_grain,
         date_trunc(period_grains.period_grain, leads_local.created_at_local)::date as period_start,
         leads_local.interested_at,
@@ -65,6 +75,7 @@ counted as (
     select
         dealer_code,
         channel,
+        dealer_timezone,
         period_grain,
         period_start,
         count(*)::integer as leads_potential,
@@ -77,6 +88,7 @@ counted as (
     group by
         dealer_code,
         channel,
+        dealer_timezone,
         period_grain,
         period_start
 
@@ -85,22 +97,23 @@ counted as (
 final as (
 
     select
-        dealer_code,
-        channel,
-        period_grain,
-        period_start,
-        leads_potential,
-        leads_interested,
-        leads_needs_defined,
-        leads_decision,
-        leads_won,
-        leads_lost,
-        round(leads_interested::numeric / nullif(leads_potential, 0), 4) as rate_potential_to_interested,
-        round(leads_needs_defined::numeric / nullif(leads_interested, 0), 4) as rate_interested_to_needs_defined,
-        round(leads_decision::numeric / nullif(leads_needs_defined, 0), 4) as rate_needs_defined_to_decision,
-        round(leads_won::numeric / nullif(leads_decision, 0), 4) as rate_decision_to_won,
-        round(leads_won::numeric / nullif(leads_potential, 0), 4) as rate_lead_to_won
+        counted.dealer_code,
+        counted.channel,
+        counted.period_grain,
+        counted.period_start,
+        counted.leads_potential,
+        counted.leads_interested,
+        counted.leads_needs_defined,
+        counted.leads_decision,
+        counted.leads_won,
+        counted.leads_lost,
+        {{ funnel_rates(relation='counted') }},
+        {{ cohort_maturity_columns(
+            'counted.period_grain', 'counted.period_start', 'counted.dealer_timezone', 'settings'
+        ) }}
     from counted
+    left join settings
+        on counted.dealer_code = settings.dealer_code
 
 )
 

@@ -2,9 +2,13 @@
 -- the dealers' funnels rolled up. Funnel counts are the sums of mart_funnel_conversion over the
 -- region's dealers of that brand and all channels (cohort = leads created in the period, each
 -- dealer's periods cut in its own local time); rates are recomputed from the summed counts (not
--- averaged), NULL when the denominator is 0. Cycle figures are over the leads WON in the period
--- (as mart_sales_cycle, cycle anomalies left out), computed from the leads themselves because a
--- median or p90 cannot be summed from dealer medians.
+-- averaged) with the macro funnel_rates, NULL when the denominator is 0. Maturity rolls up the
+-- dealers' cohorts: complete / mature only when every dealer's cohort of the period is, and
+-- cohort_age_days is the youngest dealer's (a period with wins but no cohort: age and completeness
+-- from the winning dealers' local time, no rate mature as there is no rate). Cycle figures are
+-- over the leads WON in the period
+-- (won_in_period; as mart_sales_cycle, cycle anomalies left out), computed from the leads
+-- themselves because a median or p90 cannot be summed from dealer medians.
 
 with
 
@@ -46,7 +50,15 @@ funnel_rolled_up as (
         sum(funnel.leads_needs_defined)::integer as leads_needs_defined,
         sum(funnel.leads_decision)::integer as leads_decision,
         sum(funnel.leads_won)::integer as leads_won,
-        sum(funnel.leads_lost)::integer as leads_lost
+        sum(funnel.leads_lost)::integer as leads_lost,
+        min(funnel.cohort_age_days)::integer as cohort_age_days,
+        bool_and(funnel.is_period_complete) as is_period_complete,
+        bool_and(funnel.is_potential_to_interested_mature) as is_potential_to_interested_mature,
+        bool_and(funnel.is_interested_to_needs_defined_mature) as is_interested_to_needs_defined_mature,
+        bool_and(funnel.is_needs_defined_to_decision_mature) as is_needs_defined_to_decision_mature,
+        bool_and(funnel.is_decision_to_won_mature) as is_decision_to_won_mature,
+        bool_and(funnel.is_lead_to_won_mature) as is_lead_to_won_mature,
+        bool_and(funnel.is_mature) as is_mature
     from funnel
     left join dealerships
         on funnel.dealer_code = dealerships.dealer_code
@@ -63,6 +75,7 @@ won_leads as (
     select
         coalesce(dealerships.region, 'unassigned') as region,
         coalesce(dealerships.brand, 'unknown') as brand,
+        coalesce(dealerships.timezone, '{{ var("default_dealer_timezone") }}') as dealer_timezone,
         leads.won_at at time zone coalesce(dealerships.timezone, '{{ var("default_dealer_timezone") }}')
             as won_at_local,
         leads.cycle_days,
@@ -74,6 +87,8 @@ won_leads as (
 
 ),
 
+{%- set won_period_start = 'date_trunc(period_grains.period_grain, won_leads.won_at_local)::date' %}
+
 cycles as (
 
     select
@@ -81,7 +96,13 @@ cycles as (
         won_leads.brand,
         period_grains.period_grain,
         date_trunc(period_grains.period_grain, won_leads.won_at_local)::date as period_start,
-        count(*)::integer as leads_won_in_period,
+        count(*)::integer as won_in_period,
+        min(
+            {{ cohort_age_days('period_grains.period_grain', won_period_start, 'won_leads.dealer_timezone') }}
+        ) as cohort_age_days,
+        bool_and(
+            {{ is_period_complete('period_grains.period_grain', won_period_start, 'won_leads.dealer_timezone') }}
+        ) as is_period_complete,
         avg(won_leads.cycle_days) filter (where not won_leads.has_cycle_anomaly) as cycle_days_avg,
         percentile_cont(0.5) within group (order by won_leads.cycle_days)
         filter (where not won_leads.has_cycle_anomaly) as cycle_days_median,
@@ -111,7 +132,16 @@ joined as (
         coalesce(funnel_rolled_up.leads_decision, 0) as leads_decision,
         coalesce(funnel_rolled_up.leads_won, 0) as leads_won,
         coalesce(funnel_rolled_up.leads_lost, 0) as leads_lost,
-        coalesce(cycles.leads_won_in_period, 0) as leads_won_in_period,
+        coalesce(funnel_rolled_up.cohort_age_days, cycles.cohort_age_days) as cohort_age_days,
+        coalesce(funnel_rolled_up.is_period_complete, cycles.is_period_complete) as is_period_complete,
+        coalesce(funnel_rolled_up.is_potential_to_interested_mature, false) as is_potential_to_interested_mature,
+        coalesce(funnel_rolled_up.is_interested_to_needs_defined_mature, false)
+            as is_interested_to_needs_defined_mature,
+        coalesce(funnel_rolled_up.is_needs_defined_to_decision_mature, false) as is_needs_defined_to_decision_mature,
+        coalesce(funnel_rolled_up.is_decision_to_won_mature, false) as is_decision_to_won_mature,
+        coalesce(funnel_rolled_up.is_lead_to_won_mature, false) as is_lead_to_won_mature,
+        coalesce(funnel_rolled_up.is_mature, false) as is_mature,
+        coalesce(cycles.won_in_period, 0) as won_in_period,
         cycles.cycle_days_avg,
         cycles.cycle_days_median,
         cycles.cycle_days_p90
@@ -139,12 +169,16 @@ final as (
         leads_decision,
         leads_won,
         leads_lost,
-        round(leads_interested::numeric / nullif(leads_potential, 0), 4) as rate_potential_to_interested,
-        round(leads_needs_defined::numeric / nullif(leads_interested, 0), 4) as rate_interested_to_needs_defined,
-        round(leads_decision::numeric / nullif(leads_needs_defined, 0), 4) as rate_needs_defined_to_decision,
-        round(leads_won::numeric / nullif(leads_decision, 0), 4) as rate_decision_to_won,
-        round(leads_won::numeric / nullif(leads_potential, 0), 4) as rate_lead_to_won,
-        leads_won_in_period,
+        {{ funnel_rates() }},
+        cohort_age_days,
+        is_period_complete,
+        is_potential_to_interested_mature,
+        is_interested_to_needs_defined_mature,
+        is_needs_defined_to_decision_mature,
+        is_decision_to_won_mature,
+        is_lead_to_won_mature,
+        is_mature,
+        won_in_period,
         round(cycle_days_avg, 4) as cycle_days_avg,
         round(cycle_days_median::numeric, 4) as cycle_days_median,
         round(cycle_days_p90::numeric, 4) as cycle_days_p90

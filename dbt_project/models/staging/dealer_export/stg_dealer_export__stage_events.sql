@@ -1,5 +1,8 @@
 -- One row per dealer × lead_id × stage × occurred_at: the stage changes of the export files,
 -- with exact duplicates (the same event exported again, or twice in one file) collapsed.
+-- Optional contract columns read from the payload (the whole file row): lost_reason (free text,
+-- trimmed, when stage is lost), amount (when won; thousands separators and spaces dropped, null
+-- when not a plain number) and currency (upper-cased, e.g. CNY).
 
 with
 
@@ -34,6 +37,12 @@ renamed as (
         stage,
         occurred_at,
         nullif(trim(payload ->> 'consultant'), '') as consultant,
+        nullif(trim(payload ->> 'lost_reason'), '') as lost_reason,
+        case
+            when regexp_replace(payload ->> 'amount', '[\s,]', '', 'g') ~ '^-?[0-9]+(\.[0-9]+)?$'
+                then regexp_replace(payload ->> 'amount', '[\s,]', '', 'g')::numeric
+        end as amount,
+        nullif(upper(trim(payload ->> 'currency')), '') as currency,
         _batch_id as batch_id,
         _file_name as file_name,
         _row_number as file_row_number,
