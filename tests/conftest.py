@@ -18,6 +18,8 @@ import pytest
 # The project folders (config/, dbt_project/, expectations/, dags/) are found through
 # DEALERFUNNEL_HOME, as the Makefile sets it; tests may run from any working directory.
 os.environ.setdefault("DEALERFUNNEL_HOME", str(Path(__file__).resolve().parents[1]))
+# The PII hash key (dealerfunnel.access.pii): a fixed test secret, so expected hashes are known.
+os.environ.setdefault("DEALERFUNNEL_PII_KEY", "test-only-pii-key-0123456789")
 
 from dealerfunnel.warehouse import ensure_schema
 from dealerfunnel.warehouse.connection import to_libpq

@@ -7,6 +7,10 @@ and row-level security are checked on tables dbt recreated and the swap moved.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import os
+import re
 import uuid
 
 import psycopg
@@ -142,3 +146,36 @@ def test_reader_mapping_rejects_unsafe_dealer_codes_and_unknown_roles(secured):
         grant_reader(READER, ["SH001'; drop table ops.reader_dealers; --"], secured)
     with pytest.raises(ConfigError, match="no such database role"):
         grant_reader(f"nobody_{SUFFIX}", ["SH001"], secured)
+
+
+MAINLAND_MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+
+
+def test_no_clear_phone_or_email_in_any_text_column_of_marts(secured):
+    with psycopg.connect(secured) as conn:
+        columns = conn.execute(
+            "select table_name, column_name from information_schema.columns"
+            " where table_schema = 'marts' and data_type in ('text', 'character varying')"
+        ).fetchall()
+        assert len(columns) > 20
+        for table, column in columns:
+            query = sql.SQL("select distinct {} from marts.{} where {} is not null").format(
+                sql.Identifier(column), sql.Identifier(table), sql.Identifier(column)
+            )
+            for (value,) in conn.execute(query):
+                assert not MAINLAND_MOBILE.search(value), (table, column, value)
+                assert not EMAIL.search(value), (table, column, value)
+
+
+def test_customers_are_a_keyed_hash_and_a_masked_form(secured):
+    """SH-L1 came with phone 13800000001: HQ gets the HMAC with the secret key, the consultant
+    the masked form; the same phone gives the same key (countable and joinable)."""
+    key = os.environ["DEALERFUNNEL_PII_KEY"].encode()
+    expected = hmac.new(key, b"13800000001", hashlib.sha256).hexdigest()
+    with psycopg.connect(secured) as conn:
+        row = conn.execute(
+            "select phone_key, phone_masked, email_key from marts.fct_leads"
+            " where source_lead_id = 'SH-L1'"
+        ).fetchone()
+    assert row == (expected, "138****0001", None)

@@ -3,7 +3,9 @@
 -- (source_system, source_lead_id), created_at, channel and campaign (first touch). consultant and
 -- grade come from the primary record, or the next record by created_at that has one; assigned_at
 -- is the earliest assignment of any record; model_of_interest comes from the LATEST record (by
--- created_at) that names one, the customer's current interest. A lead whose primary record has no lead row (a lead id
+-- created_at) that names one, the customer's current interest. customer_name, normalized_phone and
+-- normalized_email (identity, for fct_leads' keyed hashes and masks; never published in clear) come
+-- from the earliest record that has one. A lead whose primary record has no lead row (a lead id
 -- known only from stage events) is inferred: created_at = its first stage event, channel
 -- 'unknown', no campaign, grade or assignment, consultant = the latest event consultant.
 -- Consultant names go through seeds/consultant_renames.csv (old name -> current name, per dealer).
@@ -87,7 +89,25 @@ records_merged as (
                     lead_records.source_system desc,
                     lead_records.source_lead_id desc
             ) filter (where leads.model_of_interest is not null)
-        )[1] as model_of_interest
+        )[1] as model_of_interest,
+        (
+            array_agg(
+                leads.customer_name
+                order by lead_records.created_at, lead_records.source_system, lead_records.source_lead_id
+            ) filter (where leads.customer_name is not null)
+        )[1] as customer_name,
+        (
+            array_agg(
+                lead_records.normalized_phone
+                order by lead_records.created_at, lead_records.source_system, lead_records.source_lead_id
+            ) filter (where lead_records.normalized_phone is not null)
+        )[1] as normalized_phone,
+        (
+            array_agg(
+                lead_records.normalized_email
+                order by lead_records.created_at, lead_records.source_system, lead_records.source_lead_id
+            ) filter (where lead_records.normalized_email is not null)
+        )[1] as normalized_email
     from lead_records
     inner join leads
         on lead_records.lead_record_key = leads.lead_record_key
@@ -112,6 +132,9 @@ resolved as (
         end as consultant,
         records_merged.grade,
         records_merged.model_of_interest,
+        records_merged.customer_name,
+        records_merged.normalized_phone,
+        records_merged.normalized_email,
         not lead_records.has_lead_record as is_inferred_from_events,
         lead_records.lead_record_count
     from lead_records
@@ -145,7 +168,10 @@ final as (
         resolved.grade,
         resolved.model_of_interest,
         resolved.is_inferred_from_events,
-        resolved.lead_record_count
+        resolved.lead_record_count,
+        resolved.customer_name,
+        resolved.normalized_phone,
+        resolved.normalized_email
     from resolved
     left join consultant_renames
         on

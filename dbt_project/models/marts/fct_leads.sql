@@ -18,6 +18,10 @@
 -- one (potential: created_at → interested_at; decision: decision_at → won_at). A stage the lead
 -- skipped (no event at that stage before the next stage's time) is NULL, not 0; a stage not left
 -- yet is NULL too. Lost is not a stage.
+-- Customer identity (DESIGN.md §5 "Who may read what"): never in clear. phone_key and email_key are
+-- HMAC-SHA256 of the normalized phone / e-mail with the pipeline's secret key (macro pii_hash), so HQ
+-- can count and join customers; phone_masked (138****1234), email_masked (z***@example.com) and
+-- customer_name_masked (张**) let a consultant recognise one.
 
 with
 
@@ -104,6 +108,11 @@ leads_joined as (
         stages.won_currency as currency,
         leads.is_inferred_from_events,
         leads.lead_record_count,
+        {{ pii_hash('leads.normalized_phone') }} as phone_key,
+        {{ pii_hash('leads.normalized_email') }} as email_key,
+        {{ mask_phone('leads.normalized_phone') }} as phone_masked,
+        {{ mask_email('leads.normalized_email') }} as email_masked,
+        {{ mask_name('leads.customer_name') }} as customer_name_masked,
         settings.assignment_sla_business_days,
         settings.first_contact_sla_business_days,
         coalesce(settings.clock_skew_minutes, clock_skew_default.clock_skew_minutes) * interval '1 minute'
@@ -234,7 +243,12 @@ final as (
         round(extract(epoch from potential_interval) / 86400, 6) as days_in_potential,
         round(extract(epoch from interested_interval) / 86400, 6) as days_in_interested,
         round(extract(epoch from needs_defined_interval) / 86400, 6) as days_in_needs_defined,
-        round(extract(epoch from decision_interval) / 86400, 6) as days_in_decision
+        round(extract(epoch from decision_interval) / 86400, 6) as days_in_decision,
+        phone_key,
+        email_key,
+        phone_masked,
+        email_masked,
+        customer_name_masked
     from durations
 
 )

@@ -2,7 +2,8 @@
 
 dbt runs in a subprocess: it keeps global state and is not safe to run twice in one process.
 The connection reaches dbt through ``DBT_PG_*`` environment variables read by
-``dbt_project/profiles.yml``; the password is never put on a command line or in a log.
+``dbt_project/profiles.yml``, and the PII hash key's HMAC pads through ``PGOPTIONS``; neither
+is ever put on a command line, in SQL or in a log.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from dealerfunnel.access.pii import pii_key, session_options
 from dealerfunnel.settings import data_dir, dbt_project_dir
 from dealerfunnel.warehouse.connection import url_parts
 
@@ -35,6 +37,9 @@ def dbt_env(url: str) -> dict[str, str]:
         DBT_PROFILES_DIR=str(dbt_project_dir()),
         DBT_SEND_ANONYMOUS_USAGE_STATS="false",
     )
+    # the PII hash key reaches dbt's sessions as settings, never as SQL text (access.pii)
+    options = session_options(pii_key())
+    env["PGOPTIONS"] = f"{env['PGOPTIONS']} {options}" if env.get("PGOPTIONS") else options
     return env
 
 
