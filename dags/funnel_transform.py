@@ -17,7 +17,8 @@ swapped in.
    Data Docs rebuilt. Suites of marts not built yet are skipped and reported.
 4. `publish`: one transaction renames `marts` -> `marts_previous`, `marts_candidate` ->
    `marts`. Emits the mart Assets, which schedule `funnel_alerts`.
-5. `dbt_docs`: `dbt docs generate` for the reports folder.
+5. `dbt_docs`: `dbt docs generate` for the reports folder; `report_pages`: the static report
+   pages per dealer and for the group (week, month, quarter; `make docs` serves them).
 6. `alert_data_quality` (always runs): every gate run is recorded in `ops.quality_runs`; the
    data-quality rule opens/resolves episodes from them and notifies (warnings included).
 
@@ -92,6 +93,13 @@ def funnel_transform():
         return publish_marts()
 
     @task
+    def report_pages() -> str:
+        from dealerfunnel.reports import write_reports
+        from dealerfunnel.warehouse import resolve_warehouse_url
+
+        return str(write_reports(resolve_warehouse_url()))
+
+    @task
     def dbt_docs() -> str:
         from dealerfunnel.transform.docs import generate_docs
         from dealerfunnel.warehouse import resolve_warehouse_url
@@ -118,7 +126,7 @@ def funnel_transform():
     ensure_access() >> built
     audited = audit_candidate()
     published = publish()
-    raw >> built >> audited >> published >> dbt_docs()
+    raw >> built >> audited >> published >> [dbt_docs(), report_pages()]
     [raw, built, audited, published] >> alert_data_quality()
 
 

@@ -197,8 +197,10 @@ def print_summary(url: str) -> None:
     print("\nReports:")
     gx_docs = data_dir() / "gx" / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
     dbt_docs = data_dir() / "dbt" / "docs" / "index.html"
-    for label, path in (("GX Data Docs", gx_docs), ("dbt docs", dbt_docs)):
+    pages = reports_dir() / "index.html"
+    for label, path in (("report pages", pages), ("GX Data Docs", gx_docs), ("dbt docs", dbt_docs)):
         print(f"  {label}: {path}{'' if path.exists() else '  (missing)'}")
+    print("  all three on one local address: make docs  (http://127.0.0.1:8765/)")
 
 
 def run_pipeline(

@@ -7,19 +7,22 @@
 | ``/reports/`` | the report pages (``settings.reports_dir()``) |
 | ``/dbt/`` | dbt docs (``<data_dir>/dbt/docs``, written by ``dbt docs generate``) |
 | ``/gx/`` | Great Expectations Data Docs (``<data_dir>/gx/gx/uncommitted/data_docs/local_site``) |
+| ``/gx-assets/`` | the libraries Data Docs load from CDNs (``<data_dir>/gx-assets/node_modules``) |
 
 Standard library only (``http.server``), bound to 127.0.0.1 by default; Ctrl-C stops it. dbt docs
-need a server because the page fetches ``manifest.json`` and ``catalog.json``. Data Docs work
-offline for their content and GX's own styles, fonts and images (copied into ``local_site/static``)
-but reference Bootstrap, jQuery, Font Awesome and other libraries on public CDNs, which GX does
-not ship: offline they render unstyled, without their collapsible sections (see
-:data:`GX_CDN_ASSETS`).
+need a server because the page fetches ``manifest.json`` and ``catalog.json``. Data Docs pages
+load Bootstrap, jQuery, Font Awesome and other libraries from public CDNs, which GX does not ship
+and a dealer network may not reach: at startup ``main`` installs them once with npm
+(:func:`dealerfunnel.reports.gx_assets.install`), and every ``.html`` page under ``/gx/`` is
+served with those CDN URLs pointed at ``/gx-assets/`` (the files on disk stay as GX wrote them).
+Until the assets are installed the pages are served unchanged.
 """
 
 from __future__ import annotations
 
 import argparse
 import html
+import io
 import signal
 import sys
 from functools import partial
@@ -28,19 +31,11 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from dealerfunnel.reports import gx_assets
 from dealerfunnel.settings import data_dir, reports_dir
 
-GX_CDN_ASSETS = (
-    "bootstrap 4.3.1 (css, js)",
-    "@forevolve/bootstrap-dark 1.1.0 (css)",
-    "bootstrap-datepicker 1.9.0 (css, js)",
-    "bootstrap-table 1.19.1 and its filter-control extension (css, js)",
-    "font-awesome 6.6.0 (css)",
-    "jquery 3.7.1",
-    "popper.js 1.12.9",
-    "vega 5, vega-lite 5, vega-embed 6",
-)
-"""What Data Docs pages load from CDNs and the great_expectations package does not ship."""
+ASSETS = "gx-assets"
+"""The URL prefix of the Data Docs libraries (not listed on the link page)."""
 
 
 def routes() -> dict[str, tuple[str, Path]]:
@@ -56,24 +51,36 @@ def routes() -> dict[str, tuple[str, Path]]:
 
 
 class DocsHandler(SimpleHTTPRequestHandler):
-    """Serves each route's folder under its prefix, a link page at ``/``."""
+    """Serves each route's folder under its prefix, a link page at ``/``, the Data Docs libraries
+    under ``/gx-assets/``; Data Docs pages with their CDN URLs pointed there."""
 
     routes: dict[str, tuple[str, Path]] = {}  # noqa: RUF012  (set per server by functools.partial)
 
-    def __init__(self, *args, routes: dict[str, tuple[str, Path]], **kwargs):
+    def __init__(
+        self,
+        *args,
+        routes: dict[str, tuple[str, Path]],
+        assets: Path | None = None,
+        **kwargs,
+    ):
         self.routes = routes
+        self.assets = gx_assets.assets_dir() if assets is None else assets
+        self.folders = {
+            **routes,
+            ASSETS: ("GX Data Docs libraries", self.assets / "node_modules"),
+        }
         super().__init__(*args, **kwargs)
 
     def _route(self) -> tuple[str | None, str]:
         path = unquote(urlsplit(self.path).path)
         first, _, rest = path.lstrip("/").partition("/")
-        return (first if first in self.routes else None), rest
+        return (first if first in self.folders else None), rest
 
     def translate_path(self, path: str) -> str:
         prefix, rest = self._route()
         if prefix is None:
             return str(Path(self.directory) / "__missing__")
-        folder = self.routes[prefix][1]
+        folder = self.folders[prefix][1]
         self.directory = str(folder)
         # SimpleHTTPRequestHandler drops '..' and absolute parts: no way out of the folder
         query = urlsplit(path).query
@@ -98,15 +105,42 @@ class DocsHandler(SimpleHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return None
-        folder = self.routes[prefix][1]
+        title, folder = self.folders[prefix]
         if not folder.is_dir():
+            todo = (
+                "Run <code>make docs</code> once with npm available."
+                if prefix == ASSETS
+                else "Run the pipeline (<code>make demo</code> or <code>make run</code>) first."
+            )
             message = (
-                f"<p>{html.escape(self.routes[prefix][0])} are not generated yet: "
-                f"{html.escape(str(folder))} does not exist. Run the pipeline "
-                "(<code>make demo</code> or <code>make run</code>) first.</p>"
+                f"<p>{html.escape(title)} are not generated yet: "
+                f"{html.escape(str(folder))} does not exist. {todo}</p>"
             )
             return self._page(HTTPStatus.NOT_FOUND, message, head)
         return super().do_HEAD() if head else super().do_GET()
+
+    def send_head(self):
+        """A Data Docs page with its CDN URLs pointed at ``/gx-assets/`` once the libraries are
+        installed; anything else as :class:`SimpleHTTPRequestHandler` serves it."""
+        prefix, _ = self._route()
+        if prefix != "gx" or not urlsplit(self.path).path.endswith(("/", ".html", ".htm")):
+            return super().send_head()
+        path = Path(self.translate_path(self.path))  # drops '..': stays inside the folder
+        if path.is_dir():
+            path = path / "index.html"
+        if not path.is_file() or gx_assets.missing(self.assets):
+            return super().send_head()
+        try:
+            page = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return super().send_head()
+        data = gx_assets.rewrite_cdn_urls(page, f"/{ASSETS}/").encode("utf-8")
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "no-cache")
+        self.end_headers()
+        return io.BytesIO(data)
 
     def _links(self) -> str:
         items = "".join(
@@ -130,8 +164,12 @@ class DocsHandler(SimpleHTTPRequestHandler):
             super().log_message(format, *args)
 
 
-def make_server(host: str = "127.0.0.1", port: int = 8765, verbose: bool = False):
-    handler = partial(DocsHandler, routes=routes(), directory=str(data_dir()))
+def make_server(
+    host: str = "127.0.0.1", port: int = 8765, verbose: bool = False, assets: Path | None = None
+):
+    """The server; ``assets`` is the npm prefix of the Data Docs libraries (default
+    :func:`dealerfunnel.reports.gx_assets.assets_dir`)."""
+    handler = partial(DocsHandler, routes=routes(), assets=assets, directory=str(data_dir()))
     server = ThreadingHTTPServer((host, port), handler)
     server.verbose = verbose  # type: ignore[attr-defined]
     server.daemon_threads = True
@@ -147,7 +185,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
     parser.add_argument("--verbose", action="store_true", help="log every request")
+    parser.add_argument(
+        "--no-gx-assets",
+        action="store_true",
+        help="do not npm-install the libraries Data Docs load from CDNs",
+    )
     args = parser.parse_args(argv)
+    assets_ready = False
+    if not args.no_gx_assets:
+        try:
+            gx_assets.install()
+            assets_ready = True
+        except gx_assets.GxAssetsError as exc:
+            print(f"warning: {exc}", file=sys.stderr)
     server = make_server(args.host, args.port, args.verbose)
     host, port = server.server_address[:2]
     base = f"http://{host}:{port}"
@@ -155,8 +205,11 @@ def main(argv: list[str] | None = None) -> int:
     for name, (title, folder) in server.RequestHandlerClass.keywords["routes"].items():
         state = "" if folder.is_dir() else f"  (not generated yet: {folder})"
         print(f"  {title + ':':<32} {base}/{name}/{state}")
-    print("  Data Docs load Bootstrap, jQuery and Font Awesome from CDNs: offline they render")
-    print("  unstyled (GX does not ship them).")
+    if assets_ready:
+        print(f"  Data Docs load their libraries from {base}/{ASSETS}/ instead of CDNs.")
+    else:
+        print("  Data Docs load Bootstrap, jQuery and Font Awesome from CDNs: offline they render")
+        print("  unstyled (GX does not ship them; npm installs them at startup).")
     sys.stdout.flush()
     signal.signal(signal.SIGTERM, _interrupt)
     try:
