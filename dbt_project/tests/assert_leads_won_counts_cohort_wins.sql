@@ -58,7 +58,8 @@ leads_local as (
         leads.consultant,
         leads.won_at,
         date_trunc(
-            'month', leads.created_at at time zone coalesce(dealerships.timezone, '{{ var("default_dealer_timezone") }}')
+            'month',
+            leads.created_at at time zone coalesce(dealerships.timezone, '{{ var("default_dealer_timezone") }}')
         )::date as created_month,
         date_trunc(
             'month',
@@ -214,17 +215,17 @@ mismatches as (
 unchecked as (
 
     select
-        columns.table_name as mart,
+        mart_columns.table_name as mart,
         null as grain,
         null::date as month_start,
         null::bigint as leads_won,
         null::bigint as cohort_wins,
         'a mart column named leads_won that this test does not check' as problem
-    from information_schema.columns as columns
+    from information_schema.columns as mart_columns
     where
-        columns.table_schema = '{{ ref("fct_leads").schema }}'
-        and columns.column_name = 'leads_won'
-        and columns.table_name not in (
+        mart_columns.table_schema = '{{ ref("fct_leads").schema }}'
+        and mart_columns.column_name = 'leads_won'
+        and mart_columns.table_name not in (
             'mart_funnel_conversion',
             'mart_funnel_monitoring',
             'mart_channel_roi',

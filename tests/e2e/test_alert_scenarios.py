@@ -15,30 +15,18 @@ from datetime import UTC, date, datetime, timedelta
 
 import psycopg
 import pytest
+from alert_fixtures import AS_OF, P2I_LOW, WEEKS, empty_funnel_mart, local_receivers
 
 from dealerfunnel.alerts.episodes import evaluate_rules
 from dealerfunnel.alerts.rules import parse_rules
 from dealerfunnel.notify.config import parse_notifications
 from dealerfunnel.notify.delivery import delivery_report
-from dealerfunnel_demo.receivers import SmtpReceiver, WebhookReceiver
-
-WEEKS = [date(2026, 10, 5) + timedelta(weeks=i) for i in range(4)]
-AS_OF = datetime(2026, 11, 2, tzinfo=UTC)
 
 RULES = parse_rules(
     {
         "defaults": {"suppression_hours": 0},
         "rules": [
-            {
-                "rule": "p2i_low",
-                "metric": "rate_potential_to_interested",
-                "direction": "below",
-                "threshold": 0.35,
-                "consecutive_periods": 2,
-                "min_denominator": 10,
-                "severity": "critical",
-                "overrides": {"SH001": {"threshold": 0.5}},
-            },
+            {**P2I_LOW, "overrides": {"SH001": {"threshold": 0.5}}},
             {
                 "rule": "won_low_by_channel",
                 "metric": "leads_won",
@@ -54,24 +42,14 @@ RULES = parse_rules(
 
 @pytest.fixture
 def receivers(monkeypatch):
-    web, smtp = WebhookReceiver().start(), SmtpReceiver().start()
-    conns = {
-        "sc_slack": {"conn_type": "http", "host": f"{web.url}/slack/hq"},
-        "sc_ding": {"conn_type": "http", "host": f"{web.url}/dingtalk/gz", "password": "SECx"},
-        "sc_wecom": {"conn_type": "http", "host": f"{web.url}/wecom/sh", "password": "k"},
-        "sc_hook": {"conn_type": "http", "host": f"{web.url}/hook/de"},
-        "sc_smtp": {
-            "conn_type": "smtp",
-            "host": "127.0.0.1",
-            "port": smtp.port,
-            "extra": {"disable_tls": True, "disable_ssl": True, "retry_limit": 0},
-        },
+    http = {
+        "sc_slack": {"host": "/slack/hq"},
+        "sc_ding": {"host": "/dingtalk/gz", "password": "SECx"},
+        "sc_wecom": {"host": "/wecom/sh", "password": "k"},
+        "sc_hook": {"host": "/hook/de"},
     }
-    for conn_id, value in conns.items():
-        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(value))
-    yield web, smtp
-    web.stop()
-    smtp.stop()
+    with local_receivers(monkeypatch, http, smtp_conn_id="sc_smtp") as (web, smtp):
+        yield web, smtp
 
 
 NOTIFY = parse_notifications(
@@ -103,15 +81,7 @@ NOTIFY = parse_notifications(
 
 def _mart(url, rates: dict[str, list[float]], won: int = 3):
     """Two channels per dealer, 20 potential leads each per week; rate -> interested."""
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("create schema if not exists marts")
-        conn.execute("drop table if exists marts.mart_funnel_conversion")
-        conn.execute(
-            """create table marts.mart_funnel_conversion (
-                dealer_code text, channel text, period_grain text, period_start date,
-                leads_potential int, leads_interested int, leads_needs_defined int,
-                leads_decision int, leads_won int, leads_lost int)"""
-        )
+    with empty_funnel_mart(url) as conn:
         for dealer, weekly in rates.items():
             for week, rate in zip(WEEKS, weekly, strict=True):
                 for channel in ("meta", "walk_in"):
@@ -137,6 +107,23 @@ def _received(web, smtp) -> Counter:
     return counts
 
 
+# What the receivers get for the GZ001 and SH001 episodes, each notified and recovered: hq Slack +
+# e-mail (critical), each dealer's manager its own channel; one notice and one recovery per
+# (episode, recipient channel).
+BOTH_EPISODES_RECEIVED = Counter(
+    {
+        ("slack", "notify"): 2,
+        ("slack", "recovery"): 2,
+        ("email", "notify"): 2,
+        ("email", "recovery"): 2,
+        ("dingtalk", "notify"): 1,
+        ("dingtalk", "recovery"): 1,
+        ("wecom", "notify"): 1,
+        ("wecom", "recovery"): 1,
+    }
+)
+
+
 def test_breach_persists_recovers_one_notice_per_recipient(clean_warehouse, receivers):
     url = clean_warehouse
     web, smtp = receivers
@@ -160,18 +147,7 @@ def test_breach_persists_recovers_one_notice_per_recipient(clean_warehouse, rece
 
     # Per episode: hq gets Slack + e-mail (critical), each dealer's manager its own channel;
     # exactly one notice and one recovery per (episode, recipient channel).
-    assert _received(web, smtp) == Counter(
-        {
-            ("slack", "notify"): 2,
-            ("slack", "recovery"): 2,
-            ("email", "notify"): 2,
-            ("email", "recovery"): 2,
-            ("dingtalk", "notify"): 1,
-            ("dingtalk", "recovery"): 1,
-            ("wecom", "notify"): 1,
-            ("wecom", "recovery"): 1,
-        }
-    )
+    assert _received(web, smtp) == BOTH_EPISODES_RECEIVED
     sent = [d for d in delivery_report(url) if d["status"] == "sent"]
     keys = [(d["alert_id"], d["recipient"], d["kind"]) for d in sent]
     assert len(keys) == len(set(keys)) == 12
@@ -201,18 +177,7 @@ def test_receiver_outage_then_recovery_delivers_everything_once(clean_warehouse,
     run5 = _run(url)
     assert run5["delivery"]["sent"] == 0 and run5["delivery"]["failed_attempts"] == 0
 
-    assert _received(web, smtp) == Counter(
-        {
-            ("slack", "notify"): 2,
-            ("slack", "recovery"): 2,
-            ("email", "notify"): 2,
-            ("email", "recovery"): 2,
-            ("dingtalk", "notify"): 1,
-            ("dingtalk", "recovery"): 1,
-            ("wecom", "notify"): 1,
-            ("wecom", "recovery"): 1,
-        }
-    )
+    assert _received(web, smtp) == BOTH_EPISODES_RECEIVED
     report = delivery_report(url)
     failed = [d for d in report if d["status"] == "failed"]
     assert failed and all(d["error"] for d in failed)
@@ -230,20 +195,8 @@ def test_receiver_outage_then_recovery_delivers_everything_once(clean_warehouse,
 def test_flapping_within_suppression_window_is_not_renotified(clean_warehouse, receivers):
     url = clean_warehouse
     web, smtp = receivers
-    rules = parse_rules(
-        {
-            "rules": [
-                {
-                    "rule": "p2i_low",
-                    "metric": "rate_potential_to_interested",
-                    "direction": "below",
-                    "threshold": 0.35,
-                    "min_denominator": 10,
-                    "suppression_hours": 24,
-                }
-            ]
-        }
-    )
+    # the critical rule at the default severity (warning) and suppression window (24 h)
+    rules = parse_rules({"rules": [{**P2I_LOW, "severity": "warning", "suppression_hours": 24}]})
     low = {"GZ001": [0.6, 0.6, 0.2, 0.2]}
     high = {"GZ001": [0.6, 0.6, 0.2, 0.6]}
     for data in (low, high, low, high):

@@ -10,48 +10,27 @@ from datetime import UTC, date, datetime, timedelta
 
 import psycopg
 import pytest
+from alert_fixtures import AS_OF, P2I_LOW, WEEKS, empty_funnel_mart
 
 from dealerfunnel.alerts.episodes import evaluate_rules as _evaluate
 from dealerfunnel.alerts.rules import parse_rules
 from dealerfunnel.notify.config import parse_notifications
 from dealerfunnel_demo.receivers import WebhookReceiver
 
-RULES = parse_rules(
-    {
-        "rules": [
-            {
-                "rule": "p2i_low",
-                "metric": "rate_potential_to_interested",
-                "direction": "below",
-                "threshold": 0.35,
-                "consecutive_periods": 2,
-                "min_denominator": 10,
-                "severity": "critical",
-            }
-        ]
-    }
-)
-WEEKS = [date(2026, 10, 5) + timedelta(weeks=i) for i in range(4)]  # Mondays
-AS_OF = datetime(2026, 11, 2, tzinfo=UTC)  # the 4 weeks are complete
+RULES = parse_rules({"rules": [P2I_LOW]})
 
 
 def _mart(url: str, rows: list[tuple[str, str, date, int, int]]) -> None:
     """(dealer, channel, week, potential, interested) -> a minimal mart_funnel_conversion."""
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute("create schema if not exists marts")
-        conn.execute("drop table if exists marts.mart_funnel_conversion")
-        conn.execute(
-            """create table marts.mart_funnel_conversion (
-                dealer_code text, channel text, period_grain text, period_start date,
-                leads_potential int, leads_interested int, leads_needs_defined int,
-                leads_decision int, leads_won int, leads_lost int)"""
-        )
-        with conn.cursor().copy(
+    with (
+        empty_funnel_mart(url) as conn,
+        conn.cursor().copy(
             "copy marts.mart_funnel_conversion (dealer_code, channel, period_grain,"
             " period_start, leads_potential, leads_interested) from stdin"
-        ) as copy:
-            for dealer, channel, week, pot, inter in rows:
-                copy.write_row((dealer, channel, "week", week, pot, inter))
+        ) as copy,
+    ):
+        for dealer, channel, week, pot, inter in rows:
+            copy.write_row((dealer, channel, "week", week, pot, inter))
 
 
 def _alerts(url):

@@ -55,16 +55,14 @@ import uuid
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
+import mart_fixtures as h
 import psycopg
 import pytest
-from psycopg.rows import dict_row
 
 from dealerfunnel.transform.runner import run_dbt
-from dealerfunnel.warehouse import ensure_schema
 
 pytestmark = pytest.mark.timeout(300)
 
-DBT_SCHEMAS = ("raw", "ops", "staging", "intermediate", "marts", "seeds", "dbt_test__audit")
 SH = timezone(timedelta(hours=8))
 PAGE = "1010101010"
 CUSTOMER = "1234567890"
@@ -292,29 +290,17 @@ def _insert_meta_leads(conn: psycopg.Connection, leads: list[dict], extracted_at
 
 
 def _load(conn: psycopg.Connection) -> None:
-    conn.execute(
-        "insert into ops.dealers (dealer_code, dealer_name, region, brand, timezone,"
-        " is_registered) values ('SH001', 'Shanghai Pudong Motors', 'East', 'Aurora',"
-        " 'Asia/Shanghai', true)"
+    h.insert_dealers(
+        conn, [("SH001", "Shanghai Pudong Motors", "East", "Aurora", "Asia/Shanghai", True)]
     )
-    export_meta = "'SH001', 'dealer_export', %s, '2026-10-20T00:00:00Z', %s, %s, %s"
     batch = uuid.uuid4()
-    for number, row in enumerate(EXPORT_LEADS, start=1):
-        conn.execute(
-            "insert into raw.dealer_export__leads (lead_id, created_at, assigned_at, payload,"
-            " _dealer_code, _source, _batch_id, _extracted_at, _file_name, _file_sha256,"
-            f" _row_number) values (%s, %s, %s, %s, {export_meta})",
-            (row["lead_id"], row["created_at"], row["assigned_at"], json.dumps(row), batch,
-             "leads.csv", "a" * 64, number),
-        )  # fmt: skip
-    for number, row in enumerate(EXPORT_EVENTS, start=1):
-        conn.execute(
-            "insert into raw.dealer_export__stage_events (lead_id, stage, occurred_at, payload,"
-            " _dealer_code, _source, _batch_id, _extracted_at, _file_name, _file_sha256,"
-            f" _row_number) values (%s, %s, %s, %s, {export_meta})",
-            (row["lead_id"], row["stage"], row["occurred_at"], json.dumps(row), batch,
-             "stage_events.csv", "b" * 64, number),
-        )  # fmt: skip
+    for obj, file_name, sha, rows in [
+        ("leads", "leads.csv", "a" * 64, EXPORT_LEADS),
+        ("stage_events", "stage_events.csv", "b" * 64, EXPORT_EVENTS),
+    ]:
+        h.insert_export_file(
+            conn, "SH001", obj, file_name, "2026-10-20T00:00:00Z", rows, sha=sha, batch=batch
+        )
     _insert_meta_leads(conn, META_LEADS, "2026-10-16T00:00:00Z")
     for row in GOOGLE_SUBMISSIONS:
         conn.execute(
@@ -347,30 +333,19 @@ def _load(conn: psycopg.Connection) -> None:
 @pytest.fixture(scope="module")
 def built(warehouse_url, tmp_path_factory):
     """Fixture loaded, ``dbt build`` once; yields (url, var_dir)."""
-    with psycopg.connect(warehouse_url, autocommit=True) as conn:
-        for schema in DBT_SCHEMAS:
-            conn.execute(f'drop schema if exists "{schema}" cascade')
-    ensure_schema(warehouse_url)
+    h.reset_warehouse(warehouse_url)
     with psycopg.connect(warehouse_url) as conn:
         _load(conn)
-    var_dir = tmp_path_factory.mktemp("var")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DEALERFUNNEL_DATA_DIR", str(var_dir))
+    with h.module_data_dir(tmp_path_factory) as var_dir:
         started = time.monotonic()
-        output = run_dbt(["build"], warehouse_url)
+        h.dbt_ok(["build"], warehouse_url)
         seconds = time.monotonic() - started
-    assert "ERROR=0" in output and "SKIP=0" in output, output[-2000:]
     yield warehouse_url, var_dir, seconds
-
-
-def _rows(url: str, query: str) -> list[dict]:
-    with psycopg.connect(url, row_factory=dict_row) as conn:
-        return conn.execute(query).fetchall()
 
 
 def test_staging_extracts_the_answers(built):
     url, _, _ = built
-    meta = _rows(url, "select * from staging.stg_meta__leads order by source_lead_id")
+    meta = h.fetch_rows(url, "select * from staging.stg_meta__leads order by source_lead_id")
     assert [r["source_lead_id"] for r in meta] == ["900000000000001", "900000000000002"]
     m1, m2 = meta
     assert (m1["channel"], m1["campaign"], m1["campaign_id"]) == (
@@ -385,7 +360,7 @@ def test_staging_extracts_the_answers(built):
     )
     assert m1["created_at"] == sh("2026-10-12 10:00")
     assert (m2["campaign"], m2["campaign_id"], m2["is_organic"]) == (None, None, True)
-    google = _rows(
+    google = h.fetch_rows(
         url, "select * from staging.stg_google_ads__lead_form_submissions order by source_lead_id"
     )
     g1, g2 = google
@@ -449,7 +424,7 @@ EXPECTED_LEADS = {
 
 def test_hubspot_deal_history_and_pipeline_stages_are_staged(built):
     url, _, _ = built
-    history = _rows(
+    history = h.fetch_rows(
         url,
         "select deal_id, deal_stage_id, stage, occurred_at"
         " from staging.stg_hubspot__deal_stage_history order by occurred_at",
@@ -458,7 +433,7 @@ def test_hubspot_deal_history_and_pipeline_stages_are_staged(built):
         ("appointmentscheduled", "interested", sh("2026-10-16 10:00")),
         ("closedwon", "won", sh("2026-10-19 10:00")),
     ]
-    stages = _rows(
+    stages = h.fetch_rows(
         url,
         "select deal_stage_id, deal_stage_label, is_closed, stage"
         " from staging.stg_hubspot__pipeline_stages order by display_order",
@@ -471,7 +446,7 @@ def test_hubspot_deal_history_and_pipeline_stages_are_staged(built):
 
 def test_api_leads_in_fct_leads_and_merged_by_identity(built):
     url, _, _ = built
-    rows = _rows(url, "select * from marts.fct_leads where dealer_code = 'SH001'")
+    rows = h.fetch_rows(url, "select * from marts.fct_leads where dealer_code = 'SH001'")
     actual = {(r["source_system"], r["source_lead_id"]): r for r in rows}
     assert sorted(actual) == sorted(EXPECTED_LEADS)
     for lead, expected in EXPECTED_LEADS.items():
@@ -482,7 +457,7 @@ def test_api_leads_in_fct_leads_and_merged_by_identity(built):
 
 def test_salesforce_model_and_won_amount_reach_fct_leads(built):
     url, _, _ = built
-    [lead] = _rows(
+    [lead] = h.fetch_rows(
         url,
         "select model_of_interest, amount, currency, is_won from marts.fct_leads"
         " where source_system = 'salesforce' and source_lead_id = '00QA1'",
@@ -497,7 +472,7 @@ def test_salesforce_model_and_won_amount_reach_fct_leads(built):
 
 def test_every_record_maps_to_its_lead(built):
     url, _, _ = built
-    rows = _rows(
+    rows = h.fetch_rows(
         url,
         "select source_system, source_lead_id, lead_key, is_matched_on_phone,"
         " is_matched_on_email from intermediate.int_lead_records_matched_to_leads",
@@ -530,7 +505,7 @@ EXPECTED_WEEKS = {
 
 def test_funnel_counts_by_week_and_channel(built):
     url, _, _ = built
-    rows = _rows(
+    rows = h.fetch_rows(
         url,
         "select * from marts.mart_funnel_conversion"
         " where dealer_code = 'SH001' and period_grain = 'week'",
@@ -546,7 +521,7 @@ def test_funnel_counts_by_week_and_channel(built):
 
 def test_channel_roi_joins_spend_to_api_leads(built):
     url, _, _ = built
-    rows = _rows(
+    rows = h.fetch_rows(
         url,
         "select channel, campaign, month_start, spend, leads, leads_won, cost_per_lead,"
         " cost_per_won from marts.mart_channel_roi where dealer_code = 'SH001'",
@@ -588,7 +563,7 @@ def test_late_api_lead_is_picked_up_incrementally(built):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DEALERFUNNEL_DATA_DIR", str(var_dir))
         run_dbt(["run", "--select", "int_leads_unioned+,+fct_leads"], url)
-    rows = _rows(
+    rows = h.fetch_rows(
         url,
         "select channel, campaign, created_at, current_stage from marts.fct_leads"
         " where source_lead_id = '900000000000004'",

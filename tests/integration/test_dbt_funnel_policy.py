@@ -42,16 +42,14 @@ from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
+import mart_fixtures as h
 import psycopg
 import pytest
-from psycopg.rows import dict_row
 
 from dealerfunnel.transform.runner import run_dbt
-from dealerfunnel.warehouse import ensure_schema
 
 pytestmark = pytest.mark.timeout(300)
 
-DBT_SCHEMAS = ("raw", "ops", "staging", "intermediate", "marts", "seeds", "dbt_test__audit")
 SH = timezone(timedelta(hours=8))
 D = Decimal
 
@@ -173,37 +171,6 @@ LATE_FILES = [
 # fmt: on
 
 
-def _insert_files(conn: psycopg.Connection, files: list) -> None:
-    for dealer, obj, file_name, extracted_at, rows in files:
-        sha = hashlib.sha256(f"{dealer}/{file_name}".encode()).hexdigest()
-        batch = uuid.uuid4()
-        meta = "%s, 'dealer_export', %s, %s, %s, %s, %s"
-        for number, row in enumerate(rows, start=1):
-            meta_values = (dealer, batch, extracted_at, file_name, sha, number)
-            payload = json.dumps(row)
-            if obj == "leads":
-                conn.execute(
-                    "insert into raw.dealer_export__leads (lead_id, created_at, assigned_at,"
-                    " payload, _dealer_code, _source, _batch_id, _extracted_at, _file_name,"
-                    f" _file_sha256, _row_number) values (%s, %s, %s, %s, {meta})",
-                    (row["lead_id"], row["created_at"], row["assigned_at"], payload, *meta_values),
-                )
-            elif obj == "stage_events":
-                conn.execute(
-                    "insert into raw.dealer_export__stage_events (lead_id, stage, occurred_at,"
-                    " payload, _dealer_code, _source, _batch_id, _extracted_at, _file_name,"
-                    f" _file_sha256, _row_number) values (%s, %s, %s, %s, {meta})",
-                    (row["lead_id"], row["stage"], row["occurred_at"], payload, *meta_values),
-                )
-            else:
-                conn.execute(
-                    "insert into raw.dealer_export__followups (lead_id, occurred_at, payload,"
-                    " _dealer_code, _source, _batch_id, _extracted_at, _file_name,"
-                    f" _file_sha256, _row_number) values (%s, %s, %s, {meta})",
-                    (row["lead_id"], row["occurred_at"], payload, *meta_values),
-                )
-
-
 def _insert_ad_spend(conn: psycopg.Connection) -> None:
     api = "%s, %s, null, %s, 'HZ001', %s, %s, '2026-04-17T00:00:00Z'"
     for account, payload in META_INSIGHTS:
@@ -226,36 +193,21 @@ def _insert_ad_spend(conn: psycopg.Connection) -> None:
 @pytest.fixture(scope="module")
 def built(warehouse_url, tmp_path_factory):
     """Fixture loaded, seeds + the rename mapping, ``dbt build`` once; yields (url, target)."""
-    with psycopg.connect(warehouse_url, autocommit=True) as conn:
-        for schema in DBT_SCHEMAS:
-            conn.execute(f'drop schema if exists "{schema}" cascade')
-    ensure_schema(warehouse_url)
+    h.reset_warehouse(warehouse_url)
     with psycopg.connect(warehouse_url) as conn:
-        conn.cursor().executemany(
-            "insert into ops.dealers (dealer_code, dealer_name, region, brand, timezone,"
-            " is_registered) values (%s, %s, %s, %s, %s, %s)",
-            DEALERS,
-        )
-        _insert_files(conn, FILES)
+        h.insert_dealers(conn, DEALERS)
+        h.insert_export_files(conn, FILES)
         _insert_ad_spend(conn)
-    var_dir = tmp_path_factory.mktemp("var")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DEALERFUNNEL_DATA_DIR", str(var_dir))
+    with h.module_data_dir(tmp_path_factory) as var_dir:
         run_dbt(["seed"], warehouse_url)
         with psycopg.connect(warehouse_url) as conn:
             conn.cursor().executemany(
                 "insert into seeds.consultant_renames values (%s, %s, %s)", RENAMES
             )
-        output = run_dbt(["build", "--exclude", "resource_type:seed"], warehouse_url)
-    assert "ERROR=0" in output and "SKIP=0" in output, output[-2000:]
+        output = h.dbt_ok(["build", "--exclude", "resource_type:seed"], warehouse_url)
     # the data-quality warning for the lead won before it was created (H6)
     assert "WARN=1" in output, output[-2000:]
     yield warehouse_url, var_dir
-
-
-def _rows(url: str, query: str, params: tuple = ()) -> list[dict]:
-    with psycopg.connect(url, row_factory=dict_row) as conn:
-        return conn.execute(query, params).fetchall()
 
 
 def _key(dealer: str, lead_id: str) -> str:
@@ -267,7 +219,7 @@ def _key(dealer: str, lead_id: str) -> str:
 
 def test_one_person_through_three_records_is_one_lead(built):
     url, _ = built
-    mapping = _rows(
+    mapping = h.fetch_rows(
         url,
         "select source_lead_id, lead_key, is_primary_record, normalized_phone, normalized_email"
         " from intermediate.int_lead_records_matched_to_leads where dealer_code = 'HZ001'"
@@ -284,7 +236,9 @@ def test_one_person_through_three_records_is_one_lead(built):
     assert by_id["H3"]["normalized_phone"] == "13700000000"
     assert by_id["H2"]["normalized_email"] == by_id["H3"]["normalized_email"] == "zhang.wei@qq.com"
 
-    lead = _rows(url, "select * from marts.fct_leads where lead_key = %s", (_key("HZ001", "H1"),))
+    lead = h.fetch_rows(
+        url, "select * from marts.fct_leads where lead_key = %s", (_key("HZ001", "H1"),)
+    )
     assert len(lead) == 1
     h1 = lead[0]
     # identity and first touch from H1; stages from all three records' events
@@ -301,9 +255,9 @@ def test_one_person_through_three_records_is_one_lead(built):
     # 03-02 10:00 -> 03-12 10:00
     assert h1["cycle_days"] == D("10.000000")
     # HZ001 has 4 resolved leads (H1, H4, H6, X7), not 6 records
-    assert _rows(url, "select count(*) as n from marts.fct_leads where dealer_code = 'HZ001'") == [
-        {"n": 4}
-    ]
+    assert h.fetch_rows(
+        url, "select count(*) as n from marts.fct_leads where dealer_code = 'HZ001'"
+    ) == [{"n": 4}]
 
 
 # --- odd input ---------------------------------------------------------------------------------
@@ -313,7 +267,7 @@ def test_odd_input_what_the_marts_do(built):
     url, _ = built
     leads = {
         r["source_lead_id"]: r
-        for r in _rows(url, "select * from marts.fct_leads where dealer_code = 'HZ001'")
+        for r in h.fetch_rows(url, "select * from marts.fct_leads where dealer_code = 'HZ001'")
     }
     # Skipped stages: H4 went potential -> won; every skipped stage takes the won time.
     h4 = leads["H4"]
@@ -333,7 +287,7 @@ def test_odd_input_what_the_marts_do(built):
     assert (x7["is_inferred_from_events"], x7["created_at"], x7["channel"], x7["consultant"]) == (
         True, sh("2026-03-16T09:00"), "unknown", "New Name",
     )  # fmt: skip
-    audit = _rows(
+    audit = h.fetch_rows(
         url, "select source_lead_id from dbt_test__audit.assert_no_leads_won_before_created"
     )
     assert audit == [{"source_lead_id": "H6"}]
@@ -342,18 +296,9 @@ def test_odd_input_what_the_marts_do(built):
 # --- mart_sales_cycle --------------------------------------------------------------------------
 
 
-def _percentile(values: list[float], q: float) -> float:
-    """percentile_cont: linear interpolation at position q * (n - 1) of the sorted values."""
-    ordered = sorted(values)
-    position = q * (len(ordered) - 1)
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
 def test_sales_cycle(built):
     url, _ = built
-    rows = _rows(
+    rows = h.fetch_rows(
         url,
         "select * from marts.mart_sales_cycle where period_grain = 'month'"
         " and period_start = '2026-03-01'",
@@ -371,7 +316,7 @@ def test_sales_cycle(built):
     # avg 27.5 / 4 = 6.875; median (1.5 + 5) / 2 = 3.25; p90 at 2.7: 5 + 0.7 * 15 = 15.5
     assert wx["cycle_days_avg"] == round(D(str(statistics.mean(cycles))), 4) == D("6.8750")
     assert wx["cycle_days_median"] == round(D(str(statistics.median(cycles))), 4) == D("3.2500")
-    assert wx["cycle_days_p90"] == round(D(str(_percentile(cycles, 0.9))), 4) == D("15.5000")
+    assert wx["cycle_days_p90"] == round(D(str(h.percentile_cont(cycles, 0.9))), 4) == D("15.5000")
     # HZ001 meta_lead_ads: H1 only, 10 days; in stage: potential 03-02 -> 03-03 = 1, interested
     # 03-03 -> 03-05 = 2, needs_defined 03-05 -> 03-09 = 4, decision 03-09 -> 03-12 = 3
     h1 = actual[("HZ001", "meta_lead_ads")]
@@ -449,7 +394,7 @@ EXPECTED_SLA = {
 
 def test_sla_compliance(built):
     url, _ = built
-    rows = _rows(url, "select * from marts.mart_sla_compliance")
+    rows = h.fetch_rows(url, "select * from marts.mart_sla_compliance")
     actual = {
         (r["dealer_code"], r["consultant"], r["week_start"]): tuple(r[c] for c in SLA_COLUMNS)
         for r in rows
@@ -465,7 +410,7 @@ def test_sla_compliance(built):
 
 def test_post_sale_followups(built):
     url, _ = built
-    rows = _rows(
+    rows = h.fetch_rows(
         url,
         "select followup_type, due_at, due_date, done_at, is_done, is_on_time, is_due"
         " from marts.mart_post_sale_followups where lead_key = %s order by followup_number",
@@ -490,7 +435,9 @@ def test_post_sale_followups(built):
          "is_due": False},
     ]  # fmt: skip
     # 7 won leads (H1, H4, H6, W1-W4) x 4 required follow-ups
-    assert _rows(url, "select count(*) as n from marts.mart_post_sale_followups") == [{"n": 28}]
+    assert h.fetch_rows(url, "select count(*) as n from marts.mart_post_sale_followups") == [
+        {"n": 28}
+    ]
 
 
 # --- mart_channel_roi --------------------------------------------------------------------------
@@ -498,7 +445,7 @@ def test_post_sale_followups(built):
 
 def test_channel_roi(built):
     url, _ = built
-    rows = _rows(
+    rows = h.fetch_rows(
         url,
         "select dealer_code, channel, campaign, month_start, spend, leads, leads_won,"
         " cost_per_lead, cost_per_won from marts.mart_channel_roi",
@@ -536,7 +483,7 @@ def test_channel_roi(built):
 
 def test_consultant_scorecard(built):
     url, _ = built
-    rows = _rows(url, "select * from marts.mart_consultant_scorecard order by 1, 2, 3")
+    rows = h.fetch_rows(url, "select * from marts.mart_consultant_scorecard order by 1, 2, 3")
     actual = {(r["dealer_code"], r["consultant"], r["month_start"]): r for r in rows}
     assert sorted(actual) == [
         ("HZ001", "Chen Jie", date(2026, 3, 1)),
@@ -582,7 +529,7 @@ def test_consultant_scorecard(built):
 
 def test_group_overview_rolls_up_dealers(built):
     url, _ = built
-    rows = _rows(
+    rows = h.fetch_rows(
         url,
         "select * from marts.mart_group_overview where period_grain = 'month'"
         " and period_start = '2026-03-01'",
@@ -613,7 +560,7 @@ def test_group_overview_rolls_up_dealers(built):
     # avg 44.5 / 6 = 7.41667; median (5 + 7) / 2 = 6; p90 at 4.5 of [1, 1.5, 5, 7, 10, 20] = 15
     assert row["cycle_days_avg"] == round(D(sum(cycles)) / len(cycles), 4) == D("7.4167")
     assert row["cycle_days_median"] == round(D(str(statistics.median(cycles))), 4) == D("6.0000")
-    assert row["cycle_days_p90"] == round(D(str(_percentile(cycles, 0.9))), 4) == D("15.0000")
+    assert row["cycle_days_p90"] == round(D(str(h.percentile_cont(cycles, 0.9))), 4) == D("15.0000")
 
 
 # --- settings ----------------------------------------------------------------------------------
@@ -621,13 +568,13 @@ def test_group_overview_rolls_up_dealers(built):
 
 def test_every_dealer_has_every_setting(built):
     url, _ = built
-    rows = _rows(
+    rows = h.fetch_rows(
         url,
         "select dealer_code, count(*) as n, bool_or(is_overridden) as overridden"
         " from intermediate.int_funnel_settings_resolved group by dealer_code order by 1",
     )
     # one value per setting of the seed's group defaults (the list grows with new settings)
-    (defaults,) = _rows(
+    (defaults,) = h.fetch_rows(
         url,
         "select count(*) as n from seeds.funnel_settings"
         " where coalesce(btrim(dealer_code), '') = ''",
@@ -656,7 +603,7 @@ MART_KEYS = {
 
 def _snapshot(url: str) -> dict[str, list[dict]]:
     return {
-        mart: _rows(url, f"select * from marts.{mart} order by {key}")
+        mart: h.fetch_rows(url, f"select * from marts.{mart} order by {key}")
         for mart, key in MART_KEYS.items()
     }
 
@@ -664,7 +611,7 @@ def _snapshot(url: str) -> dict[str, list[dict]]:
 def test_incremental_run_equals_full_refresh(built):
     url, var_dir = built
     with psycopg.connect(url) as conn:
-        _insert_files(conn, LATE_FILES)
+        h.insert_export_files(conn, LATE_FILES)
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DEALERFUNNEL_DATA_DIR", str(var_dir))
         run_dbt(["run"], url)
@@ -688,7 +635,7 @@ def test_incremental_run_equals_full_refresh(built):
     assert leads["H4"]["lead_record_count"] == 2 and "H9" not in leads
     assert (leads["X7"]["current_stage"], leads["X7"]["is_lost"]) == ("lost", True)
     # X7 lost on 04-18: its interested weeks are still 03-23, 03-30 and 04-06 (04-13 ends 04-20)
-    weeks = _rows(
+    weeks = h.fetch_rows(
         url,
         "select week_start from marts.mart_sla_compliance where consultant = 'New Name'"
         " and interested_lead_weeks > 0 order by 1",

@@ -40,22 +40,16 @@ created 01-05 10:00 and closed at T, and a second record with the same phone:
 from __future__ import annotations
 
 import hashlib
-import json
 import statistics
-import uuid
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
+import mart_fixtures as h
 import psycopg
 import pytest
-from psycopg.rows import dict_row
-
-from dealerfunnel.transform.runner import run_dbt
-from dealerfunnel.warehouse import ensure_schema
 
 pytestmark = pytest.mark.timeout(300)
 
-DBT_SCHEMAS = ("raw", "ops", "staging", "intermediate", "marts", "seeds", "dbt_test__audit")
 SH = timezone(timedelta(hours=8))
 D = Decimal
 DEALER = "NB001"
@@ -142,62 +136,20 @@ FOLLOWUPS = [
 
 
 def _load(conn: psycopg.Connection) -> None:
-    conn.execute(
-        "insert into ops.dealers (dealer_code, dealer_name, region, brand, timezone, is_registered)"
-        " values (%s, 'Ningbo Motors', 'East', 'Aurora', 'Asia/Shanghai', true)",
-        (DEALER,),
-    )
-    meta = "%s, 'dealer_export', %s, '2026-05-01T00:00:00Z', %s, %s, %s"
-    files = [("leads", LEADS), ("stage_events", EVENTS), ("followups", FOLLOWUPS)]
-    for obj, rows in files:
-        file_name = f"{obj}_1.csv"
-        sha = hashlib.sha256(f"{DEALER}/{file_name}".encode()).hexdigest()
-        batch = uuid.uuid4()
-        for number, row in enumerate(rows, start=1):
-            tail = (json.dumps(row), DEALER, batch, file_name, sha, number)
-            if obj == "leads":
-                conn.execute(
-                    "insert into raw.dealer_export__leads (lead_id, created_at, assigned_at,"
-                    " payload, _dealer_code, _source, _batch_id, _extracted_at, _file_name,"
-                    f" _file_sha256, _row_number) values (%s, %s, %s, %s, {meta})",
-                    (row["lead_id"], row["created_at"], row["assigned_at"], *tail),
-                )
-            elif obj == "stage_events":
-                conn.execute(
-                    "insert into raw.dealer_export__stage_events (lead_id, stage, occurred_at,"
-                    " payload, _dealer_code, _source, _batch_id, _extracted_at, _file_name,"
-                    f" _file_sha256, _row_number) values (%s, %s, %s, %s, {meta})",
-                    (row["lead_id"], row["stage"], row["occurred_at"], *tail),
-                )
-            else:
-                conn.execute(
-                    "insert into raw.dealer_export__followups (lead_id, occurred_at, payload,"
-                    " _dealer_code, _source, _batch_id, _extracted_at, _file_name,"
-                    f" _file_sha256, _row_number) values (%s, %s, %s, {meta})",
-                    (row["lead_id"], row["occurred_at"], *tail),
-                )
+    h.insert_dealers(conn, [(DEALER, "Ningbo Motors", "East", "Aurora", "Asia/Shanghai", True)])
+    for obj, rows in [("leads", LEADS), ("stage_events", EVENTS), ("followups", FOLLOWUPS)]:
+        h.insert_export_file(conn, DEALER, obj, f"{obj}_1.csv", "2026-05-01T00:00:00Z", rows)
 
 
 @pytest.fixture(scope="module")
 def built(warehouse_url, tmp_path_factory):
     """The fixture loaded and ``dbt build`` run once; yields the database URL."""
-    with psycopg.connect(warehouse_url, autocommit=True) as conn:
-        for schema in DBT_SCHEMAS:
-            conn.execute(f'drop schema if exists "{schema}" cascade')
-    ensure_schema(warehouse_url)
+    h.reset_warehouse(warehouse_url)
     with psycopg.connect(warehouse_url) as conn:
         _load(conn)
-    var_dir = tmp_path_factory.mktemp("var")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("DEALERFUNNEL_DATA_DIR", str(var_dir))
-        output = run_dbt(["build"], warehouse_url)
-    assert "ERROR=0" in output and "SKIP=0" in output, output[-2000:]
+    with h.module_data_dir(tmp_path_factory):
+        h.dbt_ok(["build"], warehouse_url)
     return warehouse_url
-
-
-def _rows(url: str, query: str, params: tuple = ()) -> list[dict]:
-    with psycopg.connect(url, row_factory=dict_row) as conn:
-        return conn.execute(query, params).fetchall()
 
 
 def _key(lead_id: str) -> str:
@@ -205,16 +157,7 @@ def _key(lead_id: str) -> str:
 
 
 def _leads(url: str) -> dict[str, dict]:
-    return {r["source_lead_id"]: r for r in _rows(url, "select * from marts.fct_leads")}
-
-
-def _percentile(values: list[float], q: float) -> float:
-    """percentile_cont: linear interpolation at position q * (n - 1) of the sorted values."""
-    ordered = sorted(values)
-    position = q * (len(ordered) - 1)
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+    return {r["source_lead_id"]: r for r in h.fetch_rows(url, "select * from marts.fct_leads")}
 
 
 def _d4(value: float) -> Decimal:
@@ -260,14 +203,14 @@ def test_impossible_durations_are_flagged_kept_and_have_no_duration(built):
 
 
 def test_flagged_leads_count_but_stay_out_of_the_cycle_figures(built):
-    cohort = _rows(
+    cohort = h.fetch_rows(
         built,
         "select leads_potential, leads_won from marts.mart_funnel_conversion"
         " where channel = 'anomaly' and period_grain = 'month' and period_start = '2026-03-01'",
     )
     # created in March: A1..A7; won: A1, A2, A3, A4 (flagged or not, all counted)
     assert cohort == [{"leads_potential": 7, "leads_won": 4}]
-    [cycle] = _rows(
+    [cycle] = h.fetch_rows(
         built,
         "select * from marts.mart_sales_cycle"
         " where channel = 'anomaly' and period_grain = 'month' and period_start = '2026-03-01'",
@@ -284,14 +227,14 @@ def test_flagged_leads_count_but_stay_out_of_the_cycle_figures(built):
 
 def test_no_mart_shows_a_negative_duration(built):
     # the planted anomaly is really there upstream: A1 won a day before it was created
-    [raw] = _rows(
+    [raw] = h.fetch_rows(
         built,
         "select won_at - created_at as span from intermediate.int_leads_resolved"
         " inner join intermediate.int_stage_events_pivoted_to_leads using (lead_key)"
         " where source_lead_id = 'A1'",
     )
     assert raw["span"] == timedelta(days=-1)
-    columns = _rows(
+    columns = h.fetch_rows(
         built,
         "select table_name, column_name from information_schema.columns"
         " where table_schema = 'marts'"
@@ -338,7 +281,7 @@ def test_a_skipped_stage_is_null_not_zero(built):
 
 
 def test_stage_statistics_leave_skipped_stages_out(built):
-    [row] = _rows(
+    [row] = h.fetch_rows(
         built,
         "select * from marts.mart_sales_cycle"
         " where channel = 'web' and period_grain = 'month' and period_start = '2026-03-01'",
@@ -346,14 +289,16 @@ def test_stage_statistics_leave_skipped_stages_out(built):
     cycles = [10, 5, 2, 17, 12]
     assert row["won_in_period"] == 5
     assert (row["cycle_days_avg"], row["cycle_days_median"], row["cycle_days_p90"]) == (
-        _d4(statistics.mean(cycles)), _d4(statistics.median(cycles)), _d4(_percentile(cycles, 0.9)),
+        _d4(statistics.mean(cycles)), _d4(statistics.median(cycles)),
+        _d4(h.percentile_cont(cycles, 0.9)),
     )  # fmt: skip
     for index, stage in enumerate(STAGES):
         spent = [days[index] for days in STAGE_DAYS.values() if days[index] is not None]
         assert (
             row[f"days_in_{stage}_avg"], row[f"days_in_{stage}_median"], row[f"days_in_{stage}_p90"]
         ) == (
-            _d4(statistics.mean(spent)), _d4(statistics.median(spent)), _d4(_percentile(spent, 0.9))
+            _d4(statistics.mean(spent)), _d4(statistics.median(spent)),
+            _d4(h.percentile_cont(spent, 0.9)),
         ), stage  # fmt: skip
     # by hand: decision spent by S1, S2, S4 only: [1, 3, 10] -> avg 14/3, median 3,
     # p90 at 1.8: 3 + 0.8 * 7 = 8.6 (counting S3 and S5 as 0 would give a median of 1)
@@ -371,7 +316,7 @@ def test_stage_statistics_leave_skipped_stages_out(built):
 def test_reenquiry_window_boundaries(built):
     records = {
         r["source_lead_id"]: r
-        for r in _rows(
+        for r in h.fetch_rows(
             built,
             "select source_lead_id, lead_key, person_key, person_lead_number, lead_record_count"
             " from intermediate.int_lead_records_matched_to_leads"

@@ -31,22 +31,16 @@ UR001
 from __future__ import annotations
 
 import hashlib
-import json
 import time
-import uuid
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 
+import mart_fixtures as h
 import psycopg
 import pytest
-from psycopg.rows import dict_row
-
-from dealerfunnel.transform.runner import run_dbt
-from dealerfunnel.warehouse import ensure_schema
 
 pytestmark = pytest.mark.timeout(300)
 
-DBT_SCHEMAS = ("raw", "ops", "staging", "intermediate", "marts", "seeds", "dbt_test__audit")
 AS_OF_AT = "2026-10-11T12:00:00+08:00"  # Sunday; 10:00 in Urumqi, the same local date
 SH = timezone(timedelta(hours=8))  # Asia/Shanghai
 UR = timezone(timedelta(hours=6))  # Asia/Urumqi
@@ -138,72 +132,21 @@ DEALERS = [
 
 def _load_fixture(url: str) -> None:
     with psycopg.connect(url) as conn:
-        conn.cursor().executemany(
-            "insert into ops.dealers (dealer_code, dealer_name, region, brand, timezone,"
-            " is_registered) values (%s, %s, %s, %s, %s, %s)",
-            DEALERS,
-        )
-        for dealer, obj, file_name, extracted_at, rows in FILES:
-            sha = hashlib.sha256(f"{dealer}/{file_name}".encode()).hexdigest()
-            batch = uuid.uuid4()
-            meta = "%s, 'dealer_export', %s, %s, %s, %s, %s"
-            for number, row in enumerate(rows, start=1):
-                meta_values = (dealer, batch, extracted_at, file_name, sha, number)
-                payload = json.dumps(row)
-                if obj == "leads":
-                    conn.execute(
-                        "insert into raw.dealer_export__leads (lead_id, created_at, assigned_at,"
-                        " payload, _dealer_code, _source, _batch_id, _extracted_at, _file_name,"
-                        f" _file_sha256, _row_number) values (%s, %s, %s, %s, {meta})",
-                        (
-                            row["lead_id"],
-                            row["created_at"],
-                            row.get("assigned_at"),
-                            payload,
-                            *meta_values,
-                        ),
-                    )
-                elif obj == "stage_events":
-                    conn.execute(
-                        "insert into raw.dealer_export__stage_events (lead_id, stage, occurred_at,"
-                        " payload, _dealer_code, _source, _batch_id, _extracted_at, _file_name,"
-                        f" _file_sha256, _row_number) values (%s, %s, %s, %s, {meta})",
-                        (row["lead_id"], row["stage"], row["occurred_at"], payload, *meta_values),
-                    )
-                else:
-                    conn.execute(
-                        "insert into raw.dealer_export__followups (lead_id, occurred_at, payload,"
-                        " _dealer_code, _source, _batch_id, _extracted_at, _file_name,"
-                        f" _file_sha256, _row_number) values (%s, %s, %s, {meta})",
-                        (row["lead_id"], row["occurred_at"], payload, *meta_values),
-                    )
+        h.insert_dealers(conn, DEALERS)
+        h.insert_export_files(conn, FILES)
 
 
 @pytest.fixture(scope="module")
 def built(warehouse_url, tmp_path_factory):
     """A clean warehouse, the fixture loaded, ``dbt build`` run once; yields (url, seconds)."""
-    # Same as the clean_warehouse fixture, at module scope so the dbt build is shared.
-    with psycopg.connect(warehouse_url, autocommit=True) as conn:
-        for schema in DBT_SCHEMAS:
-            conn.execute(f'drop schema if exists "{schema}" cascade')
-    ensure_schema(warehouse_url)
+    h.reset_warehouse(warehouse_url)
     _load_fixture(warehouse_url)
-
-    var_dir = tmp_path_factory.mktemp("var")
-    with pytest.MonkeyPatch.context() as mp:  # the data_dir fixture, at module scope
-        mp.setenv("DEALERFUNNEL_DATA_DIR", str(var_dir))
+    with h.module_data_dir(tmp_path_factory) as var_dir:
         started = time.monotonic()
-        # raises DbtFailed on any failing node
-        output = run_dbt(["build"], warehouse_url, vars_={"as_of_at": AS_OF_AT})
+        h.dbt_ok(["build"], warehouse_url, vars_={"as_of_at": AS_OF_AT})
         seconds = time.monotonic() - started
-    assert "ERROR=0" in output and "SKIP=0" in output, output[-2000:]
     assert (var_dir / "dbt" / "target" / "manifest.json").exists()
     yield warehouse_url, seconds
-
-
-def _rows(url: str, query: str) -> list[dict]:
-    with psycopg.connect(url, row_factory=dict_row) as conn:
-        return conn.execute(query).fetchall()
 
 
 def _lead_key(dealer: str, lead_id: str) -> str:
@@ -215,7 +158,7 @@ def _lead_key(dealer: str, lead_id: str) -> str:
 
 def test_dim_dealerships(built):
     url, _ = built
-    rows = _rows(url, "select * from marts.dim_dealerships order by dealer_code")
+    rows = h.fetch_rows(url, "select * from marts.dim_dealerships order by dealer_code")
     assert [tuple(r.values()) for r in rows] == DEALERS
 
 
@@ -233,6 +176,11 @@ FCT_COLUMNS = [
     "lead_record_count", "model_of_interest", "lost_reason", "amount", "currency",
     "anomaly_reason", "days_in_potential", "days_in_interested", "days_in_needs_defined",
     "days_in_decision",
+    "phone_key",
+    "email_key",
+    "phone_masked",
+    "email_masked",
+    "customer_name_masked",
 ]
 
 EXPECTED_LEADS = {
@@ -360,7 +308,7 @@ EXPECTED_LEADS = {
 
 def test_fct_leads_columns_are_the_contract(built):
     url, _ = built
-    cols = _rows(
+    cols = h.fetch_rows(
         url,
         "select column_name from information_schema.columns"
         " where table_schema = 'marts' and table_name = 'fct_leads' order by ordinal_position",
@@ -370,7 +318,7 @@ def test_fct_leads_columns_are_the_contract(built):
 
 def test_fct_leads_rows(built):
     url, _ = built
-    rows = _rows(url, "select * from marts.fct_leads")
+    rows = h.fetch_rows(url, "select * from marts.fct_leads")
     by_lead = {(r["dealer_code"], r["source_lead_id"]): r for r in rows}
     assert sorted(by_lead) == sorted(EXPECTED_LEADS)
     assert len(rows) == len(EXPECTED_LEADS)
@@ -384,7 +332,7 @@ def test_fct_leads_rows(built):
 
 def test_duplicate_events_and_lead_versions_collapse(built):
     url, _ = built
-    events = _rows(
+    events = h.fetch_rows(
         url,
         "select stage, count(*) as n from staging.stg_dealer_export__stage_events"
         " where dealer_code = 'SH001' and source_lead_id = 'SH-L1' group by stage",
@@ -397,7 +345,7 @@ def test_duplicate_events_and_lead_versions_collapse(built):
         "decision": 1,
         "won": 1,
     }
-    lead = _rows(
+    lead = h.fetch_rows(
         url,
         "select channel, file_name, source_payload ->> 'extra_column' as extra"
         " from staging.stg_dealer_export__leads where source_lead_id in ('SH-L3', 'SH-L5')"
@@ -479,7 +427,7 @@ MATURITY_COLUMNS = [
 
 def test_funnel_columns_are_the_contract(built):
     url, _ = built
-    cols = _rows(
+    cols = h.fetch_rows(
         url,
         "select column_name, data_type from information_schema.columns where table_schema ="
         " 'marts' and table_name = 'mart_funnel_conversion' order by ordinal_position",
@@ -494,7 +442,7 @@ def test_funnel_columns_are_the_contract(built):
 
 def test_funnel_rows_match_hand_computed(built):
     url, _ = built
-    rows = _rows(url, "select * from marts.mart_funnel_conversion")
+    rows = h.fetch_rows(url, "select * from marts.mart_funnel_conversion")
     actual = {tuple(r[k] for k in FUNNEL_KEY): tuple(r[v] for v in FUNNEL_VALUES) for r in rows}
     assert len(rows) == len(actual)  # the grain is unique
     assert sorted(actual) == sorted(EXPECTED_FUNNEL)
@@ -504,7 +452,7 @@ def test_funnel_rows_match_hand_computed(built):
 
 def test_funnel_counts_never_increase_along_the_funnel(built):
     url, _ = built
-    rows = _rows(url, "select * from marts.mart_funnel_conversion")
+    rows = h.fetch_rows(url, "select * from marts.mart_funnel_conversion")
     assert rows
     stages = FUNNEL_VALUES[:5]
     for row in rows:
@@ -515,7 +463,7 @@ def test_funnel_counts_never_increase_along_the_funnel(built):
 
 def test_period_starts_are_cut_in_local_time(built):
     url, _ = built
-    rows = _rows(
+    rows = h.fetch_rows(
         url,
         "select period_grain, period_start, extract(isodow from period_start) as dow,"
         " extract(day from period_start) as dom, extract(month from period_start) as month"
@@ -530,7 +478,7 @@ def test_period_starts_are_cut_in_local_time(built):
             assert row["month"] in (1, 4, 7, 10), row
     # SH-L4, created 2026-10-04T16:30Z (a Sunday in UTC), is Monday 00:30 in Shanghai: its cohort
     # is the week of 10-05 and October, never the UTC week of 09-28.
-    l4 = _rows(
+    l4 = h.fetch_rows(
         url,
         "select created_at, (created_at at time zone 'Asia/Shanghai')::date as local_date"
         " from marts.fct_leads where source_lead_id = 'SH-L4'",
@@ -539,7 +487,6 @@ def test_period_starts_are_cut_in_local_time(built):
         {"created_at": datetime(2026, 10, 4, 16, 30, tzinfo=UTC), "local_date": date(2026, 10, 5)}
     ]
     assert EXPECTED_FUNNEL[("SH001", "wechat", "week", date(2026, 10, 5))][0] == 1
-
 
 
 # --- cohort maturity ----------------------------------------------------------------------------
@@ -567,7 +514,7 @@ EXPECTED_MATURITY = {
 
 def test_funnel_cohort_maturity(built):
     url, _ = built
-    rows = _rows(url, "select * from marts.mart_funnel_conversion")
+    rows = h.fetch_rows(url, "select * from marts.mart_funnel_conversion")
     actual = {tuple(r[k] for k in FUNNEL_KEY): r for r in rows}
     for key, expected in EXPECTED_MATURITY.items():
         row = actual[key]
@@ -588,7 +535,7 @@ def test_funnel_cohort_maturity(built):
 
 def test_activity_counts_what_happened_in_the_period(built):
     url, _ = built
-    rows = _rows(
+    rows = h.fetch_rows(
         url,
         "select * from marts.mart_funnel_activity where dealer_code = 'SH001'"
         " and channel = 'wechat' and period_grain = 'month'",
@@ -604,7 +551,7 @@ def test_activity_counts_what_happened_in_the_period(built):
     # needs_defined with it); L1 decision 10-08 and WON 10-10; L3 lost 10-05
     assert tuple(actual[date(2026, 10, 1)][c] for c in cols) == (2, 2, 1, 2, 1, 1, 1, False)
     # the same win in the cohort view: L1 counts for September, when it was created
-    cohort = _rows(
+    cohort = h.fetch_rows(
         url,
         "select period_start, leads_won from marts.mart_funnel_conversion where dealer_code ="
         " 'SH001' and channel = 'wechat' and period_grain = 'month' order by period_start",
@@ -614,7 +561,7 @@ def test_activity_counts_what_happened_in_the_period(built):
         (date(2026, 10, 1), 0),
     ]
     # over all time both views count every win once
-    totals = _rows(
+    totals = h.fetch_rows(
         url,
         "select (select sum(won_in_period) from marts.mart_funnel_activity"
         "        where period_grain = 'quarter') as activity,"
@@ -641,7 +588,7 @@ def _wilson(successes: int, trials: int, z: float = 1.959964) -> tuple[Decimal, 
 
 def test_monitoring_mart_rates_and_wilson_bounds(built):
     url, _ = built
-    (row,) = _rows(
+    (row,) = h.fetch_rows(
         url,
         "select * from marts.mart_funnel_monitoring where dealer_code = 'SH001'"
         " and period_grain = 'week' and period_start = '2026-09-28'",

@@ -64,50 +64,21 @@ campaign_names as (
 
 ),
 
+{%- set record_order = 'lead_records.created_at, lead_records.source_system, lead_records.source_lead_id' %}
+{%- set record_order_desc =
+    'lead_records.created_at desc, lead_records.source_system desc, lead_records.source_lead_id desc' %}
+
 records_merged as (
 
     select
         lead_records.lead_key,
         min(leads.assigned_at) as assigned_at,
-        (
-            array_agg(
-                leads.consultant
-                order by lead_records.created_at, lead_records.source_system, lead_records.source_lead_id
-            ) filter (where leads.consultant is not null)
-        )[1] as consultant,
-        (
-            array_agg(
-                leads.grade
-                order by lead_records.created_at, lead_records.source_system, lead_records.source_lead_id
-            ) filter (where leads.grade is not null)
-        )[1] as grade,
-        (
-            array_agg(
-                leads.model_of_interest
-                order by
-                    lead_records.created_at desc,
-                    lead_records.source_system desc,
-                    lead_records.source_lead_id desc
-            ) filter (where leads.model_of_interest is not null)
-        )[1] as model_of_interest,
-        (
-            array_agg(
-                leads.customer_name
-                order by lead_records.created_at, lead_records.source_system, lead_records.source_lead_id
-            ) filter (where leads.customer_name is not null)
-        )[1] as customer_name,
-        (
-            array_agg(
-                lead_records.normalized_phone
-                order by lead_records.created_at, lead_records.source_system, lead_records.source_lead_id
-            ) filter (where lead_records.normalized_phone is not null)
-        )[1] as normalized_phone,
-        (
-            array_agg(
-                lead_records.normalized_email
-                order by lead_records.created_at, lead_records.source_system, lead_records.source_lead_id
-            ) filter (where lead_records.normalized_email is not null)
-        )[1] as normalized_email
+        {{ first_non_null('leads.consultant', record_order) }} as consultant,
+        {{ first_non_null('leads.grade', record_order) }} as grade,
+        {{ first_non_null('leads.model_of_interest', record_order_desc) }} as model_of_interest,
+        {{ first_non_null('leads.customer_name', record_order) }} as customer_name,
+        {{ first_non_null('lead_records.normalized_phone', record_order) }} as normalized_phone,
+        {{ first_non_null('lead_records.normalized_email', record_order) }} as normalized_email
     from lead_records
     inner join leads
         on lead_records.lead_record_key = leads.lead_record_key

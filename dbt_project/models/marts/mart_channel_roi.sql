@@ -34,10 +34,7 @@ lead_cohorts as (
         leads.dealer_code,
         leads.channel,
         coalesce(leads.campaign, '(none)') as campaign,
-        date_trunc(
-            'month',
-            leads.created_at at time zone coalesce(dealerships.timezone, '{{ var("default_dealer_timezone") }}')
-        )::date as month_start,
+        {{ period_start(to_dealer_local('leads.created_at'), "'month'") }} as month_start,
         count(*)::integer as leads,
         (count(*) filter (where leads.is_won))::integer as leads_won
     from leads
@@ -47,10 +44,7 @@ lead_cohorts as (
         leads.dealer_code,
         leads.channel,
         coalesce(leads.campaign, '(none)'),
-        date_trunc(
-            'month',
-            leads.created_at at time zone coalesce(dealerships.timezone, '{{ var("default_dealer_timezone") }}')
-        )::date
+        {{ period_start(to_dealer_local('leads.created_at'), "'month'") }}
 
 ),
 
@@ -74,13 +68,12 @@ monthly_spend as (
 
 ),
 
+{%- set keys = ['dealer_code', 'channel', 'campaign', 'month_start'] %}
+
 joined as (
 
     select
-        coalesce(lead_cohorts.dealer_code, monthly_spend.dealer_code) as dealer_code,
-        coalesce(lead_cohorts.channel, monthly_spend.channel) as channel,
-        coalesce(lead_cohorts.campaign, monthly_spend.campaign) as campaign,
-        coalesce(lead_cohorts.month_start, monthly_spend.month_start) as month_start,
+        {{ coalesced_keys('lead_cohorts', 'monthly_spend', keys) }},
         monthly_spend.spend,
         monthly_spend.currency,
         monthly_spend.impressions,
@@ -89,11 +82,7 @@ joined as (
         coalesce(lead_cohorts.leads_won, 0) as leads_won
     from lead_cohorts
     full outer join monthly_spend
-        on
-            lead_cohorts.dealer_code = monthly_spend.dealer_code
-            and lead_cohorts.channel = monthly_spend.channel
-            and lead_cohorts.campaign = monthly_spend.campaign
-            and lead_cohorts.month_start = monthly_spend.month_start
+        on {{ keys_match('lead_cohorts', 'monthly_spend', keys) }}
 
 ),
 

@@ -23,13 +23,6 @@ dealerships as (
 
 ),
 
-period_grains as (
-
-    select period_grain
-    from (values ('week'), ('month'), ('quarter')) as grains (period_grain)
-
-),
-
 leads_local as (
 
     select
@@ -45,7 +38,7 @@ leads_local as (
         leads.decision_at,
         leads.won_at,
         leads.lost_at,
-        coalesce(dealerships.timezone, '{{ var("default_dealer_timezone") }}') as dealer_timezone
+        {{ dealer_timezone() }} as dealer_timezone
     from leads
     left join dealerships
         on leads.dealer_code = dealerships.dealer_code
@@ -135,9 +128,9 @@ entries_in_periods as (
         stage_entries.entered_stage,
         stage_entries.amount,
         period_grains.period_grain,
-        date_trunc(period_grains.period_grain, stage_entries.entered_at_local)::date as period_start
+        {{ period_start('stage_entries.entered_at_local') }} as period_start
     from stage_entries
-    cross join period_grains
+    cross join {{ period_grains() }}
 
 ),
 

@@ -26,21 +26,13 @@ settings as (
 
 ),
 
-period_grains as (
-
-    select period_grain
-    from (values ('week'), ('month'), ('quarter')) as grains (period_grain)
-
-),
-
 leads_local as (
 
     select
         leads.dealer_code,
         leads.channel,
-        coalesce(dealerships.timezone, '{{ var("default_dealer_timezone") }}') as dealer_timezone,
-        leads.created_at
-        at time zone coalesce(dealerships.timezone, '{{ var("default_dealer_timezone") }}') as created_at_local,
+        {{ dealer_timezone() }} as dealer_timezone,
+        {{ to_dealer_local('leads.created_at') }} as created_at_local,
         leads.interested_at,
         leads.needs_defined_at,
         leads.decision_at,
@@ -59,14 +51,14 @@ cohorts as (
         leads_local.channel,
         leads_local.dealer_timezone,
         period_grains.period_grain,
-        date_trunc(period_grains.period_grain, leads_local.created_at_local)::date as period_start,
+        {{ period_start('leads_local.created_at_local') }} as period_start,
         leads_local.interested_at,
         leads_local.needs_defined_at,
         leads_local.decision_at,
         leads_local.won_at,
         leads_local.is_lost
     from leads_local
-    cross join period_grains
+    cross join {{ period_grains() }}
 
 ),
 
@@ -78,12 +70,7 @@ counted as (
         dealer_timezone,
         period_grain,
         period_start,
-        count(*)::integer as leads_potential,
-        count(interested_at)::integer as leads_interested,
-        count(needs_defined_at)::integer as leads_needs_defined,
-        count(decision_at)::integer as leads_decision,
-        count(won_at)::integer as leads_won,
-        (count(*) filter (where is_lost))::integer as leads_lost
+        {{ cohort_stage_counts() }}
     from cohorts
     group by
         dealer_code,

@@ -21,20 +21,7 @@ rolled_up as (
         dealer_code,
         period_grain,
         period_start,
-        sum(leads_potential)::integer as leads_potential,
-        sum(leads_interested)::integer as leads_interested,
-        sum(leads_needs_defined)::integer as leads_needs_defined,
-        sum(leads_decision)::integer as leads_decision,
-        sum(leads_won)::integer as leads_won,
-        sum(leads_lost)::integer as leads_lost,
-        min(cohort_age_days)::integer as cohort_age_days,
-        bool_and(is_period_complete) as is_period_complete,
-        bool_and(is_potential_to_interested_mature) as is_potential_to_interested_mature,
-        bool_and(is_interested_to_needs_defined_mature) as is_interested_to_needs_defined_mature,
-        bool_and(is_needs_defined_to_decision_mature) as is_needs_defined_to_decision_mature,
-        bool_and(is_decision_to_won_mature) as is_decision_to_won_mature,
-        bool_and(is_lead_to_won_mature) as is_lead_to_won_mature,
-        bool_and(is_mature) as is_mature
+        {{ funnel_cohorts_rolled_up() }}
     from funnel
     group by
         dealer_code,
@@ -49,21 +36,7 @@ final as (
         dealer_code,
         period_grain,
         period_start,
-        leads_potential,
-        leads_interested,
-        leads_needs_defined,
-        leads_decision,
-        leads_won,
-        leads_lost,
-        {{ funnel_rates() }},
-        cohort_age_days,
-        is_period_complete,
-        is_potential_to_interested_mature,
-        is_interested_to_needs_defined_mature,
-        is_needs_defined_to_decision_mature,
-        is_decision_to_won_mature,
-        is_lead_to_won_mature,
-        is_mature,
+        {{ rolled_up_funnel_columns() }},
         {{ funnel_rate_wilson_bounds() }}
     from rolled_up
 

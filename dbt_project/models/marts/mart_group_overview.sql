@@ -30,13 +30,6 @@ dealerships as (
 
 ),
 
-period_grains as (
-
-    select period_grain
-    from (values ('week'), ('month'), ('quarter')) as grains (period_grain)
-
-),
-
 funnel_rolled_up as (
 
     select
@@ -45,20 +38,7 @@ funnel_rolled_up as (
         funnel.period_grain,
         funnel.period_start,
         count(distinct funnel.dealer_code)::integer as dealers,
-        sum(funnel.leads_potential)::integer as leads_potential,
-        sum(funnel.leads_interested)::integer as leads_interested,
-        sum(funnel.leads_needs_defined)::integer as leads_needs_defined,
-        sum(funnel.leads_decision)::integer as leads_decision,
-        sum(funnel.leads_won)::integer as leads_won,
-        sum(funnel.leads_lost)::integer as leads_lost,
-        min(funnel.cohort_age_days)::integer as cohort_age_days,
-        bool_and(funnel.is_period_complete) as is_period_complete,
-        bool_and(funnel.is_potential_to_interested_mature) as is_potential_to_interested_mature,
-        bool_and(funnel.is_interested_to_needs_defined_mature) as is_interested_to_needs_defined_mature,
-        bool_and(funnel.is_needs_defined_to_decision_mature) as is_needs_defined_to_decision_mature,
-        bool_and(funnel.is_decision_to_won_mature) as is_decision_to_won_mature,
-        bool_and(funnel.is_lead_to_won_mature) as is_lead_to_won_mature,
-        bool_and(funnel.is_mature) as is_mature
+        {{ funnel_cohorts_rolled_up('funnel') }}
     from funnel
     left join dealerships
         on funnel.dealer_code = dealerships.dealer_code
@@ -75,9 +55,8 @@ won_leads as (
     select
         coalesce(dealerships.region, 'unassigned') as region,
         coalesce(dealerships.brand, 'unknown') as brand,
-        coalesce(dealerships.timezone, '{{ var("default_dealer_timezone") }}') as dealer_timezone,
-        leads.won_at at time zone coalesce(dealerships.timezone, '{{ var("default_dealer_timezone") }}')
-            as won_at_local,
+        {{ dealer_timezone() }} as dealer_timezone,
+        {{ to_dealer_local('leads.won_at') }} as won_at_local,
         leads.cycle_days,
         leads.has_cycle_anomaly
     from leads
@@ -87,7 +66,7 @@ won_leads as (
 
 ),
 
-{%- set won_period_start = 'date_trunc(period_grains.period_grain, won_leads.won_at_local)::date' %}
+{%- set won_period_start = period_start('won_leads.won_at_local') %}
 
 cycles as (
 
@@ -95,7 +74,7 @@ cycles as (
         won_leads.region,
         won_leads.brand,
         period_grains.period_grain,
-        date_trunc(period_grains.period_grain, won_leads.won_at_local)::date as period_start,
+        {{ won_period_start }} as period_start,
         count(*)::integer as won_in_period,
         min(
             {{ cohort_age_days('period_grains.period_grain', won_period_start, 'won_leads.dealer_timezone') }}
@@ -103,28 +82,23 @@ cycles as (
         bool_and(
             {{ is_period_complete('period_grains.period_grain', won_period_start, 'won_leads.dealer_timezone') }}
         ) as is_period_complete,
-        avg(won_leads.cycle_days) filter (where not won_leads.has_cycle_anomaly) as cycle_days_avg,
-        percentile_cont(0.5) within group (order by won_leads.cycle_days)
-        filter (where not won_leads.has_cycle_anomaly) as cycle_days_median,
-        percentile_cont(0.9) within group (order by won_leads.cycle_days)
-        filter (where not won_leads.has_cycle_anomaly) as cycle_days_p90
+        {{ rounded_distributions(['won_leads.cycle_days'], where='not won_leads.has_cycle_anomaly') }}
     from won_leads
-    cross join period_grains
+    cross join {{ period_grains() }}
     group by
         won_leads.region,
         won_leads.brand,
         period_grains.period_grain,
-        date_trunc(period_grains.period_grain, won_leads.won_at_local)::date
+        {{ won_period_start }}
 
 ),
+
+{%- set keys = ['region', 'brand', 'period_grain', 'period_start'] %}
 
 joined as (
 
     select
-        coalesce(funnel_rolled_up.region, cycles.region) as region,
-        coalesce(funnel_rolled_up.brand, cycles.brand) as brand,
-        coalesce(funnel_rolled_up.period_grain, cycles.period_grain) as period_grain,
-        coalesce(funnel_rolled_up.period_start, cycles.period_start) as period_start,
+        {{ coalesced_keys('funnel_rolled_up', 'cycles', keys) }},
         coalesce(funnel_rolled_up.dealers, 0) as dealers,
         coalesce(funnel_rolled_up.leads_potential, 0) as leads_potential,
         coalesce(funnel_rolled_up.leads_interested, 0) as leads_interested,
@@ -147,11 +121,7 @@ joined as (
         cycles.cycle_days_p90
     from funnel_rolled_up
     full outer join cycles
-        on
-            funnel_rolled_up.region = cycles.region
-            and funnel_rolled_up.brand = cycles.brand
-            and funnel_rolled_up.period_grain = cycles.period_grain
-            and funnel_rolled_up.period_start = cycles.period_start
+        on {{ keys_match('funnel_rolled_up', 'cycles', keys) }}
 
 ),
 
@@ -163,25 +133,11 @@ final as (
         period_grain,
         period_start,
         dealers,
-        leads_potential,
-        leads_interested,
-        leads_needs_defined,
-        leads_decision,
-        leads_won,
-        leads_lost,
-        {{ funnel_rates() }},
-        cohort_age_days,
-        is_period_complete,
-        is_potential_to_interested_mature,
-        is_interested_to_needs_defined_mature,
-        is_needs_defined_to_decision_mature,
-        is_decision_to_won_mature,
-        is_lead_to_won_mature,
-        is_mature,
+        {{ rolled_up_funnel_columns() }},
         won_in_period,
-        round(cycle_days_avg, 4) as cycle_days_avg,
-        round(cycle_days_median::numeric, 4) as cycle_days_median,
-        round(cycle_days_p90::numeric, 4) as cycle_days_p90
+        cycle_days_avg,
+        cycle_days_median,
+        cycle_days_p90
     from joined
 
 )

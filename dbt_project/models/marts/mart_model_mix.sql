@@ -18,22 +18,13 @@ dealerships as (
 
 ),
 
-period_grains as (
-
-    select period_grain
-    from (values ('week'), ('month'), ('quarter')) as grains (period_grain)
-
-),
-
 leads_local as (
 
     select
         leads.dealer_code,
         coalesce(nullif(btrim(leads.model_of_interest), ''), '(unknown)') as model_of_interest,
-        leads.created_at at time zone coalesce(dealerships.timezone, '{{ var("default_dealer_timezone") }}')
-            as created_at_local,
-        leads.won_at at time zone coalesce(dealerships.timezone, '{{ var("default_dealer_timezone") }}')
-            as won_at_local
+        {{ to_dealer_local('leads.created_at') }} as created_at_local,
+        {{ to_dealer_local('leads.won_at') }} as won_at_local
     from leads
     left join dealerships
         on leads.dealer_code = dealerships.dealer_code
@@ -67,16 +58,16 @@ final as (
         entries.dealer_code,
         entries.model_of_interest,
         period_grains.period_grain,
-        date_trunc(period_grains.period_grain, entries.entered_at_local)::date as period_start,
+        {{ period_start('entries.entered_at_local') }} as period_start,
         (count(*) filter (where entries.entered_stage = 'potential'))::integer as entered_potential,
         (count(*) filter (where entries.entered_stage = 'won'))::integer as won_in_period
     from entries
-    cross join period_grains
+    cross join {{ period_grains() }}
     group by
         entries.dealer_code,
         entries.model_of_interest,
         period_grains.period_grain,
-        date_trunc(period_grains.period_grain, entries.entered_at_local)::date
+        {{ period_start('entries.entered_at_local') }}
 
 )
 

@@ -24,20 +24,12 @@ dealerships as (
 
 ),
 
-period_grains as (
-
-    select period_grain
-    from (values ('week'), ('month'), ('quarter')) as grains (period_grain)
-
-),
-
 won_leads as (
 
     select
         leads.dealer_code,
         leads.channel,
-        leads.won_at
-        at time zone coalesce(dealerships.timezone, '{{ var("default_dealer_timezone") }}') as won_at_local,
+        {{ to_dealer_local('leads.won_at') }} as won_at_local,
         leads.has_cycle_anomaly,
         leads.cycle_days,
         leads.days_in_potential,
@@ -56,9 +48,9 @@ cohorts as (
     select
         won_leads.*,
         period_grains.period_grain,
-        date_trunc(period_grains.period_grain, won_leads.won_at_local)::date as period_start
+        {{ period_start('won_leads.won_at_local') }} as period_start
     from won_leads
-    cross join period_grains
+    cross join {{ period_grains() }}
 
 ),
 
@@ -71,31 +63,10 @@ aggregated as (
         period_start,
         count(*)::integer as won_in_period,
         (count(*) filter (where has_cycle_anomaly))::integer as leads_with_cycle_anomaly,
-        avg(cycle_days) filter (where not has_cycle_anomaly) as cycle_days_avg,
-        percentile_cont(0.5) within group (order by cycle_days) filter (where not has_cycle_anomaly)
-            as cycle_days_median,
-        percentile_cont(0.9) within group (order by cycle_days) filter (where not has_cycle_anomaly)
-            as cycle_days_p90,
-        avg(days_in_potential) filter (where not has_cycle_anomaly) as days_in_potential_avg,
-        percentile_cont(0.5) within group (order by days_in_potential) filter (where not has_cycle_anomaly)
-            as days_in_potential_median,
-        percentile_cont(0.9) within group (order by days_in_potential) filter (where not has_cycle_anomaly)
-            as days_in_potential_p90,
-        avg(days_in_interested) filter (where not has_cycle_anomaly) as days_in_interested_avg,
-        percentile_cont(0.5) within group (order by days_in_interested) filter (where not has_cycle_anomaly)
-            as days_in_interested_median,
-        percentile_cont(0.9) within group (order by days_in_interested) filter (where not has_cycle_anomaly)
-            as days_in_interested_p90,
-        avg(days_in_needs_defined) filter (where not has_cycle_anomaly) as days_in_needs_defined_avg,
-        percentile_cont(0.5) within group (order by days_in_needs_defined) filter (where not has_cycle_anomaly)
-            as days_in_needs_defined_median,
-        percentile_cont(0.9) within group (order by days_in_needs_defined) filter (where not has_cycle_anomaly)
-            as days_in_needs_defined_p90,
-        avg(days_in_decision) filter (where not has_cycle_anomaly) as days_in_decision_avg,
-        percentile_cont(0.5) within group (order by days_in_decision) filter (where not has_cycle_anomaly)
-            as days_in_decision_median,
-        percentile_cont(0.9) within group (order by days_in_decision) filter (where not has_cycle_anomaly)
-            as days_in_decision_p90
+        {{ rounded_distributions(
+            ['cycle_days', 'days_in_potential', 'days_in_interested', 'days_in_needs_defined', 'days_in_decision'],
+            where='not has_cycle_anomaly',
+        ) }}
     from cohorts
     group by
         dealer_code,
@@ -113,22 +84,22 @@ final as (
         period_grain,
         period_start,
         won_in_period,
-        round(cycle_days_avg, 4) as cycle_days_avg,
-        round(cycle_days_median::numeric, 4) as cycle_days_median,
-        round(cycle_days_p90::numeric, 4) as cycle_days_p90,
-        round(days_in_potential_avg, 4) as days_in_potential_avg,
-        round(days_in_interested_avg, 4) as days_in_interested_avg,
-        round(days_in_needs_defined_avg, 4) as days_in_needs_defined_avg,
-        round(days_in_decision_avg, 4) as days_in_decision_avg,
+        cycle_days_avg,
+        cycle_days_median,
+        cycle_days_p90,
+        days_in_potential_avg,
+        days_in_interested_avg,
+        days_in_needs_defined_avg,
+        days_in_decision_avg,
         leads_with_cycle_anomaly,
-        round(days_in_potential_median::numeric, 4) as days_in_potential_median,
-        round(days_in_potential_p90::numeric, 4) as days_in_potential_p90,
-        round(days_in_interested_median::numeric, 4) as days_in_interested_median,
-        round(days_in_interested_p90::numeric, 4) as days_in_interested_p90,
-        round(days_in_needs_defined_median::numeric, 4) as days_in_needs_defined_median,
-        round(days_in_needs_defined_p90::numeric, 4) as days_in_needs_defined_p90,
-        round(days_in_decision_median::numeric, 4) as days_in_decision_median,
-        round(days_in_decision_p90::numeric, 4) as days_in_decision_p90
+        days_in_potential_median,
+        days_in_potential_p90,
+        days_in_interested_median,
+        days_in_interested_p90,
+        days_in_needs_defined_median,
+        days_in_needs_defined_p90,
+        days_in_decision_median,
+        days_in_decision_p90
     from aggregated
 
 )

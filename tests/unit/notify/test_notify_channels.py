@@ -10,12 +10,12 @@ from datetime import UTC, date, datetime
 from urllib.parse import unquote_plus
 
 import pytest
+from alert_fixtures import local_receivers
 
 from dealerfunnel.notify.channels import DeliveryError, dingtalk_sign, send
 from dealerfunnel.notify.config import parse_notifications
 from dealerfunnel.notify.message import build_message
 from dealerfunnel.settings import ConfigError
-from dealerfunnel_demo.receivers import SmtpReceiver, WebhookReceiver
 
 ALERT = {
     "alert_id": 7,
@@ -43,29 +43,14 @@ ALERT = {
 
 @pytest.fixture
 def receivers(monkeypatch):
-    web, smtp = WebhookReceiver().start(), SmtpReceiver().start()
-    conns = {
-        "slack_t": {"conn_type": "http", "host": f"{web.url}/slack", "password": "T1/B2/XYZ"},
-        "ding_t": {
-            "conn_type": "http",
-            "host": f"{web.url}/dingtalk/robot/send",
-            "login": "tok123",
-            "password": "SECdingtalk",
-        },
-        "wecom_t": {"conn_type": "http", "host": f"{web.url}/wecom/send", "password": "k-1"},
-        "hook_t": {"conn_type": "http", "host": f"{web.url}/hook", "login": "u", "password": "p"},
-        "smtp_t": {
-            "conn_type": "smtp",
-            "host": "127.0.0.1",
-            "port": smtp.port,
-            "extra": {"disable_tls": True, "disable_ssl": True, "retry_limit": 0},
-        },
+    http = {
+        "slack_t": {"host": "/slack", "password": "T1/B2/XYZ"},
+        "ding_t": {"host": "/dingtalk/robot/send", "login": "tok123", "password": "SECdingtalk"},
+        "wecom_t": {"host": "/wecom/send", "password": "k-1"},
+        "hook_t": {"host": "/hook", "login": "u", "password": "p"},
     }
-    for conn_id, value in conns.items():
-        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(value))
-    yield web, smtp
-    web.stop()
-    smtp.stop()
+    with local_receivers(monkeypatch, http, smtp_conn_id="smtp_t") as (web, smtp):
+        yield web, smtp
 
 
 def _config(tmp_path):
