@@ -354,3 +354,27 @@ def load_funnel_settings() -> FunnelSettings:
         target = dealers.setdefault(dealer, {}) if dealer else group
         target[setting] = (row["value"] or "").strip()
     return FunnelSettings(group=group, dealers=dealers)
+
+
+DEFAULT_CLOCK_SKEW_MINUTES = 10.0
+"""How far a row timestamp may lie after the load time (clock drift between dealer systems)."""
+
+
+def clock_skew_minutes(
+    dealer_code: str | None = None, settings: FunnelSettings | None = None
+) -> float:
+    """``clock_skew_minutes`` of ``funnel_settings.csv``: the dealer's override, else the group
+    default, else :data:`DEFAULT_CLOCK_SKEW_MINUTES`. A row timestamp later than the load time
+    plus this many minutes is quarantined as in the future. :class:`ConfigError` when the
+    value is not a number >= 0.
+    """
+    settings = settings if settings is not None else load_funnel_settings()
+    setting = "clock_skew_minutes"
+    if setting not in settings.dealers.get(dealer_code or "", {}) and setting not in settings.group:
+        return DEFAULT_CLOCK_SKEW_MINUTES
+    value = settings.number(setting, dealer_code)
+    if not value >= 0:
+        raise ConfigError(
+            f"funnel_settings.csv: {setting} ({dealer_code or 'group'}): must be >= 0, got {value}"
+        )
+    return value

@@ -103,6 +103,7 @@ def assert_conserved(url: str) -> None:
         select f.dealer_code, f.file_name, f.object, f.batch_id, f.rows_in, f.rows_loaded,
                f.rows_quarantined, b.rows_in, b.rows_loaded, b.rows_quarantined
         from ops.landed_files f join ops.load_batches b using (batch_id)
+        where f.duplicate_of is null
         """,
     )
     assert landed
@@ -137,7 +138,7 @@ def test_load_a_hand_written_landing_folder(clean_warehouse, tmp_path, caplog) -
         "SH001/Stage_Events_2026-05.CSV": ("loaded", 5, 3, 2),
         "SH001/followups_legacy.csv": ("rejected", 2, 0, 2),
         "SH001/leads_2026-05.csv": ("loaded", 7, 3, 4),
-        "SH002/leads_gbk.csv": ("rejected", 1, 0, 1),
+        "SH002/leads_gbk.csv": ("loaded", 1, 1, 0),  # GBK is read as GB18030
         "UR001/followups_2026-05.csv": ("loaded", 2, 2, 0),
         "ZZ999/leads.csv": ("loaded", 1, 1, 0),
     }
@@ -149,17 +150,20 @@ def test_load_a_hand_written_landing_folder(clean_warehouse, tmp_path, caplog) -
     assert report["totals"] == {
         "dealers": 4,
         "files": 6,
-        "files_loaded": 4,
-        "files_rejected": 2,
+        "files_loaded": 5,
+        "files_rejected": 1,
+        "files_empty": 0,
+        "files_duplicate": 0,
         "files_skipped": 0,
         "rows_in": 18,
-        "rows_loaded": 9,
-        "rows_quarantined": 9,
+        "rows_loaded": 10,
+        "rows_quarantined": 8,
+        "refused": 0,
     }
     assert any("ZZ999" in r.getMessage() and r.levelno == logging.WARNING for r in caplog.records)
 
     assert raw_counts(url) == {
-        "dealer_export__leads": 4,
+        "dealer_export__leads": 5,
         "dealer_export__stage_events": 3,
         "dealer_export__followups": 2,
     }
@@ -168,10 +172,6 @@ def test_load_a_hand_written_landing_folder(clean_warehouse, tmp_path, caplog) -
         "select dealer_code, file_name, row_number, record, reason from ops.quarantine "
         'order by dealer_code, file_name collate "C", row_number',
     )
-    gbk = reasons.pop()
-    assert gbk[:3] == ("SH002", "leads_gbk.csv", None)
-    assert gbk[3] == {"file": "leads_gbk.csv"}
-    assert gbk[4] == "not valid UTF-8: invalid start byte (byte 0xc0 at offset 19)"
     assert [(r[1], r[2], r[4]) for r in reasons] == [
         ("Stage_Events_2026-05.CSV", 4, "unknown stage 'foo' for source dealer_export"),
         ("Stage_Events_2026-05.CSV", 5, "unparseable occurred_at: 'not a date'"),
@@ -192,9 +192,23 @@ def test_load_a_hand_written_landing_folder(clean_warehouse, tmp_path, caplog) -
     }
     assert_conserved(url)
 
-    landed = query(url, "select dealer_code, file_name, status from ops.landed_files order by 1, 2")
-    assert ("SH001", "followups_legacy.csv", "rejected") in landed
-    assert ("SH002", "leads_gbk.csv", "rejected") in landed
+    landed = query(
+        url, "select dealer_code, file_name, status, encoding from ops.landed_files order by 1, 2"
+    )
+    assert ("SH001", "followups_legacy.csv", "rejected", "utf-8") in landed
+    assert ("SH001", "Stage_Events_2026-05.CSV", "loaded", "utf-8-sig") in landed
+    assert ("SH002", "leads_gbk.csv", "loaded", "gb18030") in landed
+    lines = query(
+        url,
+        "select line_number, raw_text from ops.quarantine"
+        " where file_name = 'leads_2026-05.csv' order by row_number",
+    )
+    assert lines == [
+        (4, "SH001-3,yesterday,,walk_in,"),
+        (5, ",2026-05-04 11:00,,walk_in,"),
+        (6, "SH001-5,2026-05-04 12:00,,walk_in,,surplus"),
+        (7, "SH001-6,2026-05-04T09:30:00Z,2026-13-45,referral,"),
+    ]
     batches = query(url, "select status, detail->>'reason' from ops.load_batches order by 1, 2")
     assert ("rejected", "missing required column 'occurred_at'") in batches
 
@@ -300,9 +314,10 @@ def test_second_run_changes_nothing(clean_warehouse, tmp_path) -> None:
         "lead_id,created_at\nSH001-8,2026-06-01 10:00\n", encoding="utf-8"
     )
     third = files_by_name(load_landing(url, landing))
-    assert third["SH001/leads_copy.csv"]["status"] == "skipped_already_loaded"
+    assert third["SH001/leads_copy.csv"]["status"] == "duplicate"
+    assert third["SH001/leads_copy.csv"]["duplicate_of"] == "leads_2026-05.csv"
     assert third["SH001/leads_2026-06.csv"]["status"] == "loaded"
-    assert raw_counts(url)["dealer_export__leads"] == 5
+    assert raw_counts(url)["dealer_export__leads"] == 6
     assert_conserved(url)
 
 
@@ -338,11 +353,11 @@ def test_a_crash_mid_file_leaves_nothing_and_the_rerun_loads_it_once(
     report = load_landing(url, landing)
     assert report["totals"]["files_loaded"] + report["totals"]["files_rejected"] == 6
     assert raw_counts(url) == {
-        "dealer_export__leads": 4,
+        "dealer_export__leads": 5,
         "dealer_export__stage_events": 3,
         "dealer_export__followups": 2,
     }
-    assert query(url, "select count(*) from ops.quarantine")[0][0] == 9
+    assert query(url, "select count(*) from ops.quarantine")[0][0] == 8
     assert_conserved(url)
 
 
@@ -405,7 +420,7 @@ def test_concurrent_loaders_load_each_file_once(clean_warehouse, tmp_path) -> No
     assert len(statuses) == 18
     assert len([s for s in statuses if s != "skipped_already_loaded"]) == 6
     assert raw_counts(url) == {
-        "dealer_export__leads": 4,
+        "dealer_export__leads": 5,
         "dealer_export__stage_events": 3,
         "dealer_export__followups": 2,
     }

@@ -31,9 +31,12 @@ def test_read_xlsx_turns_cells_into_csv_text(tmp_path):
             ["X-2", "2026-05-04T10:00:00+08:00", "+86 138 0013 8001", 2, False, "hi"],
         ],
     )
-    header, rows = read_xlsx((tmp_path / "leads.xlsx").read_bytes())
-    assert header == ["lead_id", "created_at", "phone", "score", "is_vip", "note"]
-    assert rows == [
+    table = read_xlsx((tmp_path / "leads.xlsx").read_bytes())
+    assert table.header == ["lead_id", "created_at", "phone", "score", "is_vip", "note"]
+    assert [r.line for r in table.records] == [2, 4]  # worksheet rows
+    assert table.blank_lines == 1
+    assert table.records[0].text == "X-1,2026-05-04 09:30:00,13800138000,0.5,true,"
+    assert [r.fields for r in table.records] == [
         ["X-1", "2026-05-04 09:30:00", "13800138000", "0.5", "true", ""],
         ["X-2", "2026-05-04T10:00:00+08:00", "+86 138 0013 8001", "2", "false", "hi"],
     ]

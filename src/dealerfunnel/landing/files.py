@@ -1,19 +1,55 @@
 """Load dealer CRM export files from the landing folder into ``raw`` (DESIGN.md sections 3, 4).
 
-``<landing_dir>/<dealer_code>/{leads,stage_events,followups}*.csv`` -> one raw table per
-object (``raw.<source>__<object>``), bad rows -> ``ops.quarantine``.
+``<landing_dir>/<dealer_code>/{leads,stage_events,followups}*.{csv,xlsx}`` -> one raw table
+per object (``raw.<source>__<object>``), bad rows -> ``ops.quarantine``.
 
-- **Once per file.** A file is identified by ``(dealer_code, sha256 of its bytes)`` in
-  ``ops.landed_files``; a file already there is skipped, so re-running changes nothing.
+**What is read.** Every non-hidden sub-folder of the landing folder is a dealer. Its name is
+trimmed and upper-cased: dealer codes are case-insensitive and stored upper-case, so
+``SH001 ``, ``sh001`` and ``SH001`` are all dealer ``SH001`` (their files load together). A
+folder name that is not 1-32 characters of ``[A-Za-z0-9_-]`` after trimming (``a;drop``,
+``上海``, a 40-character name) is refused: reported under ``refused`` with the reason and
+logged, its files not read. Symbolic links (to files or folders) and special files (fifos,
+devices, sockets) are never followed or read: they are refused the same way. A local file is
+opened with ``O_NOFOLLOW`` and must still be a regular file when it is read. Hidden entries
+(``.name``), top-level files, sub-folders of a dealer folder and names matching no object are
+listed under ``ignored``.
+
+**Encoding.** Any number of leading UTF-8 BOMs are stripped, then the bytes are decoded as
+strict UTF-8, else as strict GB18030 (GBK's superset, what Excel writes on Chinese Windows).
+The result is ``ops.landed_files.encoding`` (``utf-8``, ``utf-8-sig``, ``gb18030``; ``xlsx``
+for workbooks). A file that is neither is ``rejected``: its records are still cut (bad bytes
+as U+FFFD) so that each data row is counted and quarantined with the reason.
+
+**Rows.** :func:`~dealerfunnel.landing.parsing.split_records` cuts the text into records by
+physical lines and quote state, so one bad record never stops the rest of the file: an
+unterminated quote (the opening line alone is quarantined, reading resumes on the next
+line), a field over ``field_chars`` (64 KiB), malformed quoting, a ragged row (more or fewer
+fields than the header), a NUL character, an unparseable or empty required value, an unknown
+stage, or a timestamp later than the load time plus ``clock_skew_minutes``
+(``funnel_settings.csv``, per dealer, default 10) each quarantine that row alone. A
+quarantine row holds the reason, the data row's ordinal (``row_number``), the physical line
+it starts on (``line_number``, 1-based, the header is line 1; the worksheet row for XLSX),
+its raw text up to ``raw_text_chars`` (4 KiB; ``raw_length`` is the full length) and, when it
+could be cut into fields, the ``record`` jsonb. Empty and whitespace-only lines hold no data:
+they are not rows (counted as ``blank_lines`` in the report).
+
+**Files.**
+
+- **Once per file.** Content is identified by ``(dealer_code, sha256 of its bytes)``. A file
+  already in ``ops.landed_files`` under its name is skipped (``skipped_already_loaded``), so
+  re-running changes nothing. A byte-identical copy under another name is not loaded again
+  but recorded: status ``duplicate``, ``duplicate_of`` = the first file's name, 0 rows.
+- **Empty.** A file of only whitespace and BOMs is recorded as ``empty`` with ``rows_in = 0``.
+- **Rejected.** A file whose header cannot be used (missing required column, repeated column
+  name, unreadable header record) or that cannot be decoded: every data row is quarantined
+  with the file's reason. An XLSX that is not a readable workbook has no rows to count: it is
+  one input record, quarantined as ``{"file": name}`` (``rows_in = 1``).
 - **One transaction per file.** The ``ops.load_batches`` row, the raw rows (COPY), the
   quarantine rows (COPY) and the ``ops.landed_files`` row commit together or not at all. A
-  transaction-scoped advisory lock on (dealer, sha256) plus the primary key of
-  ``ops.landed_files`` stop two concurrent loaders from loading the same file twice.
-- **Loss-free.** For every file ``rows_in = rows_loaded + rows_quarantined``. A file with a
-  header problem (missing required column, repeated column name) is rejected: every data row
-  is quarantined with the file's reason. A file that cannot be read as rows at all (not
-  UTF-8, no header, malformed CSV) is rejected as one input record: one quarantine row
-  ``{"file": name}``, ``rows_in = rows_quarantined = 1``.
+  transaction-scoped advisory lock on (dealer, sha256) plus the unique index on
+  ``ops.landed_files`` stop two concurrent loaders from loading the same content twice.
+- **Loss-free.** For every file ``rows_in = rows_loaded + rows_quarantined``, ``rows_in``
+  being the data records after the header.
 - **Unregistered dealers** are registered with the registry defaults
   (``is_registered = false``), loaded anyway, reported and logged as a warning.
 
@@ -27,6 +63,8 @@ import hashlib
 import json
 import logging
 import os
+import re
+import stat
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -40,18 +78,30 @@ from airflow.sdk import ObjectStoragePath
 from psycopg import sql
 
 from dealerfunnel.landing.parsing import (
+    FIELD_SIZE_LIMIT,
     OBJECTS,
+    RAW_TEXT_LIMIT,
     FileRejected,
     ParsedRow,
     RowParser,
+    Table,
     decode,
+    decode_lossy,
     header_problem,
     read_csv,
     read_xlsx,
     row_record,
     typed_columns,
 )
-from dealerfunnel.settings import ConfigError, load_dealer_registry, load_stage_mapping
+from dealerfunnel.settings import (
+    DEFAULT_CLOCK_SKEW_MINUTES,
+    ConfigError,
+    FunnelSettings,
+    clock_skew_minutes,
+    load_dealer_registry,
+    load_funnel_settings,
+    load_stage_mapping,
+)
 from dealerfunnel.warehouse.connection import connect
 
 log = logging.getLogger(__name__)
@@ -60,6 +110,8 @@ FILE_EXTENSIONS = ("csv", "xlsx")
 
 LOADED = "loaded"
 REJECTED = "rejected"
+EMPTY = "empty"
+DUPLICATE = "duplicate"
 SKIPPED = "skipped_already_loaded"
 
 METADATA_COLUMNS = (
@@ -78,25 +130,46 @@ QUARANTINE_COLUMNS = (
     "object",
     "file_name",
     "row_number",
+    "line_number",
     "record",
+    "raw_text",
+    "raw_length",
     "reason",
 )
 
 
+@dataclass(frozen=True)
+class LandingLimits:
+    """Size limits of the loader (characters): a longer field quarantines its row; quarantine
+    keeps the first ``raw_text_chars`` of a bad row's text."""
+
+    field_chars: int = FIELD_SIZE_LIMIT
+    raw_text_chars: int = RAW_TEXT_LIMIT
+
+
 # -- discovery ------------------------------------------------------------------------------
+
+Location = Path | ObjectStoragePath
+
+DEALER_CODE_RE = re.compile(r"[A-Za-z0-9_-]{1,32}")
 
 
 @dataclass(frozen=True)
 class LandingFile:
-    """A candidate file: ``<landing_dir>/<dealer_code>/<name>`` holding rows of ``obj``."""
+    """A candidate file: ``<landing_dir>/<folder>/<name>`` of dealer ``dealer_code``."""
 
     dealer_code: str
-    path: Path
+    path: Location
     obj: str
+    folder: str = ""
 
     @property
     def name(self) -> str:
         return self.path.name
+
+    @property
+    def where(self) -> str:
+        return f"{self.folder or self.dealer_code}/{self.name}"
 
 
 def object_for(file_name: str) -> str | None:
@@ -112,7 +185,24 @@ def object_for(file_name: str) -> str | None:
     return None
 
 
-def landing_location(value: str | Path | ObjectStoragePath) -> Path | ObjectStoragePath:
+def dealer_code_for(folder_name: str) -> tuple[str | None, str | None]:
+    """``(dealer code, None)`` for a valid dealer folder name, else ``(None, reason)``.
+
+    Dealer codes are case-insensitive and stored upper-case: the name is trimmed and
+    upper-cased (``' sh001 '`` -> ``SH001``). Valid: 1-32 characters of ``[A-Za-z0-9_-]``
+    after trimming.
+    """
+    trimmed = folder_name.strip()
+    if not trimmed:
+        return None, "dealer folder name is empty after trimming"
+    if len(trimmed) > 32:
+        return None, f"dealer folder name longer than 32 characters ({len(trimmed)})"
+    if not DEALER_CODE_RE.fullmatch(trimmed):
+        return None, "dealer folder name may only hold A-Z, a-z, 0-9, '_' and '-'"
+    return trimmed.upper(), None
+
+
+def landing_location(value: str | Path | ObjectStoragePath) -> Location:
     """A local folder, or object storage when ``value`` is a URL (``s3://bucket/prefix``).
 
     Object storage goes through Airflow's ``ObjectStoragePath``; its credentials come from the
@@ -123,31 +213,126 @@ def landing_location(value: str | Path | ObjectStoragePath) -> Path | ObjectStor
     return Path(value) if isinstance(value, str) else value
 
 
-def discover(landing_dir: Path) -> tuple[dict[str, list[LandingFile]], list[str]]:
-    """Dealer folders and their files, sorted; plus the ignored entries (relative paths).
+def _entries(folder: Location) -> list[tuple[str, str, Location]]:
+    """``(name, kind, path)`` of a folder's entries, sorted by name; ``kind`` is ``dir``,
+    ``file``, ``symlink`` or ``special``. Symbolic links are never followed."""
+    out: list[tuple[str, str, Location]] = []
+    if isinstance(folder, Path):
+        with os.scandir(folder) as scan:
+            for entry in scan:
+                if entry.is_symlink():
+                    kind = "symlink"
+                elif entry.is_dir(follow_symlinks=False):
+                    kind = "dir"
+                elif entry.is_file(follow_symlinks=False):
+                    kind = "file"
+                else:
+                    kind = "special"
+                out.append((entry.name, kind, folder / entry.name))
+    else:
+        for path in folder.iterdir():
+            try:
+                link = path.is_symlink()
+            except (NotImplementedError, OSError):  # object stores have no links
+                link = False
+            if link:
+                kind = "symlink"
+            elif path.is_dir():
+                kind = "dir"
+            elif path.is_file():
+                kind = "file"
+            else:
+                kind = "special"
+            out.append((path.name, kind, path))
+    return sorted(out, key=lambda e: e[0])
 
-    Every non-hidden sub-folder is a dealer. Ignored (listed, never loaded): entries at the
-    top level that are not folders, hidden entries (``.name``: partial uploads, editor
-    files), sub-folders of a dealer folder, and files whose name matches no object.
-    Raises :class:`FileNotFoundError` when ``landing_dir`` is not a folder.
+
+_REFUSED_KIND = {
+    "symlink": "symbolic link: not followed",
+    "special": "not a regular file or folder (fifo, device or socket): not read",
+}
+
+
+@dataclass
+class Discovery:
+    """What :func:`discover` found: files per dealer code, and what it left alone."""
+
+    dealers: dict[str, list[LandingFile]] = field(default_factory=dict)
+    folders: dict[str, list[str]] = field(default_factory=dict)  # code -> folder names
+    ignored: list[str] = field(default_factory=list)
+    refused: list[dict[str, str]] = field(default_factory=list)
+
+    def refuse(self, path: str, reason: str) -> None:
+        self.refused.append({"path": path, "reason": reason})
+        log.warning("landing: %s refused: %s", path, reason)
+
+
+def discover(landing_dir: Location) -> Discovery:
+    """Dealer folders and their files, sorted; plus the ignored and refused entries.
+
+    See the module docstring for the rules. Raises :class:`FileNotFoundError` when
+    ``landing_dir`` is not a folder.
     """
     if not landing_dir.is_dir():
         raise FileNotFoundError(f"landing folder does not exist: {landing_dir}")
-    dealers: dict[str, list[LandingFile]] = {}
-    ignored: list[str] = []
-    for entry in sorted(landing_dir.iterdir(), key=lambda p: p.name):
-        if entry.name.startswith(".") or not entry.is_dir():
-            ignored.append(entry.name)
-            continue
-        files: list[LandingFile] = []
-        for path in sorted(entry.iterdir(), key=lambda p: p.name):
-            obj = object_for(path.name)
-            if obj is None or path.name.startswith(".") or not path.is_file():
-                ignored.append(f"{entry.name}/{path.name}")
+    found = Discovery()
+    for name, kind, entry in _entries(landing_dir):
+        if name.startswith("."):
+            found.ignored.append(name)
+        elif kind in _REFUSED_KIND:
+            found.refuse(name, _REFUSED_KIND[kind])
+        elif kind != "dir":
+            found.ignored.append(name)
+        else:
+            code, reason = dealer_code_for(name)
+            if code is None:
+                found.refuse(name, reason or "invalid dealer folder name")
                 continue
-            files.append(LandingFile(entry.name, path, obj))
-        dealers[entry.name] = files
-    return dealers, ignored
+            found.folders.setdefault(code, []).append(name)
+            files = found.dealers.setdefault(code, [])
+            for file_name, file_kind, path in _entries(entry):
+                where = f"{name}/{file_name}"
+                obj = object_for(file_name)
+                if file_name.startswith("."):
+                    found.ignored.append(where)
+                elif file_kind in _REFUSED_KIND:
+                    found.refuse(where, _REFUSED_KIND[file_kind])
+                elif obj is None or file_kind != "file":
+                    found.ignored.append(where)
+                else:
+                    files.append(LandingFile(code, path, obj, name))
+    for code, files in found.dealers.items():
+        files.sort(key=lambda lf: (lf.name, lf.folder))
+        if len(found.folders[code]) > 1:
+            log.warning(
+                "landing: folders %s are all dealer %s (codes are case-insensitive)",
+                found.folders[code],
+                code,
+            )
+    found.dealers = dict(sorted(found.dealers.items()))
+    return found
+
+
+class NotARegularFile(OSError):
+    """A landing file turned into a symlink or special file between listing and reading."""
+
+
+def read_landing_file(path: Location) -> bytes:
+    """The bytes of a landing file; a local file is opened without following a symlink and
+    must be a regular file (:class:`NotARegularFile` otherwise; a fifo never blocks)."""
+    if not isinstance(path, Path):
+        return path.read_bytes()
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if path.is_symlink():
+            raise NotARegularFile(f"{path}: symbolic link: not followed") from exc
+        raise
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise NotARegularFile(f"{path}: not a regular file: not read")
+        return handle.read()
 
 
 # -- dealer registry ------------------------------------------------------------------------
@@ -240,8 +425,10 @@ def _dealer_zones(conn: psycopg.Connection, dealer_codes: Sequence[str]) -> dict
 @dataclass
 class Quarantined:
     row_number: int | None
-    record: dict[str, Any]
+    record: dict[str, Any] | None
     reason: str
+    line: int | None = None
+    raw: str | None = None
 
 
 @dataclass
@@ -253,6 +440,24 @@ class PreparedFile:
     good: list[ParsedRow] = field(default_factory=list)
     bad: list[Quarantined] = field(default_factory=list)
     reason: str | None = None
+    encoding: str | None = None
+    blank_lines: int = 0
+
+
+def _bad_row(row: ParsedRow) -> Quarantined:
+    return Quarantined(row.row_number, row.record, row.reason, row.line, row.raw)
+
+
+def _reject_all(table: Table, reason: str, encoding: str | None) -> PreparedFile:
+    """Every data record of ``table`` to quarantine with the file's ``reason``."""
+    bad = []
+    for number, rec in enumerate(table.records, start=1):
+        record = row_record(table.header, rec.fields) if rec.fields is not None else None
+        why = f"{reason}; {rec.problem}" if rec.problem else reason
+        bad.append(Quarantined(number, record, why, rec.line, rec.text))
+    return PreparedFile(
+        REJECTED, len(bad), bad=bad, reason=reason, encoding=encoding, blank_lines=table.blank_lines
+    )
 
 
 def prepare(
@@ -262,23 +467,53 @@ def prepare(
     vocabulary: Mapping[str, str],
     source: str,
     file_name: str,
+    *,
+    load_time: datetime | None = None,
+    skew_minutes: float = DEFAULT_CLOCK_SKEW_MINUTES,
+    limits: LandingLimits | None = None,
 ) -> PreparedFile:
-    """Parse a file's bytes; never raises for bad content (see the module docstring)."""
-    try:
-        header, records = (
-            read_xlsx(data) if file_name.lower().endswith(".xlsx") else read_csv(decode(data))
-        )
-    except FileRejected as exc:
-        bad = [Quarantined(None, {"file": file_name}, str(exc))]
-        return PreparedFile(REJECTED, 1, bad=bad, reason=str(exc))
-    problem = header_problem(header, obj)
+    """Parse a file's bytes; never raises for bad content (see the module docstring).
+
+    ``load_time`` (default: now) plus ``skew_minutes`` is the latest accepted timestamp.
+    """
+    limits = limits or LandingLimits()
+    load_time = load_time or datetime.now(UTC)
+    if file_name.lower().endswith(".xlsx"):
+        encoding: str | None = "xlsx"
+        try:
+            table = read_xlsx(data)
+        except FileRejected as exc:
+            bad = [Quarantined(None, {"file": file_name}, str(exc))]
+            return PreparedFile(REJECTED, 1, bad=bad, reason=str(exc), encoding=encoding)
+    else:
+        try:
+            decoded = decode(data)
+        except FileRejected as exc:
+            text = decode_lossy(data)
+            if not text.strip():
+                return PreparedFile(REJECTED, 0, reason=str(exc))
+            return _reject_all(read_csv(text, field_limit=limits.field_chars), str(exc), None)
+        encoding = decoded.encoding
+        if not decoded.text.strip():
+            return PreparedFile(EMPTY, 0, reason="empty file", encoding=encoding)
+        table = read_csv(decoded.text, field_limit=limits.field_chars)
+    problem = table.problem or header_problem(table.header, obj)
     if problem:
-        bad = [Quarantined(n, row_record(header, r), problem) for n, r in enumerate(records, 1)]
-        return PreparedFile(REJECTED, len(records), bad=bad, reason=problem)
-    prepared = PreparedFile(LOADED, len(records))
-    for row in RowParser(obj, header, local_tz, vocabulary, source).parse(records):
+        return _reject_all(table, problem, encoding)
+    prepared = PreparedFile(LOADED, len(table.records), encoding=encoding)
+    prepared.blank_lines = table.blank_lines
+    parser = RowParser(
+        obj,
+        table.header,
+        local_tz,
+        vocabulary,
+        source,
+        load_time=load_time,
+        clock_skew_minutes=skew_minutes,
+    )
+    for row in parser.parse(table.records):
         if row.errors:
-            prepared.bad.append(Quarantined(row.row_number, row.record, row.reason))
+            prepared.bad.append(_bad_row(row))
         else:
             prepared.good.append(row)
     return prepared
@@ -293,6 +528,9 @@ class FileOutcome:
     rows_loaded: int = 0
     rows_quarantined: int = 0
     reason: str | None = None
+    encoding: str | None = None
+    duplicate_of: str | None = None
+    blank_lines: int = 0
 
 
 def _copy_rows(
@@ -314,18 +552,37 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-def _already_loaded(conn: psycopg.Connection, dealer_code: str, sha: str) -> str | None:
-    row = conn.execute(
-        "select batch_id from ops.landed_files where dealer_code = %s and content_sha256 = %s",
+@dataclass(frozen=True)
+class _Landed:
+    file_name: str
+    batch_id: str
+    duplicate_of: str | None
+
+
+def _landed(conn: psycopg.Connection, dealer_code: str, sha: str) -> list[_Landed]:
+    """The ``ops.landed_files`` rows of this content, the one that loaded it first."""
+    rows = conn.execute(
+        "select file_name, batch_id, duplicate_of from ops.landed_files"
+        " where dealer_code = %s and content_sha256 = %s"
+        " order by duplicate_of is not null, landed_at",
         (dealer_code, sha),
-    ).fetchone()
-    return str(row[0]) if row else None
+    ).fetchall()
+    return [_Landed(name, str(batch), dup) for name, batch, dup in rows]
+
+
+def _seen(landed: Sequence[_Landed], lf: LandingFile, sha: str) -> FileOutcome | None:
+    same = next((row for row in landed if row.file_name == lf.name), None)
+    if same is None:
+        return None
+    return FileOutcome(SKIPPED, same.batch_id, sha, duplicate_of=same.duplicate_of)
 
 
 @dataclass(frozen=True)
 class LoadContext:
     source: str
     vocabulary: Mapping[str, str]
+    limits: LandingLimits = LandingLimits()
+    settings: FunnelSettings | None = None
 
 
 def load_file(
@@ -333,25 +590,46 @@ def load_file(
 ) -> FileOutcome:
     """Load one file in one transaction (``conn`` must be in autocommit mode).
 
-    Returns the outcome; a file already in ``ops.landed_files`` is skipped. Database errors
-    propagate after the transaction is rolled back, leaving nothing behind.
+    Returns the outcome; a file already in ``ops.landed_files`` under its name is skipped, a
+    byte-identical copy under another name is recorded as a duplicate. Database errors
+    propagate after the transaction is rolled back, leaving nothing behind. Raises
+    :class:`NotARegularFile` when the path is no longer a regular file.
     """
-    data = lf.path.read_bytes()
+    data = read_landing_file(lf.path)
     sha = hashlib.sha256(data).hexdigest()
-    previous = _already_loaded(conn, lf.dealer_code, sha)
-    if previous:
-        return FileOutcome(SKIPPED, previous, sha)
+    landed = _landed(conn, lf.dealer_code, sha)
+    if skipped := _seen(landed, lf, sha):
+        return skipped
     started_at = datetime.now(UTC)
-    prepared = prepare(data, lf.obj, local_tz, ctx.vocabulary, ctx.source, lf.name)
+    prepared = None
+    if not landed:
+        skew = (
+            clock_skew_minutes(lf.dealer_code, ctx.settings)
+            if ctx.settings is not None
+            else DEFAULT_CLOCK_SKEW_MINUTES
+        )
+        prepared = prepare(
+            data,
+            lf.obj,
+            local_tz,
+            ctx.vocabulary,
+            ctx.source,
+            lf.name,
+            load_time=started_at,
+            skew_minutes=skew,
+            limits=ctx.limits,
+        )
     with conn.transaction(), conn.cursor() as cur:
         cur.execute(
             "select pg_advisory_xact_lock(hashtextextended(%s, 0))",
             (f"dealerfunnel.landing:{lf.dealer_code}:{sha}",),
         )
-        previous = _already_loaded(conn, lf.dealer_code, sha)
-        if previous:  # another loader got there first
-            return FileOutcome(SKIPPED, previous, sha)
-        batch = _Batch(lf, sha, uuid.uuid4(), started_at, ctx.source)
+        landed = _landed(conn, lf.dealer_code, sha)
+        if skipped := _seen(landed, lf, sha):  # another loader got there first
+            return skipped
+        if landed or prepared is None:
+            return _write_duplicate(cur, lf, sha, landed[0])
+        batch = _Batch(lf, sha, uuid.uuid4(), started_at, ctx.source, ctx.limits)
         return _write_file(cur, batch, prepared)
 
 
@@ -364,6 +642,38 @@ class _Batch:
     batch_id: uuid.UUID
     started_at: datetime  # also the rows' _extracted_at
     source: str
+    limits: LandingLimits = LandingLimits()
+
+
+_INSERT_LANDED = """
+    insert into ops.landed_files (dealer_code, content_sha256, file_name, object,
+        batch_id, status, rows_in, rows_loaded, rows_quarantined, encoding, reason,
+        duplicate_of)
+    values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+"""
+
+
+def _write_duplicate(cur: psycopg.Cursor, lf: LandingFile, sha: str, first: _Landed) -> FileOutcome:
+    """Record a byte-identical copy of content already landed: no rows, a trace."""
+    reason = f"byte-identical to {first.file_name}: not loaded again"
+    cur.execute(
+        _INSERT_LANDED,
+        (
+            lf.dealer_code,
+            sha,
+            lf.name,
+            lf.obj,
+            first.batch_id,
+            DUPLICATE,
+            0,
+            0,
+            0,
+            None,
+            reason,
+            first.file_name,
+        ),
+    )
+    return FileOutcome(DUPLICATE, first.batch_id, sha, reason=reason, duplicate_of=first.file_name)
 
 
 def _write_file(cur: psycopg.Cursor, batch: _Batch, prepared: PreparedFile) -> FileOutcome:
@@ -373,17 +683,15 @@ def _write_file(cur: psycopg.Cursor, batch: _Batch, prepared: PreparedFile) -> F
     loaded = _copy_raw(cur, batch, prepared.good)
     quarantined = _copy_quarantine(cur, batch, prepared.bad)
     if (loaded, quarantined) != (len(prepared.good), len(prepared.bad)):
-        raise RuntimeError(f"{lf.dealer_code}/{lf.name}: COPY wrote an unexpected row count")
+        raise RuntimeError(f"{lf.where}: COPY wrote an unexpected row count")
+    if prepared.rows_in != loaded + quarantined:
+        raise RuntimeError(f"{lf.where}: rows_in != loaded + quarantined")
     cur.execute(
         "update ops.load_batches set finished_at = clock_timestamp() where batch_id = %s",
         (batch.batch_id,),
     )
     cur.execute(
-        """
-        insert into ops.landed_files (dealer_code, content_sha256, file_name, object,
-            batch_id, status, rows_in, rows_loaded, rows_quarantined)
-        values (%s, %s, %s, %s, %s, %s, %s, %s, %s)
-        """,
+        _INSERT_LANDED,
         (
             lf.dealer_code,
             batch.sha,
@@ -394,6 +702,9 @@ def _write_file(cur: psycopg.Cursor, batch: _Batch, prepared: PreparedFile) -> F
             prepared.rows_in,
             loaded,
             quarantined,
+            prepared.encoding,
+            prepared.reason,
+            None,
         ),
     )
     return FileOutcome(
@@ -404,12 +715,21 @@ def _write_file(cur: psycopg.Cursor, batch: _Batch, prepared: PreparedFile) -> F
         loaded,
         quarantined,
         prepared.reason,
+        prepared.encoding,
+        blank_lines=prepared.blank_lines,
     )
 
 
 def _insert_batch(cur: psycopg.Cursor, batch: _Batch, prepared: PreparedFile) -> None:
     lf = batch.lf
-    detail = {"file_name": lf.name, "content_sha256": batch.sha, "reason": prepared.reason}
+    detail = {
+        "file_name": lf.name,
+        "folder": lf.folder or lf.dealer_code,
+        "content_sha256": batch.sha,
+        "reason": prepared.reason,
+        "encoding": prepared.encoding,
+        "blank_lines": prepared.blank_lines,
+    }
     cur.execute(
         """
         insert into ops.load_batches (batch_id, source, dealer_code, object, started_at,
@@ -422,7 +742,7 @@ def _insert_batch(cur: psycopg.Cursor, batch: _Batch, prepared: PreparedFile) ->
             lf.dealer_code,
             lf.obj,
             batch.started_at,
-            prepared.status,
+            REJECTED if prepared.status == REJECTED else LOADED,  # an empty file loads 0 rows
             prepared.rows_in,
             len(prepared.good),
             len(prepared.bad),
@@ -446,59 +766,90 @@ def _copy_raw(cur: psycopg.Cursor, batch: _Batch, rows: Sequence[ParsedRow]) -> 
     )
 
 
+def _raw_text(text: str | None, limit: int) -> str | None:
+    """The kept raw text: NUL (which PostgreSQL cannot store) as U+FFFD, at most ``limit``."""
+    return None if text is None else text[:limit].replace("\x00", "\ufffd")
+
+
 def _copy_quarantine(cur: psycopg.Cursor, batch: _Batch, rows: Sequence[Quarantined]) -> int:
     if not rows:
         return 0
     lf = batch.lf
     head = (batch.batch_id, batch.source, lf.dealer_code, lf.obj, lf.name)
+    limit = batch.limits.raw_text_chars
     return _copy_rows(
         cur,
         sql.Identifier("ops", "quarantine"),
         QUARANTINE_COLUMNS,
-        ((*head, q.row_number, _json(q.record), q.reason) for q in rows),
+        (
+            (
+                *head,
+                q.row_number,
+                q.line,
+                None if q.record is None else _json(q.record),
+                _raw_text(q.raw, limit),
+                None if q.raw is None else len(q.raw),
+                q.reason.replace("\x00", "\ufffd"),
+            )
+            for q in rows
+        ),
     )
 
 
 # -- the whole landing folder ---------------------------------------------------------------
 
 _COUNTS = ("rows_in", "rows_loaded", "rows_quarantined")
+_FILE_KEYS = {
+    LOADED: "files_loaded",
+    REJECTED: "files_rejected",
+    EMPTY: "files_empty",
+    DUPLICATE: "files_duplicate",
+    SKIPPED: "files_skipped",
+}
 
 
 def _empty_summary() -> dict[str, int]:
-    return dict.fromkeys(("files", "files_loaded", "files_rejected", "files_skipped", *_COUNTS), 0)
+    return dict.fromkeys(("files", *_FILE_KEYS.values(), *_COUNTS), 0)
 
 
 def _add(summary: dict[str, int], outcome: FileOutcome) -> None:
     summary["files"] += 1
-    key = {LOADED: "files_loaded", REJECTED: "files_rejected", SKIPPED: "files_skipped"}
-    summary[key[outcome.status]] += 1
+    summary[_FILE_KEYS[outcome.status]] += 1
     for name in _COUNTS:
         summary[name] += getattr(outcome, name)
 
 
 def load_landing(
-    url: str, landing_dir: str | Path | ObjectStoragePath, *, source: str = "dealer_export"
+    url: str,
+    landing_dir: str | Path | ObjectStoragePath,
+    *,
+    source: str = "dealer_export",
+    limits: LandingLimits | None = None,
 ) -> dict:
     """Load every new file under ``landing_dir``; return a JSON-serialisable report.
 
     Report::
 
         {"source", "landing_dir", "started_at", "finished_at",
-         "dealers": {code: {"is_registered", "timezone", "files": [
-             {"file", "object", "sha256", "status", "rows_in", "rows_loaded",
-              "rows_quarantined", "batch_id", "reason"}, ...],
-             "totals": {"files", "files_loaded", "files_rejected", "files_skipped",
+         "dealers": {code: {"is_registered", "timezone", "folders": [name, ...], "files": [
+             {"file", "folder", "object", "sha256", "status", "rows_in", "rows_loaded",
+              "rows_quarantined", "batch_id", "reason", "encoding", "duplicate_of",
+              "blank_lines"}, ...],
+             "totals": {"files", "files_loaded", "files_rejected", "files_empty",
+                        "files_duplicate", "files_skipped",
                         "rows_in", "rows_loaded", "rows_quarantined"}}},
          "unregistered_dealers": [code, ...], "ignored": ["SH001/readme.txt", ...],
-         "totals": {"dealers", "files", "files_loaded", "files_rejected", "files_skipped",
-                    "rows_in", "rows_loaded", "rows_quarantined"}}
+         "refused": [{"path": "SH001/leads_x.csv", "reason": "symbolic link: ..."}, ...],
+         "totals": {"dealers", "files", ..., "refused"}}
 
-    ``status`` is ``loaded``, ``rejected`` or ``skipped_already_loaded``; a skipped file
-    counts zero rows (nothing was done this run) and carries the ``batch_id`` that loaded
-    it. A missing ``landing_dir`` is logged as a warning and loads nothing (the registry is
-    still synchronised). Raises :class:`ConfigError` when ``source`` has no stage vocabulary
-    or a dealer's time zone is invalid, and database errors as they come (files committed
-    before stay committed; the failing file leaves nothing behind).
+    ``status`` is ``loaded``, ``rejected``, ``empty``, ``duplicate`` (a byte-identical copy
+    of a file already landed under another name, ``duplicate_of`` names it) or
+    ``skipped_already_loaded``; a skipped or duplicate file counts zero rows and carries the
+    ``batch_id`` that loaded its content. A missing ``landing_dir`` is logged as a warning
+    and loads nothing (the registry is still synchronised). Raises :class:`ConfigError` when
+    ``source`` has no stage vocabulary, a dealer's time zone or ``clock_skew_minutes`` is
+    invalid, and database errors as they come (files committed before stay committed; the
+    failing file leaves nothing behind).
     """
     started = datetime.now(UTC)
     landing_dir = landing_location(landing_dir)
@@ -506,13 +857,12 @@ def load_landing(
     if vocabulary is None:
         raise ConfigError(f"stage_mapping.yml: no vocabulary for source {source!r}")
     if landing_dir.is_dir():
-        dealers, ignored = discover(landing_dir)
+        found = discover(landing_dir)
     else:
         log.warning("landing folder %s does not exist: nothing to load", landing_dir)
-        dealers, ignored = {}, []
-    report_dealers, unregistered, totals = _load_dealers(
-        url, dealers, LoadContext(source, vocabulary)
-    )
+        found = Discovery()
+    ctx = LoadContext(source, vocabulary, limits or LandingLimits(), load_funnel_settings())
+    report_dealers, unregistered, totals = _load_dealers(url, found, ctx)
     report = {
         "source": source,
         "landing_dir": str(landing_dir),
@@ -520,26 +870,28 @@ def load_landing(
         "finished_at": datetime.now(UTC).isoformat(),
         "dealers": report_dealers,
         "unregistered_dealers": unregistered,
-        "ignored": ignored,
-        "totals": {"dealers": len(dealers), **totals},
+        "ignored": found.ignored,
+        "refused": found.refused,
+        "totals": {"dealers": len(found.dealers), **totals, "refused": len(found.refused)},
     }
     log.info("landing load finished: %s", json.dumps(report["totals"]))
     return report
 
 
 def _load_dealers(
-    url: str, dealers: Mapping[str, Sequence[LandingFile]], ctx: LoadContext
+    url: str, found: Discovery, ctx: LoadContext
 ) -> tuple[dict[str, dict[str, Any]], list[str], dict[str, int]]:
     """Register the dealers and load their files: (report per dealer, unregistered, totals)."""
     report_dealers: dict[str, dict[str, Any]] = {}
     totals = _empty_summary()
     with connect(url, autocommit=True) as conn:
         with conn.transaction():
-            unregistered = _register(conn, dealers)
-        zones = _dealer_zones(conn, list(dealers))
-        for code, files in dealers.items():
-            entry = _load_dealer(conn, code, files, zones[code], ctx)
+            unregistered = _register(conn, found.dealers)
+        zones = _dealer_zones(conn, list(found.dealers))
+        for code, files in found.dealers.items():
+            entry = _load_dealer(conn, code, files, zones[code], ctx, found)
             entry["is_registered"] = code not in unregistered
+            entry["folders"] = found.folders.get(code, [code])
             report_dealers[code] = entry
             for name in totals:
                 totals[name] += entry["totals"][name]
@@ -552,16 +904,22 @@ def _load_dealer(
     files: Sequence[LandingFile],
     local_tz: ZoneInfo,
     ctx: LoadContext,
+    found: Discovery,
 ) -> dict[str, Any]:
     summary = _empty_summary()
     entries = []
     for lf in files:
-        outcome = load_file(conn, lf, local_tz, ctx)
+        try:
+            outcome = load_file(conn, lf, local_tz, ctx)
+        except NotARegularFile as exc:
+            found.refuse(lf.where, str(exc).split(": ", 1)[-1])
+            continue
         _add(summary, outcome)
         _log_outcome(lf, outcome)
         entries.append(
             {
                 "file": lf.name,
+                "folder": lf.folder or code,
                 "object": lf.obj,
                 "sha256": outcome.sha256,
                 "status": outcome.status,
@@ -570,21 +928,29 @@ def _load_dealer(
                 "rows_quarantined": outcome.rows_quarantined,
                 "batch_id": outcome.batch_id,
                 "reason": outcome.reason,
+                "encoding": outcome.encoding,
+                "duplicate_of": outcome.duplicate_of,
+                "blank_lines": outcome.blank_lines,
             }
         )
     return {"timezone": local_tz.key, "files": entries, "totals": summary}
 
 
 def _log_outcome(lf: LandingFile, outcome: FileOutcome) -> None:
-    where = f"{lf.dealer_code}/{lf.name}"
+    where = lf.where
     if outcome.status == REJECTED:
         log.warning(
             "%s rejected (%s): %d rows quarantined", where, outcome.reason, outcome.rows_quarantined
         )
+    elif outcome.status == DUPLICATE:
+        log.warning("%s is byte-identical to %s: recorded, not loaded", where, outcome.duplicate_of)
+    elif outcome.status == EMPTY:
+        log.warning("%s is empty: recorded, nothing to load", where)
     elif outcome.status == LOADED:
         log.info(
-            "%s loaded: %d rows in, %d loaded, %d quarantined",
+            "%s loaded (%s): %d rows in, %d loaded, %d quarantined",
             where,
+            outcome.encoding,
             outcome.rows_in,
             outcome.rows_loaded,
             outcome.rows_quarantined,

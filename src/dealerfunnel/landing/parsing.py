@@ -3,6 +3,12 @@
 Nothing here touches the database or the file system; :mod:`.files` does the loading. Every
 function raises :class:`ValueError` (or :class:`FileRejected`) with a message that is stored
 as the quarantine ``reason``, so messages are short, stable and quote the offending value.
+
+CSV text is cut into records by :func:`split_records`, a small record splitter that reads
+physical lines, follows the quote state to assemble logical records (a quoted field may span
+lines) and gives every record its line numbers, its raw text and either its fields (parsed
+with :mod:`csv`, ``strict``) or the problem that makes it unreadable. One bad record (an
+unterminated quote, an oversized field, malformed quoting) never stops the records after it.
 """
 
 from __future__ import annotations
@@ -33,6 +39,20 @@ OPTIONAL_TIMESTAMP_COLUMNS: Mapping[str, tuple[str, ...]] = {
     "stage_events": (),
     "followups": (),
 }
+
+#: Optional timestamp columns of the contract without a typed raw column: validated (and
+#: checked against the clock) when present and not empty; kept in the payload.
+CHECKED_TIMESTAMP_COLUMNS: Mapping[str, tuple[str, ...]] = {
+    "leads": (),
+    "stage_events": (),
+    "followups": ("recorded_at",),
+}
+
+#: A field longer than this (characters) quarantines its record: ``field over the size limit``.
+FIELD_SIZE_LIMIT = 64 * 1024
+#: The raw text of a quarantined record is kept up to this many characters (``raw_length``
+#: holds the full length).
+RAW_TEXT_LIMIT = 4 * 1024
 
 #: Canonical stage codes, accepted as is by every source.
 CANONICAL_CODES: tuple[str, ...] = (*CANONICAL_STAGES, "lost")
@@ -121,47 +141,289 @@ def normalise_stage(value: str, vocabulary: Mapping[str, str], source: str) -> s
 # -- bytes, header and rows -----------------------------------------------------------------
 
 
-def decode(data: bytes) -> str:
-    """Decode UTF-8 with or without a BOM.
+_UTF8_BOM = b"\xef\xbb\xbf"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
-    Raises :class:`FileRejected` naming the first bad byte when ``data`` is not valid UTF-8.
+
+@dataclass(frozen=True)
+class Decoded:
+    """Decoded text and how: ``utf-8``, ``utf-8-sig`` (one or more BOMs) or ``gb18030``."""
+
+    text: str
+    encoding: str
+    boms: int = 0
+
+
+def strip_boms(data: bytes) -> tuple[bytes, int]:
+    """``data`` without any number of leading UTF-8 BOMs, and how many there were."""
+    count = 0
+    while data.startswith(_UTF8_BOM):
+        data = data[len(_UTF8_BOM) :]
+        count += 1
+    return data, count
+
+
+def decode(data: bytes) -> Decoded:
+    """Detect the encoding and decode: strip every leading UTF-8 BOM, try strict UTF-8, else
+    strict GB18030 (a superset of GBK/GB2312: what Excel writes on Chinese Windows).
+
+    Raises :class:`FileRejected` naming the first bad byte of each attempt when neither
+    decodes (``not valid UTF-8 (byte 0xe9 at offset 25, line 2) nor GB18030 (...)``),
+    or when the file is UTF-16 (a UTF-16 BOM).
     """
+    body, boms = strip_boms(data)
+    if body.startswith(_UTF16_BOMS) and not boms:
+        raise FileRejected("UTF-16 text is not supported: save the file as CSV UTF-8")
     try:
-        return data.decode("utf-8-sig")
+        return Decoded(body.decode("utf-8"), "utf-8-sig" if boms else "utf-8", boms)
     except UnicodeDecodeError as exc:
-        raise FileRejected(
-            f"not valid UTF-8: {exc.reason} (byte 0x{data[exc.start]:02x} at offset {exc.start})"
-        ) from None
+        utf8 = _bad_byte(body, exc.start, boms)
+    try:
+        text = body.decode("gb18030")
+    except UnicodeDecodeError as exc:
+        gb = _bad_byte(body, exc.start, boms)
+        raise FileRejected(f"not valid UTF-8 ({utf8}) nor GB18030 ({gb})") from None
+    return Decoded(text.lstrip("\ufeff"), "gb18030", boms)
 
 
-def read_csv(text: str) -> tuple[list[str], list[list[str]]]:
+def _bad_byte(body: bytes, start: int, boms: int) -> str:
+    line = body.count(b"\n", 0, start) + 1
+    return f"byte 0x{body[start]:02x} at offset {start + 3 * boms}, line {line}"
+
+
+def decode_lossy(data: bytes) -> str:
+    """The text of an undecodable file, bad bytes as U+FFFD: only to count and keep its rows."""
+    return strip_boms(data)[0].decode("utf-8", errors="replace")
+
+
+# -- the record splitter --------------------------------------------------------------------
+
+_LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
+
+
+def physical_lines(text: str) -> list[tuple[str, str]]:
+    """``text`` cut into ``(content, terminator)`` pairs.
+
+    A line ends with ``\r\n``, ``\n`` or ``\r`` (what :mod:`csv` accepts); the last line may
+    have no terminator (``""``). ``"".join(c + t for c, t in lines) == text``.
+    """
+    lines = []
+    for match in _LINE_RE.finditer(text):
+        line = match.group()
+        if line.endswith("\r\n"):
+            lines.append((line[:-2], "\r\n"))
+        elif line.endswith(("\n", "\r")):
+            lines.append((line[:-1], line[-1]))
+        else:
+            lines.append((line, ""))
+    return lines
+
+
+@dataclass(frozen=True)
+class Record:
+    """One logical record: physical lines ``line``..``end_line`` (1-based) of the file.
+
+    ``text`` is the raw text of those lines without the last terminator. ``fields`` are the
+    parsed values, or ``None`` when ``problem`` says why the record cannot be read.
+    """
+
+    line: int
+    end_line: int
+    text: str
+    fields: list[str] | None
+    problem: str | None = None
+
+    @property
+    def blank(self) -> bool:
+        """An empty or whitespace-only line: it holds no data and is not a row."""
+        return self.fields is not None and (
+            not self.fields or (len(self.fields) == 1 and not self.fields[0].strip())
+        )
+
+
+class _Scan:
+    """Quote state of the record being assembled (the :mod:`csv` default dialect)."""
+
+    __slots__ = ("current", "fields", "longest", "longest_at", "malformed", "quoted")
+
+    def __init__(self) -> None:
+        self.quoted = False  # inside a quoted field at the end of the line read last
+        self.malformed = False  # a character other than ',' after a closing quote
+        self.fields = 0  # completed fields
+        self.current = 0  # raw length of the field being read
+        self.longest = 0
+        self.longest_at = 0
+
+    def end_field(self) -> None:
+        if self.current > self.longest:
+            self.longest, self.longest_at = self.current, self.fields
+        self.fields += 1
+        self.current = 0
+
+    def line(self, line: str) -> None:
+        """Advance over one physical line (without its terminator)."""
+        n, i = len(line), 0
+        start = not self.quoted  # at the start of a field
+        while True:
+            if self.quoted:
+                j = line.find('"', i)
+                if j < 0:
+                    self.current += n - i
+                    return
+                if j + 1 < n and line[j + 1] == '"':  # an escaped quote
+                    self.current += j + 2 - i
+                    i = j + 2
+                    continue
+                self.current += j + 1 - i
+                i, self.quoted, start = j + 1, False, False
+                if i < n and line[i] != ",":
+                    self.malformed = True
+            elif start and i < n and line[i] == '"':
+                self.quoted, start = True, False
+                self.current += 1
+                i += 1
+                continue
+            k = line.find(",", i)  # a quote inside an unquoted field is a plain character
+            if k < 0:
+                self.current += n - i
+                self.end_field()
+                return
+            self.current += k - i
+            self.end_field()
+            i, start = k + 1, True
+
+
+def split_records(
+    text: str,
+    *,
+    width: int | None = None,
+    header: bool = True,
+    field_limit: int = FIELD_SIZE_LIMIT,
+) -> Iterator[Record]:
+    """Cut CSV text into :class:`Record` objects; every physical line is in exactly one.
+
+    Records are assembled by following the quote state over physical lines: a quoted field
+    may span lines. A record spanning several lines is accepted only when it is well formed
+    and has ``width`` fields (``width`` is the header's field count: the first non-blank
+    record's when ``header`` is true and ``width`` is None). Otherwise, and when the file
+    ends inside quotes, the quote opened on the first line is unterminated: that line alone
+    becomes a record with the problem ``unterminated quote ...`` and splitting resumes on the
+    next line, so the rows after it are read. A record with a field longer than
+    ``field_limit`` characters gets ``field over the size limit`` (without being parsed); one
+    :mod:`csv` cannot parse (``strict``: a character after a closing quote) gets
+    ``malformed CSV: ...``. Never raises.
+    """
+    lines = physical_lines(text)
+    names: list[str] = []
+    seen_header = not header
+    i, total = 0, len(lines)
+    while i < total:
+        scan = _Scan()
+        j = i
+        while True:
+            scan.line(lines[j][0])
+            if not scan.quoted or j + 1 == total:
+                break
+            scan.current += len(lines[j][1])  # the line break is inside the quoted field
+            j += 1
+        if scan.quoted or (
+            j > i and (scan.malformed or (width is not None and scan.fields != width))
+        ):
+            if scan.quoted:
+                problem = "unterminated quote: no closing quote before the end of the file"
+            else:
+                problem = (
+                    f"unterminated quote: closing it on line {j + 1} would merge lines "
+                    f"{i + 1}-{j + 1} into one malformed row"
+                )
+            yield Record(i + 1, i + 1, lines[i][0], None, problem)
+            i += 1
+            continue
+        raw = "".join(c + t for c, t in lines[i:j]) + lines[j][0]
+        if scan.longest > field_limit:
+            at = scan.longest_at
+            column = names[at] if at < len(names) else f"field {at + 1}"
+            problem = (
+                f"field over the size limit: {column} has {scan.longest} characters "
+                f"(limit {field_limit})"
+            )
+            record = Record(i + 1, j + 1, raw, None, problem)
+        else:
+            record = _parse_record(i + 1, j + 1, raw)
+        if not seen_header and not record.blank:
+            seen_header = True
+            if record.fields is not None:
+                names = [name.strip() for name in record.fields]
+                width = len(names) if width is None else width
+        yield record
+        i = j + 1
+
+
+def _parse_record(line: int, end_line: int, raw: str) -> Record:
+    try:
+        rows = list(csv.reader(io.StringIO(raw, newline=""), strict=True))
+    except csv.Error as exc:
+        return Record(line, end_line, raw, None, f"malformed CSV: {exc}")
+    if len(rows) > 1:  # cannot happen for a record the splitter assembled; never merge rows
+        return Record(line, end_line, raw, None, "malformed CSV: more than one row")
+    return Record(line, end_line, raw, rows[0] if rows else [])
+
+
+@dataclass
+class Table:
+    """A file as header + data records (blank lines dropped and counted)."""
+
+    header: list[str]
+    header_line: int
+    records: list[Record]
+    blank_lines: int = 0
+    problem: str | None = None  # the header record cannot be read: the file is rejected
+
+
+def read_csv(text: str, *, field_limit: int = FIELD_SIZE_LIMIT) -> Table:
     """Split decoded CSV text into the trimmed header and the data records.
 
-    Completely blank lines are skipped (they hold no data); a line of empty fields is a row.
-    Quoted fields may span lines. Empty header names become ``_column_<n>`` (1-based).
-    Raises :class:`FileRejected` when there is no header row or the CSV is malformed (a
-    character after a closing quote, or a quote left open at the end of the file: parsing
-    on would silently merge rows).
+    The header is the first non-blank record. Empty and whitespace-only lines hold no data:
+    they are skipped and counted (``blank_lines``); a line of empty fields (``,,``) is a row.
+    Quoted fields may span lines. Empty header names become ``_column_<n>`` (1-based). A
+    header record that cannot be read sets ``problem``. Raises :class:`FileRejected` only
+    when there is no non-blank line at all (``empty file: no header row``).
     """
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        records = [record for record in reader if record]
-    except csv.Error as exc:
-        raise FileRejected(f"malformed CSV near line {reader.line_num}: {exc}") from None
-    if not records:
+    head: Record | None = None
+    records: list[Record] = []
+    blank = 0
+    for record in split_records(text, field_limit=field_limit):
+        if record.blank:
+            blank += 1
+        elif head is None:
+            head = record
+        else:
+            records.append(record)
+    if head is None:
         raise FileRejected("empty file: no header row")
-    header = [name.strip() or f"_column_{i}" for i, name in enumerate(records[0], start=1)]
-    return header, records[1:]
+    if head.fields is None:
+        problem = f"unreadable header (line {head.line}): {head.problem}"
+        return Table([], head.line, records, blank, problem)
+    header = [name.strip() or f"_column_{i}" for i, name in enumerate(head.fields, start=1)]
+    return Table(header, head.line, records, blank)
 
 
-def read_xlsx(data: bytes) -> tuple[list[str], list[list[str]]]:
+def _csv_line(fields: Sequence[str]) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="").writerow(fields)
+    return buffer.getvalue()
+
+
+def read_xlsx(data: bytes) -> Table:
     """The first worksheet of an XLSX workbook as header + records of strings.
 
     Cells become the text a CSV export would hold: dates and datetimes in ISO 8601 (a naive
     datetime stays naive, so it is read in the dealer's local time like a CSV value), whole
     numbers without a decimal point (phone numbers typed as numbers), other numbers as
     ``repr``, booleans as ``true``/``false``, empty cells as ``""``. Completely empty rows are
-    skipped. Raises :class:`FileRejected` when the bytes are not a readable workbook.
+    skipped and counted. A record's line is its worksheet row number and its text the row as
+    a CSV line. Raises :class:`FileRejected` when the bytes are not a readable workbook or
+    the worksheet has no non-empty row.
     """
     import zipfile
 
@@ -171,26 +433,33 @@ def read_xlsx(data: bytes) -> tuple[list[str], list[list[str]]]:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
         raise FileRejected(f"not a readable XLSX workbook: {exc}") from None
+    rows: list[tuple[int, list[str]]] = []
+    blank = 0
     try:
         sheet = workbook.worksheets[0]
-        records = [
-            [_cell_text(value) for value in row]
-            for row in sheet.iter_rows(values_only=True)
-            if any(value not in (None, "") for value in row)
-        ]
+        for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+            if any(value not in (None, "") for value in row):
+                rows.append((number, [_cell_text(value) for value in row]))
+            else:
+                blank += 1
     finally:
         workbook.close()
-    if not records:
+    if not rows:
         raise FileRejected("empty workbook: no header row")
-    while records[0] and records[0][-1] == "":  # trailing empty header cells
-        width = len(records[0]) - 1
-        if any(len(r) > width and r[width] for r in records[1:]):
+    first = rows[0][1]
+    while first and first[-1] == "":  # trailing empty header cells
+        width = len(first) - 1
+        if any(len(r) > width and r[width] for _, r in rows[1:]):
             break
-        records = [r[:width] for r in records]
-    header = [name.strip() or f"_column_{i}" for i, name in enumerate(records[0], start=1)]
+        rows = [(n, r[:width]) for n, r in rows]
+        first = rows[0][1]
+    header = [name.strip() or f"_column_{i}" for i, name in enumerate(first, start=1)]
     width = len(header)
-    rows = [r + [""] * (width - len(r)) if len(r) < width else r for r in records[1:]]
-    return header, rows
+    records = []
+    for number, cells in rows[1:]:
+        fields = cells + [""] * (width - len(cells)) if len(cells) < width else cells
+        records.append(Record(number, number, _csv_line(fields), fields))
+    return Table(header, rows[0][0], records, blank)
 
 
 def _cell_text(value: Any) -> str:
@@ -248,12 +517,20 @@ def row_record(header: Sequence[str], fields: Sequence[str]) -> dict[str, Any]:
 @dataclass
 class ParsedRow:
     """One data row: ``values`` are the typed columns (in :func:`typed_columns` order) or
-    ``errors`` says why the row goes to quarantine."""
+    ``errors`` says why the row goes to quarantine.
+
+    ``row_number`` is the data row's ordinal in the file (1-based, blank lines not counted),
+    ``line`` the physical line it starts on (1-based, the header included) and ``raw`` its
+    text as in the file (``None`` when the caller has none). ``record`` is ``None`` when the
+    row could not be cut into fields.
+    """
 
     row_number: int
-    record: dict[str, Any]
+    record: dict[str, Any] | None
     values: list[Any] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    line: int | None = None
+    raw: str | None = None
 
     @property
     def reason(self) -> str:
@@ -269,8 +546,17 @@ def typed_columns(obj: str) -> tuple[str, ...]:
     }[obj]
 
 
+def _minutes(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
 class RowParser:
-    """Turns the records of one file (with a valid header) into :class:`ParsedRow` objects."""
+    """Turns the records of one file (with a valid header) into :class:`ParsedRow` objects.
+
+    With ``load_time``, a timestamp later than ``load_time + clock_skew_minutes`` is an error
+    (``timestamp in the future: created_at 2099-01-01 > load time + 10 min``): every
+    timestamp column of the object, typed or checked.
+    """
 
     def __init__(
         self,
@@ -279,6 +565,9 @@ class RowParser:
         local_tz: tzinfo,
         vocabulary: Mapping[str, str],
         source: str,
+        *,
+        load_time: datetime | None = None,
+        clock_skew_minutes: float = 10,
     ) -> None:
         self.obj = obj
         self.header = list(header)
@@ -287,10 +576,28 @@ class RowParser:
         self.source = source
         self.index = {name: i for i, name in enumerate(header)}
         self.columns = typed_columns(obj)
+        self.checked = [c for c in CHECKED_TIMESTAMP_COLUMNS[obj] if c in self.index]
+        self.skew = clock_skew_minutes
+        self.not_after = (
+            None if load_time is None else load_time + timedelta(minutes=clock_skew_minutes)
+        )
 
-    def parse(self, records: Sequence[Sequence[str]]) -> Iterator[ParsedRow]:
-        for number, fields in enumerate(records, start=1):
-            yield self.parse_row(number, fields)
+    def parse(self, records: Sequence[Sequence[str] | Record]) -> Iterator[ParsedRow]:
+        for number, item in enumerate(records, start=1):
+            if isinstance(item, Record):
+                yield self.parse_record(number, item)
+            else:
+                yield self.parse_row(number, item)
+
+    def parse_record(self, row_number: int, record: Record) -> ParsedRow:
+        """:meth:`parse_row` for a :class:`Record`; an unreadable record is an error row."""
+        if record.fields is None:
+            row = ParsedRow(row_number, None, line=record.line, raw=record.text)
+            row.errors.append(record.problem or "unreadable record")
+            return row
+        row = self.parse_row(row_number, record.fields)
+        row.line, row.raw = record.line, record.text
+        return row
 
     def parse_row(self, row_number: int, fields: Sequence[str]) -> ParsedRow:
         """Parse one record; never raises: problems end up in ``ParsedRow.errors``.
@@ -299,8 +606,8 @@ class RowParser:
         NUL character (``NUL character in note``) stops parsing at once. Otherwise every
         column problem is collected (joined by ``; `` in :attr:`ParsedRow.reason`): an empty
         ``lead_id``, an empty or unparseable required timestamp
-        (``unparseable created_at: 'yesterday'``), an unparseable optional timestamp, an
-        empty or unknown stage.
+        (``unparseable created_at: 'yesterday'``), an unparseable optional timestamp, a
+        timestamp in the future, an empty or unknown stage.
         """
         if len(fields) != len(self.header):
             row = ParsedRow(row_number, row_record(self.header, fields))
@@ -315,6 +622,8 @@ class RowParser:
         row = ParsedRow(row_number, record)
         for column in self.columns:
             row.values.append(self._typed(column, fields, row.errors))
+        for column in self.checked:
+            self._typed(column, fields, row.errors)
         return row
 
     def _typed(self, column: str, fields: Sequence[str], errors: list[str]) -> Any:
@@ -337,7 +646,13 @@ class RowParser:
                 errors.append(f"empty {column}")
             return None
         try:
-            return parse_timestamp(value, self.local_tz)
+            parsed = parse_timestamp(value, self.local_tz)
         except ValueError:
             errors.append(f"unparseable {column}: {raw!r}")
             return None
+        if self.not_after is not None and parsed > self.not_after:
+            errors.append(
+                f"timestamp in the future: {column} {value} > load time + {_minutes(self.skew)} min"
+            )
+            return None
+        return parsed

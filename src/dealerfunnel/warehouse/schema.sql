@@ -30,21 +30,62 @@ create table if not exists ops.load_batches (
     detail jsonb not null default '{}'::jsonb
 );
 
--- One row per landed file; a file is identified by its content hash within its dealer.
+-- One row per landed file name and content. Content (its hash within its dealer) is loaded
+-- once: the row without duplicate_of. A byte-identical copy under another name gets its own
+-- row: status 'duplicate', duplicate_of = the first file's name, the first's batch, 0 rows.
+-- encoding: utf-8, utf-8-sig (leading BOMs stripped), gb18030, xlsx; null when undecodable.
 create table if not exists ops.landed_files (
     dealer_code text not null,
     content_sha256 text not null,
     file_name text not null,
     object text not null,
     batch_id uuid not null references ops.load_batches (batch_id),
-    status text not null check (status in ('loaded', 'rejected')),
+    status text not null
+        constraint landed_files_status_check
+        check (status in ('loaded', 'rejected', 'empty', 'duplicate')),
     rows_in integer not null,
     rows_loaded integer not null,
     rows_quarantined integer not null,
     landed_at timestamptz not null default now(),
-    primary key (dealer_code, content_sha256)
+    encoding text,
+    reason text,
+    duplicate_of text,
+    primary key (dealer_code, content_sha256, file_name)
 );
+alter table ops.landed_files add column if not exists encoding text;
+alter table ops.landed_files add column if not exists reason text;
+alter table ops.landed_files add column if not exists duplicate_of text;
+-- Databases created before duplicates were recorded: key on (dealer, hash, name), new statuses.
+do $$
+begin
+    if exists (
+        select 1 from pg_constraint
+        where conrelid = 'ops.landed_files'::regclass and contype = 'p'
+            and cardinality(conkey) = 2
+    ) then
+        alter table ops.landed_files drop constraint landed_files_pkey;
+        alter table ops.landed_files
+            add primary key (dealer_code, content_sha256, file_name);
+    end if;
+    if not exists (
+        select 1 from pg_constraint
+        where conrelid = 'ops.landed_files'::regclass
+            and conname = 'landed_files_status_check'
+            and pg_get_constraintdef(oid) like '%duplicate%'
+    ) then
+        alter table ops.landed_files drop constraint if exists landed_files_status_check;
+        alter table ops.landed_files add constraint landed_files_status_check
+            check (status in ('loaded', 'rejected', 'empty', 'duplicate'));
+    end if;
+end
+$$;
+create unique index if not exists landed_files_content_once
+    on ops.landed_files (dealer_code, content_sha256) where duplicate_of is null;
 
+-- Quarantined rows: row_number is the data row's ordinal in its file (blank lines not
+-- counted), line_number the physical line it starts on (1-based, header = line 1; the
+-- worksheet row for XLSX), raw_text its text as in the file (truncated; raw_length is the
+-- full length in characters), record the row as jsonb when it could be cut into fields.
 create table if not exists ops.quarantine (
     quarantine_id bigserial primary key,
     batch_id uuid not null references ops.load_batches (batch_id),
@@ -55,8 +96,14 @@ create table if not exists ops.quarantine (
     row_number integer,
     record jsonb,
     reason text not null,
-    quarantined_at timestamptz not null default now()
+    quarantined_at timestamptz not null default now(),
+    line_number integer,
+    raw_text text,
+    raw_length integer
 );
+alter table ops.quarantine add column if not exists line_number integer;
+alter table ops.quarantine add column if not exists raw_text text;
+alter table ops.quarantine add column if not exists raw_length integer;
 create index if not exists quarantine_batch_idx on ops.quarantine (batch_id);
 
 create table if not exists ops.watermarks (

@@ -7,8 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dealerfunnel.landing.files import LOADED, REJECTED, object_for, prepare
+from dealerfunnel.landing.files import EMPTY, LOADED, REJECTED, object_for, prepare
 from dealerfunnel.landing.parsing import (
+    Decoded,
     FileRejected,
     RowParser,
     decode,
@@ -141,35 +142,61 @@ def test_unknown_and_empty_stages_are_errors(vocabulary: dict[str, str]) -> None
 # -- encoding, header -----------------------------------------------------------------------
 
 
-def test_decode_strips_a_bom_and_accepts_plain_utf8() -> None:
-    assert decode("\ufefflead_id,名字\n".encode()) == "lead_id,名字\n"
-    assert decode("lead_id,名字\n".encode()) == "lead_id,名字\n"
+def test_decode_strips_boms_and_accepts_plain_utf8() -> None:
+    assert decode("\ufefflead_id,名字\n".encode()) == Decoded("lead_id,名字\n", "utf-8-sig", 1)
+    assert decode("lead_id,名字\n".encode()) == Decoded("lead_id,名字\n", "utf-8", 0)
+    doubled = b"\xef\xbb\xbf\xef\xbb\xbflead_id\n"
+    assert decode(doubled) == Decoded("lead_id\n", "utf-8-sig", 2)
+
+
+def test_decode_falls_back_to_gb18030() -> None:
+    text = "lead_id,名字\nL1,李雷\n"
+    assert decode(text.encode("gbk")) == Decoded(text, "gb18030", 0)
+    assert decode(text.encode("gb18030")) == Decoded(text, "gb18030", 0)
+    assert decode(b"\xef\xbb\xbf" + text.encode("gbk")).text == text
 
 
 def test_decode_rejects_other_encodings() -> None:
-    reason = r"^not valid UTF-8: invalid continuation byte \(byte 0xc3 at offset 8\)$"
+    reason = (
+        r"^not valid UTF-8 \(byte 0xe9 at offset 24, line 2\) "
+        r"nor GB18030 \(byte 0xe9 at offset 24, line 2\)$"
+    )
     with pytest.raises(FileRejected, match=reason):
-        decode("lead_id,名字\n".encode("gb18030"))
+        decode("lead_id,created_at\nL1,x é\n".encode("latin-1"))
+    with pytest.raises(FileRejected, match="UTF-16"):
+        decode("lead_id\n".encode("utf-16"))
 
 
 def test_read_csv_trims_header_and_skips_blank_lines() -> None:
-    header, records = read_csv(' lead_id , created_at,,note\n\n1,2026-05-04,,"a\nb"\n,,,\n')
-    assert header == ["lead_id", "created_at", "_column_3", "note"]
-    assert records == [["1", "2026-05-04", "", "a\nb"], ["", "", "", ""]]
+    table = read_csv(' lead_id , created_at,,note\n\n1,2026-05-04,,"a\nb"\n  \n,,,\n')
+    assert table.header == ["lead_id", "created_at", "_column_3", "note"]
+    assert [(r.line, r.fields) for r in table.records] == [
+        (3, ["1", "2026-05-04", "", "a\nb"]),
+        (6, ["", "", "", ""]),
+    ]
+    assert table.blank_lines == 2
 
 
 @pytest.mark.parametrize(
-    ("text", "reason"),
+    ("text", "line", "problem"),
     [
-        ("", "empty file: no header row"),
-        ("\n\n", "empty file: no header row"),
-        ('lead_id,created_at\n1,"2026-05-04"x\n', "malformed CSV near line 2"),
-        ('lead_id,created_at\n1,"2026-05-04\n2,x\n', "malformed CSV near line 3"),
+        ('lead_id,created_at\n1,"2026-05-04"x\n2,ok\n', 2, "malformed CSV"),
+        ('lead_id,created_at\n1,"2026-05-04\n2,x\n', 2, "unterminated quote: no closing"),
+        ('lead_id,created_at\n1,"2026-05-04\n2,x\n3,"a"b\n', 2, "unterminated quote: closing"),
     ],
 )
-def test_read_csv_rejects_unreadable_files(text: str, reason: str) -> None:
-    with pytest.raises(FileRejected, match=reason):
-        read_csv(text)
+def test_read_csv_keeps_unreadable_records(text: str, line: int, problem: str) -> None:
+    table = read_csv(text)
+    bad = [r for r in table.records if r.problem]
+    assert bad[0].line == line and bad[0].problem.startswith(problem)
+    assert bad[0].fields is None and bad[0].text.startswith(f"{line - 1},")
+    assert any(r.fields and r.fields[0] == "2" for r in table.records)
+
+
+def test_read_csv_rejects_a_file_without_a_header() -> None:
+    with pytest.raises(FileRejected, match="empty file: no header row"):
+        read_csv("\n \n")
+    assert read_csv('"lead_id\n').problem.startswith("unreadable header (line 1)")
 
 
 @pytest.mark.parametrize(
@@ -292,20 +319,61 @@ def test_prepare_rejects_a_file_missing_a_required_column(vocabulary: dict[str, 
     assert prepared.status == REJECTED
     assert prepared.rows_in == 2
     assert prepared.good == []
-    assert [(q.row_number, q.record, q.reason) for q in prepared.bad] == [
+    assert [(q.row_number, q.line, q.record, q.reason) for q in prepared.bad] == [
         (
             1,
+            2,
             {"lead_id": "L1", "contacted_on": "2026-05-04"},
             "missing required column 'occurred_at'",
         ),
-        (2, {"fields": ["L2", "2026-05-05", "extra"]}, "missing required column 'occurred_at'"),
+        (2, 3, {"fields": ["L2", "2026-05-05", "extra"]}, "missing required column 'occurred_at'"),
     ]
 
 
-def test_prepare_rejects_an_undecodable_file_as_one_record(vocabulary: dict[str, str]) -> None:
-    data = "lead_id,created_at\nL1,2026-05-04 é\n".encode("latin-1")
+def test_prepare_rejects_an_undecodable_file_row_by_row(vocabulary: dict[str, str]) -> None:
+    data = "lead_id,created_at\nL1,2026-05-04 é\nL2,2026-05-04\n".encode("latin-1")
     prepared = prepare(data, "leads", SHANGHAI, vocabulary, "dealer_export", "x.csv")
     assert prepared.status == REJECTED
-    assert (prepared.rows_in, len(prepared.good), len(prepared.bad)) == (1, 0, 1)
-    assert prepared.bad[0].record == {"file": "x.csv"}
+    assert (prepared.rows_in, len(prepared.good), len(prepared.bad)) == (2, 0, 2)
+    assert [(q.line, q.raw) for q in prepared.bad] == [
+        (2, "L1,2026-05-04 \ufffd"),
+        (3, "L2,2026-05-04"),
+    ]
     assert prepared.bad[0].reason.startswith("not valid UTF-8")
+    assert prepared.encoding is None
+
+
+def test_prepare_an_empty_file(vocabulary: dict[str, str]) -> None:
+    for data in (b"", b" \r\n\t\n", b"\xef\xbb\xbf\xef\xbb\xbf\n"):
+        prepared = prepare(data, "leads", SHANGHAI, vocabulary, "dealer_export", "x.csv")
+        assert (prepared.status, prepared.rows_in, prepared.bad) == (EMPTY, 0, [])
+
+
+def test_prepare_quarantines_future_timestamps(vocabulary: dict[str, str]) -> None:
+    data = (
+        b"lead_id,occurred_at,recorded_at\n"
+        b"L1,2026-05-04 10:00,2026-05-04 10:05\n"
+        b"L2,2026-05-04 10:09+00:00,\n"  # within the skew
+        b"L3,2026-05-04 10:11+00:00,\n"
+        b"L4,2026-05-04,2099-01-01\n"
+    )
+    load_time = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)
+    prepared = prepare(
+        data, "followups", SHANGHAI, vocabulary, "dealer_export", "f.csv", load_time=load_time
+    )
+    assert [r.record["lead_id"] for r in prepared.good] == ["L1", "L2"]
+    assert [(q.line, q.reason) for q in prepared.bad] == [
+        (4, "timestamp in the future: occurred_at 2026-05-04 10:11+00:00 > load time + 10 min"),
+        (5, "timestamp in the future: recorded_at 2099-01-01 > load time + 10 min"),
+    ]
+    relaxed = prepare(
+        data,
+        "followups",
+        SHANGHAI,
+        vocabulary,
+        "dealer_export",
+        "f.csv",
+        load_time=load_time,
+        skew_minutes=15,
+    )
+    assert len(relaxed.good) == 3
