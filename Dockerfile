@@ -11,4 +11,5 @@ COPY --chown=airflow:root dbt_project /opt/airflow/dbt_project
 COPY --chown=airflow:root expectations /opt/airflow/expectations
 COPY --chown=airflow:root config /opt/airflow/config
 ENV DEALERFUNNEL_HOME=/opt/airflow \
-    DEALERFUNNEL_DATA_DIR=/opt/airflow/var
+    DEALERFUNNEL_DATA_DIR=/opt/airflow/var \
+    DEALERFUNNEL_DEPLOYMENT=true

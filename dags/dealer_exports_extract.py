@@ -35,9 +35,12 @@ from dealerfunnel.dag_defaults import START_DATE, default_args
 def dealer_exports_extract():
     @task
     def prepare_warehouse() -> None:
+        from dealerfunnel.sources.loader import mark_abandoned_batches
         from dealerfunnel.warehouse import ensure_schema, resolve_warehouse_url
 
-        ensure_schema(resolve_warehouse_url())
+        url = resolve_warehouse_url()
+        ensure_schema(url)
+        mark_abandoned_batches(url)
 
     @task(outlets=RAW_DEALER_EXPORT)
     def load_landing_files() -> dict:

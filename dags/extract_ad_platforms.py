@@ -24,7 +24,16 @@ Each task is mapped over the dealers x accounts of its source (dynamic task mapp
   stopped, without loss or duplicates.
 - **Idempotent merge** on `(account_id, record_id)`: late updates win, re-runs change nothing.
 - **Faults**: 429 (honouring `Retry-After`), 5xx, timeouts and truncated bodies are retried with
-  backoff; an auth failure fails the task at once (no Airflow retry), naming the connection.
+  backoff within a bounded budget (connect 5 s, read 30 s, 120 s per call by default:
+  `DEALERFUNNEL_HTTP_*`, see `dealerfunnel.sources.httpclient`); an auth failure fails the task
+  at once (no Airflow retry), naming the connection.
+- **Isolation**: a source (or one dealer's account) that is down fails only its own mapped
+  tasks, quickly (one Airflow retry; once a source is found unreachable its next tasks probe
+  once). The failure is recorded in `ops.load_batches` (status `failed`, error class and
+  message, connection; no secret), which the `source_freshness` alert rule reports as an
+  outage. The other tasks run and emit their raw Assets, so `funnel_transform` still runs;
+  `report` (all_done) summarises and then fails the run naming the failed sources.
+- A source whose Airflow Connection is not defined is not configured: no work items.
 - Malformed records go to `ops.quarantine` with the reason (`rows_in = loaded + quarantined`).
 
 Publishes the raw tables as Assets.
@@ -52,7 +61,7 @@ def _extract(item: dict) -> dict:
     try:
         results = extract(item, resolve_warehouse_url())
     except (AuthFailed, SourceConfigError) as exc:  # retrying cannot help: fail fast
-        raise AirflowFailException(str(exc)) from exc
+        raise AirflowFailException(str(exc)) from None
     return {
         "table": item["table"],
         "dealer_code": item["dealer_code"],
@@ -71,20 +80,23 @@ def _extract(item: dict) -> dict:
     max_active_runs=1,
     doc_md=__doc__,
     tags=["extract", "meta", "google_ads", "salesforce", "hubspot", "eventbrite", "raw"],
-    default_args=default_args(retries=2, retry_delay=timedelta(minutes=2)),
+    default_args=default_args(retries=1, retry_delay=timedelta(minutes=2)),
 )
 def extract_ad_platforms():
     @task
     def prepare_warehouse() -> None:
+        from dealerfunnel.sources.loader import mark_abandoned_batches
         from dealerfunnel.warehouse import ensure_schema, resolve_warehouse_url
 
-        ensure_schema(resolve_warehouse_url())
+        url = resolve_warehouse_url()
+        ensure_schema(url)
+        mark_abandoned_batches(url)
 
     @task
     def plan_accounts(table: str) -> list[dict]:
-        from dealerfunnel.sources.registry import plan
+        from dealerfunnel.sources.registry import plan_configured
 
-        return plan(table)
+        return plan_configured(table)
 
     def extract_task(table: str):
         # One task per source object, its own outlet; mapped over dealers x accounts.
@@ -94,10 +106,13 @@ def extract_ad_platforms():
 
         return extract_one
 
-    @task
-    def report(per_table: list) -> dict:
+    @task(trigger_rule="all_done")  # runs whatever failed; fails the run if anything did
+    def report(per_table: list, plans: list) -> dict:
+        from airflow.sdk.exceptions import AirflowFailException
+
         summary: dict[str, dict] = {}
-        for result in (r for results in per_table for r in results):
+        done = set()
+        for result in (r for results in per_table for r in (results or ()) if r):
             entry = summary.setdefault(
                 result["table"], {"accounts": 0, "rows_in": 0, "loaded": 0, "quarantined": 0}
             )
@@ -105,16 +120,30 @@ def extract_ad_platforms():
             entry["rows_in"] += result["rows_in"]
             entry["loaded"] += result["rows_loaded"]
             entry["quarantined"] += result["rows_quarantined"]
+            done.add((result["table"], result["dealer_code"]))
+        failed = sorted(
+            f"{item['table']}[{item['dealer_code']}]"
+            for items in plans
+            for item in (items or ())
+            if (item["table"], item["dealer_code"]) not in done
+        )
+        failed += [f"plan_{t}" for t, items in zip(TABLES, plans, strict=False) if items is None]
         print(summary)
+        if failed:
+            raise AirflowFailException(
+                f"{len(failed)} extract(s) failed (see ops.load_batches): {', '.join(failed)}"
+            )
         return summary
 
     ready = prepare_warehouse()
     outputs = []
+    plans = []
     for table in TABLES:
         items = plan_accounts.override(task_id=f"plan_{table}")(table)
         ready >> items
+        plans.append(items)
         outputs.append(extract_task(table).expand(item=items))
-    report(outputs)
+    report(outputs, plans)
 
 
 extract_ad_platforms()

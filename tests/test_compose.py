@@ -36,3 +36,12 @@ def test_compose_has_the_scale_out_services_and_no_literal_secrets():
         if "PASSWORD" in line and ":" in line and not line.strip().startswith("#"):
             value = line.split(":", 1)[1]
             assert "${" in value or "PASSWORD" not in line.split(":", 1)[0], line
+
+
+def test_the_image_and_the_stack_are_deployments():
+    """No embedded warehouse on a worker: DEALERFUNNEL_DEPLOYMENT in the image and the stack."""
+    root = Path(__file__).resolve().parents[1]
+    compose = yaml.safe_load((root / "docker-compose.yml").read_text())
+    env = compose["x-airflow-common"]["environment"]
+    assert str(env["DEALERFUNNEL_DEPLOYMENT"]).lower() == "true"
+    assert "DEALERFUNNEL_DEPLOYMENT=true" in (root / "Dockerfile").read_text()

@@ -54,7 +54,11 @@ RUN_LOCK_APPLICATION = "dealerfunnel-run"
 
 
 class DagRunFailed(RuntimeError):
-    pass
+    """A DAG run failed; ``states`` holds the state of every DAG run that ran."""
+
+    def __init__(self, message: str, states: dict[str, str] | None = None) -> None:
+        super().__init__(" ".join(message.split()))  # one line
+        self.states = dict(states or {})
 
 
 class RunInProgress(RuntimeError):
@@ -153,11 +157,47 @@ def output_to_log(log_path: Path | None) -> Iterator[TextIO]:
             console.close()
 
 
+# A failed run of these DAGs does not stop the cycle: the data that did load still reaches the
+# marts (a down API must not hold back the dealer files); the run exits 1 at the end.
+ISOLATED_DAGS = ("dealer_exports_extract", "extract_ad_platforms")
+
+
+def failed_sources(url: str, since: datetime) -> list[str]:
+    """One line per API source whose extracts failed since ``since`` (``ops.load_batches``):
+    the source, its connection and base URL (masked), how many work items failed, the error."""
+    from dealerfunnel.warehouse.connection import connect
+
+    with connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            """
+            select source, detail->>'conn_id', detail->>'base_url',
+                   count(distinct (object, dealer_code)),
+                   (array_agg(detail->>'error_class' order by finished_at desc))[1],
+                   (array_agg(detail->>'error' order by finished_at desc))[1]
+            from ops.load_batches
+            where status = 'failed' and detail ? 'conn_id' and started_at >= %s
+            group by 1, 2, 3 order by 1
+            """,
+            (since,),
+        ).fetchall()
+    return [
+        f"API source {source} failed (Airflow connection {conn_id!r}, {base_url}): "
+        f"{n} work item(s) (object x dealer) failed; last error {error_class}: {error}"
+        for source, conn_id, base_url, n, error_class, error in rows
+    ]
+
+
 def run_dags(
     url: str, dag_ids: tuple[str, ...] = DAG_ORDER, *, console: TextIO | None = None
 ) -> dict[str, str]:
-    """Run the DAGs in order with ``dag.test()``; raise :class:`DagRunFailed` on a failed run."""
+    """Run the DAGs in order with ``dag.test()``.
+
+    A failed run of an extract DAG (:data:`ISOLATED_DAGS`) is recorded and the next DAGs run
+    anyway; any other failed run stops. At the end :class:`DagRunFailed` names every failed
+    run (and, for the API DAG, the failed sources and connections, from ``ops.load_batches``).
+    """
     console = console or sys.stdout
+    started_at = datetime.now(UTC)
     configure_airflow()
     os.environ["AIRFLOW_CONN_WAREHOUSE"] = airflow_connection_json(url)
 
@@ -169,6 +209,7 @@ def run_dags(
     if bag.import_errors:
         raise DagRunFailed(f"DAG import errors: {bag.import_errors}")
     states: dict[str, str] = {}
+    problems: list[str] = []
     for dag_id in dag_ids:
         started = time.monotonic()
         dag_run = bag.get_dag(dag_id).test()
@@ -176,8 +217,16 @@ def run_dags(
         states[dag_id] = state
         print(f"  {dag_id}: {state} in {time.monotonic() - started:.1f}s", file=console)
         if state != "success":
-            failed = [ti.task_id for ti in dag_run.get_task_instances() if ti.state == "failed"]
-            raise DagRunFailed(f"DAG {dag_id} ended {state}; failed tasks: {failed}")
+            failed = sorted(
+                {ti.task_id for ti in dag_run.get_task_instances() if ti.state == "failed"}
+            )
+            problems.append(f"DAG {dag_id} ended {state}; failed tasks: {failed}")
+            if dag_id not in ISOLATED_DAGS:
+                break
+            print(f"  {dag_id} failed; continuing with the data that loaded", file=console)
+    if problems:
+        sources = failed_sources(url, started_at) if "extract_ad_platforms" in states else []
+        raise DagRunFailed("; ".join([*sources, *problems]), states)
     return states
 
 
@@ -231,6 +280,13 @@ def run_pipeline(
         with ExitStack() as stack:
             stack.enter_context(exclusive_run(url))
             ensure_schema(url)
+            from dealerfunnel.sources.loader import mark_abandoned_batches
+
+            abandoned = mark_abandoned_batches(url)
+            if abandoned:
+                print(
+                    f"  {len(abandoned)} load batch(es) of a killed run marked failed", flush=True
+                )
             if prepare is not None:
                 prepare(url)
             dag_ids = DAG_ORDER
@@ -245,12 +301,19 @@ def run_pipeline(
             print("running DAGs through Airflow (dag.test):", flush=True)
             if log_path:
                 print(f"  task logs: {log_path}", flush=True)
+            failure = None
             with output_to_log(log_path) as console:
-                run_dags(url, dag_ids, console=console)
-            reports_dir().mkdir(parents=True, exist_ok=True)
-            print_summary(url)
-            if after is not None:
-                after()
+                try:
+                    run_dags(url, dag_ids, console=console)
+                except DagRunFailed as exc:
+                    failure = exc
+            if failure is None or failure.states.get("funnel_transform") == "success":
+                reports_dir().mkdir(parents=True, exist_ok=True)
+                print_summary(url)  # the marts were built: show them, then report the failure
+                if after is not None:
+                    after()
+            if failure is not None:
+                raise failure
     except WarehouseUnreachable as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

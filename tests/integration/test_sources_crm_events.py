@@ -198,7 +198,17 @@ def test_auth_failure_fails_fast_and_commits_nothing(source, clean_warehouse, mo
         for table in h.CRM_TABLES[source]:
             assert db.execute(f"select count(*) from raw.{table}").fetchone()[0] == 0
         assert db.execute("select count(*) from ops.watermarks").fetchone()[0] == 0
-        assert db.execute("select count(*) from ops.load_batches").fetchone()[0] == 0
+        # nothing loaded; each failed work item is recorded (the outage record), no secret
+        assert (
+            db.execute(
+                "select count(*) from ops.load_batches where status <> 'failed'"
+                " or not detail ? 'error_class' or rows_in <> 0"
+            ).fetchone()[0]
+            == 0
+        )
+        details = [d for (d,) in db.execute("select detail from ops.load_batches")]
+        assert details and all(d["error_class"] == "AuthFailed" for d in details)
+        assert all(secret not in str(d) for d in details)
 
 
 @pytest.mark.parametrize("source", SOURCES)

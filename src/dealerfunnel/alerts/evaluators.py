@@ -535,30 +535,71 @@ def evaluate_freshness(conn, rule: Rule, as_of: datetime) -> list[Verdict]:
             sql.SQL(" union all ").join(parts)
         )
     ).fetchall()
+    outages = _outages(conn)
+    last_by_key = {(d, s): last for d, s, last in rows if last is not None}
     verdicts = []
-    for dealer_code, source, last in sorted(rows):
-        if last is None:
-            continue
+    for dealer_code, source in sorted(set(last_by_key) | set(outages)):
+        last = last_by_key.get((dealer_code, source))
         dealer_rule = rule.for_dealer(dealer_code)
-        hours = max((as_of - last).total_seconds() / 3600, 0.0)
+        hours = max((as_of - last).total_seconds() / 3600, 0.0) if last else None
+        outage = outages.get((dealer_code, source))
+        detail: dict[str, Any] = {
+            "direction": "above",
+            "last_loaded_at": last.isoformat() if last else None,
+            "source": source,
+            "unit": "hours",
+        }
+        if outage is not None:
+            detail.update(outage)
         verdicts.append(
             Verdict(
                 dealer_code=dealer_code,
                 subject=f"source={source}",
                 metric=rule.metric,
-                breached=hours > dealer_rule.threshold,
-                observed=round(hours, 1),
+                breached=outage is not None or (hours or 0.0) > dealer_rule.threshold,
+                observed=round(hours, 1) if hours is not None else None,
                 threshold=dealer_rule.threshold,
-                period_start=last.date(),
-                detail={
-                    "direction": "above",
-                    "last_loaded_at": last.isoformat(),
-                    "source": source,
-                    "unit": "hours",
-                },
+                period_start=(last or as_of).date(),
+                detail=detail,
             )
         )
     return verdicts
+
+
+def _outages(conn) -> dict[tuple[str, str], dict[str, Any]]:
+    """(dealer, source) -> the outage, when the latest extract of any object of that dealer's
+    source failed (an ``ops.load_batches`` outage record: status ``failed`` with a
+    ``conn_id``). Only configured sources have such records: an API whose Airflow Connection
+    is not defined is never extracted, so it never opens an episode."""
+    rows = conn.execute(
+        """
+        select dealer_code, source, object, status, detail, coalesce(finished_at, started_at)
+        from (
+            select distinct on (dealer_code, source, object) *
+            from ops.load_batches
+            where dealer_code is not null and status in ('loaded', 'failed')
+              and not coalesce((detail->>'abandoned')::boolean, false)
+            order by dealer_code, source, object, coalesce(finished_at, started_at) desc
+        ) latest
+        where status = 'failed' and detail ? 'conn_id'
+        order by 1, 2, 6 desc
+        """
+    ).fetchall()
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for dealer_code, source, obj, _, detail, at in rows:
+        entry = found.setdefault(
+            (dealer_code, source),
+            {
+                "outage": True,
+                "failed_at": at.isoformat(),
+                "error_class": detail.get("error_class"),
+                "error": detail.get("error"),
+                "conn_id": detail.get("conn_id"),
+                "failed_objects": [],
+            },
+        )
+        entry["failed_objects"].append(obj)
+    return found
 
 
 # -- data quality -------------------------------------------------------------------------------

@@ -31,7 +31,10 @@ Rule types (``type``, default ``threshold``), one model each with only its setti
     count: older open leads are a pipeline-hygiene matter.
 ``source_freshness`` (:class:`FreshnessRule`)
     Hours since a dealer's source last delivered (``ops.load_batches`` and the raw tables'
-    ``_extracted_at``), above ``threshold`` hours.
+    ``_extracted_at``), above ``threshold`` hours; and a **source outage**: the latest extract
+    of a configured API source for that dealer failed (its ``ops.load_batches`` failure
+    record), whatever the hours. Sources never extracted (no Airflow Connection) and never
+    loaded are not judged.
 ``data_quality`` (:class:`DataQualityRule`)
     A failed check of the latest run of a quality gate (GX, dbt tests, dbt source
     freshness). Blocking failures are ``critical``, warnings ``warning``

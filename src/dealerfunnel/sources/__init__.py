@@ -23,16 +23,20 @@ from dealerfunnel.sources.errors import (
     ApiError,
     AuthFailed,
     ConcurrentExtract,
+    ConnectionNotDefined,
     RetriesExhausted,
     SourceConfigError,
     SourceError,
+    SourceUnreachable,
 )
 
 __all__ = [
     "ApiError",
     "AuthFailed",
     "ConcurrentExtract",
+    "ConnectionNotDefined",
     "RetriesExhausted",
     "SourceConfigError",
     "SourceError",
+    "SourceUnreachable",
 ]

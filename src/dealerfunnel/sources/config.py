@@ -38,7 +38,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from dealerfunnel.settings import load_yaml
-from dealerfunnel.sources.errors import SourceConfigError
+from dealerfunnel.sources.errors import ConnectionNotDefined, SourceConfigError
 
 SOURCES_FILE = "sources.yml"
 DEFAULT_BACKFILL_DAYS = 90
@@ -101,7 +101,7 @@ def load_connection(conn_id: str) -> SourceConnection:
     try:
         conn = BaseHook.get_connection(conn_id)
     except Exception as exc:
-        raise SourceConfigError(
+        raise ConnectionNotDefined(
             f"Airflow connection {conn_id!r} is not defined (create it, or set "
             f"AIRFLOW_CONN_{conn_id.upper()}): {type(exc).__name__}"
         ) from None

@@ -13,6 +13,10 @@ class SourceConfigError(ConfigError):
     """``config/sources.yml`` or an Airflow Connection is invalid; the message names the key."""
 
 
+class ConnectionNotDefined(SourceConfigError):
+    """The source's Airflow Connection does not exist: the source is not configured."""
+
+
 class AuthFailed(SourceError):
     """The API rejected the credentials (HTTP 401/403, Meta code 190, OAuth ``invalid_grant``).
 
@@ -33,6 +37,10 @@ class ApiError(SourceError):
 
 class RetriesExhausted(SourceError):
     """Transient failures persisted beyond the attempt or time budget."""
+
+
+class SourceUnreachable(RetriesExhausted):
+    """No attempt reached the API's server (refused, DNS, connect timeout) within the budget."""
 
 
 class ConcurrentExtract(SourceError):

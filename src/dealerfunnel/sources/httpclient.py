@@ -7,8 +7,25 @@
   half), capped at ``max_delay``; a rate limit waits what the server asked for instead
   (``Retry-After`` in seconds or as an HTTP date, or an API-specific hint such as Google Ads'
   ``retryDelay``), capped at ``max_retry_after``.
-- **Bounded**: at most ``max_attempts`` requests and ``max_total_seconds`` of waiting per call;
-  then :class:`RetriesExhausted`.
+- **Bounded**: at most ``max_attempts`` requests and ``max_total_seconds`` of wall-clock time per
+  call (the requests themselves included: each attempt's timeout is cut to what is left); then
+  :class:`RetriesExhausted`, or :class:`SourceUnreachable` when no attempt reached the server
+  (connection refused, DNS, connect timeout). Every request has a connect and a read timeout.
+  Defaults (environment variables, read when a client is built without a policy):
+
+  | setting | default | variable |
+  | --- | --- | --- |
+  | connect timeout | 5 s | ``DEALERFUNNEL_HTTP_CONNECT_TIMEOUT`` |
+  | read timeout | 30 s | ``DEALERFUNNEL_HTTP_READ_TIMEOUT`` |
+  | retry budget per call (wall clock) | 120 s | ``DEALERFUNNEL_HTTP_TOTAL_SECONDS`` |
+  | attempts per call | 8 | ``DEALERFUNNEL_HTTP_MAX_ATTEMPTS`` |
+
+  A task makes many calls, but a source that is down fails the first one: a task against a
+  down source ends within the budget plus one timeout.
+- **Secrets**: never logged. Messages carry the method and path only (no query string, no
+  body); every secret is redacted in each encoding it can take (raw, URL-encoded, base64,
+  JSON-escaped; :mod:`dealerfunnel.redaction`) and registered with Airflow's secrets masker;
+  ``httpx``'s own request log lines (full URLs) are silenced below WARNING.
 - **Auth**: 401/403 (or what the API's :class:`Dialect` calls auth) is never retried, except
   for one token refresh when the auth scheme can refresh (OAuth2); then :class:`AuthFailed`
   naming the Airflow connection id. Secrets are redacted from every message.
@@ -21,6 +38,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import random
 import re
 import time
@@ -32,11 +50,24 @@ from typing import Any, Literal, Protocol
 
 import httpx
 
-from dealerfunnel.sources.errors import ApiError, AuthFailed, RetriesExhausted
+from dealerfunnel import redaction
+from dealerfunnel.settings import ConfigError
+from dealerfunnel.sources.errors import ApiError, AuthFailed, RetriesExhausted, SourceUnreachable
 
 log = logging.getLogger(__name__)
+# httpx logs every request's full URL at INFO (query strings may carry credentials).
+for _name in ("httpx", "httpcore"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
 
 FailureKind = Literal["retry", "rate_limited", "auth", "fatal"]
+
+
+POLICY_ENVIRONMENT = {
+    "connect_timeout": "DEALERFUNNEL_HTTP_CONNECT_TIMEOUT",
+    "read_timeout": "DEALERFUNNEL_HTTP_READ_TIMEOUT",
+    "max_total_seconds": "DEALERFUNNEL_HTTP_TOTAL_SECONDS",
+    "max_attempts": "DEALERFUNNEL_HTTP_MAX_ATTEMPTS",
+}
 
 
 @dataclass(frozen=True)
@@ -45,9 +76,32 @@ class RetryPolicy:
     base_delay: float = 1.0
     max_delay: float = 60.0
     max_retry_after: float = 300.0
-    max_total_seconds: float = 900.0
-    connect_timeout: float = 10.0
-    read_timeout: float = 60.0
+    max_total_seconds: float = 120.0
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    # One attempt only until the server has answered once: set when the same source was just
+    # found unreachable (see dealerfunnel.sources.registry.extract), so the next tasks of an
+    # outage probe once instead of spending the whole budget again.
+    probe_only: bool = False
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> RetryPolicy:
+        """The defaults, overridden by the ``DEALERFUNNEL_HTTP_*`` variables (module docstring);
+        a value that is not a positive number is a :class:`ConfigError` naming the variable."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for name, variable in POLICY_ENVIRONMENT.items():
+            text = environ.get(variable, "").strip()
+            if not text:
+                continue
+            try:
+                value = int(text) if name == "max_attempts" else float(text)
+            except ValueError:
+                value = 0
+            if not value > 0:
+                raise ConfigError(f"{variable}: must be a positive number, got {text!r}")
+            values[name] = value
+        return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -203,12 +257,14 @@ class HttpClient:
         self.conn_id = conn_id
         self.dialect = dialect or DefaultDialect()
         self.auth = auth or NoAuth()
-        self.policy = policy or RetryPolicy()
-        self._secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+        self.policy = policy or RetryPolicy.from_env()
+        self._secrets: list[str] = []
+        self.add_secrets(secrets)
         self._sleep = sleep
         self._clock = clock
         self._rng = rng or random.Random()  # noqa: S311 - jitter, not security
         self.stats = ClientStats()
+        self._reached = False
         self._http = httpx.Client(
             base_url=base_url.rstrip("/"),
             headers=dict(headers or {}),
@@ -226,9 +282,18 @@ class HttpClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def add_secrets(self, secrets: Iterable[str]) -> None:
+        """Redact ``secrets`` (every encoding) from this client's messages, and register them
+        with Airflow's secrets masker."""
+        values = [s for s in secrets if s]
+        if not values:
+            return
+        self._secrets = redaction.all_variants([*self._secrets, *values])
+        redaction.register(values)
+
     def redact(self, text: str) -> str:
         for secret in self._secrets:
-            text = text.replace(secret, "***")
+            text = text.replace(secret, redaction.MASK)
         return text
 
     def get(self, path: str, *, params: Mapping[str, Any] | None = None) -> Any:
@@ -269,25 +334,44 @@ class HttpClient:
         refreshed = False
         what = f"{method} {path.split('?')[0]}"
         attempt = 0
+        reached = self._reached  # did any attempt get an answer (or at least a connection)?
         while True:
             attempt += 1
             failure = None
+            remaining = deadline - self._clock()
+            if remaining <= 0:
+                raise self._exhausted(what, attempt - 1, "time budget spent", reached)
             try:
                 merged = dict(headers or {})
                 if authenticated:
                     merged.update(self.auth.headers())
                 self.stats.requests += 1
                 response = self._http.request(
-                    method, path, params=params, json=json_body, data=data, headers=merged
+                    method,
+                    path,
+                    params=params,
+                    json=json_body,
+                    data=data,
+                    headers=merged,
+                    timeout=httpx.Timeout(
+                        min(policy.read_timeout, remaining),
+                        connect=min(policy.connect_timeout, remaining),
+                    ),
                 )
+            except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+                failure = Failure("retry", f"cannot connect ({type(exc).__name__}: {exc})")
             except httpx.TimeoutException as exc:
+                reached = True
                 failure = Failure("retry", f"timeout ({type(exc).__name__})")
             except httpx.TransportError as exc:
+                reached = True
                 failure = Failure("retry", f"transport error ({type(exc).__name__}: {exc})")
             else:
+                reached = True
                 failure = self.dialect.classify(
                     response.status_code, response.headers, response.text
                 )
+                self._reached = True
                 if failure is None:
                     try:
                         return json.loads(response.content)
@@ -311,11 +395,13 @@ class HttpClient:
                 delay = min(failure.retry_after, policy.max_retry_after)
             else:
                 delay = backoff_delay(attempt, policy, self._rng)
-            if attempt >= policy.max_attempts or self._clock() + delay > deadline:
-                raise RetriesExhausted(
-                    f"connection {self.conn_id!r}: {what}: gave up after {attempt} attempts "
-                    f"(last: {message})"
-                )
+            self._reached = self._reached or reached
+            if (
+                attempt >= policy.max_attempts
+                or self._clock() + delay > deadline
+                or (policy.probe_only and not reached)
+            ):
+                raise self._exhausted(what, attempt, message, reached)
             log.warning(
                 "%s: %s; retry %d/%d in %.2fs",
                 what,
@@ -327,6 +413,26 @@ class HttpClient:
             self.stats.retries += 1
             self.stats.slept_seconds += delay
             self._sleep(delay)
+
+    def _exhausted(self, what: str, attempts: int, last: str, reached: bool) -> RetriesExhausted:
+        """The error of a call that gave up: :class:`SourceUnreachable` when no attempt got
+        through to the server, else :class:`RetriesExhausted`."""
+        spent = f"{attempts} attempts within {self.policy.max_total_seconds:g}s"
+        if not reached:
+            return SourceUnreachable(
+                f"connection {self.conn_id!r}: {what}: {self.base_url} unreachable after "
+                f"{spent} (last: {last})"
+            )
+        return RetriesExhausted(
+            f"connection {self.conn_id!r}: {what}: gave up after {spent} (last: {last})"
+        )
+
+    @property
+    def base_url(self) -> str:
+        """The base URL without any credentials it might carry (``user:pass@``)."""
+        url = self._http.base_url
+        port = f":{url.port}" if url.port else ""
+        return f"{url.scheme}://{url.host}{port}{url.path}".rstrip("/")
 
 
 class OAuth2RefreshToken:
@@ -373,6 +479,7 @@ class OAuth2RefreshToken:
         token = body.get("access_token") if isinstance(body, dict) else None
         if not token:
             raise AuthFailed(self._client.conn_id, "token endpoint returned no access_token")
+        self._client.add_secrets([token])
         self._token = token
         self._expires_at = self._expiry(body)
         return True

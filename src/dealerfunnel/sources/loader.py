@@ -26,13 +26,27 @@ next run resumes from the last committed state and re-fetches it. Since the merg
 idempotent, re-fetching any committed record is harmless, so raw rows are exactly once.
 
 The ``ops.load_batches`` row of a run is created by its first page and marked ``loaded``
-(or ``failed``) at the end; a run that fails before its first page leaves nothing at all.
+(or ``failed``) at the end. An extract that fails (the API down, auth rejected, ...) is
+recorded there too by :func:`record_failed_extract`, even before its first page: a row with
+status ``failed`` and ``detail`` = ``{error_class, error, conn_id, base_url}`` (secrets
+redacted). That row is the outage record the ``source_freshness`` alert rule and the CLI
+read.
+
+**Abandoned batches.** A batch's row is opened by a session that holds the session-level
+advisory lock :func:`batch_lock_key` of that batch until it ends (its connection closes, also
+on kill -9: PostgreSQL releases it). :func:`mark_abandoned_batches` (run at the start of every
+pipeline run and extract DAG run) marks every ``running`` batch whose lock is free as
+``failed`` with ``detail.abandoned = true``: its owner is gone. Batches opened without
+that lock (the dealer-file loader's) are marked only once older than
+``DEALERFUNNEL_ABANDON_AFTER_HOURS`` (default 24).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import os
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -228,11 +242,13 @@ class _Lander:
 
     def _open_batch(self, cur: psycopg.Cursor, batch_id: str) -> None:
         stream = self.stream
+        # held by this session until the batch is finished (or the session ends)
+        cur.execute("select pg_advisory_lock(%s)", (batch_lock_key(batch_id),))
         cur.execute(
             """
             insert into ops.load_batches (batch_id, source, dealer_code, object,
-                started_at, status)
-            values (%s, %s, %s, %s, %s, 'running')
+                started_at, status, detail)
+            values (%s, %s, %s, %s, %s, 'running', '{"owner_lock": true}'::jsonb)
             """,
             (batch_id, stream.source, stream.dealer_code, stream.object, self.result.started_at),
         )
@@ -377,6 +393,7 @@ class _Lander:
                 """,
                 (status, _json(detail), self.result.batch_id),
             )
+        self.conn.execute("select pg_advisory_unlock(%s)", (batch_lock_key(self.result.batch_id),))
 
 
 def run_stream(stream: Stream, url: str | None = None) -> StreamResult:
@@ -399,6 +416,10 @@ def run_stream(stream: Stream, url: str | None = None) -> StreamResult:
                     lander.finish("failed", f"{type(exc).__name__}: {exc}"[:500])
                 except psycopg.Error:  # the original error matters more
                     log.exception("could not mark batch %s failed", lander.result.batch_id)
+                if lander.result.batch_id is not None:
+                    # record_failed_extract completes this row instead of adding one
+                    with contextlib.suppress(AttributeError):
+                        exc.dealerfunnel_batch_id = lander.result.batch_id  # type: ignore[attr-defined]
             raise
         lander.finish("loaded")
     result = lander.result
@@ -417,3 +438,141 @@ def run_stream(stream: Stream, url: str | None = None) -> StreamResult:
         result.rows_quarantined,
     )
     return result
+
+
+# -- outages and abandoned batches ------------------------------------------------------------
+
+ABANDON_AFTER_HOURS = 24.0  # default of DEALERFUNNEL_ABANDON_AFTER_HOURS
+
+
+def batch_lock_key(batch_id: str) -> int:
+    """The advisory lock key (bigint) the owner of batch ``batch_id`` holds while it runs."""
+    return uuid.UUID(str(batch_id)).int >> 65  # 63 bits: a non-negative bigint
+
+
+def record_failed_extract(
+    url: str | None,
+    *,
+    source: str,
+    obj: str,
+    dealer_code: str,
+    started_at: datetime,
+    error: BaseException,
+    conn_id: str,
+    base_url: str,
+    secrets: list[str] | tuple[str, ...] = (),
+) -> str:
+    """Record a failed extract of one work item in ``ops.load_batches`` (status ``failed``,
+    ``detail``: error class and message, connection id and base URL, secrets redacted);
+    completes the run's own batch row when it had one. Returns the batch id."""
+    from dealerfunnel.redaction import redact
+    from dealerfunnel.warehouse.connection import connect, mask_url
+
+    message = redact(f"{error}", secrets)[:500]
+    detail = {
+        "error_class": type(error).__name__,
+        "error": message,
+        "conn_id": conn_id,
+        "base_url": mask_url(base_url),
+        "outage": True,
+    }
+    batch_id = getattr(error, "dealerfunnel_batch_id", None)
+    with connect(url, autocommit=True) as conn:
+        if batch_id is not None:
+            conn.execute(
+                "update ops.load_batches set status = 'failed',"
+                " finished_at = coalesce(finished_at, clock_timestamp()),"
+                " detail = detail || %s::jsonb where batch_id = %s",
+                (_json(detail), batch_id),
+            )
+            return str(batch_id)
+        batch_id = str(uuid.uuid4())
+        conn.execute(
+            """
+            insert into ops.load_batches (batch_id, source, dealer_code, object, started_at,
+                finished_at, status, detail)
+            values (%s, %s, %s, %s, %s, clock_timestamp(), 'failed', %s::jsonb)
+            """,
+            (batch_id, source, dealer_code, obj, started_at, _json(detail)),
+        )
+    return batch_id
+
+
+def recent_outage(url: str | None, source: str, within_seconds: float) -> str | None:
+    """The error of the newest extract of ``source`` that found its server unreachable within
+    the last ``within_seconds``, unless a load of that source succeeded since; else None."""
+    from dealerfunnel.warehouse.connection import connect
+
+    with connect(url, autocommit=True) as conn:
+        row = conn.execute(
+            """
+            select detail->>'error' from ops.load_batches f
+            where f.source = %(source)s and f.status = 'failed'
+              and f.detail->>'error_class' = 'SourceUnreachable'
+              and f.finished_at > clock_timestamp() - make_interval(secs => %(within)s)
+              and not exists (
+                  select 1 from ops.load_batches ok
+                  where ok.source = %(source)s and ok.status = 'loaded'
+                    and ok.finished_at > f.finished_at)
+            order by f.finished_at desc limit 1
+            """,
+            {"source": source, "within": within_seconds},
+        ).fetchone()
+    return None if row is None else row[0]
+
+
+def abandon_after_hours() -> float:
+    from dealerfunnel.settings import ConfigError
+
+    text = os.environ.get("DEALERFUNNEL_ABANDON_AFTER_HOURS", "").strip()
+    if not text:
+        return ABANDON_AFTER_HOURS
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise ConfigError(
+            f"DEALERFUNNEL_ABANDON_AFTER_HOURS: must be a positive number, got {text!r}"
+        )
+    return value
+
+
+def mark_abandoned_batches(
+    url: str | None = None, *, older_than_hours: float | None = None
+) -> list[str]:
+    """Mark ``running`` batches whose owner is gone as ``failed`` (``detail.abandoned``; see
+    the module docstring for the rule); returns their ids."""
+    from dealerfunnel.warehouse.connection import connect
+
+    hours = abandon_after_hours() if older_than_hours is None else older_than_hours
+    abandoned: list[str] = []
+    with connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "select batch_id::text, coalesce((detail->>'owner_lock')::boolean, false),"
+            " started_at < clock_timestamp() - make_interval(secs => %s)"
+            " from ops.load_batches where status = 'running'",
+            (hours * 3600,),
+        ).fetchall()
+        for batch_id, locked, old in rows:
+            with conn.transaction():
+                if locked:
+                    free = conn.execute(
+                        "select pg_try_advisory_xact_lock(%s)", (batch_lock_key(batch_id),)
+                    ).fetchone()[0]
+                    if not free:
+                        continue  # its owner is still running
+                elif not old:
+                    continue
+                why = "owner session gone" if locked else f"running for more than {hours:g}h"
+                updated = conn.execute(
+                    "update ops.load_batches set status = 'failed',"
+                    " finished_at = clock_timestamp(), detail = detail || %s::jsonb"
+                    " where batch_id = %s and status = 'running'",
+                    (_json({"abandoned": True, "error": f"abandoned: {why}"}), batch_id),
+                ).rowcount
+            if updated:
+                abandoned.append(batch_id)
+    if abandoned:
+        log.warning("marked %d abandoned load batches failed: %s", len(abandoned), abandoned)
+    return abandoned

@@ -12,6 +12,16 @@ A connector module (``dealerfunnel.sources.<name>``) provides:
   :class:`~dealerfunnel.sources.loader.Stream` objects (one per watermark: e.g. one per lead
   form of a page), usually :class:`~dealerfunnel.sources.streams.ApiStream` subclasses.
 
+**Failure isolation.** A source that is down fails its own mapped tasks, quickly, and nothing
+else: every request has connect/read timeouts and a retry budget (:mod:`.httpclient`); a
+failed work item is recorded in ``ops.load_batches`` (status ``failed``, the error class and
+message, the connection; :func:`~.loader.record_failed_extract`) for the freshness alert and
+the CLI; once a task found the source's server unreachable, the next tasks of that source
+within :data:`OUTAGE_PROBE_SECONDS` try one connection only (``RetryPolicy.probe_only``)
+instead of spending the whole budget again. A source whose Airflow Connection is not defined
+is not configured: :func:`plan_configured` gives it no work items (nothing fails, nothing is
+alerted).
+
 Registering it is one entry in :data:`CONNECTORS`. The raw table ``raw.<SOURCE>__<object>``
 must exist (``dealerfunnel.warehouse.schema.API_RAW_TABLES``) and have an Asset
 (``dealerfunnel.assets.RAW_API``).
@@ -22,6 +32,7 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from types import ModuleType
 from typing import Any
@@ -32,10 +43,19 @@ from dealerfunnel.sources.config import (
     load_connection,
     load_source_settings,
 )
-from dealerfunnel.sources.loader import StreamResult, run_stream
+from dealerfunnel.sources.errors import ConnectionNotDefined
+from dealerfunnel.sources.httpclient import RetryPolicy
+from dealerfunnel.sources.loader import (
+    StreamResult,
+    recent_outage,
+    record_failed_extract,
+    run_stream,
+)
 from dealerfunnel.sources.streams import ExtractContext
 
 log = logging.getLogger(__name__)
+
+OUTAGE_PROBE_SECONDS = 900.0  # an unreachable source is probed once per task for this long
 
 CONNECTORS: dict[str, str] = {
     "meta": "dealerfunnel.sources.meta",
@@ -80,6 +100,24 @@ def plan(table: str, data: Mapping[str, Any] | None = None) -> list[dict[str, An
     ]
 
 
+def is_configured(source: str, data: Mapping[str, Any] | None = None) -> bool:
+    """Whether the Airflow Connection of ``source`` is defined (read through Airflow)."""
+    try:
+        load_connection(settings_for(source, data).conn_id)
+    except ConnectionNotDefined:
+        return False
+    return True
+
+
+def plan_configured(table: str, data: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    """:func:`plan`, or no work items when the source's Airflow Connection is not defined."""
+    source, _ = split_table(table)
+    if not is_configured(source, data):
+        log.info("%s: Airflow connection of source %s not defined: not extracted", table, source)
+        return []
+    return plan(table, data)
+
+
 def extract(
     item: Mapping[str, Any],
     url: str | None = None,
@@ -97,21 +135,46 @@ def extract(
     module = connector(source)
     settings = settings_for(source, settings_data)
     conn = connection or load_connection(settings.conn_id)
-    client = module.make_client(conn, **dict(client_options or {}))
-    ctx = ExtractContext(
-        settings,
-        conn,
-        item["dealer_code"],
-        item["account"],
-        client,
-        now or (lambda: datetime.now(UTC)),
-    )
+    started = datetime.now(UTC)
+    options = dict(client_options or {})
+    if "policy" not in options:
+        outage = recent_outage(url, source, OUTAGE_PROBE_SECONDS)
+        if outage is not None:
+            log.warning("%s was unreachable moments ago (%s); probing once", source, outage)
+            options["policy"] = replace(RetryPolicy.from_env(), probe_only=True)
+    client = None
     results = []
     try:
+        client = module.make_client(conn, **options)
+        ctx = ExtractContext(
+            settings,
+            conn,
+            item["dealer_code"],
+            item["account"],
+            client,
+            now or (lambda: datetime.now(UTC)),
+        )
         for stream in module.STREAMS[obj](ctx):
             results.append(run_stream(stream, url))
+    except Exception as exc:
+        try:
+            record_failed_extract(
+                url,
+                source=source,
+                obj=obj,
+                dealer_code=item["dealer_code"],
+                started_at=started,
+                error=exc,
+                conn_id=conn.conn_id,
+                base_url=conn.base_url,
+                secrets=conn.secrets(),
+            )
+        except Exception:  # the extract's own error matters more
+            log.exception("%s %s: could not record the failure", item["table"], item["dealer_code"])
+        raise
     finally:
-        client.close()
+        if client is not None:
+            client.close()
     stats = client.stats
     log.info(
         "%s %s: %d requests, %d retries %s",

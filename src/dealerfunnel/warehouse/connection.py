@@ -1,8 +1,19 @@
 """Resolve and open the warehouse connection.
 
 Precedence: the Airflow Connection ``warehouse`` (inside a task), then ``WAREHOUSE_URL``, then
-an embedded PostgreSQL started under the project's data folder (see :mod:`.embedded`).
-Credentials are never logged: every message uses :func:`mask_url`.
+an embedded PostgreSQL started under the project's data folder (see :mod:`.embedded`), for
+developer runs only: with ``DEALERFUNNEL_DEPLOYMENT`` set (the docker-compose image sets it), a
+missing or unreadable ``warehouse`` Connection is an error (:class:`WarehouseNotConfigured`),
+never a silent embedded server on a worker.
+
+``WAREHOUSE_URL`` is ``postgresql://[user[:password]@]host[:port]/database[?key=value...]``
+(``postgres://`` and ``postgresql+psycopg://`` accepted). The password may be in the userinfo
+or in ``?password=``; an unescaped ``@`` in the password is read correctly (the host follows
+the LAST ``@``); ``?host=/socket/folder`` names a Unix socket folder. Anything else (another
+scheme, a port outside 1-65535, no host, garbage) is a :class:`WarehouseUrlInvalid`
+(a :class:`~dealerfunnel.settings.ConfigError`: the CLI prints ``configuration error:
+WAREHOUSE_URL: ...`` and exits 2). Credentials are never logged: every message uses
+:func:`mask_url`, which masks the password wherever the URL carries it.
 """
 
 from __future__ import annotations
@@ -10,33 +21,165 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from urllib.parse import parse_qs, unquote, urlsplit
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, quote, unquote, urlencode
 
 import psycopg
-from sqlalchemy.engine import make_url
+
+from dealerfunnel.settings import ConfigError
 
 CONNECTION_ID = "warehouse"
 CONNECT_TIMEOUT_SECONDS = 5
+DEPLOYMENT_VARIABLE = "DEALERFUNNEL_DEPLOYMENT"
+SCHEMES = ("postgresql", "postgres")
+SECRET_QUERY_KEYS = ("password", "sslpassword")
 
 
 class WarehouseUnreachable(RuntimeError):
     """The warehouse is unreachable; the message names host and database, never the password."""
 
 
+class WarehouseUrlInvalid(ConfigError):
+    """``WAREHOUSE_URL`` (or a warehouse URL) is malformed; the message masks the password."""
+
+
+class WarehouseNotConfigured(ConfigError):
+    """In a deployment, the ``warehouse`` Airflow Connection is missing or unreadable."""
+
+
+def is_deployment() -> bool:
+    """``DEALERFUNNEL_DEPLOYMENT`` is truthy (1, true, yes, on): no embedded warehouse."""
+    return os.environ.get(DEPLOYMENT_VARIABLE, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+# -- parsing ------------------------------------------------------------------------------------
+
+
+def _split(url: str) -> tuple[str, str | None, str, str, str]:
+    """``(scheme, userinfo or None, hostport, path, query)`` of any ``scheme://`` URL; the
+    host follows the last ``@`` before the query. :class:`ValueError` without ``://``."""
+    scheme, sep, rest = url.strip().partition("://")
+    if not sep or not scheme:
+        raise ValueError("not a URL")
+    rest = rest.split("#", 1)[0]
+    before_query, qsep, query = rest.partition("?")
+    userinfo = None
+    at = before_query.rfind("@")
+    if at >= 0:
+        userinfo, before_query = before_query[:at], before_query[at + 1 :]
+    hostport, slash, path = before_query.partition("/")
+    return scheme, userinfo, hostport, slash + path, query if qsep else ""
+
+
+def _mask_query(query: str) -> str:
+    if not query:
+        return ""
+    pairs = []
+    for pair in query.split("&"):
+        key, eq, value = pair.partition("=")
+        if eq and unquote(key).lower() in SECRET_QUERY_KEYS and value:
+            value = "***"
+        pairs.append(f"{key}{eq}{value}")
+    return "?" + "&".join(pairs)
+
+
 def mask_url(url: str) -> str:
-    """Return ``url`` with its password replaced by ``***``."""
+    """``url`` with its password replaced by ``***`` wherever it is (userinfo, ``?password=``,
+    a password containing ``@``). Any scheme; an unparseable value shows nothing."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # not parseable: show nothing that could be a secret
-        return "<unparseable warehouse URL>"
+        scheme, userinfo, hostport, path, query = _split(url)
+    except ValueError:
+        return "<unparseable URL>"
+    auth = ""
+    if userinfo is not None:
+        user, colon, password = userinfo.partition(":")
+        auth = f"{user}:***@" if colon and password else f"{user}@"
+    return f"{scheme}://{auth}{hostport}{path}{_mask_query(query)}"
+
+
+@dataclass(frozen=True)
+class WarehouseUrl:
+    """A parsed warehouse URL (see the module docstring)."""
+
+    user: str
+    password: str
+    host: str  # a name, an address, or a socket folder (from ?host=)
+    port: int
+    dbname: str
+    query: tuple[tuple[str, str], ...] = field(default=())  # the other parameters
+
+    def libpq(self) -> str:
+        """A libpq URI with every part escaped (the password in the userinfo)."""
+        auth = quote(self.user, safe="")
+        if self.password:
+            auth += ":" + quote(self.password, safe="")
+        params = list(self.query)
+        if self.host.startswith("/"):
+            hostport = ""
+            params = [("host", self.host), *params]
+        else:
+            hostport = self.host + (f":{self.port}" if self.port != 5432 else "")
+        if self.port != 5432 and self.host.startswith("/"):
+            params.append(("port", str(self.port)))
+        tail = "?" + urlencode(params, safe="/") if params else ""
+        return f"postgresql://{auth}@{hostport}/{quote(self.dbname, safe='')}{tail}"
+
+
+def parse_warehouse_url(url: str, what: str = "WAREHOUSE_URL") -> WarehouseUrl:
+    """Parse ``url``; :class:`WarehouseUrlInvalid` (``<what>: <problem> (<masked url>)``)."""
+
+    def invalid(problem: str) -> WarehouseUrlInvalid:
+        return WarehouseUrlInvalid(f"{what}: {problem} ({mask_url(url)})")
+
+    if not isinstance(url, str) or not url.strip():
+        raise WarehouseUrlInvalid(f"{what}: empty")
+    try:
+        scheme, userinfo, hostport, path, query = _split(url)
+    except ValueError:
+        raise WarehouseUrlInvalid(
+            f"{what}: not a URL; expected postgresql://user:password@host:port/database"
+        ) from None
+    if scheme.lower().split("+", 1)[0] not in SCHEMES:
+        raise invalid(f"must start with postgresql:// (got {scheme}://)")
+    params = parse_qsl(query, keep_blank_values=True)
+    named = {k.lower(): v for k, v in params}
+    user, password = "", ""
+    if userinfo is not None:
+        raw_user, _, raw_password = userinfo.partition(":")
+        user, password = unquote(raw_user), unquote(raw_password)
+    password = password or named.get("password", "")
+    host, port_text = hostport, ""
+    if hostport.startswith("["):  # [ipv6]:port
+        close = hostport.find("]")
+        if close < 0:
+            raise invalid("unclosed [ in the host")
+        host, port_text = hostport[: close + 1], hostport[close + 1 :].removeprefix(":")
+    elif ":" in hostport:
+        host, _, port_text = hostport.partition(":")
+    host = unquote(host) or named.get("host", "")
+    if not host:
+        raise invalid("no host (give host[:port], or ?host=/socket/folder)")
+    port_text = port_text or named.get("port", "") or "5432"
+    if not port_text.isdigit() or not 1 <= int(port_text) <= 65535:
+        raise invalid(f"port must be a number from 1 to 65535, got {port_text!r}")
+    dbname = unquote(path.lstrip("/")) or named.get("dbname", "") or "postgres"
+    rest = tuple(
+        (k, v) for k, v in params if k.lower() not in ("host", "port", "dbname", "password")
+    )
+    return WarehouseUrl(
+        user=user or "postgres",
+        password=password,
+        host=host,
+        port=int(port_text),
+        dbname=dbname,
+        query=rest,
+    )
 
 
 def to_libpq(url: str) -> str:
-    """Turn a SQLAlchemy-style URL (``postgresql+psycopg://``) into a libpq one."""
-    scheme, sep, rest = url.partition("://")
-    if not sep or not scheme.startswith("postgres"):
-        raise ValueError("WAREHOUSE_URL must start with postgresql://")
-    return f"postgresql://{rest}"
+    """Any accepted warehouse URL (``postgresql+psycopg://``, ``?password=``, ``@`` in the
+    password, ...) as a libpq URI psycopg reads correctly."""
+    return parse_warehouse_url(url).libpq()
 
 
 def to_sqlalchemy(url: str) -> str:
@@ -45,38 +188,47 @@ def to_sqlalchemy(url: str) -> str:
 
 def url_parts(url: str) -> dict[str, str]:
     """Host, port, user, password and database of ``url`` (host may be a socket folder)."""
-    parts = urlsplit(to_libpq(url))
-    query = parse_qs(parts.query)
-    host = query.get("host", [parts.hostname or "localhost"])[0]
+    parsed = parse_warehouse_url(url)
     return {
-        "host": host,
-        "port": str(parts.port or query.get("port", ["5432"])[0]),
-        "user": unquote(parts.username or "postgres"),
-        "password": unquote(parts.password or ""),
-        "dbname": (parts.path or "/postgres").lstrip("/") or "postgres",
+        "host": parsed.host,
+        "port": str(parsed.port),
+        "user": parsed.user,
+        "password": parsed.password,
+        "dbname": parsed.dbname,
     }
 
 
 def _url_from_airflow_connection() -> str | None:
-    """The ``warehouse`` Airflow Connection as a URL, when running where Airflow is configured."""
-    if not any(k.startswith("AIRFLOW_CONN_") or k == "AIRFLOW_HOME" for k in os.environ):
+    """The ``warehouse`` Airflow Connection as a URL, when running where Airflow is configured.
+
+    In a deployment (:func:`is_deployment`) a missing or unreadable Connection raises
+    :class:`WarehouseNotConfigured`; elsewhere it means "not configured here" (None).
+    """
+    deployment = is_deployment()
+    if not deployment and not any(
+        k.startswith("AIRFLOW_CONN_") or k == "AIRFLOW_HOME" for k in os.environ
+    ):
         return None
     try:
         from airflow.sdk import BaseHook
 
         conn = BaseHook.get_connection(CONNECTION_ID)
-    except Exception:
+    except Exception as exc:
+        if deployment:
+            raise WarehouseNotConfigured(
+                f"{DEPLOYMENT_VARIABLE} is set and the Airflow Connection {CONNECTION_ID!r} "
+                f"cannot be read ({type(exc).__name__}); define it (AIRFLOW_CONN_WAREHOUSE or "
+                "the secrets backend). No embedded warehouse is started in a deployment."
+            ) from None
         return None
     return connection_to_url(conn)
 
 
 def connection_to_url(conn) -> str:
     """Build a libpq URL from an Airflow Connection object (host may be a socket folder)."""
-    from urllib.parse import quote
-
     user = quote(conn.login or "postgres", safe="")
     password = f":{quote(conn.password, safe='')}" if conn.password else ""
-    db = conn.schema or "postgres"
+    db = quote(conn.schema or "postgres", safe="")
     host = conn.host or "localhost"
     if host.startswith("/"):
         return f"postgresql://{user}{password}@/{db}?host={quote(host, safe='/')}"
@@ -89,6 +241,12 @@ def resolve_warehouse_url(*, start_embedded: bool = True) -> str:
     url = _url_from_airflow_connection() or os.environ.get("WAREHOUSE_URL")
     if url:
         return to_libpq(url)
+    if is_deployment():
+        raise WarehouseNotConfigured(
+            f"{DEPLOYMENT_VARIABLE} is set and no warehouse is configured (the Airflow "
+            f"Connection {CONNECTION_ID!r} or WAREHOUSE_URL); no embedded warehouse is started "
+            "in a deployment."
+        )
     if not start_embedded:
         raise WarehouseUnreachable(
             "WAREHOUSE_URL is not set and the embedded warehouse is disabled"
@@ -107,7 +265,9 @@ def check_reachable(url: str) -> None:
     except psycopg.OperationalError as exc:
         reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
         if parts["password"]:
-            reason = reason.replace(parts["password"], "***")
+            from dealerfunnel.redaction import redact
+
+            reason = redact(reason, [parts["password"]])
         raise WarehouseUnreachable(
             f"warehouse unreachable: host={parts['host']} port={parts['port']} "
             f"database={parts['dbname']} ({mask_url(url)}): {reason}"

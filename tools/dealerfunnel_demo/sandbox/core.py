@@ -210,6 +210,13 @@ class Sandbox:
         def stats() -> dict[str, Any]:
             return self.stats()
 
+        @app.post("/_sandbox/echo/{status}")
+        async def echo(status: int, request: Request) -> Response:
+            """For tests only: an OAuth-style error whose description echoes the request body
+            (a token endpoint that puts the submitted form, secrets included, in its error)."""
+            body = (await request.body()).decode("utf-8", "replace")
+            return json_response({"error": "echo", "error_description": body}, status=status)
+
         sandbox = self
 
         @app.middleware("http")
