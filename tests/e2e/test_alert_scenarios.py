@@ -20,6 +20,7 @@ from dealerfunnel.alerts.episodes import evaluate_rules
 from dealerfunnel.alerts.rules import parse_rules
 from dealerfunnel.notify.config import parse_notifications
 from dealerfunnel.notify.delivery import delivery_report
+from dealerfunnel_demo.mart_fixtures import Week, write_monitoring_mart
 from dealerfunnel_demo.receivers import SmtpReceiver, WebhookReceiver
 
 WEEKS = [date(2026, 10, 5) + timedelta(weeks=i) for i in range(4)]
@@ -35,12 +36,12 @@ RULES = parse_rules(
                 "direction": "below",
                 "threshold": 0.35,
                 "consecutive_periods": 2,
-                "min_denominator": 10,
                 "severity": "critical",
                 "overrides": {"SH001": {"threshold": 0.5}},
             },
             {
                 "rule": "won_low_by_channel",
+                "mart": "mart_funnel_conversion",
                 "metric": "leads_won",
                 "dimensions": ["channel"],
                 "direction": "below",
@@ -102,7 +103,12 @@ NOTIFY = parse_notifications(
 
 
 def _mart(url, rates: dict[str, list[float]], won: int = 3):
-    """Two channels per dealer, 20 potential leads each per week; rate -> interested."""
+    """Two channels per dealer, 50 potential leads each per week; rate -> interested.
+
+    marts.mart_funnel_conversion per channel (the by-channel count rule) and
+    marts.mart_funnel_monitoring per dealer (the rate rule: 100 leads a week, so a rate
+    0.1 below the threshold is a real breach by its Wilson bound)."""
+    weeks = []
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("create schema if not exists marts")
         conn.execute("drop table if exists marts.mart_funnel_conversion")
@@ -110,16 +116,20 @@ def _mart(url, rates: dict[str, list[float]], won: int = 3):
             """create table marts.mart_funnel_conversion (
                 dealer_code text, channel text, period_grain text, period_start date,
                 leads_potential int, leads_interested int, leads_needs_defined int,
-                leads_decision int, leads_won int, leads_lost int)"""
+                leads_decision int, leads_won int, leads_lost int,
+                is_period_complete boolean)"""
         )
         for dealer, weekly in rates.items():
             for week, rate in zip(WEEKS, weekly, strict=True):
+                interested = round(50 * rate)
+                weeks.append(Week(dealer, week, 100, 2 * interested))
                 for channel in ("meta", "walk_in"):
                     conn.execute(
                         "insert into marts.mart_funnel_conversion values"
-                        " (%s, %s, 'week', %s, 20, %s, 5, 4, %s, 1)",
-                        (dealer, channel, week, round(20 * rate), won),
+                        " (%s, %s, 'week', %s, 50, %s, 5, 4, %s, 1, true)",
+                        (dealer, channel, week, interested, won),
                     )
+    write_monitoring_mart(url, weeks)
 
 
 def _run(url, as_of=AS_OF):
@@ -142,8 +152,8 @@ def test_breach_persists_recovers_one_notice_per_recipient(clean_warehouse, rece
     web, smtp = receivers
     ok = [0.6, 0.6, 0.6, 0.6]
     low = [0.6, 0.6, 0.2, 0.25]
-    # SH001 at 0.45: fine for the group default (0.35), a breach for its override (0.5).
-    _mart(url, {"GZ001": low, "SH001": [0.6, 0.6, 0.45, 0.45], "BJ001": ok})
+    # SH001 at 0.4: fine for the group default (0.35), a breach for its override (0.5).
+    _mart(url, {"GZ001": low, "SH001": [0.6, 0.6, 0.4, 0.4], "BJ001": ok})
 
     first = _run(url)
     assert sorted(first["opened"]) == ["p2i_low:GZ001", "p2i_low:SH001"]
@@ -153,7 +163,7 @@ def test_breach_persists_recovers_one_notice_per_recipient(clean_warehouse, rece
         assert again["delivery"]["sent"] == 0
 
     # Recovery: the last week is back to normal everywhere.
-    _mart(url, {"GZ001": [0.6, 0.6, 0.2, 0.6], "SH001": [0.6, 0.6, 0.45, 0.6], "BJ001": ok})
+    _mart(url, {"GZ001": [0.6, 0.6, 0.2, 0.6], "SH001": [0.6, 0.6, 0.4, 0.6], "BJ001": ok})
     recovered = _run(url)
     assert sorted(recovered["resolved"]) == ["p2i_low:GZ001", "p2i_low:SH001"]
     _run(url)  # nothing more
@@ -238,7 +248,6 @@ def test_flapping_within_suppression_window_is_not_renotified(clean_warehouse, r
                     "metric": "rate_potential_to_interested",
                     "direction": "below",
                     "threshold": 0.35,
-                    "min_denominator": 10,
                     "suppression_hours": 24,
                 }
             ]
@@ -258,30 +267,27 @@ def test_flapping_within_suppression_window_is_not_renotified(clean_warehouse, r
     assert _received(web, smtp) == Counter({("dingtalk", "notify"): 1, ("dingtalk", "recovery"): 1})
 
 
-def _fct_leads(url, days: dict[date, int], channel="meta", dealer="GZ001"):
+def _volume_mart(url, weekly: dict[str, list[tuple[date, int, float | None, bool]]]):
+    """marts.mart_volume_monitoring rows (dealer -> [(week, leads, robust_z, judgeable)])."""
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("create schema if not exists marts")
-        conn.execute("drop table if exists marts.fct_leads")
+        conn.execute("drop table if exists marts.mart_volume_monitoring")
         conn.execute(
-            "create table marts.fct_leads (lead_key text, dealer_code text, channel text,"
-            " created_at timestamptz, grade text, is_won boolean, is_lost boolean,"
-            " first_contact_at timestamptz, assigned_at timestamptz)"
+            "create table marts.mart_volume_monitoring (dealer_code text, period_start date,"
+            " leads int, history_weeks int, baseline_median numeric, baseline_mad numeric,"
+            " baseline_scale numeric, robust_z numeric, is_period_complete boolean,"
+            " is_judgeable boolean)"
         )
-        for day, n in days.items():
-            for i in range(n):
+        for dealer, rows in weekly.items():
+            for week, leads, z, judgeable in rows:
                 conn.execute(
-                    "insert into marts.fct_leads values (%s, %s, %s, %s, 'A', false, false,"
-                    " null, null)",
-                    (
-                        f"{day}-{i}",
-                        dealer,
-                        channel,
-                        datetime(day.year, day.month, day.day, 4, tzinfo=UTC),
-                    ),
+                    "insert into marts.mart_volume_monitoring values"
+                    " (%s, %s, %s, 8, 12, 1, 3.4641, %s, true, %s)",
+                    (dealer, week, leads, z, judgeable),
                 )
 
 
-def test_volume_drop_by_weekday_and_silent_source(clean_warehouse, receivers):
+def test_volume_drop_by_robust_z_and_silent_source(clean_warehouse, receivers):
     url = clean_warehouse
     web, _ = receivers
     rules = parse_rules(
@@ -290,25 +296,24 @@ def test_volume_drop_by_weekday_and_silent_source(clean_warehouse, receivers):
                 {
                     "rule": "volume_drop",
                     "type": "volume_anomaly",
-                    "threshold": 0.5,
-                    "min_volume": 5,
-                    "trailing_weeks": 4,
+                    "threshold": -3.5,
                     "severity": "critical",
                 },
                 {"rule": "silent", "type": "source_freshness", "threshold": 48},
             ]
         }
     )
-    # Saturdays are busy (30), other days 10; the Saturday under test has 8 -> far below its
-    # own weekday's baseline (30) although it is close to an ordinary day's volume.
-    saturday = date(2026, 10, 31)
-    days = {
-        saturday - timedelta(days=d): (30 if (saturday - timedelta(days=d)).weekday() == 5 else 10)
-        for d in range(1, 36)
-    }
-    days[saturday] = 8
-    days[saturday + timedelta(days=1)] = 10  # the day after: newest data (not yet complete)
-    _fct_leads(url, days)
+    # GZ001: 12 a week, then 0 (z = -3.46 is not below -3.5: no), then 1 (z = -3.75: breach).
+    # BJ001: 4 leads against 12, but too little history to judge. SH001: an ordinary week.
+    _volume_mart(
+        url,
+        {
+            "GZ001": [(WEEKS[0], 12, 0, True), (WEEKS[1], 0, -3.4641, True),
+                      (WEEKS[2], 12, 0, True), (WEEKS[3], 1, -3.7528, True)],
+            "BJ001": [(WEEKS[3], 4, -4.0, False)],
+            "SH001": [(WEEKS[3], 11, -0.2887, True)],
+        },
+    )  # fmt: skip
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(
             "insert into ops.load_batches (batch_id, source, dealer_code, object, started_at,"
@@ -318,9 +323,10 @@ def test_volume_drop_by_weekday_and_silent_source(clean_warehouse, receivers):
         )
     as_of = datetime(2026, 11, 2, 12, tzinfo=UTC)
     summary = evaluate_rules(url, rules, as_of=as_of, notifications=NOTIFY)
-    assert summary["opened"] == ["volume_drop:GZ001:channel=meta"]
+    assert summary["opened"] == ["volume_drop:GZ001"]
     (slack,) = web.on("/slack")
-    assert "usual Saturday: 30.0 leads" in slack.body["text"]
+    assert "1 leads in the week vs a median of 12 over the previous 8 weeks" in slack.body["text"]
+    assert "Open: marts.mart_volume_monitoring" in slack.body["text"]
     # Four days later nothing new has landed: the source is silent (> 48 h).
     later = evaluate_rules(url, rules, as_of=as_of + timedelta(days=3), notifications=NOTIFY)
     assert "silent:GZ001:source=dealer_export" in later["opened"]

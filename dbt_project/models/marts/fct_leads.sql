@@ -88,6 +88,8 @@ leads_joined as (
         leads.created_at,
         leads.assigned_at,
         followups.first_contact_at,
+        followups.last_contact_at,
+        coalesce(followups.followup_count, 0) as followup_count,
         stages.interested_at,
         stages.needs_defined_at,
         stages.decision_at,
@@ -234,7 +236,9 @@ final as (
         round(extract(epoch from potential_interval) / 86400, 6) as days_in_potential,
         round(extract(epoch from interested_interval) / 86400, 6) as days_in_interested,
         round(extract(epoch from needs_defined_interval) / 86400, 6) as days_in_needs_defined,
-        round(extract(epoch from decision_interval) / 86400, 6) as days_in_decision
+        round(extract(epoch from decision_interval) / 86400, 6) as days_in_decision,
+        last_contact_at,
+        followup_count
     from durations
 
 )

@@ -74,8 +74,47 @@ def build_candidate(url: str, config: QualityConfig | None = None) -> tuple[Gate
     return result, output[-2000:]
 
 
+def configured_sources(url: str) -> set[str]:
+    """The dbt source names that are configured: the dealer exports (the landing folder is
+    always read), every API source of ``config/sources.yml`` whose Airflow Connection is
+    defined, and any source that has delivered before (``ops.load_batches``). The freshness
+    of any other source is not checked: a source nobody set up raises no alert."""
+    from dealerfunnel.settings import load_yaml
+    from dealerfunnel.sources.config import SOURCES_FILE, load_connection
+    from dealerfunnel.sources.errors import SourceConfigError
+
+    configured = {"dealer_export"}
+    try:
+        sections = load_yaml(SOURCES_FILE) or {}
+    except Exception as exc:  # a broken sources.yml fails the extract DAGs, not this check
+        log.warning("source freshness: %s unreadable: %s", SOURCES_FILE, exc)
+        sections = {}
+    for name, section in sections.items():
+        conn_id = section.get("conn_id") if isinstance(section, dict) else None
+        if not conn_id:
+            continue
+        try:
+            load_connection(conn_id)
+        except SourceConfigError:
+            continue
+        except Exception as exc:
+            log.debug("source freshness: connection %s: %s", conn_id, exc)
+            continue
+        configured.add(name)
+    try:
+        with connect(url) as conn:
+            rows = conn.execute(
+                "select distinct source from ops.load_batches where status = 'loaded'"
+            ).fetchall()
+        configured |= {r[0] for r in rows}
+    except Exception as exc:
+        log.debug("source freshness: ops.load_batches: %s", exc)
+    return configured
+
+
 def source_freshness(url: str, config: QualityConfig | None = None) -> GateResult:
-    """``dbt source freshness``; ``sources.json`` classified by ``config/quality.yml``."""
+    """``dbt source freshness``; ``sources.json`` classified by ``config/quality.yml``, for the
+    configured sources only (:func:`configured_sources`)."""
     config = config or load_quality_config()
     target = dbt_target()
     (target / "sources.json").unlink(missing_ok=True)
@@ -83,7 +122,7 @@ def source_freshness(url: str, config: QualityConfig | None = None) -> GateResul
         run_dbt(["source", "freshness"], url)
     except DbtFailed as exc:  # exit 1 on an error-level stale source: sources.json says why
         log.warning("dbt source freshness: %s", str(exc).splitlines()[0])
-    return freshness_gate(target / "sources.json", config)
+    return freshness_gate(target / "sources.json", config, configured=configured_sources(url))
 
 
 def validate_candidate(
