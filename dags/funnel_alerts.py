@@ -4,7 +4,8 @@
 Scheduled by the published marts (`marts.mart_funnel_conversion`, `marts.fct_leads`).
 Evaluates every rule of `config/alert_rules.yml` (thresholds on any mart metric over N
 consecutive periods, lead-volume anomalies by weekday, SLA breach rate, overdue follow-ups by
-grade, silent sources, data-quality failures) per dealer, keeps one episode per breach in
+grade, silent sources) per dealer; the data-quality rule runs once per pipeline run, in
+`funnel_transform`, keeps one episode per breach in
 `ops.alerts` (fired once, updated while it persists, resolved with a recovery notice when it
 clears, suppression window against flapping), then delivers what is owed through the channels
 of `config/notifications.yml`: each episode once per recipient, every attempt recorded in
@@ -39,12 +40,15 @@ def funnel_alerts():
         from airflow.sdk import get_current_context
 
         from dealerfunnel.alerts import evaluate_rules, load_rules
+        from dealerfunnel.alerts.rules import BUSINESS_TYPES
         from dealerfunnel.warehouse import resolve_warehouse_url
 
         context = get_current_context()
+        # The data-quality rule runs once per pipeline run, in funnel_transform.
         return evaluate_rules(
             resolve_warehouse_url(),
             load_rules(),
+            types=BUSINESS_TYPES,
             run={"dag_id": context["dag"].dag_id, "run_id": context["run_id"]},
         )
 

@@ -76,14 +76,16 @@
     ) end
 {%- endmacro %}
 
-{#- For each of the five rates, `rate_<name>_lower` and `rate_<name>_upper` (Wilson, 95 %). -#}
-{% macro funnel_rate_wilson_bounds(counts=none) -%}
+{#- For each of the five rates, `rate_<name>_lower` and `rate_<name>_upper` (Wilson). The default
+    z = 1.644854 makes each a one-sided 95 % bound: an alert asks one-sided questions ("is the
+    rate really below the threshold?": upper < threshold), so a 90 % interval, 95 % per side. -#}
+{% macro funnel_rate_wilson_bounds(counts=none, z=1.644854) -%}
     {%- set parts = funnel_rate_parts() -%}
     {%- for rate in funnel_rate_names() -%}
         {%- set num = (counts or {}).get(parts[rate][0], 'leads_' ~ parts[rate][0]) -%}
         {%- set den = (counts or {}).get(parts[rate][1], 'leads_' ~ parts[rate][1]) -%}
-        {{ wilson_bound(num, den, 'lower') }} as rate_{{ rate }}_lower,
-        {{ wilson_bound(num, den, 'upper') }} as rate_{{ rate }}_upper
+        {{ wilson_bound(num, den, 'lower', z) }} as rate_{{ rate }}_lower,
+        {{ wilson_bound(num, den, 'upper', z) }} as rate_{{ rate }}_upper
         {%- if not loop.last %},
         {% endif -%}
     {%- endfor -%}

@@ -30,6 +30,8 @@
         'maturity_days_lead_to_won',
         'clock_skew_minutes',
         'reenquiry_new_lead_days',
+        'volume_history_weeks',
+        'volume_min_history_weeks',
     ]) }}
 {%- endmacro %}
 

@@ -15,20 +15,33 @@ from datetime import UTC, date, datetime, timedelta
 
 import psycopg
 import pytest
-from alert_fixtures import AS_OF, P2I_LOW, WEEKS, empty_funnel_mart, local_receivers
 
 from dealerfunnel.alerts.episodes import evaluate_rules
 from dealerfunnel.alerts.rules import parse_rules
 from dealerfunnel.notify.config import parse_notifications
 from dealerfunnel.notify.delivery import delivery_report
+from dealerfunnel_demo.mart_fixtures import Week, write_monitoring_mart
+from dealerfunnel_demo.receivers import SmtpReceiver, WebhookReceiver
+
+WEEKS = [date(2026, 10, 5) + timedelta(weeks=i) for i in range(4)]
+AS_OF = datetime(2026, 11, 2, tzinfo=UTC)
 
 RULES = parse_rules(
     {
         "defaults": {"suppression_hours": 0},
         "rules": [
-            {**P2I_LOW, "overrides": {"SH001": {"threshold": 0.5}}},
+            {
+                "rule": "p2i_low",
+                "metric": "rate_potential_to_interested",
+                "direction": "below",
+                "threshold": 0.35,
+                "consecutive_periods": 2,
+                "severity": "critical",
+                "overrides": {"SH001": {"threshold": 0.5}},
+            },
             {
                 "rule": "won_low_by_channel",
+                "mart": "mart_funnel_conversion",
                 "metric": "leads_won",
                 "dimensions": ["channel"],
                 "direction": "below",
@@ -42,14 +55,24 @@ RULES = parse_rules(
 
 @pytest.fixture
 def receivers(monkeypatch):
-    http = {
-        "sc_slack": {"host": "/slack/hq"},
-        "sc_ding": {"host": "/dingtalk/gz", "password": "SECx"},
-        "sc_wecom": {"host": "/wecom/sh", "password": "k"},
-        "sc_hook": {"host": "/hook/de"},
+    web, smtp = WebhookReceiver().start(), SmtpReceiver().start()
+    conns = {
+        "sc_slack": {"conn_type": "http", "host": f"{web.url}/slack/hq"},
+        "sc_ding": {"conn_type": "http", "host": f"{web.url}/dingtalk/gz", "password": "SECx"},
+        "sc_wecom": {"conn_type": "http", "host": f"{web.url}/wecom/sh", "password": "k"},
+        "sc_hook": {"conn_type": "http", "host": f"{web.url}/hook/de"},
+        "sc_smtp": {
+            "conn_type": "smtp",
+            "host": "127.0.0.1",
+            "port": smtp.port,
+            "extra": {"disable_tls": True, "disable_ssl": True, "retry_limit": 0},
+        },
     }
-    with local_receivers(monkeypatch, http, smtp_conn_id="sc_smtp") as (web, smtp):
-        yield web, smtp
+    for conn_id, value in conns.items():
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(value))
+    yield web, smtp
+    web.stop()
+    smtp.stop()
 
 
 NOTIFY = parse_notifications(
@@ -80,16 +103,33 @@ NOTIFY = parse_notifications(
 
 
 def _mart(url, rates: dict[str, list[float]], won: int = 3):
-    """Two channels per dealer, 20 potential leads each per week; rate -> interested."""
-    with empty_funnel_mart(url) as conn:
+    """Two channels per dealer, 50 potential leads each per week; rate -> interested.
+
+    marts.mart_funnel_conversion per channel (the by-channel count rule) and
+    marts.mart_funnel_monitoring per dealer (the rate rule: 100 leads a week, so a rate
+    0.1 below the threshold is a real breach by its Wilson bound)."""
+    weeks = []
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("create schema if not exists marts")
+        conn.execute("drop table if exists marts.mart_funnel_conversion")
+        conn.execute(
+            """create table marts.mart_funnel_conversion (
+                dealer_code text, channel text, period_grain text, period_start date,
+                leads_potential int, leads_interested int, leads_needs_defined int,
+                leads_decision int, leads_won int, leads_lost int,
+                is_period_complete boolean)"""
+        )
         for dealer, weekly in rates.items():
             for week, rate in zip(WEEKS, weekly, strict=True):
+                interested = round(50 * rate)
+                weeks.append(Week(dealer, week, 100, 2 * interested))
                 for channel in ("meta", "walk_in"):
                     conn.execute(
                         "insert into marts.mart_funnel_conversion values"
-                        " (%s, %s, 'week', %s, 20, %s, 5, 4, %s, 1)",
-                        (dealer, channel, week, round(20 * rate), won),
+                        " (%s, %s, 'week', %s, 50, %s, 5, 4, %s, 1, true)",
+                        (dealer, channel, week, interested, won),
                     )
+    write_monitoring_mart(url, weeks)
 
 
 def _run(url, as_of=AS_OF):
@@ -107,30 +147,13 @@ def _received(web, smtp) -> Counter:
     return counts
 
 
-# What the receivers get for the GZ001 and SH001 episodes, each notified and recovered: hq Slack +
-# e-mail (critical), each dealer's manager its own channel; one notice and one recovery per
-# (episode, recipient channel).
-BOTH_EPISODES_RECEIVED = Counter(
-    {
-        ("slack", "notify"): 2,
-        ("slack", "recovery"): 2,
-        ("email", "notify"): 2,
-        ("email", "recovery"): 2,
-        ("dingtalk", "notify"): 1,
-        ("dingtalk", "recovery"): 1,
-        ("wecom", "notify"): 1,
-        ("wecom", "recovery"): 1,
-    }
-)
-
-
 def test_breach_persists_recovers_one_notice_per_recipient(clean_warehouse, receivers):
     url = clean_warehouse
     web, smtp = receivers
     ok = [0.6, 0.6, 0.6, 0.6]
     low = [0.6, 0.6, 0.2, 0.25]
-    # SH001 at 0.45: fine for the group default (0.35), a breach for its override (0.5).
-    _mart(url, {"GZ001": low, "SH001": [0.6, 0.6, 0.45, 0.45], "BJ001": ok})
+    # SH001 at 0.4: fine for the group default (0.35), a breach for its override (0.5).
+    _mart(url, {"GZ001": low, "SH001": [0.6, 0.6, 0.4, 0.4], "BJ001": ok})
 
     first = _run(url)
     assert sorted(first["opened"]) == ["p2i_low:GZ001", "p2i_low:SH001"]
@@ -140,14 +163,25 @@ def test_breach_persists_recovers_one_notice_per_recipient(clean_warehouse, rece
         assert again["delivery"]["sent"] == 0
 
     # Recovery: the last week is back to normal everywhere.
-    _mart(url, {"GZ001": [0.6, 0.6, 0.2, 0.6], "SH001": [0.6, 0.6, 0.45, 0.6], "BJ001": ok})
+    _mart(url, {"GZ001": [0.6, 0.6, 0.2, 0.6], "SH001": [0.6, 0.6, 0.4, 0.6], "BJ001": ok})
     recovered = _run(url)
     assert sorted(recovered["resolved"]) == ["p2i_low:GZ001", "p2i_low:SH001"]
     _run(url)  # nothing more
 
     # Per episode: hq gets Slack + e-mail (critical), each dealer's manager its own channel;
     # exactly one notice and one recovery per (episode, recipient channel).
-    assert _received(web, smtp) == BOTH_EPISODES_RECEIVED
+    assert _received(web, smtp) == Counter(
+        {
+            ("slack", "notify"): 2,
+            ("slack", "recovery"): 2,
+            ("email", "notify"): 2,
+            ("email", "recovery"): 2,
+            ("dingtalk", "notify"): 1,
+            ("dingtalk", "recovery"): 1,
+            ("wecom", "notify"): 1,
+            ("wecom", "recovery"): 1,
+        }
+    )
     sent = [d for d in delivery_report(url) if d["status"] == "sent"]
     keys = [(d["alert_id"], d["recipient"], d["kind"]) for d in sent]
     assert len(keys) == len(set(keys)) == 12
@@ -177,7 +211,18 @@ def test_receiver_outage_then_recovery_delivers_everything_once(clean_warehouse,
     run5 = _run(url)
     assert run5["delivery"]["sent"] == 0 and run5["delivery"]["failed_attempts"] == 0
 
-    assert _received(web, smtp) == BOTH_EPISODES_RECEIVED
+    assert _received(web, smtp) == Counter(
+        {
+            ("slack", "notify"): 2,
+            ("slack", "recovery"): 2,
+            ("email", "notify"): 2,
+            ("email", "recovery"): 2,
+            ("dingtalk", "notify"): 1,
+            ("dingtalk", "recovery"): 1,
+            ("wecom", "notify"): 1,
+            ("wecom", "recovery"): 1,
+        }
+    )
     report = delivery_report(url)
     failed = [d for d in report if d["status"] == "failed"]
     assert failed and all(d["error"] for d in failed)
@@ -195,8 +240,19 @@ def test_receiver_outage_then_recovery_delivers_everything_once(clean_warehouse,
 def test_flapping_within_suppression_window_is_not_renotified(clean_warehouse, receivers):
     url = clean_warehouse
     web, smtp = receivers
-    # the critical rule at the default severity (warning) and suppression window (24 h)
-    rules = parse_rules({"rules": [{**P2I_LOW, "severity": "warning", "suppression_hours": 24}]})
+    rules = parse_rules(
+        {
+            "rules": [
+                {
+                    "rule": "p2i_low",
+                    "metric": "rate_potential_to_interested",
+                    "direction": "below",
+                    "threshold": 0.35,
+                    "suppression_hours": 24,
+                }
+            ]
+        }
+    )
     low = {"GZ001": [0.6, 0.6, 0.2, 0.2]}
     high = {"GZ001": [0.6, 0.6, 0.2, 0.6]}
     for data in (low, high, low, high):
@@ -211,30 +267,27 @@ def test_flapping_within_suppression_window_is_not_renotified(clean_warehouse, r
     assert _received(web, smtp) == Counter({("dingtalk", "notify"): 1, ("dingtalk", "recovery"): 1})
 
 
-def _fct_leads(url, days: dict[date, int], channel="meta", dealer="GZ001"):
+def _volume_mart(url, weekly: dict[str, list[tuple[date, int, float | None, bool]]]):
+    """marts.mart_volume_monitoring rows (dealer -> [(week, leads, robust_z, judgeable)])."""
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("create schema if not exists marts")
-        conn.execute("drop table if exists marts.fct_leads")
+        conn.execute("drop table if exists marts.mart_volume_monitoring")
         conn.execute(
-            "create table marts.fct_leads (lead_key text, dealer_code text, channel text,"
-            " created_at timestamptz, grade text, is_won boolean, is_lost boolean,"
-            " first_contact_at timestamptz, assigned_at timestamptz)"
+            "create table marts.mart_volume_monitoring (dealer_code text, period_start date,"
+            " leads int, history_weeks int, baseline_median numeric, baseline_mad numeric,"
+            " baseline_scale numeric, robust_z numeric, is_period_complete boolean,"
+            " is_judgeable boolean)"
         )
-        for day, n in days.items():
-            for i in range(n):
+        for dealer, rows in weekly.items():
+            for week, leads, z, judgeable in rows:
                 conn.execute(
-                    "insert into marts.fct_leads values (%s, %s, %s, %s, 'A', false, false,"
-                    " null, null)",
-                    (
-                        f"{day}-{i}",
-                        dealer,
-                        channel,
-                        datetime(day.year, day.month, day.day, 4, tzinfo=UTC),
-                    ),
+                    "insert into marts.mart_volume_monitoring values"
+                    " (%s, %s, %s, 8, 12, 1, 3.4641, %s, true, %s)",
+                    (dealer, week, leads, z, judgeable),
                 )
 
 
-def test_volume_drop_by_weekday_and_silent_source(clean_warehouse, receivers):
+def test_volume_drop_by_robust_z_and_silent_source(clean_warehouse, receivers):
     url = clean_warehouse
     web, _ = receivers
     rules = parse_rules(
@@ -243,25 +296,24 @@ def test_volume_drop_by_weekday_and_silent_source(clean_warehouse, receivers):
                 {
                     "rule": "volume_drop",
                     "type": "volume_anomaly",
-                    "threshold": 0.5,
-                    "min_volume": 5,
-                    "trailing_weeks": 4,
+                    "threshold": -3.5,
                     "severity": "critical",
                 },
                 {"rule": "silent", "type": "source_freshness", "threshold": 48},
             ]
         }
     )
-    # Saturdays are busy (30), other days 10; the Saturday under test has 8 -> far below its
-    # own weekday's baseline (30) although it is close to an ordinary day's volume.
-    saturday = date(2026, 10, 31)
-    days = {
-        saturday - timedelta(days=d): (30 if (saturday - timedelta(days=d)).weekday() == 5 else 10)
-        for d in range(1, 36)
-    }
-    days[saturday] = 8
-    days[saturday + timedelta(days=1)] = 10  # the day after: newest data (not yet complete)
-    _fct_leads(url, days)
+    # GZ001: 12 a week, then 0 (z = -3.46 is not below -3.5: no), then 1 (z = -3.75: breach).
+    # BJ001: 4 leads against 12, but too little history to judge. SH001: an ordinary week.
+    _volume_mart(
+        url,
+        {
+            "GZ001": [(WEEKS[0], 12, 0, True), (WEEKS[1], 0, -3.4641, True),
+                      (WEEKS[2], 12, 0, True), (WEEKS[3], 1, -3.7528, True)],
+            "BJ001": [(WEEKS[3], 4, -4.0, False)],
+            "SH001": [(WEEKS[3], 11, -0.2887, True)],
+        },
+    )  # fmt: skip
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(
             "insert into ops.load_batches (batch_id, source, dealer_code, object, started_at,"
@@ -271,9 +323,10 @@ def test_volume_drop_by_weekday_and_silent_source(clean_warehouse, receivers):
         )
     as_of = datetime(2026, 11, 2, 12, tzinfo=UTC)
     summary = evaluate_rules(url, rules, as_of=as_of, notifications=NOTIFY)
-    assert summary["opened"] == ["volume_drop:GZ001:channel=meta"]
+    assert summary["opened"] == ["volume_drop:GZ001"]
     (slack,) = web.on("/slack")
-    assert "usual Saturday: 30.0 leads" in slack.body["text"]
+    assert "1 leads in the week vs a median of 12 over the previous 8 weeks" in slack.body["text"]
+    assert "Open: marts.mart_volume_monitoring" in slack.body["text"]
     # Four days later nothing new has landed: the source is silent (> 48 h).
     later = evaluate_rules(url, rules, as_of=as_of + timedelta(days=3), notifications=NOTIFY)
     assert "silent:GZ001:source=dealer_export" in later["opened"]

@@ -181,6 +181,8 @@ FCT_COLUMNS = [
     "phone_masked",
     "email_masked",
     "customer_name_masked",
+    "last_contact_at",
+    "followup_count",
 ]
 
 EXPECTED_LEADS = {
@@ -575,8 +577,8 @@ def test_activity_counts_what_happened_in_the_period(built):
 # --- monitoring: Wilson bounds --------------------------------------------------------------------
 
 
-def _wilson(successes: int, trials: int, z: float = 1.959964) -> tuple[Decimal, Decimal]:
-    """The 95 % Wilson score interval, by the textbook formula, rounded like the mart."""
+def _wilson(successes: int, trials: int, z: float = 1.644854) -> tuple[Decimal, Decimal]:
+    """One-sided 95 % Wilson bounds, by the textbook formula, rounded like the mart."""
     p = successes / trials
     centre = (p + z * z / (2 * trials)) / (1 + z * z / trials)
     half = z * (p * (1 - p) / trials + z * z / (4 * trials * trials)) ** 0.5 / (1 + z * z / trials)
@@ -609,14 +611,14 @@ def test_monitoring_mart_rates_and_wilson_bounds(built):
     for rate, (k, n, value) in worked.items():
         assert row[f"rate_{rate}"] == value, rate
         assert (row[f"rate_{rate}_lower"], row[f"rate_{rate}_upper"]) == _wilson(k, n), rate
-    # by hand for 2 of 4 (z^2 = 3.841459): centre (0.5 + 0.480182) / 1.960365 = 0.5,
-    # half = 1.959964 * sqrt(0.0625 + 0.060023) / 1.960365 = 0.349961
-    # -> [0.150039, 0.849961] -> [0.1500, 0.8500]
+    # by hand for 2 of 4 (z^2 = 2.705545): centre (0.5 + 0.338193) / 1.676386 = 0.5,
+    # half = 1.644854 * sqrt(0.0625 + 0.042274) / 1.676386 = 0.317600
+    # -> [0.182400, 0.817600] -> [0.1824, 0.8176]
     bounds = (
         row["rate_interested_to_needs_defined_lower"],
         row["rate_interested_to_needs_defined_upper"],
     )
-    assert bounds == (R("0.1500"), R("0.8500"))
+    assert bounds == (R("0.1824"), R("0.8176"))
     # week of 09-28 is 7 days old: only potential -> interested is mature
     assert (row["cohort_age_days"], row["is_period_complete"]) == (7, True)
     assert row["is_potential_to_interested_mature"] and not row["is_decision_to_won_mature"]

@@ -92,6 +92,8 @@ leads_joined as (
         leads.created_at,
         leads.assigned_at,
         followups.first_contact_at,
+        followups.last_contact_at,
+        coalesce(followups.followup_count, 0) as followup_count,
         stages.interested_at,
         stages.needs_defined_at,
         stages.decision_at,
@@ -248,7 +250,9 @@ final as (
         email_key,
         phone_masked,
         email_masked,
-        customer_name_masked
+        customer_name_masked,
+        last_contact_at,
+        followup_count
     from durations
 
 )

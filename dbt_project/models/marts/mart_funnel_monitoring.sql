@@ -3,9 +3,9 @@
 -- is computed here; Python compares, it does not recompute. The cohort view of
 -- mart_funnel_conversion with all channels together: leads created in the period (dealer local
 -- time) and how far they have got, the five rates (macro funnel_rates), the cohort's maturity
--- (identical on every channel row of a dealer × period, so carried over), and for each rate the
--- Wilson score interval at 95 % (rate_<name>_lower / _upper, macro wilson_bound) so a breach is
--- judged only where the bound says it is real. Only periods with a lead created have a row.
+-- (identical on every channel row of a dealer × period, so carried over), and for each rate its
+-- one-sided 95 % Wilson bounds (rate_<name>_lower / _upper, z = 1.644854, macro wilson_bound) so a
+-- breach is judged only where the bound says it is real. Only periods with a lead created have a row.
 
 with
 

@@ -218,11 +218,17 @@ def format_alert(alert: dict[str, Any]) -> str:
     detail = alert.get("detail") or {}
     metric = detail.get("check_name") or alert["metric"]
     where = alert["dealer_code"] + (f" ({alert['subject']})" if alert.get("subject") else "")
+    if alert.get("threshold") is None:  # a failed check: its threshold is "must pass"
+        judged = f"= {detail.get('observed_text') or 'failed'} (the check must pass)"
+    else:
+        judged = (
+            f"= {format_value(alert, alert.get('observed'))} vs threshold "
+            f"{format_value(alert, alert.get('threshold'))}"
+        )
+    source = f"; open {detail['source']}" if detail.get("source") else ""
     return (
-        f"[{alert['severity']}] {alert['rule']} at {where}: {metric} "
-        f"= {format_value(alert, alert.get('observed'))} vs threshold "
-        f"{format_value(alert, alert.get('threshold'))}, since {alert['period_start']} "
-        f"({alert['status']})"
+        f"[{alert['severity']}] {alert['rule']} at {where}: {metric} {judged},"
+        f" since {alert['period_start']} ({alert['status']}){source}"
     )
 
 

@@ -10,29 +10,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from psycopg import sql
 
-from dealerfunnel.alerts.rules import FUNNEL_MART, Rule
-from dealerfunnel.settings import DEFAULT_TIMEZONE, FunnelSettings, load_funnel_settings
+from dealerfunnel.alerts.rules import FUNNEL_MARTS, FUNNEL_RATES, Rule
+from dealerfunnel.settings import FunnelSettings, load_funnel_settings
 
 PERIOD_LENGTH = {"week": "7 days", "month": "1 month", "quarter": "3 months"}
 GROUP = "*"  # dealer_code of a group-wide episode
-
-# A dealer-level rate over marts.mart_funnel_conversion, whose rows are per dealer x channel,
-# is the ratio of the summed counts (every channel weighed by its cohort). These pairs restate
-# the rate formulas of that mart: they go once dbt publishes the dealer-level rows (see
-# DESIGN.md section 2, "Every metric an alert reads is computed in dbt").
-FUNNEL_ROLLUP: dict[str, tuple[str, str]] = {
-    "rate_potential_to_interested": ("leads_interested", "leads_potential"),
-    "rate_interested_to_needs_defined": ("leads_needs_defined", "leads_interested"),
-    "rate_needs_defined_to_decision": ("leads_decision", "leads_needs_defined"),
-    "rate_decision_to_won": ("leads_won", "leads_decision"),
-    "rate_lead_to_won": ("leads_won", "leads_potential"),
-}
 
 
 @dataclass(frozen=True)
@@ -45,6 +33,7 @@ class Period:
     denominator: Any = None
     count: int | None = None
     baseline: float | None = None
+    bound: Any = None  # the confidence bound on the threshold's side (rates), else None
 
 
 @dataclass(frozen=True)
@@ -109,22 +98,33 @@ def _subject(dims: tuple[str, ...], values: tuple) -> str:
 def assess(rule: Rule, periods: list[Period]) -> Assessment | None:
     """Decide breach / ok / undecided from a key's periods (newest first).
 
-    Periods too small to judge (below the rule's volume guard) are skipped, not counted as
-    a recovery or a breach: a nearly empty latest week neither hides nor fakes a trend. The
-    window is the newest ``consecutive_periods`` judged periods. Returns None when there are
-    fewer than that, else the ``breached`` decision, the ``observed`` latest value and the
-    ``period_start`` of the first period of the breaching streak (the streak may be longer
-    than the window).
+    Periods too small or too young to judge are skipped, not counted as a recovery or a
+    breach: a nearly empty latest week neither hides nor fakes a trend. The window is the
+    newest ``consecutive_periods`` judged periods. A period with a confidence ``bound`` breaches
+    only where the bound is beyond the threshold (the breach is real) and clears only where
+    its value is back on the right side; in between (noise) it does neither, and a window
+    that neither breaches nor clears is undecided. Returns None when undecided or there are
+    fewer judged periods than the window, else the ``breached`` decision, the ``observed``
+    latest value and the ``period_start`` of the first period of the breaching streak (the
+    streak may be longer than the window).
     """
     judged = [p for p in periods if p.judged]
     window = judged[: rule.consecutive_periods]
     if len(window) < rule.consecutive_periods:
         return None
 
+    def value(v: Any) -> float | None:
+        return float(v) if v is not None else None
+
     def breaches(p: Period) -> bool:
-        return rule.breaches(float(p.value) if p.value is not None else None)
+        return rule.breaches(value(p.bound if p.bound is not None else p.value))
+
+    def clears(p: Period) -> bool:
+        return not rule.breaches(value(p.value))
 
     breached = all(breaches(p) for p in window)
+    if not breached and not any(clears(p) for p in window):
+        return None
     streak = window
     if breached:
         streak = judged[: next((i for i, p in enumerate(judged) if not breaches(p)), len(judged))]
@@ -133,7 +133,13 @@ def assess(rule: Rule, periods: list[Period]) -> Assessment | None:
         observed=window[0].value,
         period_start=streak[-1].period_start,
         periods=[
-            {"period_start": p.period_start.isoformat(), "value": _num(p.value)} for p in window
+            {
+                "period_start": p.period_start.isoformat(),
+                "value": _num(p.value),
+                **({"bound": _num(p.bound)} if p.bound is not None else {}),
+                **({"denominator": _num(p.denominator)} if p.denominator is not None else {}),
+            }
+            for p in window
         ],
     )
 
@@ -223,30 +229,100 @@ def _verdicts_from_series(rule: Rule, series, unit: str) -> list[Verdict]:
     return verdicts
 
 
-def _ratio_columns(rule: Rule) -> tuple[str, str | None] | None:
-    """(numerator, denominator) of a ratio rule; (count, None) of a funnel count."""
-    if rule.numerator:
-        return rule.numerator, rule.denominator
-    if rule.mart == FUNNEL_MART and rule.metric in FUNNEL_ROLLUP:
-        return FUNNEL_ROLLUP[rule.metric]
-    if rule.mart == FUNNEL_MART and rule.metric.startswith("leads_"):
-        return rule.metric, None
-    return None
+RATE_DENOMINATORS = {
+    "rate_potential_to_interested": "leads_potential",
+    "rate_interested_to_needs_defined": "leads_interested",
+    "rate_needs_defined_to_decision": "leads_needs_defined",
+    "rate_decision_to_won": "leads_decision",
+    "rate_lead_to_won": "leads_potential",
+}  # which published count a rate's sample size is (shown in the message, not recomputed)
+
+
+def funnel_series(conn, rule: Rule, as_of: datetime) -> dict[tuple[str, str], list[Period]]:
+    """Per (dealer, subject), a funnel mart's periods newest first, judged as the mart says.
+
+    A period is judged where it is complete (``is_period_complete``, and ended by ``as_of``);
+    a rate also where the cohort is mature for it (``is_<rate>_mature``) and has a bound.
+    The bound is the rate's Wilson bound on the threshold's side (``_upper`` for a rule
+    ``below``, ``_lower`` for ``above``): the breach is real only where it is beyond.
+    """
+    dims = rule.dimensions
+    metric = rule.metric
+    is_rate = metric in FUNNEL_RATES
+    name = metric.removeprefix("rate_")
+    side = "upper" if rule.direction == "below" else "lower"
+    needed = ["dealer_code", "period_grain", "period_start", "is_period_complete", metric]
+    needed += list(dims)
+    if is_rate:
+        needed += [f"is_{name}_mature", f"{metric}_{side}", RATE_DENOMINATORS[metric]]
+    _require(conn, "marts", rule.mart, needed)
+    ident = sql.Identifier
+    dim_sql = sql.SQL("").join(sql.SQL("{}, ").format(ident(d)) for d in dims)
+    if is_rate:
+        value = sql.SQL("max({m})::numeric, max({b})::numeric, max({d})::numeric").format(
+            m=ident(metric), b=ident(f"{metric}_{side}"), d=ident(RATE_DENOMINATORS[metric])
+        )
+        judged = sql.SQL("bool_and(is_period_complete and {mature})").format(
+            mature=ident(f"is_{name}_mature")
+        )
+    else:
+        value = sql.SQL("sum({m})::numeric, null::numeric, null::numeric").format(m=ident(metric))
+        judged = sql.SQL("bool_and(is_period_complete)")
+    query = sql.SQL(
+        """
+        select dealer_code, {dims} period_start::date, {value}, {judged}
+        from {table}
+        where period_grain = %(grain)s and period_start + %(length)s::interval <= %(as_of)s::date
+        group by dealer_code, {dims} period_start
+        order by dealer_code, {dims} period_start desc
+        """
+    ).format(dims=dim_sql, value=value, judged=judged, table=ident("marts", rule.mart))
+    rows = conn.execute(
+        query,
+        {"grain": rule.period_grain, "length": PERIOD_LENGTH[rule.period_grain], "as_of": as_of},
+    ).fetchall()
+    series: dict[tuple[str, str], list[Period]] = {}
+    for row in rows:
+        dealer_code = row[0]
+        subject = _subject(dims, tuple(row[1 : 1 + len(dims)]))
+        period_start, val, bound, den, ok = row[1 + len(dims) :]
+        judged_here = bool(ok) and val is not None and (bound is not None or not is_rate)
+        series.setdefault((dealer_code, subject), []).append(
+            Period(
+                period_start=period_start,
+                value=val,
+                judged=judged_here,
+                denominator=den,
+                bound=bound,
+            )
+        )
+    return series
 
 
 def evaluate_threshold(conn, rule: Rule, as_of: datetime) -> list[Verdict]:
+    if rule.mart in FUNNEL_MARTS and not rule.numerator:
+        unit = "ratio" if rule.metric in FUNNEL_RATES else "count"
+        verdicts = _verdicts_from_series(rule, funnel_series(conn, rule, as_of), unit)
+        if rule.metric in FUNNEL_RATES:
+            side = "upper" if rule.direction == "below" else "lower"
+            for v in verdicts:
+                v.detail["bound"] = f"{rule.metric}_{side} (one-sided 95 % Wilson)"
+                v.detail["maturity"] = f"is_{rule.metric.removeprefix('rate_')}_mature"
+        return verdicts
     present = columns_of(conn, "marts", rule.mart)
     if not present:
         raise SourceMissing(f"marts.{rule.mart} does not exist")
-    ratio = _ratio_columns(rule)
     needed = ["dealer_code", rule.period_column, *rule.dimensions]
-    needed += [c for c in ratio if c] if ratio else [rule.metric]
+    needed += [rule.numerator, rule.denominator] if rule.numerator else [rule.metric]
     _require(conn, "marts", rule.mart, needed)
-    if ratio:
-        num_col, den_col = ratio
-        num_sql = sql.SQL("sum({})::numeric").format(sql.Identifier(num_col))
-        den_sql = sql.SQL("sum({})::numeric").format(sql.Identifier(den_col)) if den_col else None
-        unit = "ratio" if den_col else "count"
+    if rule.numerator:
+        num_sql = sql.SQL("sum({})::numeric").format(sql.Identifier(rule.numerator))
+        den_sql = (
+            sql.SQL("sum({})::numeric").format(sql.Identifier(rule.denominator))
+            if rule.denominator
+            else None
+        )
+        unit = "ratio" if rule.denominator else "count"
     else:
         num_sql = sql.SQL("{}({})::numeric").format(
             sql.SQL(rule.aggregate), sql.Identifier(rule.metric)
@@ -286,127 +362,76 @@ def evaluate_sla_breach(conn, rule: Rule, as_of: datetime) -> list[Verdict]:
 # -- volume anomaly ---------------------------------------------------------------------------
 
 
-def _lead_days(conn) -> tuple[sql.Composable, sql.Composable]:
-    """(a lead's local day, the leads joined to their dealer's time zone) as SQL."""
-    has_dim = bool(columns_of(conn, "marts", "dim_dealerships"))
-    local_day = sql.SQL("(f.created_at at time zone coalesce({tz}, {default}))::date").format(
-        tz=sql.SQL("d.timezone") if has_dim else sql.SQL("null"),
-        default=sql.Literal(DEFAULT_TIMEZONE),
+def evaluate_volume(conn, rule: Rule, as_of: datetime) -> list[Verdict]:
+    """Weekly leads per dealer against its own recent weeks: ``robust_z`` of
+    ``marts.mart_volume_monitoring`` (median/MAD computed in dbt) beyond ``threshold``."""
+    _require(
+        conn,
+        "marts",
+        "mart_volume_monitoring",
+        ["dealer_code", "period_start", "leads", "baseline_median", "robust_z", "is_judgeable"],
     )
-    joined = sql.SQL(
-        "marts.fct_leads f left join marts.dim_dealerships d using (dealer_code)"
-        if has_dim
-        else "marts.fct_leads f"
-    )
-    return local_day, joined
-
-
-def _volume_window(
-    conn, rule: Rule, as_of: datetime, local_day, joined
-) -> tuple[date, date] | None:
-    """(first, last) day to count, or None when there are no leads up to ``as_of``."""
-    horizon = conn.execute(
-        sql.SQL("select max({day}) from {src} where f.created_at <= %s").format(
-            day=local_day, src=joined
-        ),
+    rows = conn.execute(
+        """select dealer_code, period_start, leads, baseline_median, robust_z, is_judgeable,
+                  history_weeks
+           from marts.mart_volume_monitoring
+           where period_start + 7 <= %s::date
+           order by dealer_code, period_start desc""",
         (as_of,),
-    ).fetchone()[0]
-    if horizon is None:
-        return None
-    # The last complete day: yesterday, or the day before the newest lead when data stops
-    # earlier (a silent source is the freshness rule's business, not a volume anomaly).
-    end = min(as_of.date() - timedelta(days=1), horizon - timedelta(days=1))
-    overrides = rule.overrides.values()
-    depth = max(
-        [rule.consecutive_periods] + [int(o.get("consecutive_periods", 0)) for o in overrides]
-    )
-    weeks = max([rule.trailing_weeks] + [int(o.get("trailing_weeks", 0)) for o in overrides])
-    return end - timedelta(days=depth - 1 + 7 * weeks), end
-
-
-def _volume_periods(dealer_rule: Rule, by_day: dict[date, int], end: date) -> list[Period]:
-    """The judged days, newest first: each day's count against its weekday's baseline."""
-    periods = []
-    for i in range(dealer_rule.consecutive_periods):
-        day = end - timedelta(days=i)
-        history = [
-            by_day.get(day - timedelta(weeks=k), 0)
-            for k in range(1, dealer_rule.trailing_weeks + 1)
-        ]
-        baseline = sum(history) / len(history)
-        count = by_day.get(day, 0)
-        periods.append(
+    ).fetchall()
+    series: dict[str, list[Period]] = {}
+    history: dict[tuple[str, date], int] = {}
+    for dealer_code, start, leads, median, z, judgeable, weeks in rows:
+        series.setdefault(dealer_code, []).append(
             Period(
-                period_start=day,
-                value=count / baseline if baseline else None,
-                judged=baseline >= dealer_rule.min_volume and baseline > 0,
-                count=count,
-                baseline=baseline,
+                period_start=start,
+                value=z,
+                judged=bool(judgeable) and z is not None,
+                count=leads,
+                baseline=_num(median),
             )
         )
-    return periods
-
-
-def _volume_verdict(rule: Rule, dealer_code: str, channel: str, by_day, end) -> Verdict | None:
-    dealer_rule = rule.for_dealer(dealer_code)
-    periods = _volume_periods(dealer_rule, by_day, end)
-    below = dealer_rule.direction == "below"
-    bound = 1 - dealer_rule.threshold if below else 1 + dealer_rule.threshold
-    assessment = assess(dealer_rule.model_copy(update={"threshold": bound}), periods)
-    if assessment is None:
-        return None
-    latest = periods[0]
-    return Verdict(
-        dealer_code=dealer_code,
-        subject=f"channel={channel}",
-        metric=rule.metric,
-        breached=assessment.breached,
-        observed=latest.count,
-        threshold=round(latest.baseline * bound, 2),
-        period_start=assessment.period_start,
-        detail={
-            "direction": dealer_rule.direction,
-            "baseline": round(latest.baseline, 2),
-            "ratio_to_baseline": round(latest.value, 3),
-            "allowed_deviation": dealer_rule.threshold,
-            "trailing_weeks": dealer_rule.trailing_weeks,
-            "weekday": latest.period_start.strftime("%A"),
-            "days": [
-                {
-                    "day": p.period_start.isoformat(),
-                    "count": p.count,
-                    "baseline": round(p.baseline, 2),
-                }
-                for p in periods
-            ],
-            "source": "marts.fct_leads",
-            "unit": "count",
-            "period_grain": "day",
-        },
-    )
-
-
-def evaluate_volume(conn, rule: Rule, as_of: datetime) -> list[Verdict]:
-    _require(conn, "marts", "fct_leads", ["dealer_code", "channel", "created_at"])
-    local_day, joined = _lead_days(conn)
-    window = _volume_window(conn, rule, as_of, local_day, joined)
-    if window is None:
-        return []
-    rows = conn.execute(
-        sql.SQL(
-            "select f.dealer_code, f.channel, {day} as day, count(*) from {src}"
-            " where {day} between %s and %s group by 1, 2, 3"
-        ).format(day=local_day, src=joined),
-        window,
-    ).fetchall()
-    counts: dict[tuple[str, str], dict[date, int]] = {}
-    for dealer_code, channel, day, n in rows:
-        counts.setdefault((dealer_code, channel), {})[day] = n
-    verdicts = [
-        _volume_verdict(rule, dealer_code, channel, by_day, window[1])
-        for (dealer_code, channel), by_day in sorted(counts.items())
-    ]
-    return [v for v in verdicts if v is not None]
+        history[(dealer_code, start)] = weeks
+    verdicts = []
+    for dealer_code, periods in series.items():
+        dealer_rule = rule.for_dealer(dealer_code)
+        assessment = assess(dealer_rule, periods)
+        if assessment is None:
+            continue
+        latest = next(p for p in periods if p.judged)
+        verdicts.append(
+            Verdict(
+                dealer_code=dealer_code,
+                subject="",
+                metric=rule.metric,
+                breached=assessment.breached,
+                observed=latest.value,
+                threshold=dealer_rule.threshold,
+                period_start=assessment.period_start,
+                detail={
+                    "direction": dealer_rule.direction,
+                    "leads": latest.count,
+                    "baseline": latest.baseline,
+                    "history_weeks": history[(dealer_code, latest.period_start)],
+                    "periods": [
+                        {
+                            **p,
+                            "leads": next(
+                                x.count
+                                for x in periods
+                                if x.period_start.isoformat() == p["period_start"]
+                            ),
+                        }
+                        for p in assessment.periods
+                    ],
+                    "consecutive_periods": dealer_rule.consecutive_periods,
+                    "period_grain": "week",
+                    "source": "marts.mart_volume_monitoring",
+                    "unit": "z",
+                },
+            )
+        )
+    return verdicts
 
 
 # -- overdue follow-ups by grade --------------------------------------------------------------
@@ -423,15 +448,11 @@ def grade_cadence_days(settings: FunnelSettings, grade: str, dealer_code: str) -
 
 
 def _last_contact(conn) -> tuple[sql.Composable, sql.Composable]:
-    """(a lead's last contact, the join it needs) as SQL."""
-    # NOTE: reads an intermediate model; the last contact belongs in marts.fct_leads.
-    followups = columns_of(conn, "intermediate", "int_followups_aggregated_to_leads")
-    if {"lead_key", "last_contact_at"} <= followups:
+    """(a lead's last contact, the join it needs) as SQL: ``marts.fct_leads.last_contact_at``."""
+    if "last_contact_at" in columns_of(conn, "marts", "fct_leads"):
         return (
-            sql.SQL(
-                "coalesce(fu.last_contact_at, f.first_contact_at, f.assigned_at, f.created_at)"
-            ),
-            sql.SQL("left join intermediate.int_followups_aggregated_to_leads fu using (lead_key)"),
+            sql.SQL("coalesce(f.last_contact_at, f.first_contact_at, f.assigned_at, f.created_at)"),
+            sql.SQL(""),
         )
     return sql.SQL("coalesce(f.first_contact_at, f.assigned_at, f.created_at)"), sql.SQL("")
 
@@ -546,7 +567,8 @@ def evaluate_freshness(conn, rule: Rule, as_of: datetime) -> list[Verdict]:
         detail: dict[str, Any] = {
             "direction": "above",
             "last_loaded_at": last.isoformat() if last else None,
-            "source": source,
+            "source_name": source,
+            "source": f"ops.load_batches (source {source})",
             "unit": "hours",
         }
         if outage is not None:
@@ -644,12 +666,52 @@ def _failure_verdict(row) -> Verdict:
     )
 
 
-def evaluate_data_quality(conn, rule: Rule, as_of: datetime) -> list[Verdict]:
-    verdicts = [
-        _failure_verdict(row)
-        for row in conn.execute(_LATEST_FAILURES).fetchall()
-        if row[3] != "warning" or rule.include_warnings
+DIGEST_SUBJECT = "warnings"
+DIGEST_METRIC = "failing_warning_checks"
+
+
+def _digest_verdict(warnings: list[Verdict], as_of: datetime) -> Verdict:
+    """All warning-level failures of the latest gate runs as ONE verdict (one message)."""
+    checks = [
+        {
+            "check_name": v.detail["check_name"],
+            "checkpoint": v.detail["checkpoint"],
+            "observed": v.detail["observed_text"],
+            "checked_at": v.detail["checked_at"],
+            "data_docs_url": v.detail["data_docs_url"],
+        }
+        for v in warnings
     ]
+    docs = next((c["data_docs_url"] for c in checks if c["data_docs_url"]), None)
+    return Verdict(
+        dealer_code=GROUP,
+        subject=DIGEST_SUBJECT,
+        metric=DIGEST_METRIC,
+        breached=True,
+        observed=len(checks),
+        threshold=0,
+        period_start=min(v.period_start for v in warnings),
+        severity="warning",
+        detail={
+            "check_name": f"{len(checks)} data-quality warning(s) in the latest gate runs",
+            "checks": checks,
+            "data_docs_url": docs,
+            "direction": "above",
+            "unit": "check",
+            "digest": True,
+            "source": "ops.quality_failures (GX Data Docs)",
+        },
+    )
+
+
+def evaluate_data_quality(conn, rule: Rule, as_of: datetime) -> list[Verdict]:
+    """Blocking failures one episode each (critical); warnings of the latest runs together as
+    one digest episode (``subject`` ``warnings``), so one run's warnings are one message."""
+    failures = [_failure_verdict(row) for row in conn.execute(_LATEST_FAILURES).fetchall()]
+    verdicts = [v for v in failures if v.severity == "critical"]
+    warnings = [v for v in failures if v.severity != "critical"]
+    if warnings and rule.include_warnings:
+        verdicts.append(_digest_verdict(warnings, as_of))
     failing = {(v.subject, v.metric) for v in verdicts}
     open_rows = conn.execute(
         "select subject, metric from ops.alerts where rule = %s and status = 'open'",
@@ -663,8 +725,8 @@ def evaluate_data_quality(conn, rule: Rule, as_of: datetime) -> list[Verdict]:
                     subject=checkpoint,
                     metric=key,
                     breached=False,
-                    observed=None,
-                    threshold=None,
+                    observed=0 if key == DIGEST_METRIC else None,
+                    threshold=0 if key == DIGEST_METRIC else None,
                     period_start=as_of.date(),
                     detail={"checkpoint": checkpoint, "unit": "check", "passed": True},
                 )

@@ -8,18 +8,26 @@ settings per dealer.
 Rule types (``type``, default ``threshold``), one model each with only its settings:
 
 ``threshold`` (:class:`ThresholdRule`)
-    ``metric`` of ``mart`` (default ``mart_funnel_conversion``) per dealer, optionally split
-    by ``dimensions`` (mart columns, e.g. ``[channel]``), per complete ``period_grain``
-    period, ``below``/``above`` ``threshold`` in each of the last ``consecutive_periods``.
-    On the funnel mart ``metric`` is one of its published columns (:data:`FUNNEL_COLUMNS`);
-    on any mart ``numerator``/``denominator`` columns make a ratio, otherwise ``metric`` is
+    ``metric`` of ``mart`` (default ``mart_funnel_monitoring``, dealer x period, all channels)
+    per dealer, per complete ``period_grain`` period, ``below``/``above`` ``threshold`` in each
+    of the last ``consecutive_periods``. On the funnel marts ``metric`` is one of their
+    published columns (:data:`FUNNEL_COLUMNS`) and a period is judged only where the mart says
+    it is complete (``is_period_complete``); a rate only where the mart says the cohort is
+    mature for it (``is_<rate>_mature``) and the breach only where its Wilson bound is beyond
+    the threshold (below: ``rate_<name>_upper < threshold``; above: ``_lower > threshold``).
+    A rate whose point value is beyond the threshold but whose bound is not is noise: neither
+    a breach nor a recovery. Rates are read from ``mart_funnel_monitoring`` only (it carries
+    the bounds); counts may be split by ``dimensions`` of ``mart_funnel_conversion`` (e.g.
+    ``[channel]``). On any other mart ``numerator``/``denominator`` columns make a ratio
+    (periods with fewer than ``min_denominator`` are not judged), otherwise ``metric`` is
     aggregated with ``aggregate`` (sum, avg, min, max). ``period_column`` (default
     ``period_start``) names the period; a mart without ``period_grain`` is read as is.
 ``volume_anomaly`` (:class:`VolumeRule`)
-    Leads per dealer x channel per local day (``marts.fct_leads``) against the mean of the
-    same weekday over the ``trailing_weeks`` before: breach when the day is more than
-    ``threshold`` (a fraction) ``below``/``above`` that baseline. Baselines under
-    ``min_volume`` leads are not judged.
+    Leads per dealer and complete week against the dealer's own previous weeks:
+    ``robust_z`` of ``marts.mart_volume_monitoring`` (median and MAD of the previous
+    ``volume_history_weeks`` weeks, settings of ``funnel_settings.csv``, computed in dbt)
+    ``below``/``above`` ``threshold`` (a z value, e.g. -3) in each of the last
+    ``consecutive_periods`` judged weeks. Weeks without enough history are not judged.
 ``sla_breach`` (:class:`SlaBreachRule`)
     Breach rate (due - met) / due of an SLA per dealer per week from
     ``marts.mart_sla_compliance`` (``due_column``, ``met_column``, ``period_column``),
@@ -37,8 +45,10 @@ Rule types (``type``, default ``threshold``), one model each with only its setti
     loaded are not judged.
 ``data_quality`` (:class:`DataQualityRule`)
     A failed check of the latest run of a quality gate (GX, dbt tests, dbt source
-    freshness). Blocking failures are ``critical``, warnings ``warning``
-    (``include_warnings: false`` ignores them).
+    freshness). Blocking failures are ``critical``, one episode each; the warnings of the
+    latest runs are ONE ``warning`` digest episode (``include_warnings: false`` ignores
+    them); ``info`` checks are report-only. Evaluated once per pipeline run, by
+    ``funnel_transform`` (:data:`PIPELINE_TYPES`).
 
 ``suppression_hours``: a new episode of the same rule, dealer and subject within that many
 hours of the previous episode's notification is recorded but not notified again.
@@ -62,6 +72,8 @@ from pydantic import (
 from dealerfunnel.settings import ConfigError, StrictModel, config_error, load_yaml, validate
 
 FUNNEL_MART = "mart_funnel_conversion"
+MONITORING_MART = "mart_funnel_monitoring"
+FUNNEL_MARTS = (MONITORING_MART, FUNNEL_MART)
 # The published columns of marts.mart_funnel_conversion a threshold rule may watch. The rates
 # are computed in dbt (DESIGN.md section 2); the alert code never holds their formulas.
 FUNNEL_RATES = (
@@ -144,7 +156,7 @@ class ThresholdRule(BaseRule):
     type: Literal["threshold"] = "threshold"
     threshold: Number
     direction: Direction
-    mart: Ident = FUNNEL_MART
+    mart: Ident = MONITORING_MART
     denominator: Ident | None = None
     numerator: Ident | None = Field(default=None, validate_default=True)
     metric: str
@@ -168,22 +180,33 @@ class ThresholdRule(BaseRule):
         mart, numerator = info.data.get("mart"), info.data.get("numerator")
         if numerator:
             return value
-        if mart == FUNNEL_MART and value not in FUNNEL_COLUMNS:
+        if mart in FUNNEL_MARTS and value not in FUNNEL_COLUMNS:
             raise ValueError(f"unknown metric {value!r}; one of {sorted(FUNNEL_COLUMNS)}")
-        if mart != FUNNEL_MART and not re.match(IDENT_PATTERN, value):
+        if mart == FUNNEL_MART and value in FUNNEL_RATES:
+            raise ValueError(
+                f"a rate is judged on marts.{MONITORING_MART} (it has the confidence bounds)"
+            )
+        if mart not in FUNNEL_MARTS and not re.match(IDENT_PATTERN, value):
             raise ValueError(f"must be a column of marts.{mart}, got {value!r}")
         return value
+
+    @model_validator(mode="after")
+    def _dimensions_exist(self) -> ThresholdRule:
+        if self.mart == MONITORING_MART and self.dimensions:
+            raise ValueError(
+                f"marts.{MONITORING_MART} is per dealer (all channels); split counts by"
+                f" dimensions on marts.{FUNNEL_MART}"
+            )
+        return self
 
 
 class VolumeRule(BaseRule):
     type: Literal["volume_anomaly"] = "volume_anomaly"
     threshold: Number
     direction: Direction = "below"
-    trailing_weeks: PositiveInt = 4
-    min_volume: NonNegative = 5.0
     consecutive_periods: PositiveInt = 1
 
-    metric: ClassVar[str] = "leads"
+    metric: ClassVar[str] = "weekly_leads_robust_z"
 
 
 class SlaBreachRule(BaseRule):
@@ -246,6 +269,10 @@ RULE_MODELS: dict[str, type[BaseRule]] = {
     "data_quality": DataQualityRule,
 }
 TYPES = tuple(RULE_MODELS)
+# The data-quality rule judges the gate runs of the transform: it runs once per pipeline run,
+# in funnel_transform (which runs it even when a gate fails); funnel_alerts runs the others.
+PIPELINE_TYPES = ("data_quality",)
+BUSINESS_TYPES = tuple(t for t in TYPES if t not in PIPELINE_TYPES)
 Rule = Annotated[
     ThresholdRule | VolumeRule | SlaBreachRule | OverdueRule | FreshnessRule | DataQualityRule,
     Field(discriminator="type"),

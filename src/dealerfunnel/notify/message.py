@@ -69,6 +69,23 @@ def format_value(alert: dict[str, Any], value: Any) -> str:
     return f"{number:.2f}"
 
 
+def _period(alert: dict[str, Any], detail: dict[str, Any]) -> str | None:
+    """The latest period judged, e.g. ``week of 2026-10-26`` (None when not periodic)."""
+    periods = detail.get("periods") or detail.get("days") or []
+    grain = detail.get("period_grain")
+    if periods and grain:
+        first = periods[0]
+        start = first.get("period_start") or first.get("day")
+        return f"{grain} of {start}" if grain != "day" else str(start)
+    if detail.get("checked_at"):
+        return f"gate run of {detail['checked_at']}"
+    if detail.get("as_of"):
+        return f"as of {detail['as_of']}"
+    if detail.get("last_loaded_at"):
+        return f"last load {detail['last_loaded_at']}"
+    return None
+
+
 def _when(value: Any) -> str:
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M UTC")
@@ -127,10 +144,19 @@ def build_message(
         if detail.get("description"):
             lines.append(str(detail["description"]))
         lines.append(f"Where: {where}")
-        if alert.get("rule_type") == "data_quality":
+        if detail.get("digest"):
+            lines.append(
+                f"Observed: {observed} warning check(s) failing (threshold: any failing check)"
+            )
+            for check in detail.get("checks", []):
+                lines.append(
+                    f"- {check.get('check_name')} ({check.get('checkpoint')}):"
+                    f" observed {check.get('observed')}"
+                )
+        elif alert.get("rule_type") == "data_quality":
             lines.append(
                 f"Check failed in {detail.get('checkpoint')} ({detail.get('gate_severity')}):"
-                f" observed {detail.get('observed_text')}"
+                f" observed {detail.get('observed_text')} (threshold: the check must pass)"
             )
         else:
             rel = DIRECTION_WORDS.get(direction or "", "vs")
@@ -140,15 +166,23 @@ def build_message(
                     f" for {detail['consecutive_periods']} consecutive "
                     f"{detail.get('period_grain', 'period')}s"
                 )
-            if detail.get("baseline") is not None:
+            if detail.get("unit") == "z" and detail.get("baseline") is not None:
                 extra += (
-                    f" (usual {detail['weekday']}: {detail['baseline']} leads,"
-                    f" trailing {detail.get('trailing_weeks')} weeks)"
+                    f" (robust z-score: {detail.get('leads')} leads in the week vs a median"
+                    f" of {detail['baseline']:g} over the previous"
+                    f" {detail.get('history_weeks')} weeks)"
                 )
             lines.append(f"Observed: {observed}, {rel} threshold {threshold}{extra}")
+            if detail.get("bound"):
+                lines.append(f"Judged on the confidence bound {detail['bound']}")
+        period = _period(alert, detail)
+        if period:
+            lines.append(f"Period: {period}")
         lines.append(
             f"Since: {alert['period_start']} (first fired {_when(alert['first_fired_at'])})"
         )
+        if detail.get("source"):
+            lines.append(f"Open: {detail['source']}")
     links = links_for(alert, airflow_base_url=airflow_base_url, data_docs_url=data_docs_url)
     return Message(
         kind=kind,

@@ -79,8 +79,13 @@ def run_results_gate(path: Path, config: QualityConfig) -> GateResult:
     return result
 
 
-def freshness_gate(path: Path, config: QualityConfig) -> GateResult:
-    """Classify ``dbt source freshness`` results (``sources.json``)."""
+def freshness_gate(
+    path: Path, config: QualityConfig, *, configured: set[str] | None = None
+) -> GateResult:
+    """Classify ``dbt source freshness`` results (``sources.json``).
+
+    With ``configured`` (dbt source names), the results of any other source are skipped: a
+    source that is not set up is expected to be empty, not stale."""
     result = GateResult(success=True)
     data = _load(path)
     if data is None:
@@ -102,11 +107,14 @@ def freshness_gate(path: Path, config: QualityConfig) -> GateResult:
         return result
     for item in data.get("results", []):
         status = str(item.get("status", ""))
+        unique_id = item.get("unique_id", "")
+        parts = unique_id.split(".")
+        if configured is not None and len(parts) > 2 and parts[2] not in configured:
+            continue
         result.evaluated += 1
         severity = config.source_freshness.get(status)
         if status == "pass" or severity in (None, "ignore"):
             continue
-        unique_id = item.get("unique_id", "")
         name = ".".join(unique_id.split(".")[2:]) or unique_id
         age = item.get("max_loaded_at_time_ago_in_s")
         result.add_failure(

@@ -10,7 +10,8 @@ expectation, ``type`` + ``kwargs``, plus our ``severity``)::
     expectations:
       - type: expect_column_values_to_not_be_null
         kwargs: {column: lead_id}
-        severity: blocking     # blocking (default) fails the gate; warning only reports
+        severity: blocking     # blocking (default) fails the gate; warning alerts (one digest
+                               # per run); info is report-only (run summary, Data Docs)
       - type: expect_column_values_to_not_be_null
         kwargs: {column: assigned_at, mostly: 0.8}
         severity: warning
@@ -51,7 +52,7 @@ from dealerfunnel.warehouse.connection import connect, to_libpq
 
 log = logging.getLogger(__name__)
 
-SEVERITIES = ("blocking", "warning")
+SEVERITIES = ("blocking", "warning", "info")
 DATASOURCE = "warehouse"
 SUITE_KEYS = {"suite", "table", "expectations", "required", "skip_when_empty", "description"}
 EXPECTATION_KEYS = {"type", "kwargs", "severity", "notes"}
@@ -109,6 +110,9 @@ class GateResult:
     evaluated: int = 0
     data_docs_index: str | None = None
     skipped: list[dict[str, Any]] = field(default_factory=list)
+    # ``info``: expected conditions (an unregistered dealer, an optional column mostly empty),
+    # reported in the run summary and Data Docs, never recorded as a failure nor alerted.
+    infos: list[dict[str, Any]] = field(default_factory=list)
 
     def add_failure(self, failure: CheckFailure | dict[str, Any]) -> None:
         if isinstance(failure, CheckFailure):
@@ -116,6 +120,8 @@ class GateResult:
         if failure["severity"] == "blocking":
             self.blocking_failures.append(failure)
             self.success = False
+        elif failure["severity"] == "info":
+            self.infos.append(failure)
         else:
             self.warnings.append(failure)
 
@@ -127,6 +133,7 @@ class GateResult:
             evaluated=self.evaluated + other.evaluated,
             data_docs_index=self.data_docs_index or other.data_docs_index,
             skipped=self.skipped + other.skipped,
+            infos=self.infos + other.infos,
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -137,6 +144,7 @@ class GateResult:
             "evaluated": self.evaluated,
             "data_docs_index": self.data_docs_index,
             "skipped": self.skipped,
+            "infos": self.infos,
         }
 
 

@@ -139,8 +139,8 @@ def test_small_latest_period_is_skipped_not_a_veto():
             "alert_rules.yml: rules[0].sla: Input should be",
         ),
         (
-            {"rules": [{"rule": "r", "type": "volume_anomaly", "threshold": 1, "min_volume": -1}]},
-            "alert_rules.yml: rules[0].min_volume: Input should be greater than or equal to 0",
+            {"rules": [{"rule": "r", "type": "volume_anomaly", "threshold": 1, "min_volume": 1}]},
+            "alert_rules.yml: rules[0].min_volume: unknown setting",
         ),
         (
             {"rules": [{**BASE["rules"][0], "overrides": {"GZ001": {"metric": "leads_won"}}}]},
@@ -181,7 +181,7 @@ def test_bad_rule_settings_name_file_and_key(data, message):
 def test_one_model_per_rule_type_with_its_defaults():
     rules = parse_rules(
         {
-            "defaults": {"consecutive_periods": 3, "min_volume": 9},
+            "defaults": {"consecutive_periods": 3, "min_denominator": 9},
             "rules": [
                 {"rule": "v", "type": "volume_anomaly", "threshold": 0.5},
                 {"rule": "s", "type": "sla_breach", "threshold": 0.2, "sla": "assignment"},
@@ -191,7 +191,8 @@ def test_one_model_per_rule_type_with_its_defaults():
         }
     )
     volume, sla, quality, overdue = rules
-    assert (volume.consecutive_periods, volume.min_volume, volume.metric) == (3, 9.0, "leads")
+    assert (volume.consecutive_periods, volume.metric) == (3, "weekly_leads_robust_z")
+    assert sla.min_denominator == 9
     assert (sla.due_column, sla.met_column, sla.metric) == (
         "assignments_due",
         "assignments_met",
@@ -207,7 +208,7 @@ def test_committed_alert_rules_are_valid():
 
     rules = {r.rule: r for r in load_rules()}
     assert rules["potential_to_interested_low"].threshold == 0.35
-    assert rules["lead_volume_drop"].consecutive_periods == 2
+    assert rules["lead_volume_drop"].threshold == -3.5
 
 
 def test_grade_cadences_come_from_the_funnel_settings_seed():
@@ -223,3 +224,35 @@ def test_grade_cadences_come_from_the_funnel_settings_seed():
     )
     assert grade_cadence_days(override, "A", "GZ001") == 2
     assert grade_cadence_days(override, "A", "SH001") == 3
+
+
+def test_data_quality_runs_in_one_dag_only():
+    from pathlib import Path
+
+    from dealerfunnel.alerts.rules import BUSINESS_TYPES, PIPELINE_TYPES
+
+    assert "data_quality" in PIPELINE_TYPES and "data_quality" not in BUSINESS_TYPES
+    dags = Path(__file__).resolve().parents[3] / "dags"
+    assert "types=BUSINESS_TYPES" in (dags / "funnel_alerts.py").read_text()
+    assert 'types=("data_quality",)' in (dags / "funnel_transform.py").read_text()
+
+
+def test_rates_are_read_from_the_monitoring_mart():
+    from dealerfunnel.alerts.rules import parse_rules
+    from dealerfunnel.settings import ConfigError
+
+    (rule,) = parse_rules(
+        {"rules": [{"rule": "r", "metric": "rate_potential_to_interested",
+                    "direction": "below", "threshold": 0.35}]}
+    )  # fmt: skip
+    assert rule.mart == "mart_funnel_monitoring"
+    with pytest.raises(ConfigError, match="confidence bounds"):
+        parse_rules(
+            {"rules": [{"rule": "r", "mart": "mart_funnel_conversion", "direction": "below",
+                        "metric": "rate_potential_to_interested", "threshold": 0.35}]}
+        )  # fmt: skip
+    with pytest.raises(ConfigError, match="per dealer"):
+        parse_rules(
+            {"rules": [{"rule": "r", "metric": "leads_won", "dimensions": ["channel"],
+                        "direction": "below", "threshold": 1}]}
+        )  # fmt: skip

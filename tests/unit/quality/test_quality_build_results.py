@@ -85,6 +85,30 @@ def test_freshness_gate(tmp_path):
     )
 
 
+def test_freshness_gate_skips_sources_not_configured(tmp_path):
+    """A run with only files configured: the empty API sources are not stale, just unused."""
+    path = _write(
+        tmp_path / "sources.json",
+        {
+            "results": [
+                {"unique_id": "source.dealer_funnel.meta.meta__leads",
+                 "status": "runtime error", "error": "no rows"},
+                {"unique_id": "source.dealer_funnel.hubspot.hubspot__deals", "status": "error",
+                 "max_loaded_at_time_ago_in_s": 900 * 86400},
+                {"unique_id": "source.dealer_funnel.dealer_export.dealer_export__leads",
+                 "status": "warn", "max_loaded_at_time_ago_in_s": 3 * 86400},
+            ]
+        },
+    )  # fmt: skip
+    result = freshness_gate(path, QualityConfig(), configured={"dealer_export"})
+    assert result.evaluated == 1
+    assert [w["check_key"] for w in result.warnings] == [
+        "dbt_freshness:source.dealer_funnel.dealer_export.dealer_export__leads"
+    ]
+    only_files = freshness_gate(path, QualityConfig(), configured={"dealer_export", "x"})
+    assert not any("meta" in w["check_key"] for w in only_files.warnings)
+
+
 def test_freshness_gate_without_sources_json(tmp_path):
     result = freshness_gate(tmp_path / "sources.json", QualityConfig())
     assert result.success

@@ -32,7 +32,11 @@ def test_failures_are_stored_as_dicts_by_severity():
     assert not merged.success and len(merged.warnings) == 1 and merged.evaluated == 2
     assert set(merged.as_dict()) == {
         "success", "blocking_failures", "warnings", "evaluated", "data_docs_index", "skipped",
+        "infos",
     }  # fmt: skip
+    # info: an expected condition, reported only (no failure, no warning, no alert)
+    merged.add_failure(_failure("info"))
+    assert len(merged.infos) == 1 and len(merged.warnings) == 1
 
 
 def test_check_key_ignores_batch_id_and_describe_check():
