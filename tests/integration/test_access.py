@@ -15,12 +15,14 @@ import uuid
 
 import psycopg
 import pytest
+from conftest import PIPELINE_SCHEMAS
 from psycopg import errors, sql
 from test_dbt_marts import _load_fixture
 
 from dealerfunnel.access import DEALER_READER, HQ_READER, LOADER, ensure_roles, grant_reader
 from dealerfunnel.quality.wap import build_candidate, publish
 from dealerfunnel.settings import ConfigError
+from dealerfunnel.warehouse import ensure_schema
 
 SUFFIX = uuid.uuid4().hex[:8]
 READER = f"t_reader_sh001_{SUFFIX}"  # login roles are cluster-wide: unique per test session
@@ -43,8 +45,10 @@ def _publish_build(url: str) -> None:
 @pytest.fixture(scope="module")
 def secured(warehouse_url, tmp_path_factory):
     with psycopg.connect(warehouse_url, autocommit=True) as conn:
-        for schema in ("staging", "intermediate", "marts", "marts_candidate", "marts_previous"):
+        for schema in (*PIPELINE_SCHEMAS, "access"):  # the session database, as a fresh one
             conn.execute(sql.SQL("drop schema if exists {} cascade").format(sql.Identifier(schema)))
+    ensure_schema(warehouse_url)
+    with psycopg.connect(warehouse_url, autocommit=True) as conn:
         for role in (READER, MULTI, NOBODY, HQ, LOAD):
             conn.execute(sql.SQL("create role {} login").format(sql.Identifier(role)))
     ensure_roles(warehouse_url)
