@@ -1,7 +1,7 @@
 {#-
     Canonical stage of a source's stage name (DESIGN.md section 3 "Stages"): a canonical code is
-    accepted as is, anything else goes through seeds/stage_mapping.csv (the dbt copy of
-    config/stage_mapping.yml, kept identical by tests/unit/test_stage_mapping_seed.py), matched
+    accepted as is, anything else goes through seeds/stage_mapping.csv (the one home of the
+    mapping: the Python loaders read the same file through settings.load_stage_mapping()), matched
     case-insensitively after trimming. Null when the name is not in the mapping.
     `mapping_relation` is the alias of the stage_mapping seed joined with stage_mapping_join().
 -#}

@@ -855,7 +855,7 @@ def load_landing(
     landing_dir = landing_location(landing_dir)
     vocabulary = load_stage_mapping().get(source)
     if vocabulary is None:
-        raise ConfigError(f"stage_mapping.yml: no vocabulary for source {source!r}")
+        raise ConfigError(f"stage_mapping.csv: no vocabulary for source {source!r}")
     if landing_dir.is_dir():
         found = discover(landing_dir)
     else:

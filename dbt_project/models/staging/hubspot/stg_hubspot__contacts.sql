@@ -8,7 +8,7 @@
 --   * owner_id = hubspot_owner_id; the consultant name comes from stg_hubspot__owners in
 --     int_leads_unioned.
 --   * phone = mobilephone, else phone; model_of_interest = the custom property car_model.
---   * lifecyclestage is kept but not mapped: config/stage_mapping.yml maps deal stages only, and a
+--   * lifecyclestage is kept but not mapped: the stage mapping seed maps deal stages only, and a
 --     deal cannot be tied to its contact until the connector extracts deal-contact associations.
 -- Contacts without a create date are left out.
 
