@@ -46,22 +46,15 @@ def test_no_cycles(dagbag):
         check_cycle(dag)  # raises AirflowDagCycleException on a cycle
 
 
-@pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)
-def test_each_file_parses_alone_in_a_fresh_interpreter(path, tmp_path):
-    """Parse each file in a fresh interpreter (no hidden dependency on another file)."""
-    env = dict(os.environ, AIRFLOW_HOME=str(tmp_path), AIRFLOW__CORE__LOAD_EXAMPLES="False")
-    code = (
-        "import time, runpy, airflow.sdk, dealerfunnel\n"
-        "t = time.perf_counter()\n"
-        f"runpy.run_path({str(path)!r})\n"
-        "print(time.perf_counter() - t)\n"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
-    )
-    elapsed = float(out.stdout.strip().splitlines()[-1])
-    # the parse time itself is measured by the bench (a shared CI runner cannot fail it)
-    assert elapsed >= 0, f"{path.name} did not report its parse time"
+def test_each_file_parses_alone_in_a_fresh_interpreter():
+    """Each file parses in a fresh interpreter (no hidden dependency on another file). The
+    parse time itself is measured and judged by the bench (``python -m bench.dag_parse``), where a
+    slow shared CI runner cannot fail it."""
+    from bench.dag_parse import parse_times
+
+    times = parse_times()
+    assert sorted(times) == sorted(p.name for p in DAG_FILES)
+    assert all(seconds >= 0 for seconds in times.values())
 
 
 def test_dag_files_have_no_top_level_io():

@@ -15,13 +15,13 @@ from datetime import UTC, date, datetime, timedelta
 
 import psycopg
 import pytest
+from alert_fixtures import local_receivers
 
 from dealerfunnel.alerts.episodes import evaluate_rules
 from dealerfunnel.alerts.rules import parse_rules
 from dealerfunnel.notify.config import parse_notifications
 from dealerfunnel.notify.delivery import delivery_report
 from dealerfunnel_demo.mart_fixtures import Week, write_monitoring_mart
-from dealerfunnel_demo.receivers import SmtpReceiver, WebhookReceiver
 
 WEEKS = [date(2026, 10, 5) + timedelta(weeks=i) for i in range(4)]
 AS_OF = datetime(2026, 11, 2, tzinfo=UTC)
@@ -55,24 +55,14 @@ RULES = parse_rules(
 
 @pytest.fixture
 def receivers(monkeypatch):
-    web, smtp = WebhookReceiver().start(), SmtpReceiver().start()
-    conns = {
-        "sc_slack": {"conn_type": "http", "host": f"{web.url}/slack/hq"},
-        "sc_ding": {"conn_type": "http", "host": f"{web.url}/dingtalk/gz", "password": "SECx"},
-        "sc_wecom": {"conn_type": "http", "host": f"{web.url}/wecom/sh", "password": "k"},
-        "sc_hook": {"conn_type": "http", "host": f"{web.url}/hook/de"},
-        "sc_smtp": {
-            "conn_type": "smtp",
-            "host": "127.0.0.1",
-            "port": smtp.port,
-            "extra": {"disable_tls": True, "disable_ssl": True, "retry_limit": 0},
-        },
+    http = {
+        "sc_slack": {"host": "/slack/hq"},
+        "sc_ding": {"host": "/dingtalk/gz", "password": "SECx"},
+        "sc_wecom": {"host": "/wecom/sh", "password": "k"},
+        "sc_hook": {"host": "/hook/de"},
     }
-    for conn_id, value in conns.items():
-        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(value))
-    yield web, smtp
-    web.stop()
-    smtp.stop()
+    with local_receivers(monkeypatch, http, smtp_conn_id="sc_smtp") as (web, smtp):
+        yield web, smtp
 
 
 NOTIFY = parse_notifications(

@@ -27,6 +27,8 @@ from urllib.parse import urljoin
 
 import psycopg
 import pytest
+from browser import CHROMIUM
+from browser import CHROMIUM_FLAGS as BASE_FLAGS
 from conftest import PIPELINE_SCHEMAS, require
 from integration.test_quality_gate import _insert_leads
 
@@ -37,17 +39,8 @@ from dealerfunnel.warehouse import ensure_schema
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
+    *BASE_FLAGS,
     # offline: no host but the docs server resolves
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 )

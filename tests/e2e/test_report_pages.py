@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import re
-import shutil
 import struct
 import subprocess
 import threading
@@ -24,6 +23,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from browser import CHROMIUM
+from browser import CHROMIUM_FLAGS as BASE_FLAGS
 from conftest import require
 from integration.test_dbt_marts import DBT_SCHEMAS, _load_fixture
 
@@ -33,17 +34,8 @@ from dealerfunnel.warehouse import ensure_schema
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
+    *BASE_FLAGS,
     "--hide-scrollbars",
 )
 # The fixture's leads are from late September and early October 2026: on 2026-10-20 the latest
