@@ -15,7 +15,7 @@ What the data looks like:
 - **Funnel.** Every lead has a ``potential`` event at ``created_at``. About 60% reach
   ``interested`` (at the first contact, after assignment), then about 55% ``needs_defined``,
   50% ``decision`` and 40% ``won``, hours to weeks apart; many of the others end ``lost``.
-  Stage values mix the vocabularies of the stage mapping seed (``dbt_project/seeds/stage_mapping.csv``) (canonical codes,
+  Stage values mix the vocabularies of ``dbt_project/seeds/stage_mapping.csv`` (canonical codes,
   Chinese names, English words in varying case). About 6% of leads skip a stage, about 1% of
   events are exact duplicates, and stage event files are not sorted by time. Nothing happens
   after the end of the window (``start + weeks``): the export is a snapshot taken then.
