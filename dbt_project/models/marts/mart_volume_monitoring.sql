@@ -6,6 +6,10 @@
 -- sqrt(max(median, 1))) so a dealer whose weeks are all alike is judged on Poisson noise, not on
 -- a zero spread. Weekly totals carry the weekday pattern (busy Saturdays), so a week compares
 -- like with like at realistic volumes. The alert code only compares robust_z with its threshold.
+-- A week is judged when it is complete, has at least volume_min_history_weeks of history, and lies
+-- before the dealer's latest week with a lead (is_before_data_horizon): that week may be only
+-- partly delivered, and weeks after it are silence, which the sources' freshness and outage
+-- alerts report (a volume "drop" there would repeat them, or be a file not yet dropped).
 
 with
 
@@ -49,6 +53,7 @@ dealer_spans as (
     select
         monitoring.dealer_code,
         min(monitoring.period_start) as first_week,
+        max(monitoring.period_start) as last_week_with_leads,
         coalesce(dealers.timezone, '{{ var("default_dealer_timezone") }}') as dealer_timezone
     from monitoring
     left join dealers
@@ -65,6 +70,7 @@ dealer_weeks as (
     select
         dealer_spans.dealer_code,
         dealer_spans.dealer_timezone,
+        dealer_spans.last_week_with_leads,
         week_start::date as period_start
     from dealer_spans
     cross join lateral generate_series(
@@ -81,6 +87,7 @@ weekly as (
         dealer_weeks.dealer_code,
         dealer_weeks.period_start,
         coalesce(monitoring.leads_potential, 0) as leads,
+        dealer_weeks.period_start < dealer_weeks.last_week_with_leads as is_before_data_horizon,
         {{ is_period_complete("'week'", 'dealer_weeks.period_start', 'dealer_weeks.dealer_timezone') }}
             as is_period_complete,
         coalesce(settings.volume_history_weeks, group_defaults.volume_history_weeks)::integer
@@ -167,7 +174,10 @@ final as (
             4
         ) as robust_z,
         weekly.is_period_complete,
-        weekly.is_period_complete and coalesce(medians.history_weeks, 0) >= weekly.min_history_weeks
+        weekly.is_before_data_horizon,
+        weekly.is_period_complete
+        and weekly.is_before_data_horizon
+        and coalesce(medians.history_weeks, 0) >= weekly.min_history_weeks
             as is_judgeable
     from weekly
     left join medians

@@ -99,19 +99,15 @@ def assess(rule: Rule, periods: list[Period]) -> Assessment | None:
     """Decide breach / ok / undecided from a key's periods (newest first).
 
     Periods too small or too young to judge are skipped, not counted as a recovery or a
-    breach: a nearly empty latest week neither hides nor fakes a trend. The window is the
-    newest ``consecutive_periods`` judged periods. A period with a confidence ``bound`` breaches
-    only where the bound is beyond the threshold (the breach is real) and clears only where
-    its value is back on the right side; in between (noise) it does neither, and a window
-    that neither breaches nor clears is undecided. Returns None when undecided or there are
-    fewer judged periods than the window, else the ``breached`` decision, the ``observed``
+    breach: a nearly empty latest week neither hides nor fakes a trend. A period with a
+    confidence ``bound`` breaches only where the bound is beyond the threshold (the breach is
+    real) and clears only where its value is back on the right side; in between (noise) it
+    says nothing and is skipped too. The window is the newest ``consecutive_periods`` periods
+    that say something. Returns None when there are fewer of them than the window, else the
+    ``breached`` decision, the ``observed``
     latest value and the ``period_start`` of the first period of the breaching streak (the
     streak may be longer than the window).
     """
-    judged = [p for p in periods if p.judged]
-    window = judged[: rule.consecutive_periods]
-    if len(window) < rule.consecutive_periods:
-        return None
 
     def value(v: Any) -> float | None:
         return float(v) if v is not None else None
@@ -122,9 +118,13 @@ def assess(rule: Rule, periods: list[Period]) -> Assessment | None:
     def clears(p: Period) -> bool:
         return not rule.breaches(value(p.value))
 
-    breached = all(breaches(p) for p in window)
-    if not breached and not any(clears(p) for p in window):
+    # a noise period (its value on the wrong side, its bound not) is skipped like a too-small
+    # one: two weeks in a row means the last two weeks that say something
+    judged = [p for p in periods if p.judged and (breaches(p) or clears(p))]
+    window = judged[: rule.consecutive_periods]
+    if len(window) < rule.consecutive_periods:
         return None
+    breached = all(breaches(p) for p in window)
     streak = window
     if breached:
         streak = judged[: next((i for i, p in enumerate(judged) if not breaches(p)), len(judged))]
