@@ -109,6 +109,26 @@ def test_small_latest_period_is_skipped_not_a_veto():
     assert [p["period_start"] for p in verdict.periods] == ["2026-10-26", "2026-10-19"]
 
 
+def test_a_noise_week_is_skipped_like_a_small_one():
+    """The demo's GZ001: the latest week has 2 leads at 0 % (one-sided upper bound 0.575 > 35 %:
+    noise). It neither breaches nor clears, so the two weeks before it decide."""
+    (rule,) = parse_rules(BASE)
+    periods = [
+        Period(date(2026, 11, 2), value=0.0, denominator=2, bound=0.575, judged=True),
+        Period(date(2026, 10, 26), value=0.1933, denominator=150, bound=0.2516, judged=True),
+        Period(date(2026, 10, 19), value=0.1793, denominator=145, bound=0.2374, judged=True),
+        Period(date(2026, 10, 12), value=0.2471, denominator=170, bound=0.3051, judged=True),
+        Period(date(2026, 10, 5), value=0.5230, denominator=174, bound=0.5844, judged=True),
+    ]
+    verdict = assess(rule, periods)
+    assert verdict.breached is True
+    assert verdict.observed == 0.1933
+    assert verdict.period_start == date(2026, 10, 12)
+    # a week on the breaching side but within noise, then a clear recovery: resolved
+    recovered = [Period(date(2026, 11, 9), value=0.52, bound=0.58, judged=True), *periods]
+    assert assess(rule, recovered).breached is False
+
+
 @pytest.mark.parametrize(
     ("data", "message"),
     [
