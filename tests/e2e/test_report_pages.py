@@ -26,7 +26,8 @@ import pytest
 from browser import CHROMIUM
 from browser import CHROMIUM_FLAGS as BASE_FLAGS
 from conftest import require
-from integration.test_dbt_marts import DBT_SCHEMAS, _load_fixture
+from integration.test_dbt_marts import _load_fixture
+from mart_fixtures import DBT_SCHEMAS
 
 from dealerfunnel.reports import write_reports
 from dealerfunnel.transform.runner import run_dbt
