@@ -163,7 +163,9 @@ def _uri(conn: dict) -> str:
     return f"http://{auth}{netloc}/?{urlencode(extra)}"
 
 
-@pytest.mark.parametrize("form", ["json", "uri"])
+# The JSON form is what every sandbox-backed test and `make demo` use (sandbox.airflow_env());
+# one whole pipeline run checks the URI form, the other documented way to configure an API.
+@pytest.mark.parametrize("form", ["uri"])
 def test_airflow_conn_forms_are_accepted(tmp_path, database, form):
     landing = tmp_path / "landing"
     generate(landing, n_leads=300, start=date(2026, 8, 3), weeks=4)
