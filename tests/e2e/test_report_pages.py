@@ -57,7 +57,8 @@ def reports(warehouse_url, tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DEALERFUNNEL_DATA_DIR", str(var_dir))
         mp.delenv("DEALERFUNNEL_REPORTS_DIR", raising=False)
-        run_dbt(["build"], warehouse_url)
+        # the marts and the pages judge completeness as of the same time
+        run_dbt(["build"], warehouse_url, vars_={"as_of_at": NOW.isoformat()})
         started = time.monotonic()
         index = write_reports(warehouse_url, now=NOW)
         seconds = time.monotonic() - started

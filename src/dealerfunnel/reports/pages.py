@@ -115,7 +115,8 @@ class Rules:
             metric = getattr(rule, "metric", None)
             if metric not in rates or getattr(rule, "period_grain", None) != grain:
                 continue
-            if getattr(rule, "mart", marts.CONVERSION) != marts.CONVERSION:
+            # rate rules judge the dealer-level monitoring mart (or, for counts, the cohorts)
+            if getattr(rule, "mart", marts.MONITORING) not in (marts.MONITORING, marts.CONVERSION):
                 continue
             if getattr(rule, "threshold", None) is None:
                 continue
