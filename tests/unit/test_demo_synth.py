@@ -108,8 +108,9 @@ def test_the_loader_parsing_agrees_with_the_manifest(generated) -> None:
     """Offline: every row the loader would quarantine is one the manifest announced."""
     folder, manifest = generated
     vocabulary = load_stage_mapping()["dealer_export"]
-    dealers, ignored = discover(folder)
-    assert ignored == []
+    found = discover(folder)
+    dealers, ignored = found.dealers, found.ignored
+    assert ignored == [] and found.refused == []
     registry, defaults = load_dealer_registry()
     expected = {e["path"]: e for e in manifest["files"]}
     reasons: dict[str, int] = defaultdict(int)

@@ -125,12 +125,12 @@ REMOVED_FROM_GX = [
     ("mart_funnel_conversion", "range", "rate_lead_to_won", 0, 1),
     # mart_sales_cycle
     ("mart_sales_cycle", "contract",
-     ["dealer_code", "channel", "period_grain", "period_start", "leads_won", "cycle_days_avg",
+     ["dealer_code", "channel", "period_grain", "period_start", "won_in_period", "cycle_days_avg",
       "cycle_days_median", "cycle_days_p90"]),
     ("mart_sales_cycle", "unique_combination_of_columns",
      ["dealer_code", "channel", "period_grain", "period_start"]),
     ("mart_sales_cycle", "accepted_values", "period_grain", ["week", "month", "quarter"]),
-    ("mart_sales_cycle", "range", "leads_won", 0, None),
+    ("mart_sales_cycle", "range", "won_in_period", 0, None),
     ("mart_sales_cycle", "range", "cycle_days_avg", 0, None),
     # mart_sla_compliance
     ("mart_sla_compliance", "contract",
