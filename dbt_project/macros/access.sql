@@ -20,6 +20,9 @@
     begin
         if exists (select from pg_roles where rolname = 'dealerfunnel_hq_reader')
             and to_regclass('access.reader_scope') is not null then
+            -- dbt builds models in parallel threads: one grant on the schema at a time, or
+            -- PostgreSQL fails with "tuple concurrently updated" (held to the model's commit)
+            perform pg_advisory_xact_lock(hashtext('dealerfunnel.reader_grants'));
             grant usage on schema {{ adapter.quote(this.schema) }}
                 to dealerfunnel_hq_reader, dealerfunnel_dealer_reader;
             grant select on {{ this }} to dealerfunnel_hq_reader, dealerfunnel_dealer_reader;
