@@ -5,9 +5,9 @@ Scheduled by any raw Asset of the extract DAGs (dealer exports or APIs). BI neve
 that failed a blocking check: the marts are built into a candidate schema, validated, then
 swapped in.
 
-1. `validate_raw`: `dbt source freshness` (sources.json) and the Great Expectations raw
-   suites (`expectations/raw_*.yml`); a blocking failure stops the run before anything is
-   built.
+1. `validate_raw`: the Great Expectations raw suites (`expectations/raw_*.yml`); a blocking
+   failure stops the run before anything is built. (Source freshness is not a gate: it is the
+   mart `mart_source_freshness`, read by the `source_silent` alert rule.)
 2. `ensure_access` creates the warehouse roles and grants (idempotent); then
    `build_candidate`: `dbt build --vars '{marts_schema: marts_candidate}'` (seeds, staging,
    intermediate, marts into `marts_candidate`, every dbt test); failing tests are classified

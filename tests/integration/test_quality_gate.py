@@ -150,7 +150,7 @@ def test_every_committed_suite_is_valid():
         "mart_consultant_scorecard",
     ):
         assert f"marts.{mart}" in tables
-    # Freshness has one home, dbt source freshness: no GX suite checks it.
+    # Freshness has one home, the dbt model mart_source_freshness: no GX suite checks it.
     for spec in specs:
         for exp in spec.expectations:
             assert not any(str(v).startswith("now") for v in exp.get("kwargs", {}).values()), (

@@ -531,97 +531,62 @@ def evaluate_overdue(conn, rule: Rule, as_of: datetime) -> list[Verdict]:
 # -- source freshness ---------------------------------------------------------------------------
 
 
+FRESHNESS_COLUMNS = (
+    "dealer_code",
+    "source",
+    "last_loaded_at",
+    "hours_since_last_load",
+    "is_outage",
+    "outage_failed_at",
+    "outage_objects",
+    "outage_conn_id",
+    "outage_error_class",
+    "outage_error_message",
+)
+
+
 def evaluate_freshness(conn, rule: Rule, as_of: datetime) -> list[Verdict]:
-    tables = conn.execute(
-        "select table_name from information_schema.columns where table_schema = 'raw'"
-        " and column_name = '_extracted_at' and table_name in (select table_name from"
-        " information_schema.columns where table_schema = 'raw' and column_name = '_source')"
-        " order by 1"
-    ).fetchall()
-    parts = [
-        sql.SQL("select _dealer_code, _source, max(_extracted_at) from {} group by 1, 2").format(
-            sql.Identifier("raw", t[0])
-        )
-        for t in tables
-    ]
-    parts.append(
-        sql.SQL(
-            "select dealer_code, source, max(coalesce(finished_at, started_at))"
-            " from ops.load_batches where status = 'loaded' and dealer_code is not null"
-            " group by 1, 2"
-        )
+    """``hours_since_last_load`` of ``marts.mart_source_freshness`` above the threshold, or an
+    outage there: the mart computes both (as of the run), this only compares."""
+    _require(conn, "marts", "mart_source_freshness", list(FRESHNESS_COLUMNS))
+    query = sql.SQL("select {} from marts.mart_source_freshness order by 1, 2").format(
+        sql.SQL(", ").join(sql.Identifier(c) for c in FRESHNESS_COLUMNS)
     )
-    rows = conn.execute(
-        sql.SQL("select d, s, max(m) from ({}) as u (d, s, m) group by d, s").format(
-            sql.SQL(" union all ").join(parts)
-        )
-    ).fetchall()
-    outages = _outages(conn)
-    last_by_key = {(d, s): last for d, s, last in rows if last is not None}
     verdicts = []
-    for dealer_code, source in sorted(set(last_by_key) | set(outages)):
-        last = last_by_key.get((dealer_code, source))
-        dealer_rule = rule.for_dealer(dealer_code)
-        hours = max((as_of - last).total_seconds() / 3600, 0.0) if last else None
-        outage = outages.get((dealer_code, source))
+    for row in conn.execute(query).fetchall():
+        fresh = dict(zip(FRESHNESS_COLUMNS, row, strict=True))
+        dealer_rule = rule.for_dealer(fresh["dealer_code"])
+        hours = _num(fresh["hours_since_last_load"])
+        last = fresh["last_loaded_at"]
         detail: dict[str, Any] = {
             "direction": "above",
             "last_loaded_at": last.isoformat() if last else None,
-            "source_name": source,
-            "source": f"ops.load_batches (source {source})",
+            "source_name": fresh["source"],
+            "source": "marts.mart_source_freshness",
             "unit": "hours",
         }
-        if outage is not None:
-            detail.update(outage)
+        if fresh["is_outage"]:
+            detail.update(
+                outage=True,
+                failed_at=fresh["outage_failed_at"].isoformat(),
+                error_class=fresh["outage_error_class"],
+                error=fresh["outage_error_message"],
+                conn_id=fresh["outage_conn_id"],
+                failed_objects=(fresh["outage_objects"] or "").split(", "),
+            )
         verdicts.append(
             Verdict(
-                dealer_code=dealer_code,
-                subject=f"source={source}",
+                dealer_code=fresh["dealer_code"],
+                subject=f"source={fresh['source']}",
                 metric=rule.metric,
-                breached=outage is not None or (hours or 0.0) > dealer_rule.threshold,
-                observed=round(hours, 1) if hours is not None else None,
+                breached=bool(fresh["is_outage"]) or (hours or 0.0) > dealer_rule.threshold,
+                observed=hours,
                 threshold=dealer_rule.threshold,
                 period_start=(last or as_of).date(),
                 detail=detail,
             )
         )
     return verdicts
-
-
-def _outages(conn) -> dict[tuple[str, str], dict[str, Any]]:
-    """(dealer, source) -> the outage, when the latest extract of any object of that dealer's
-    source failed (an ``ops.load_batches`` outage record: status ``failed`` with a
-    ``conn_id``). Only configured sources have such records: an API whose Airflow Connection
-    is not defined is never extracted, so it never opens an episode."""
-    rows = conn.execute(
-        """
-        select dealer_code, source, object, status, detail, coalesce(finished_at, started_at)
-        from (
-            select distinct on (dealer_code, source, object) *
-            from ops.load_batches
-            where dealer_code is not null and status in ('loaded', 'failed')
-              and not coalesce((detail->>'abandoned')::boolean, false)
-            order by dealer_code, source, object, coalesce(finished_at, started_at) desc
-        ) latest
-        where status = 'failed' and detail ? 'conn_id'
-        order by 1, 2, 6 desc
-        """
-    ).fetchall()
-    found: dict[tuple[str, str], dict[str, Any]] = {}
-    for dealer_code, source, obj, _, detail, at in rows:
-        entry = found.setdefault(
-            (dealer_code, source),
-            {
-                "outage": True,
-                "failed_at": at.isoformat(),
-                "error_class": detail.get("error_class"),
-                "error": detail.get("error"),
-                "conn_id": detail.get("conn_id"),
-                "failed_objects": [],
-            },
-        )
-        entry["failed_objects"].append(obj)
-    return found
 
 
 # -- data quality -------------------------------------------------------------------------------

@@ -38,16 +38,16 @@ Rule types (``type``, default ``threshold``), one model each with only its setti
     above ``threshold`` leads. Only leads created within ``max_lead_age_days`` (default 30)
     count: older open leads are a pipeline-hygiene matter.
 ``source_freshness`` (:class:`FreshnessRule`)
-    Hours since a dealer's source last delivered (``ops.load_batches`` and the raw tables'
-    ``_extracted_at``), above ``threshold`` hours; and a **source outage**: the latest extract
-    of a configured API source for that dealer failed (its ``ops.load_batches`` failure
-    record), whatever the hours. Sources never extracted (no Airflow Connection) and never
-    loaded are not judged.
+    ``hours_since_last_load`` of ``marts.mart_source_freshness`` (dealer x source, computed in
+    dbt from ``ops.load_batches``) above ``threshold`` hours; and a **source outage** there
+    (``is_outage``: the latest extract of a configured API source for that dealer failed),
+    whatever the hours. Sources never extracted (no Airflow Connection) and never loaded have
+    no row, so they are not judged.
 ``data_quality`` (:class:`DataQualityRule`)
-    A failed check of the latest run of a quality gate (GX, dbt tests, dbt source
-    freshness). Blocking failures are ``critical``, one episode each; the warnings of the
-    latest runs are ONE ``warning`` digest episode (``include_warnings: false`` ignores
-    them); ``info`` checks are report-only. Evaluated once per pipeline run, by
+    A failed check of the latest run of a quality gate (GX suites, dbt tests and models).
+    Blocking failures are ``critical``, one episode each; the warnings of the latest runs are
+    ONE ``warning`` digest episode (``include_warnings: false`` ignores them); ``info`` checks
+    are report-only. Evaluated once per pipeline run, by
     ``funnel_transform`` (:data:`PIPELINE_TYPES`).
 
 ``suppression_hours``: a new episode of the same rule, dealer and subject within that many

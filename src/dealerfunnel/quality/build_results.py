@@ -1,6 +1,6 @@
-"""dbt's own checks feed the same gate: ``run_results.json`` (tests, models) and
-``sources.json`` (source freshness) become :class:`GateResult` failures with a severity from
-``config/quality.yml``, recorded like GX results and alerted by the data-quality rule.
+"""dbt's own checks feed the same gate: ``run_results.json`` (tests, models) becomes
+:class:`GateResult` failures with a severity from ``config/quality.yml``, recorded like GX
+results and alerted by the data-quality rule.
 """
 
 from __future__ import annotations
@@ -74,61 +74,6 @@ def run_results_gate(path: Path, config: QualityConfig) -> GateResult:
                 observed=item.get("failures")
                 if item.get("failures") is not None
                 else (item.get("message") or status),
-            )
-        )
-    return result
-
-
-def freshness_gate(
-    path: Path, config: QualityConfig, *, configured: set[str] | None = None
-) -> GateResult:
-    """Classify ``dbt source freshness`` results (``sources.json``).
-
-    With ``configured`` (dbt source names), the results of any other source are skipped: a
-    source that is not set up is expected to be empty, not stale."""
-    result = GateResult(success=True)
-    data = _load(path)
-    if data is None:
-        severity = config.source_freshness.get("runtime error", "warning")
-        if severity == "ignore":
-            return result
-        result.add_failure(
-            CheckFailure(
-                source="dbt_freshness",
-                suite="dbt_source_freshness",
-                expectation="sources_json",
-                check_name="dbt source freshness produced sources.json",
-                check_key="dbt_freshness:sources_json",
-                kwargs={"path": str(path)},
-                severity=severity,
-                observed="missing",
-            )
-        )
-        return result
-    for item in data.get("results", []):
-        status = str(item.get("status", ""))
-        unique_id = item.get("unique_id", "")
-        parts = unique_id.split(".")
-        if configured is not None and len(parts) > 2 and parts[2] not in configured:
-            continue
-        result.evaluated += 1
-        severity = config.source_freshness.get(status)
-        if status == "pass" or severity in (None, "ignore"):
-            continue
-        name = ".".join(unique_id.split(".")[2:]) or unique_id
-        age = item.get("max_loaded_at_time_ago_in_s")
-        result.add_failure(
-            CheckFailure(
-                source="dbt_freshness",
-                suite="dbt_source_freshness",
-                expectation="source_freshness",
-                check_name=f"source {name} freshness: {status}",
-                check_key=f"dbt_freshness:{unique_id}",
-                kwargs={"source": name, "criteria": item.get("criteria")},
-                severity=severity,
-                observed=f"{age / 3600:.1f}h since last load"
-                if isinstance(age, int | float)
-                else (item.get("error") or status),
             )
         )
     return result

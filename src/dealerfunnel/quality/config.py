@@ -27,12 +27,6 @@ class DbtModelsSpec(StrictModel):
     error: GateSeverity = "blocking"
 
 
-class SourceFreshnessSpec(StrictModel):
-    warn: GateSeverity = "warning"
-    error: GateSeverity = "warning"
-    runtime_error: GateSeverity = Field(default="warning", alias="runtime error")
-
-
 class WapSpec(StrictModel):
     candidate_schema: SchemaName = "marts_candidate"
     previous_schema: SchemaName = "marts_previous"
@@ -47,7 +41,6 @@ class WapSpec(StrictModel):
 class QualityFile(StrictModel):
     dbt_tests: DbtTestsSpec = DbtTestsSpec()
     dbt_models: DbtModelsSpec = DbtModelsSpec()
-    source_freshness: SourceFreshnessSpec = SourceFreshnessSpec()
     wap: WapSpec = WapSpec()
 
 
@@ -58,9 +51,6 @@ class QualityConfig:
     )
     dbt_models: dict[str, str] = field(
         default_factory=lambda: DbtModelsSpec().model_dump(by_alias=True)
-    )
-    source_freshness: dict[str, str] = field(
-        default_factory=lambda: SourceFreshnessSpec().model_dump(by_alias=True)
     )
     candidate_schema: str = "marts_candidate"
     previous_schema: str = "marts_previous"
@@ -75,7 +65,6 @@ def parse_quality_config(data: dict[str, Any], source: str = "quality.yml") -> Q
     return QualityConfig(
         dbt_tests=parsed.dbt_tests.model_dump(by_alias=True),
         dbt_models=parsed.dbt_models.model_dump(by_alias=True),
-        source_freshness=parsed.source_freshness.model_dump(by_alias=True),
         candidate_schema=wap.candidate_schema,
         previous_schema=wap.previous_schema,
         lock_timeout=wap.lock_timeout,

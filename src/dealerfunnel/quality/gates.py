@@ -18,9 +18,9 @@ expectation, ``type`` + ``kwargs``, plus our ``severity``)::
 
 A kwarg written ``now``, ``now-<N>h``, ``now-<N>d`` or ``now-<N>m`` (minutes) is resolved to
 an ISO timestamp (UTC) when the gate runs. Freshness is not checked here: it has one home,
-``dbt source freshness`` (``loaded_at_field`` + ``freshness`` in the dbt sources, run by
-:func:`dealerfunnel.quality.wap.source_freshness`). Mart suites hold only what dbt's tests and
-enforced contracts do not already assert (row counts, value ranges, cross-column checks).
+the dbt model ``mart_source_freshness``, read by the ``source_freshness`` alert rule. Mart
+suites hold only what dbt's tests and enforced contracts do not already assert (row counts,
+value ranges, cross-column checks).
 
 The GX file context lives under ``<data_dir>/gx`` (run state, not source). The datasource's
 connection string is stored there as ``${GX_WAREHOUSE_URL}`` and resolved from the

@@ -1,6 +1,6 @@
 """Task-level wrappers: run a gate, record it in ``ops.quality_runs``, fail loudly on blocking.
 
-Every gate run (GX checkpoint, dbt build results, dbt source freshness) is recorded, pass or
+Every gate run (GX checkpoint, dbt build results) is recorded, pass or
 fail, so the data-quality alert rule can open an episode on a failure and resolve it when the
 same check passes again.
 """
@@ -41,19 +41,15 @@ def finish_gate(
 
 
 def validate_raw_layer(url: str | None = None) -> dict:
-    """dbt source freshness + the GX raw suites; both recorded, blocking failures raise."""
+    """The GX raw suites, recorded; blocking failures raise.
+
+    Source freshness is not a gate: it is a published mart (``mart_source_freshness``) that the
+    ``source_freshness`` alert rule reads, so a silent source never blocks the others' data."""
     from dealerfunnel.quality.gates import suite_names_for_schema
-    from dealerfunnel.quality.wap import source_freshness
 
     url = url or resolve_warehouse_url()
-    freshness = source_freshness(url)
-    fresh_summary = finish_gate(url, "source_freshness", freshness, raise_on_blocking=False)
     raw = run_gate(url, suite_names_for_schema("raw"), checkpoint_name="raw_gate")
-    raw_summary = finish_gate(url, "raw_gate", raw, raise_on_blocking=False)
-    combined = freshness.merge(raw)
-    if not combined.success:
-        finish_gate_raise(combined, "raw_gate + source_freshness")
-    return {"source_freshness": fresh_summary, "raw_gate": raw_summary}
+    return {"raw_gate": finish_gate(url, "raw_gate", raw)}
 
 
 def finish_gate_raise(result: GateResult, checkpoint_name: str) -> None:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from psycopg import sql
 
-from dealerfunnel.quality.build_results import freshness_gate, run_results_gate
+from dealerfunnel.quality.build_results import run_results_gate
 from dealerfunnel.quality.config import QualityConfig, load_quality_config
 from dealerfunnel.quality.gates import GateResult, run_gate, suite_names_for_schema
 from dealerfunnel.settings import data_dir
@@ -72,59 +72,6 @@ def build_candidate(url: str, config: QualityConfig | None = None) -> tuple[Gate
         log.error("dbt build failed: %s", exc)
     result = run_results_gate(target / "run_results.json", config)
     return result, output[-2000:]
-
-
-def judged_sources(url: str) -> list[str]:
-    """The dbt sources (``raw.<source>__*``) whose freshness is judged: those with rows in raw
-    or an extract recorded in ``ops.load_batches`` (loaded or failed), and the API sources
-    whose Airflow Connection is defined. An API that is not configured and never delivered is
-    not stale, only absent."""
-    with connect(url, autocommit=True) as conn:
-        tables = [
-            r[0]
-            for r in conn.execute(
-                "select table_name from information_schema.tables"
-                r" where table_schema = 'raw' and table_name like '%%\_\_%%'"
-            ).fetchall()
-        ]
-        judged = {
-            r[0]
-            for r in conn.execute(
-                "select distinct source from ops.load_batches where status in ('loaded', 'failed')"
-            ).fetchall()
-        }
-        for table in tables:
-            source = table.split("__", 1)[0]
-            if source in judged:
-                continue
-            query = sql.SQL("select exists (select 1 from {})").format(sql.Identifier("raw", table))
-            if conn.execute(query).fetchone()[0]:
-                judged.add(source)
-    try:
-        from dealerfunnel.sources.registry import CONNECTORS, is_configured
-
-        judged.update(s for s in CONNECTORS if s not in judged and is_configured(s))
-    except Exception as exc:  # Airflow or sources.yml unavailable: judge what delivered
-        log.warning("source freshness: could not check the API connections: %s", exc)
-    known = {t.split("__", 1)[0] for t in tables}
-    return sorted(judged & known)
-
-
-def source_freshness(url: str, config: QualityConfig | None = None) -> GateResult:
-    """``dbt source freshness`` of :func:`judged_sources`; ``sources.json`` classified by
-    ``config/quality.yml``. Nothing to judge: an empty, successful result."""
-    config = config or load_quality_config()
-    target = dbt_target()
-    (target / "sources.json").unlink(missing_ok=True)
-    sources = judged_sources(url)
-    if not sources:
-        log.info("dbt source freshness: no source has delivered or is configured yet")
-        return GateResult(success=True)
-    try:
-        run_dbt(["source", "freshness", "--select", *(f"source:{s}" for s in sources)], url)
-    except DbtFailed as exc:  # exit 1 on an error-level stale source: sources.json says why
-        log.warning("dbt source freshness: %s", str(exc).splitlines()[0])
-    return freshness_gate(target / "sources.json", config)
 
 
 def validate_candidate(

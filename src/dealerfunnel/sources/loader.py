@@ -29,8 +29,8 @@ The ``ops.load_batches`` row of a run is created by its first page and marked ``
 (or ``failed``) at the end. An extract that fails (the API down, auth rejected, ...) is
 recorded there too by :func:`record_failed_extract`, even before its first page: a row with
 status ``failed`` and ``detail`` = ``{error_class, error, conn_id, base_url}`` (secrets
-redacted). That row is the outage record the ``source_freshness`` alert rule and the CLI
-read.
+redacted). That row is the outage record that ``marts.mart_source_freshness`` publishes for
+the ``source_freshness`` alert rule, and that the CLI reports at the end of a run.
 
 **Abandoned batches.** A batch's row is opened by a session that holds the session-level
 advisory lock :func:`batch_lock_key` of that batch until it ends (its connection closes, also

@@ -161,7 +161,7 @@ create table if not exists ops.alert_deliveries (
 create unique index if not exists alert_deliveries_once
     on ops.alert_deliveries (alert_id, recipient, kind) where status = 'sent';
 
--- Quality gates (GX checkpoints, dbt tests, dbt source freshness): one row per gate run, and
+-- Quality gates (GX checkpoints, dbt tests and models): one row per gate run, and
 -- one row per failed check of that run. Feeds the data-quality alert rule.
 create table if not exists ops.quality_runs (
     quality_run_id bigserial primary key,
@@ -183,7 +183,7 @@ create table if not exists ops.quality_failures (
     quality_run_id bigint not null references ops.quality_runs (quality_run_id)
         on delete cascade,
     check_key text not null,
-    source text not null check (source in ('gx', 'dbt_test', 'dbt_model', 'dbt_freshness', 'gate')),
+    source text not null check (source in ('gx', 'dbt_test', 'dbt_model', 'gate')),
     suite text,
     check_name text not null,
     severity text not null check (severity in ('blocking', 'warning')),
