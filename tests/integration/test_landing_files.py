@@ -321,12 +321,13 @@ def test_second_run_changes_nothing(clean_warehouse, tmp_path) -> None:
     assert_conserved(url)
 
 
+@pytest.mark.parametrize("set_based", [True, False])
 def test_a_crash_mid_file_leaves_nothing_and_the_rerun_loads_it_once(
-    clean_warehouse, tmp_path, monkeypatch
+    clean_warehouse, tmp_path, monkeypatch, set_based
 ) -> None:
     url = clean_warehouse
     landing = write_landing(tmp_path / "landing")
-    real_copy = landing_files._copy_rows
+    real_copy, real_bulk = landing_files._copy_rows, landing_files.bulk.load
 
     def crash_in_stage_events(cur, table, columns, rows):
         if "stage_events" not in table.as_string(cur):
@@ -340,9 +341,18 @@ def test_a_crash_mid_file_leaves_nothing_and_the_rerun_loads_it_once(
 
         return real_copy(cur, table, columns, some_rows_then_crash())
 
-    monkeypatch.setattr(landing_files, "_copy_rows", crash_in_stage_events)
+    def crash_after_the_set_based_insert(cur, found, obj, target):
+        result = real_bulk(cur, found, obj, target)  # the raw rows are written...
+        if obj == "stage_events":
+            raise RuntimeError("simulated crash after the insert")  # ...and never committed
+        return result
+
+    if set_based:
+        monkeypatch.setattr(landing_files.bulk, "load", crash_after_the_set_based_insert)
+    else:
+        monkeypatch.setattr(landing_files, "_copy_rows", crash_in_stage_events)
     with pytest.raises(RuntimeError, match="simulated crash"):
-        load_landing(url, landing)
+        load_landing(url, landing, set_based=set_based, workers=1)  # dealers in sorted order
     # files are loaded in sorted order: SH001/Stage_Events... sorts first, so nothing landed
     assert raw_counts(url)["dealer_export__stage_events"] == 0
     assert query(url, "select count(*) from ops.landed_files")[0][0] == 0
@@ -350,7 +360,8 @@ def test_a_crash_mid_file_leaves_nothing_and_the_rerun_loads_it_once(
     assert query(url, "select count(*) from ops.quarantine")[0][0] == 0
 
     monkeypatch.setattr(landing_files, "_copy_rows", real_copy)
-    report = load_landing(url, landing)
+    monkeypatch.setattr(landing_files.bulk, "load", real_bulk)
+    report = load_landing(url, landing, set_based=set_based)
     assert report["totals"]["files_loaded"] + report["totals"]["files_rejected"] == 6
     assert raw_counts(url) == {
         "dealer_export__leads": 5,
@@ -361,21 +372,30 @@ def test_a_crash_mid_file_leaves_nothing_and_the_rerun_loads_it_once(
     assert_conserved(url)
 
 
+@pytest.mark.parametrize("set_based", [True, False])
 def test_a_crash_after_some_files_keeps_the_committed_ones(
-    clean_warehouse, tmp_path, monkeypatch
+    clean_warehouse, tmp_path, monkeypatch, set_based
 ) -> None:
     url = clean_warehouse
     landing = write_landing(tmp_path / "landing")
-    real_copy = landing_files._copy_rows
+    real_copy, real_bulk = landing_files._copy_rows, landing_files.bulk.load
 
     def crash_in_followups(cur, table, columns, rows):
         if "followups" in table.as_string(cur):
             raise RuntimeError("simulated crash")
         return real_copy(cur, table, columns, rows)
 
-    monkeypatch.setattr(landing_files, "_copy_rows", crash_in_followups)
+    def crash_in_set_based_followups(cur, found, obj, target):
+        if obj == "followups":
+            raise RuntimeError("simulated crash")
+        return real_bulk(cur, found, obj, target)
+
+    if set_based:
+        monkeypatch.setattr(landing_files.bulk, "load", crash_in_set_based_followups)
+    else:
+        monkeypatch.setattr(landing_files, "_copy_rows", crash_in_followups)
     with pytest.raises(RuntimeError):
-        load_landing(url, landing)
+        load_landing(url, landing, set_based=set_based, workers=1)
     # in sorted order, the files before UR001/followups_2026-05.csv committed; it did not
     landed = query(
         url,
@@ -390,7 +410,8 @@ def test_a_crash_after_some_files_keeps_the_committed_ones(
     ]
     assert raw_counts(url)["dealer_export__followups"] == 0
     monkeypatch.setattr(landing_files, "_copy_rows", real_copy)
-    report = load_landing(url, landing)
+    monkeypatch.setattr(landing_files.bulk, "load", real_bulk)
+    report = load_landing(url, landing, set_based=set_based)
     statuses = {k: e["status"] for k, e in files_by_name(report).items()}
     assert statuses["SH001/Stage_Events_2026-05.CSV"] == "skipped_already_loaded"
     assert raw_counts(url)["dealer_export__stage_events"] == 3

@@ -65,8 +65,11 @@ import logging
 import os
 import re
 import stat
+import threading
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -77,6 +80,7 @@ import psycopg
 from airflow.sdk import ObjectStoragePath
 from psycopg import sql
 
+from dealerfunnel.landing import bulk
 from dealerfunnel.landing.parsing import (
     FIELD_SIZE_LIMIT,
     OBJECTS,
@@ -583,6 +587,7 @@ class LoadContext:
     vocabulary: Mapping[str, str]
     limits: LandingLimits = LandingLimits()
     settings: FunnelSettings | None = None
+    set_based: bool = True  # plain CSV files through landing.bulk (False: all row by row)
 
 
 def load_file(
@@ -591,9 +596,11 @@ def load_file(
     """Load one file in one transaction (``conn`` must be in autocommit mode).
 
     Returns the outcome; a file already in ``ops.landed_files`` under its name is skipped, a
-    byte-identical copy under another name is recorded as a duplicate. Database errors
-    propagate after the transaction is rolled back, leaving nothing behind. Raises
-    :class:`NotARegularFile` when the path is no longer a regular file.
+    byte-identical copy under another name is recorded as a duplicate. A plain CSV file is
+    loaded set-based (:mod:`dealerfunnel.landing.bulk`), any other row by row
+    (:func:`prepare`), with the same result. Database errors propagate after the transaction
+    is rolled back, leaving nothing behind. Raises :class:`NotARegularFile` when the path is
+    no longer a regular file.
     """
     data = read_landing_file(lf.path)
     sha = hashlib.sha256(data).hexdigest()
@@ -601,14 +608,14 @@ def load_file(
     if skipped := _seen(landed, lf, sha):
         return skipped
     started_at = datetime.now(UTC)
-    prepared = None
-    if not landed:
-        skew = (
-            clock_skew_minutes(lf.dealer_code, ctx.settings)
-            if ctx.settings is not None
-            else DEFAULT_CLOCK_SKEW_MINUTES
-        )
-        prepared = prepare(
+    skew = (
+        clock_skew_minutes(lf.dealer_code, ctx.settings)
+        if ctx.settings is not None
+        else DEFAULT_CLOCK_SKEW_MINUTES
+    )
+
+    def prepared() -> PreparedFile:
+        return prepare(
             data,
             lf.obj,
             local_tz,
@@ -619,6 +626,7 @@ def load_file(
             skew_minutes=skew,
             limits=ctx.limits,
         )
+
     with conn.transaction(), conn.cursor() as cur:
         cur.execute(
             "select pg_advisory_xact_lock(hashtextextended(%s, 0))",
@@ -627,10 +635,60 @@ def load_file(
         landed = _landed(conn, lf.dealer_code, sha)
         if skipped := _seen(landed, lf, sha):  # another loader got there first
             return skipped
-        if landed or prepared is None:
+        if landed:
             return _write_duplicate(cur, lf, sha, landed[0])
         batch = _Batch(lf, sha, uuid.uuid4(), started_at, ctx.source, ctx.limits)
-        return _write_file(cur, batch, prepared)
+        target = _bulk_file(data, lf, local_tz, ctx)
+        if target is not None:
+            try:
+                return _write_bulk(cur, batch, *target, local_tz, ctx, skew)
+            except bulk.Unsupported as exc:
+                log.debug("%s: loaded row by row (%s)", lf.where, exc)
+        return _write_file(cur, batch, prepared())
+
+
+def _bulk_file(
+    data: bytes, lf: LandingFile, local_tz: ZoneInfo, ctx: LoadContext
+) -> tuple[bulk.BulkFile, str] | None:
+    """The file and its encoding when the set-based path may take it."""
+    if not ctx.set_based or lf.name.lower().endswith(".xlsx"):
+        return None
+    try:
+        decoded = decode(data)
+    except FileRejected:
+        return None
+    found = bulk.eligible(decoded.text, lf.obj, local_tz, ctx.limits.field_chars)
+    return None if found is None else (found, decoded.encoding)
+
+
+def _write_bulk(
+    cur: psycopg.Cursor,
+    batch: _Batch,
+    found: bulk.BulkFile,
+    encoding: str,
+    local_tz: ZoneInfo,
+    ctx: LoadContext,
+    skew: float,
+) -> FileOutcome:
+    """:func:`_write_file` for a file the set-based path loads (raw rows first)."""
+    lf = batch.lf
+    result = bulk.load(
+        cur,
+        found,
+        lf.obj,
+        bulk.BulkTarget(
+            table=sql.Identifier("raw", f"{batch.source}__{lf.obj}"),
+            metadata=dict(zip(METADATA_COLUMNS[:-1], _meta(batch), strict=True)),
+            local_tz=local_tz,
+            vocabulary=ctx.vocabulary,
+            source=ctx.source,
+            load_time=batch.started_at,
+            skew_minutes=skew,
+        ),
+    )
+    outcome = PreparedFile(LOADED, result.rows_in, bad=[_bad_row(r) for r in result.bad])
+    outcome.encoding = encoding
+    return _write_file(cur, batch, outcome, loaded=result.loaded)
 
 
 @dataclass(frozen=True)
@@ -676,13 +734,19 @@ def _write_duplicate(cur: psycopg.Cursor, lf: LandingFile, sha: str, first: _Lan
     return FileOutcome(DUPLICATE, first.batch_id, sha, reason=reason, duplicate_of=first.file_name)
 
 
-def _write_file(cur: psycopg.Cursor, batch: _Batch, prepared: PreparedFile) -> FileOutcome:
-    """The batch row, the raw and quarantine rows and the landed-file row (open transaction)."""
+def _write_file(
+    cur: psycopg.Cursor, batch: _Batch, prepared: PreparedFile, *, loaded: int | None = None
+) -> FileOutcome:
+    """The batch row, the raw and quarantine rows and the landed-file row (open transaction).
+
+    ``loaded``: the raw rows are already written (the set-based path), this many."""
     lf = batch.lf
-    _insert_batch(cur, batch, prepared)
-    loaded = _copy_raw(cur, batch, prepared.good)
+    good = len(prepared.good) if loaded is None else loaded
+    _insert_batch(cur, batch, prepared, good, set_based=loaded is not None)
+    if loaded is None:
+        loaded = _copy_raw(cur, batch, prepared.good)
     quarantined = _copy_quarantine(cur, batch, prepared.bad)
-    if (loaded, quarantined) != (len(prepared.good), len(prepared.bad)):
+    if (loaded, quarantined) != (good, len(prepared.bad)):
         raise RuntimeError(f"{lf.where}: COPY wrote an unexpected row count")
     if prepared.rows_in != loaded + quarantined:
         raise RuntimeError(f"{lf.where}: rows_in != loaded + quarantined")
@@ -720,7 +784,9 @@ def _write_file(cur: psycopg.Cursor, batch: _Batch, prepared: PreparedFile) -> F
     )
 
 
-def _insert_batch(cur: psycopg.Cursor, batch: _Batch, prepared: PreparedFile) -> None:
+def _insert_batch(
+    cur: psycopg.Cursor, batch: _Batch, prepared: PreparedFile, good: int, *, set_based: bool
+) -> None:
     lf = batch.lf
     detail = {
         "file_name": lf.name,
@@ -729,6 +795,7 @@ def _insert_batch(cur: psycopg.Cursor, batch: _Batch, prepared: PreparedFile) ->
         "reason": prepared.reason,
         "encoding": prepared.encoding,
         "blank_lines": prepared.blank_lines,
+        "method": "set_based" if set_based else "row_by_row",
     }
     cur.execute(
         """
@@ -744,7 +811,7 @@ def _insert_batch(cur: psycopg.Cursor, batch: _Batch, prepared: PreparedFile) ->
             batch.started_at,
             REJECTED if prepared.status == REJECTED else LOADED,  # an empty file loads 0 rows
             prepared.rows_in,
-            len(prepared.good),
+            good,
             len(prepared.bad),
             _json(detail),
         ),
@@ -757,13 +824,19 @@ def _copy_raw(cur: psycopg.Cursor, batch: _Batch, rows: Sequence[ParsedRow]) -> 
     lf = batch.lf
     table = sql.Identifier("raw", f"{batch.source}__{lf.obj}")
     columns = (*typed_columns(lf.obj), "payload", *METADATA_COLUMNS)
-    meta = (lf.dealer_code, batch.source, batch.batch_id, batch.started_at, lf.name, batch.sha)
+    meta = _meta(batch)
     return _copy_rows(
         cur,
         table,
         columns,
         ((*row.values, _json(row.record), *meta, row.row_number) for row in rows),
     )
+
+
+def _meta(batch: _Batch) -> tuple:
+    """The raw rows' constant metadata columns (``METADATA_COLUMNS`` but ``_row_number``)."""
+    lf = batch.lf
+    return (lf.dealer_code, batch.source, batch.batch_id, batch.started_at, lf.name, batch.sha)
 
 
 def _raw_text(text: str | None, limit: int) -> str | None:
@@ -825,8 +898,14 @@ def load_landing(
     *,
     source: str = "dealer_export",
     limits: LandingLimits | None = None,
+    set_based: bool = True,
+    workers: int = 2,
 ) -> dict:
     """Load every new file under ``landing_dir``; return a JSON-serialisable report.
+
+    Dealer folders load in parallel on ``workers`` connections (one dealer's files in order,
+    on one connection). ``set_based=False`` loads every file row by row (the reference path
+    that the set-based one must equal).
 
     Report::
 
@@ -861,8 +940,10 @@ def load_landing(
     else:
         log.warning("landing folder %s does not exist: nothing to load", landing_dir)
         found = Discovery()
-    ctx = LoadContext(source, vocabulary, limits or LandingLimits(), load_funnel_settings())
-    report_dealers, unregistered, totals = _load_dealers(url, found, ctx)
+    ctx = LoadContext(
+        source, vocabulary, limits or LandingLimits(), load_funnel_settings(), set_based
+    )
+    report_dealers, unregistered, totals = _load_dealers(url, found, ctx, workers)
     report = {
         "source": source,
         "landing_dir": str(landing_dir),
@@ -879,22 +960,45 @@ def load_landing(
 
 
 def _load_dealers(
-    url: str, found: Discovery, ctx: LoadContext
+    url: str, found: Discovery, ctx: LoadContext, workers: int = 1
 ) -> tuple[dict[str, dict[str, Any]], list[str], dict[str, int]]:
     """Register the dealers and load their files: (report per dealer, unregistered, totals)."""
-    report_dealers: dict[str, dict[str, Any]] = {}
-    totals = _empty_summary()
     with connect(url, autocommit=True) as conn:
         with conn.transaction():
             unregistered = _register(conn, found.dealers)
         zones = _dealer_zones(conn, list(found.dealers))
-        for code, files in found.dealers.items():
-            entry = _load_dealer(conn, code, files, zones[code], ctx, found)
-            entry["is_registered"] = code not in unregistered
-            entry["folders"] = found.folders.get(code, [code])
-            report_dealers[code] = entry
-            for name in totals:
-                totals[name] += entry["totals"][name]
+    local = threading.local()
+    opening = threading.Lock()
+    failed = threading.Event()  # after a failure no other dealer starts (like a plain loop)
+
+    with ExitStack() as connections:
+
+        def load(code: str) -> dict[str, Any] | None:
+            if failed.is_set():
+                return None
+            if not hasattr(local, "conn"):  # one connection per worker thread
+                with opening:
+                    local.conn = connections.enter_context(connect(url, autocommit=True))
+            try:
+                return _load_dealer(local.conn, code, found.dealers[code], zones[code], ctx, found)
+            except BaseException:
+                failed.set()
+                raise
+
+        with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            futures = {code: pool.submit(load, code) for code in found.dealers}
+        errors = [f.exception() for f in futures.values() if f.exception() is not None]
+        if errors:
+            raise errors[0]
+        entries = {code: future.result() for code, future in futures.items()}
+    report_dealers: dict[str, dict[str, Any]] = {}
+    totals = _empty_summary()
+    for code, entry in entries.items():
+        entry["is_registered"] = code not in unregistered
+        entry["folders"] = found.folders.get(code, [code])
+        report_dealers[code] = entry
+        for name in totals:
+            totals[name] += entry["totals"][name]
     return report_dealers, unregistered, totals
 
 
