@@ -15,6 +15,19 @@ TRANSFORMER = "dealerfunnel_transformer"
 HQ_READER = "dealerfunnel_hq_reader"
 DEALER_READER = "dealerfunnel_dealer_reader"
 ROLES_LOCK_KEY = 0x726F6C65  # "role": role DDL is cluster-wide, one writer at a time
+# the role each kind of pipeline task works as (dealerfunnel.warehouse.task_warehouse_url)
+TASK_ROLES = {"loader": LOADER, "transformer": TRANSFORMER}
+# the schemas dbt builds: owned by the transformer, which drops, recreates and swaps them
+DBT_SCHEMAS = (
+    "staging",
+    "intermediate",
+    "seeds",
+    "dbt_test__audit",
+    "marts",
+    "marts_candidate",
+    "marts_previous",
+)
+_RELATION_KINDS = {"r": "table", "p": "table", "v": "view", "m": "materialized view"}
 _DEALER_CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -29,6 +42,7 @@ def ensure_roles(url: str | None = None) -> dict[str, list[str]]:
                 sql.Identifier(conn.info.dbname), sql.Identifier(TRANSFORMER)
             )
         )
+        _hand_dbt_schemas_to_transformer(conn)
         readers = [
             r[0]
             for r in conn.execute(
@@ -36,6 +50,34 @@ def ensure_roles(url: str | None = None) -> dict[str, list[str]]:
             ).fetchall()
         ]
     return {"roles": [LOADER, TRANSFORMER, HQ_READER, DEALER_READER], "dealer_readers": readers}
+
+
+def _hand_dbt_schemas_to_transformer(conn) -> None:
+    """The dbt schemas (and what is in them) built by an earlier admin run become the
+    transformer's, so dbt, working as the transformer, can replace and swap them."""
+    owned = conn.execute(
+        "select n.nspname, c.relname, c.relkind from pg_namespace n"
+        " left join pg_class c on c.relnamespace = n.oid and c.relkind = any(%s)"
+        "  and pg_get_userbyid(c.relowner) <> %s"
+        " where n.nspname = any(%s)"
+        "  and (pg_get_userbyid(n.nspowner) <> %s or c.oid is not null)",
+        (list(_RELATION_KINDS), TRANSFORMER, list(DBT_SCHEMAS), TRANSFORMER),
+    ).fetchall()
+    for schema in sorted({row[0] for row in owned}):
+        conn.execute(
+            sql.SQL("alter schema {} owner to {}").format(
+                sql.Identifier(schema), sql.Identifier(TRANSFORMER)
+            )
+        )
+    for schema, relation, kind in owned:
+        if relation is not None:
+            conn.execute(
+                sql.SQL("alter {} {} owner to {}").format(
+                    sql.SQL(_RELATION_KINDS[kind]),
+                    sql.Identifier(schema, relation),
+                    sql.Identifier(TRANSFORMER),
+                )
+            )
 
 
 def grant_reader(role: str, dealer_codes: list[str], url: str | None = None) -> None:
