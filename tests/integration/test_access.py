@@ -30,12 +30,13 @@ from dealerfunnel.access import (
     ensure_roles,
     grant_reader,
 )
+from dealerfunnel.cli import manage_access
 from dealerfunnel.landing import load_landing
 from dealerfunnel.quality.tasks import build_candidate_marts
 from dealerfunnel.quality.wap import publish
 from dealerfunnel.settings import ConfigError
 from dealerfunnel.warehouse import ensure_schema, task_warehouse_url
-from dealerfunnel.warehouse.connection import with_session_role
+from dealerfunnel.warehouse.connection import url_parts, with_session_role
 
 SUFFIX = uuid.uuid4().hex[:8]
 READER = f"t_reader_sh001_{SUFFIX}"  # login roles are cluster-wide: unique per test session
@@ -43,6 +44,9 @@ MULTI = f"t_reader_both_{SUFFIX}"
 NOBODY = f"t_reader_none_{SUFFIX}"
 HQ = f"t_hq_{SUFFIX}"
 LOAD = f"t_loader_{SUFFIX}"
+BI_HQ = f"t_bi_hq_{SUFFIX}"  # created by the `roles` command under test
+BI_DEALER = f"t_bi_ur001_{SUFFIX}"
+ODD = f'x"; drop table ops.load_batches; -- ../Ωß {SUFFIX}'  # a login named like an attack
 
 
 def _as(url: str, role: str) -> psycopg.Connection:
@@ -83,9 +87,10 @@ def secured(warehouse_url, tmp_path_factory):
         _publish_build(warehouse_url)
         yield warehouse_url
     with psycopg.connect(warehouse_url, autocommit=True) as conn:
-        for role in (READER, MULTI, NOBODY, HQ, LOAD):
-            conn.execute(sql.SQL("drop owned by {}").format(sql.Identifier(role)))
-            conn.execute(sql.SQL("drop role {}").format(sql.Identifier(role)))
+        for role in (READER, MULTI, NOBODY, HQ, LOAD, BI_HQ, BI_DEALER, ODD):
+            if conn.execute("select 1 from pg_roles where rolname = %s", (role,)).fetchone():
+                conn.execute(sql.SQL("drop owned by {}").format(sql.Identifier(role)))
+                conn.execute(sql.SQL("drop role {}").format(sql.Identifier(role)))
 
 
 def _dealer_marts(url: str) -> list[str]:
@@ -289,3 +294,58 @@ def test_customers_are_a_keyed_hash_and_a_masked_form(secured):
             " where source_lead_id = 'SH-L1'"
         ).fetchone()
     assert row == (expected, "138****0001", None)
+
+
+def test_roles_command_creates_bi_logins_and_prints_how_to_connect(secured, monkeypatch, capsys):
+    """`make roles HQ=… PASSWORD_ENV=…` / `READER=… DEALERS=…` as the printed help says (the
+    same text `make demo` prints): logins with hashed passwords that see what they should."""
+    password = "bi-Secret/+=@:%x9"
+    monkeypatch.setenv("T_BI_PASSWORD", password)
+    assert manage_access(None, None, BI_HQ, "T_BI_PASSWORD") == 0
+    assert manage_access(BI_DEALER, "UR001", None, "T_BI_PASSWORD") == 0
+    captured = capsys.readouterr()
+    out = captured.out
+    assert captured.err == ""
+    parts = url_parts(secured)
+    assert f"host={parts['host']} port={parts['port']} dbname={parts['dbname']}" in out
+    assert "make roles HQ=hq_bi PASSWORD_ENV=BI_PASSWORD" in out
+    assert "make roles READER=sh001_bi DEALERS=SH001 PASSWORD_ENV=BI_PASSWORD" in out
+    assert password not in out and f"HQ reader: {BI_HQ}" in out
+    with psycopg.connect(secured) as conn:
+        stored = conn.execute(
+            "select rolname, rolcanlogin, rolpassword from pg_authid where rolname = any(%s)",
+            ([BI_HQ, BI_DEALER],),
+        ).fetchall()
+        truth = _counts_by_dealer(conn, "fct_leads")
+    assert len(stored) == 2
+    for _, can_login, verifier in stored:  # a SCRAM verifier, hashed before it was sent
+        assert can_login and verifier.startswith("SCRAM-SHA-256$") and password not in verifier
+    with _as(secured, BI_HQ) as conn:
+        assert _counts_by_dealer(conn, "fct_leads") == truth
+    with _as(secured, BI_DEALER) as conn:
+        assert _counts_by_dealer(conn, "fct_leads") == {"UR001": truth["UR001"]}
+
+
+def test_the_roles_command_rejects_bad_input_with_a_clear_error(secured, monkeypatch, capsys):
+    monkeypatch.setenv("T_SHORT", "short")
+    monkeypatch.delenv("T_UNSET", raising=False)
+    cases = [
+        ((None, None, BI_HQ, "T_UNSET"), "T_UNSET is empty"),
+        ((None, None, BI_HQ, "T_SHORT"), "12 characters or more"),
+        ((None, None, "r" * 64, None), "1 to 63 bytes"),
+        ((BI_DEALER, "UR001;drop", None, None), "invalid dealer codes"),
+        ((BI_DEALER, "UR001", BI_HQ, None), "not both"),
+    ]
+    for args, message in cases:
+        assert manage_access(*args) == 2
+        assert message in capsys.readouterr().err, args
+
+
+def test_role_names_that_look_like_sql_are_only_names(secured, monkeypatch):
+    monkeypatch.setenv("T_BI_PASSWORD", "another-long-password")
+    assert manage_access(None, None, ODD, "T_BI_PASSWORD") == 0
+    with psycopg.connect(secured) as conn:
+        assert conn.execute("select 1 from pg_roles where rolname = %s", (ODD,)).fetchone()
+        assert conn.execute("select to_regclass('ops.load_batches')").fetchone()[0]
+    with _as(secured, ODD) as conn:  # an HQ reader like any other
+        assert sum(_counts_by_dealer(conn, "fct_leads").values()) > 0

@@ -29,6 +29,8 @@ DBT_SCHEMAS = (
 )
 _RELATION_KINDS = {"r": "table", "p": "table", "v": "view", "m": "materialized view"}
 _DEALER_CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+MAX_ROLE_NAME_BYTES = 63  # PostgreSQL would silently cut a longer name (NAMEDATALEN - 1)
+MIN_PASSWORD_LENGTH = 12
 
 
 def ensure_roles(url: str | None = None) -> dict[str, list[str]]:
@@ -101,6 +103,47 @@ def grant_reader(role: str, dealer_codes: list[str], url: str | None = None) -> 
                 " on conflict do nothing",
                 [(role, code) for code in dealer_codes],
             )
+
+
+def _login_name(role: str) -> str:
+    if not role or len(role.encode("utf-8")) > MAX_ROLE_NAME_BYTES:
+        raise ConfigError(
+            f"login role {role!r}: a name of 1 to {MAX_ROLE_NAME_BYTES} bytes is required"
+        )
+    return role
+
+
+def ensure_login(role: str, password: str, url: str | None = None) -> None:
+    """Create the login ``role`` (or set its password): a BI tool's account.
+
+    The password is hashed on this side (libpq's ``PQencryptPasswordConn``, the server's
+    ``password_encryption``), so only its verifier travels to the server, never the clear
+    password in a statement a server log could keep.
+    """
+    _login_name(role)
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ConfigError(
+            f"login role {role!r}: the password must have {MIN_PASSWORD_LENGTH} characters or more"
+        )
+    with connect(url) as conn:
+        conn.execute("select pg_advisory_xact_lock(%s)", (ROLES_LOCK_KEY,))
+        verifier = conn.pgconn.encrypt_password(password.encode(), role.encode()).decode()
+        exists = conn.execute("select 1 from pg_roles where rolname = %s", (role,)).fetchone()
+        statement = (
+            "alter role {} login password {}" if exists else "create role {} login password {}"
+        )
+        conn.execute(sql.SQL(statement).format(sql.Identifier(role), sql.Literal(verifier)))
+
+
+def grant_hq(role: str, url: str | None = None) -> None:
+    """Let the existing login ``role`` read every row of every mart (an HQ reader)."""
+    _login_name(role)
+    with connect(url) as conn:
+        if not conn.execute("select 1 from pg_roles where rolname = %s", (role,)).fetchone():
+            raise ConfigError(f"HQ reader {role!r}: no such database role (create it first)")
+        conn.execute(
+            sql.SQL("grant {} to {}").format(sql.Identifier(HQ_READER), sql.Identifier(role))
+        )
 
 
 def revoke_reader(role: str, url: str | None = None) -> None:
