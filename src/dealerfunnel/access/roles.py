@@ -7,7 +7,7 @@ from importlib.resources import files
 
 from psycopg import sql
 
-from dealerfunnel.settings import ConfigError
+from dealerfunnel.settings import DEALER_CODE_PATTERN, ConfigError
 from dealerfunnel.warehouse.connection import connect
 
 LOADER = "dealerfunnel_loader"
@@ -28,7 +28,7 @@ DBT_SCHEMAS = (
     "marts_previous",
 )
 _RELATION_KINDS = {"r": "table", "p": "table", "v": "view", "m": "materialized view"}
-_DEALER_CODE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_DEALER_CODE = re.compile(DEALER_CODE_PATTERN)
 MAX_ROLE_NAME_BYTES = 63  # PostgreSQL would silently cut a longer name (NAMEDATALEN - 1)
 MIN_PASSWORD_LENGTH = 12
 
@@ -88,7 +88,7 @@ def grant_reader(role: str, dealer_codes: list[str], url: str | None = None) -> 
     ``role`` becomes a member of the dealer-reader group; ``ops.reader_dealers`` records the
     mapping the row-level security policies read. A reader may hold several dealers.
     """
-    bad = [code for code in dealer_codes if not _DEALER_CODE.match(code)]
+    bad = [code for code in dealer_codes if not _DEALER_CODE.fullmatch(code)]
     if bad or not dealer_codes:
         raise ConfigError(f"reader {role!r}: invalid dealer codes {bad or dealer_codes!r}")
     with connect(url) as conn:
