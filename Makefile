@@ -16,7 +16,8 @@ help:
 	@echo "make demo   - install, generate a synthetic dealer group, run every DAG through Airflow"
 	@echo "make run    - install, run the DAGs over \$$LANDING_DIR (no generated data)"
 	@echo "make test   - install, run the whole test suite"
-	@echo "make roles  - create the warehouse roles; READER=r DEALERS=SH001,SH002 maps a dealer reader"
+	@echo "make roles  - create the warehouse roles; READER=r DEALERS=SH001,SH002 maps a dealer reader,"
+	@echo "              HQ=r an HQ reader; PASSWORD_ENV=VAR creates that login with the password in \$$VAR"
 	@echo "make docs   - serve the report pages, dbt docs and GX Data Docs on one local address (PORT=8765)"
 	@echo "make lint   - ruff + sqlfluff"
 	@echo "make bench  - benchmarks (see BENCHMARKS.md)"
@@ -44,7 +45,8 @@ run: $(STAMP)
 	$(BIN)/python -m dealerfunnel.cli run
 
 roles: $(STAMP)
-	$(BIN)/python -m dealerfunnel.cli roles $(if $(READER),--reader $(READER) --dealers $(DEALERS))
+	$(BIN)/python -m dealerfunnel.cli roles $(if $(READER),--reader $(READER) --dealers $(DEALERS)) \
+	  $(if $(HQ),--hq $(HQ)) $(if $(PASSWORD_ENV),--password-env $(PASSWORD_ENV))
 
 test: $(STAMP)
 	$(BIN)/pytest -q

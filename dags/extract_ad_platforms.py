@@ -35,6 +35,9 @@ Each task is mapped over the dealers x accounts of its source (dynamic task mapp
   `report` (all_done) summarises and then fails the run naming the failed sources.
 - A source whose Airflow Connection is not defined is not configured: no work items.
 - Malformed records go to `ops.quarantine` with the reason (`rows_in = loaded + quarantined`).
+- `prepare_warehouse` (the admin login `warehouse`) applies the raw/ops DDL and the roles; the
+  extract tasks then work as `dealerfunnel_loader` (Connection `warehouse_loader`, else the
+  `warehouse` login with its sessions started as that role): they can write `raw`/`ops` only.
 
 Publishes the raw tables as Assets.
 """
@@ -56,10 +59,10 @@ def _extract(item: dict) -> dict:
 
     from dealerfunnel.sources import AuthFailed, SourceConfigError
     from dealerfunnel.sources.registry import extract
-    from dealerfunnel.warehouse import resolve_warehouse_url
+    from dealerfunnel.warehouse import task_warehouse_url
 
     try:
-        results = extract(item, resolve_warehouse_url())
+        results = extract(item, task_warehouse_url("loader"))
     except (AuthFailed, SourceConfigError) as exc:  # retrying cannot help: fail fast
         raise AirflowFailException(str(exc)) from None
     return {
@@ -85,11 +88,14 @@ def _extract(item: dict) -> dict:
 def extract_ad_platforms():
     @task
     def prepare_warehouse() -> None:
+        # the admin login: raw/ops DDL and the roles the loading tasks then work as
+        from dealerfunnel.access import ensure_roles
         from dealerfunnel.sources.loader import mark_abandoned_batches
         from dealerfunnel.warehouse import ensure_schema, resolve_warehouse_url
 
         url = resolve_warehouse_url()
         ensure_schema(url)
+        ensure_roles(url)
         mark_abandoned_batches(url)
 
     @task

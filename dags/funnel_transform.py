@@ -5,11 +5,14 @@ Scheduled by any raw Asset of the extract DAGs (dealer exports or APIs). BI neve
 that failed a blocking check: the marts are built into a candidate schema, validated, then
 swapped in.
 
+0. `ensure_access` (first, as the admin login `warehouse`) creates the warehouse roles and
+   grants (idempotent). Every later task but the alerts works as `dealerfunnel_transformer`
+   (its own Connection `warehouse_transformer`, else the `warehouse` login with its sessions
+   started as that role).
 1. `validate_raw`: the Great Expectations raw suites (`expectations/raw_*.yml`); a blocking
    failure stops the run before anything is built. (Source freshness is not a gate: it is the
    mart `mart_source_freshness`, read by the `source_silent` alert rule.)
-2. `ensure_access` creates the warehouse roles and grants (idempotent); then
-   `build_candidate`: `dbt build --vars '{marts_schema: marts_candidate}'` (seeds, staging,
+2. `build_candidate`: `dbt build --vars '{marts_schema: marts_candidate}'` (seeds, staging,
    intermediate, marts into `marts_candidate`, every dbt test); failing tests are classified
    by `config/quality.yml`. Every mart gets its reader grants and per-dealer row-level
    security as dbt creates it (post-hook `apply_reader_access`).
@@ -35,6 +38,13 @@ from airflow.sdk import AssetAny, dag, task
 from dealerfunnel.assets import MART_FCT_LEADS, MART_FUNNEL_CONVERSION, RAW_API, RAW_DEALER_EXPORT
 from dealerfunnel.dag_defaults import START_DATE, default_args
 from dealerfunnel.notify.notifier import ChannelNotifier
+
+
+def _transformer_url() -> str:
+    """dbt, the gates, publish, docs and reports work as ``dealerfunnel_transformer``."""
+    from dealerfunnel.warehouse import task_warehouse_url
+
+    return task_warehouse_url("transformer")
 
 
 def _fail_on_gate(func):
@@ -72,39 +82,37 @@ def funnel_transform():
     def validate_raw() -> dict:
         from dealerfunnel.quality.tasks import validate_raw_layer
 
-        return _fail_on_gate(validate_raw_layer)
+        return _fail_on_gate(lambda: validate_raw_layer(_transformer_url()))
 
     @task
     def build_candidate() -> dict:
         from dealerfunnel.quality.tasks import build_candidate_marts
 
-        return _fail_on_gate(build_candidate_marts)
+        return _fail_on_gate(lambda: build_candidate_marts(_transformer_url()))
 
     @task
     def audit_candidate() -> dict:
         from dealerfunnel.quality.tasks import audit_candidate_marts
 
-        return _fail_on_gate(audit_candidate_marts)
+        return _fail_on_gate(lambda: audit_candidate_marts(_transformer_url()))
 
     @task(outlets=[MART_FCT_LEADS, MART_FUNNEL_CONVERSION])
     def publish() -> dict:
         from dealerfunnel.quality.tasks import publish_marts
 
-        return publish_marts()
+        return publish_marts(_transformer_url())
 
     @task
     def report_pages() -> str:
         from dealerfunnel.reports import write_reports
-        from dealerfunnel.warehouse import resolve_warehouse_url
 
-        return str(write_reports(resolve_warehouse_url()))
+        return str(write_reports(_transformer_url()))
 
     @task
     def dbt_docs() -> str:
         from dealerfunnel.transform.docs import generate_docs
-        from dealerfunnel.warehouse import resolve_warehouse_url
 
-        return generate_docs(resolve_warehouse_url())
+        return generate_docs(_transformer_url())
 
     @task(trigger_rule="all_done")
     def alert_data_quality() -> dict:
@@ -121,9 +129,10 @@ def funnel_transform():
             run={"dag_id": context["dag"].dag_id, "run_id": context["run_id"]},
         )
 
+    access = ensure_access()
     raw = validate_raw()
     built = build_candidate()
-    ensure_access() >> built
+    access >> [raw, built]
     audited = audit_candidate()
     published = publish()
     raw >> built >> audited >> published >> [dbt_docs(), report_pages()]

@@ -13,7 +13,13 @@ COMPOSE = Path(__file__).resolve().parents[1] / "docker-compose.yml"
 
 def test_compose_config_is_valid():
     require(shutil.which("docker-compose") is not None, "docker-compose (Debian package)")
-    env = dict(os.environ, FERNET_KEY="k", METADATA_PASSWORD="m", WAREHOUSE_PASSWORD="w")
+    env = dict(
+        os.environ,
+        FERNET_KEY="k",
+        METADATA_PASSWORD="m",
+        WAREHOUSE_PASSWORD="w",
+        METABASE_HQ_PASSWORD="h",
+    )
     subprocess.run(["docker-compose", "-f", str(COMPOSE), "config", "-q"], env=env, check=True)
 
 
@@ -45,3 +51,22 @@ def test_the_image_and_the_stack_are_deployments():
     env = compose["x-airflow-common"]["environment"]
     assert str(env["DEALERFUNNEL_DEPLOYMENT"]).lower() == "true"
     assert "DEALERFUNNEL_DEPLOYMENT=true" in (root / "Dockerfile").read_text()
+
+
+def test_metabase_reads_the_warehouse_as_an_hq_reader_of_its_own():
+    """Metabase gets its own login, an HQ reader created by the warehouse-access service with
+    the password from the environment; it starts after it and after the warehouse."""
+    spec = yaml.safe_load(COMPOSE.read_text())
+    access = spec["services"]["warehouse-access"]
+    command = access["command"]
+    assert command[:4] == ["python", "-m", "dealerfunnel.cli", "roles"]
+    login = command[command.index("--hq") + 1]
+    variable = command[command.index("--password-env") + 1]
+    assert access["environment"][variable].startswith("${" + variable + ":?")
+    assert access["depends_on"]["warehouse-db"]["condition"] == "service_healthy"
+    metabase = spec["services"]["metabase"]
+    assert metabase["depends_on"] == {
+        "warehouse-db": {"condition": "service_healthy"},
+        "warehouse-access": {"condition": "service_completed_successfully"},
+    }
+    assert login == "metabase_hq" and f"user {login}" in COMPOSE.read_text()

@@ -1,4 +1,4 @@
-"""Command line: ``python -m dealerfunnel.cli {run,check-warehouse,stop-warehouse}``.
+"""Command line: ``python -m dealerfunnel.cli {run,check-warehouse,stop-warehouse,roles}``.
 
 ``run`` runs every DAG through Airflow itself (``dag.test()`` on a migrated metadata DB under
 ``<data_dir>/airflow``) over whatever ``$LANDING_DIR`` holds and the APIs whose Airflow
@@ -329,23 +329,47 @@ def run_pipeline(
     return 0
 
 
-def manage_access(role: str | None, dealers: str | None) -> int:
-    """``roles``: create the roles; with ``--reader ROLE --dealers A,B`` map a reader too."""
-    from dealerfunnel.access import HQ_READER, ensure_roles, grant_reader
-    from dealerfunnel.warehouse import resolve_warehouse_url
+def manage_access(
+    role: str | None, dealers: str | None, hq: str | None = None, password_env: str | None = None
+) -> int:
+    """``roles``: create the roles; ``--reader ROLE --dealers A,B`` maps a dealer reader,
+    ``--hq ROLE`` makes an HQ reader; with ``--password-env VAR`` that login is created (or its
+    password set) from the environment variable ``VAR``, never from the command line."""
+    from dealerfunnel.access import (
+        HQ_READER,
+        ensure_login,
+        ensure_roles,
+        grant_hq,
+        grant_reader,
+    )
+    from dealerfunnel.warehouse import ensure_schema, resolve_warehouse_url
 
     try:
+        if role and hq:
+            raise ConfigError("roles: give --reader or --hq, not both")
+        if password_env and not (role or hq):
+            raise ConfigError("roles: --password-env names the password of --reader or --hq")
+        password = os.environ.get(password_env, "") if password_env else None
+        if password_env and not password:
+            raise ConfigError(f"roles: the environment variable {password_env} is empty")
         url = resolve_warehouse_url()
         check_reachable(url)
+        ensure_schema(url)  # ops.reader_dealers lives in ops
         created = ensure_roles(url)
+        if password is not None:
+            ensure_login(role or hq, password, url)
         if role:
             grant_reader(role, [d.strip() for d in (dealers or "").split(",") if d.strip()], url)
             created = ensure_roles(url)
+        if hq:
+            grant_hq(hq, url)
     except (WarehouseUnreachable, ConfigError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(f"roles: {', '.join(created['roles'])}")
     print(f"dealer readers: {', '.join(created['dealer_readers']) or '(none)'}")
+    if hq:
+        print(f"HQ reader: {hq}")
     print(access_help(url, HQ_READER))
     return 0
 
@@ -356,11 +380,13 @@ def access_help(url: str, hq_role: str) -> str:
     where = f"host={parts['host']} port={parts['port']} dbname={parts['dbname']}"
     return (
         "How to connect a BI tool (it sees schema marts only):\n"
-        f"  HQ (every dealer):   create role hq_bi login password '...'; grant {hq_role} "
-        f"to hq_bi;  then connect as hq_bi ({where})\n"
-        "  one dealer's rows:   create role sh001_bi login password '...'; then\n"
-        "                       python -m dealerfunnel.cli roles --reader sh001_bi "
-        "--dealers SH001   (several: --dealers SH001,SH002)"
+        f"  HQ (every dealer):   BI_PASSWORD=... make roles HQ=hq_bi PASSWORD_ENV=BI_PASSWORD\n"
+        f"                       (an existing login: make roles HQ=hq_bi; or grant {hq_role} "
+        "to it)\n"
+        "  one dealer's rows:   BI_PASSWORD=... make roles READER=sh001_bi DEALERS=SH001 "
+        "PASSWORD_ENV=BI_PASSWORD\n"
+        "                       (several dealers: DEALERS=SH001,SH002)\n"
+        f"  then connect the BI tool as hq_bi or sh001_bi ({where})"
     )
 
 
@@ -372,6 +398,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--reader", help="roles: an existing login role to map to dealers")
     parser.add_argument("--dealers", help="roles: comma-separated dealer codes for --reader")
+    parser.add_argument("--hq", help="roles: an existing login role to make an HQ reader")
+    parser.add_argument(
+        "--password-env",
+        help="roles: create the --reader/--hq login with the password in this environment variable",
+    )
     args = parser.parse_args(argv)
     if args.command == "stop-warehouse":
         from dealerfunnel.warehouse.embedded import stop_embedded
@@ -380,7 +411,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "roles":
         configure_airflow()
-        return manage_access(args.reader, args.dealers)
+        return manage_access(args.reader, args.dealers, args.hq, args.password_env)
     return run_pipeline(args.command, verbose=args.verbose)
 
 

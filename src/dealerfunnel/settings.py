@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
+# A dealer code (a landing folder's name, a key of dealers.yml, a reader's dealer): 1-32
+# characters of A-Z, a-z, 0-9, "_" and "-", so a code is never more than a name.
+DEALER_CODE_PATTERN = r"[A-Za-z0-9_-]{1,32}"
 """The time zone of a dealer that names none (dealers.yml ``defaults.timezone``)."""
 
 CANONICAL_STAGES = ("potential", "interested", "needs_defined", "decision", "won")
@@ -232,6 +236,16 @@ class DealersFile(StrictModel):
     @classmethod
     def _codes_are_text(cls, value: Any) -> Any:
         return {str(k): v for k, v in value.items()} if isinstance(value, dict) else value
+
+    @field_validator("dealers")
+    @classmethod
+    def _codes_are_dealer_codes(cls, value: dict[str, DealerEntry]) -> dict[str, DealerEntry]:
+        for code in value:
+            if not re.fullmatch(DEALER_CODE_PATTERN, code):
+                raise ValueError(
+                    f"dealer code {code[:80]!r} may only hold 1-32 of A-Z, a-z, 0-9, '_' and '-'"
+                )
+        return value
 
 
 def load_dealer_registry() -> tuple[dict[str, Dealer], Dealer]:

@@ -7,6 +7,7 @@ landing folder, against a fresh database of the test server.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import socket
@@ -14,13 +15,16 @@ import subprocess
 import sys
 import time
 import uuid
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
 import psycopg
 import pytest
+from psycopg import sql
 
+from dealerfunnel.warehouse.connection import parse_warehouse_url
 from dealerfunnel_demo.databases import with_database
 from dealerfunnel_demo.sandbox import DataSpec, World, build_sandbox, run_sandbox
 from dealerfunnel_demo.synth import generate
@@ -162,26 +166,153 @@ def _uri(conn: dict) -> str:
     return f"http://{auth}{netloc}/?{urlencode(extra)}"
 
 
+# Sentinel secrets: one per secret of every Connection. Each holds an alphanumeric core, so
+# any raw, URL-encoded or JSON-escaped copy (or a fragment, like the tail of a password cut at
+# an unescaped "@") contains the core; base64 copies are searched for the core's base64 at the
+# three byte alignments it can take inside a longer value.
+_RUN = uuid.uuid4().hex[:12]
+
+
+def _sentinel(name: str, tail: str = "/+=@:%x9") -> tuple[str, str]:
+    core = f"SNTL{name.replace('_', '')}{_RUN}"
+    return core, f"{core}{tail}"
+
+
+def _base64_fragments(core: str) -> set[str]:
+    fragments = set()
+    for shift in range(3):
+        for encode in (base64.b64encode, base64.urlsafe_b64encode):
+            text = encode(b"\0" * shift + core.encode()).decode()
+            fragments.add(text[4 if shift else 0 : -4])  # the part only the core decides
+    return fragments
+
+
+def _sentinel_hits(sentinels: dict[str, str], tmp: Path, texts: dict[str, str], url: str):
+    """Every place a sentinel (any encoding) shows: files under the data folder, the given
+    texts, and every column (as text) of every table and view of the pipeline's database."""
+    patterns = {}
+    for name, core in sentinels.items():
+        patterns[core] = name
+        patterns.update({fragment: f"{name} (base64)" for fragment in _base64_fragments(core)})
+    hits: list[tuple[str, str]] = []
+    places = {"files": 0, "columns": 0, "values": 0}
+    for path in sorted(p for p in (tmp / "var").rglob("*") if p.is_file()):
+        data = path.read_bytes()
+        places["files"] += 1
+        hits += [(str(path), who) for pat, who in patterns.items() if pat.encode() in data]
+    for where, text in texts.items():
+        hits += [(where, who) for pat, who in patterns.items() if pat in text]
+    with psycopg.connect(url) as conn:
+        columns = conn.execute(
+            "select table_schema, table_name, column_name from information_schema.columns"
+            " where table_schema not in ('pg_catalog', 'information_schema')"
+            " order by 1, 2, ordinal_position"
+        ).fetchall()
+        for schema, table, column in columns:
+            query = sql.SQL("select {}::text from {} where {} is not null").format(
+                sql.Identifier(column), sql.Identifier(schema, table), sql.Identifier(column)
+            )
+            places["columns"] += 1
+            for (value,) in conn.execute(query):
+                places["values"] += 1
+                found = [who for pat, who in patterns.items() if pat in value]
+                hits += [(f"{schema}.{table}.{column}", who) for who in found]
+    return hits, places
+
+
 # The JSON form is what every sandbox-backed test and `make demo` use (sandbox.airflow_env());
-# one whole pipeline run checks the URI form, the other documented way to configure an API.
-@pytest.mark.parametrize("form", ["uri"])
-def test_airflow_conn_forms_are_accepted(tmp_path, database, form):
+# this whole pipeline run gives Salesforce in the URI form, the other documented way to
+# configure an API, and the other sources in the JSON form. Every secret of every Connection
+# (the five sources, the warehouse password, the PII hash key) is a sentinel; none may show in
+# a log, an artifact (dbt target and docs, GX Data Docs, report pages, the Airflow metadata
+# DB) or a table. The run also shows the tasks working as the loader and the transformer.
+def test_every_api_form_runs_and_no_secret_leaks_anywhere(tmp_path, server_url):
     landing = tmp_path / "landing"
     generate(landing, n_leads=300, start=date(2026, 8, 3), weeks=4)
-    world = World(DataSpec(start=date(2026, 8, 3), weeks=4, leads_per_week=2.0))
-    with run_sandbox(build_sandbox(world)) as sandbox:
-        conn = sandbox.connections()["salesforce"]
-        value = json.dumps(conn) if form == "json" else _uri(conn)
-        proc, wall = _run_cli(database, tmp_path, landing, {"AIRFLOW_CONN_SALESFORCE": value})
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 0, out[-4000:]
-    assert "extract_ad_platforms: success" in proc.stdout, out[-4000:]
-    with psycopg.connect(database) as conn_:
-        sf_leads = conn_.execute("select count(*) from raw.salesforce__leads").fetchone()[0]
-        other_api = conn_.execute(
-            "select count(*) from ops.load_batches where source in"
-            " ('meta', 'google_ads', 'hubspot', 'eventbrite')"
-        ).fetchone()[0]
-        marts = conn_.execute("select count(*) from marts.fct_leads").fetchone()[0]
-    print(f"\n{form}: {wall:.0f}s, raw.salesforce__leads={sf_leads}, marts.fct_leads={marts}")
-    assert sf_leads > 0 and marts > 0 and other_api == 0
+    names = {
+        "meta_access_token": "meta",
+        "google_developer_token": "gdev",
+        "google_client_secret": "gsecret",
+        "google_refresh_token": "grefresh",
+        "salesforce_client_secret": "sfsecret",
+        "salesforce_refresh_token": "sfrefresh",
+        "hubspot_access_token": "hubspot",
+        "eventbrite_token": "eventbrite",
+    }
+    credentials = dict(DataSpec().credentials)
+    cores = {}
+    for key, name in names.items():
+        cores[name], credentials[key] = _sentinel(name)
+    cores["warehouse"], wh_password = _sentinel("warehouse")
+    cores["pii"], pii_key = _sentinel("pii", '/+=@:%"\\ü-0123456789')
+    dbname = f"dealerfunnel_sntl_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f'create database "{dbname}"')
+    admin_url = with_database(server_url, dbname)
+    parsed = parse_warehouse_url(admin_url)  # the test server trusts; the password still flows
+    database = replace(parsed, password=wh_password).libpq()
+    world = World(
+        DataSpec(start=date(2026, 8, 3), weeks=4, leads_per_week=2.0, credentials=credentials)
+    )
+    try:
+        with run_sandbox(build_sandbox(world)) as sandbox:
+            env = sandbox.airflow_env()
+            env["AIRFLOW_CONN_SALESFORCE"] = _uri(sandbox.connections()["salesforce"])
+            env["AIRFLOW_CONN_PII_HASH_KEY"] = json.dumps(
+                {"conn_type": "generic", "password": pii_key}
+            )
+            env["DEALERFUNNEL_PII_KEY"] = ""  # the key comes from its Connection only
+            proc, wall = _run_cli(database, tmp_path, landing, env)
+        out = proc.stdout + proc.stderr
+        assert proc.returncode == 0, out[-4000:]
+        assert "extract_ad_platforms: success" in proc.stdout, out[-4000:]
+        with psycopg.connect(admin_url) as conn_:
+            loaded = dict(
+                conn_.execute(
+                    "select source, sum(rows_loaded) from ops.load_batches"
+                    " where status = 'loaded' group by 1"
+                ).fetchall()
+            )
+            marts = conn_.execute("select count(*) from marts.fct_leads").fetchone()[0]
+            loaded_by = conn_.execute("select distinct loaded_by from ops.load_batches").fetchall()
+            checked_by = conn_.execute(
+                "select distinct checked_by from ops.quality_runs"
+                " where checkpoint in ('raw_gate', 'dbt_build', 'mart_gate')"
+            ).fetchall()
+            owners = conn_.execute(
+                "select distinct tableowner from pg_tables where schemaname = 'marts'"
+            ).fetchall()
+            roles = conn_.execute(
+                "select rolname from pg_roles where rolname like 'dealerfunnel\\_%' order by 1"
+            ).fetchall()
+        hits, places = _sentinel_hits(
+            cores, tmp_path, {"stdout": proc.stdout, "stderr": proc.stderr}, admin_url
+        )
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as conn:
+            conn.execute(f'drop database if exists "{dbname}" with (force)')
+    print(
+        f"\nall APIs (salesforce as URI): {wall:.0f}s, rows loaded per source {loaded},"
+        f" marts.fct_leads={marts}; tasks worked as {loaded_by} (loads) and {checked_by} (gates)"
+    )
+    print(
+        f"sentinels: {len(cores)} secrets searched in {places['files']} files, stdout/stderr,"
+        f" {places['columns']} columns ({places['values']} values): {len(hits)} found {hits[:10]}"
+    )
+    assert {"meta", "google_ads", "salesforce", "hubspot", "eventbrite", "dealer_export"} <= {
+        source for source, rows in loaded.items() if rows
+    }, loaded
+    assert marts > 0
+    # least privilege in practice: loads as the loader, dbt and the gates as the transformer
+    assert loaded_by == [("dealerfunnel_loader",)]
+    assert checked_by == [("dealerfunnel_transformer",)]
+    assert owners == [("dealerfunnel_transformer",)]
+    assert [r[0] for r in roles] == [
+        "dealerfunnel_dealer_reader",
+        "dealerfunnel_hq_reader",
+        "dealerfunnel_loader",
+        "dealerfunnel_transformer",
+    ]
+    assert "How to connect a BI tool" in proc.stdout and "make roles HQ=" in proc.stdout
+    assert places["files"] > 50 and places["values"] > 1000
+    assert hits == []

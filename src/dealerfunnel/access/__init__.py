@@ -2,7 +2,8 @@
 
 - :func:`ensure_roles` creates the group roles and the ``access`` schema idempotently
   (``make roles``, the ``ensure_access`` task of ``funnel_transform``, ``make demo``);
-- :func:`grant_reader` maps a login role to the dealers it may read;
+- :func:`grant_reader` maps a login role to the dealers it may read, :func:`grant_hq` makes
+  one an HQ reader, :func:`ensure_login` creates a BI tool's login (password hashed here);
 - the dbt post-hook ``apply_reader_access()`` (``dbt_project/macros/access.sql``) grants
   SELECT to the readers and enables row-level security on every mart table with a
   ``dealer_code`` as dbt (re)creates it, so the write-audit-publish swap keeps both.
@@ -13,7 +14,9 @@ from dealerfunnel.access.roles import (
     HQ_READER,
     LOADER,
     TRANSFORMER,
+    ensure_login,
     ensure_roles,
+    grant_hq,
     grant_reader,
     revoke_reader,
 )
@@ -23,7 +26,9 @@ __all__ = [
     "HQ_READER",
     "LOADER",
     "TRANSFORMER",
+    "ensure_login",
     "ensure_roles",
+    "grant_hq",
     "grant_reader",
     "revoke_reader",
 ]

@@ -3,7 +3,8 @@
 -- cluster-wide, so concurrent runs on other databases would race).
 --
 --   dealerfunnel_loader       writes raw and ops (extract tasks); reads nothing of marts
---   dealerfunnel_transformer  dbt: reads raw and ops, owns staging/intermediate/marts
+--   dealerfunnel_transformer  dbt: reads raw and ops, owns staging/intermediate/marts, records
+--                             its quality gate runs (ops.quality_runs, ops.quality_failures)
 --   dealerfunnel_hq_reader    reads every row of marts
 --   dealerfunnel_dealer_reader  group of the dealer readers: reads marts, rows limited by
 --                             row-level security to the dealers in ops.reader_dealers
@@ -42,6 +43,23 @@ select reader_dealers.dealer_code
 from ops.reader_dealers
 where pg_has_role(current_user, reader_dealers.role_name, 'MEMBER');
 
+-- The pipeline's tasks work as the loader and the transformer, as logins of their own (Airflow
+-- Connections warehouse_loader / warehouse_transformer) or as this admin login with its sessions
+-- started as those roles (dealerfunnel.warehouse.connection.task_warehouse_url): a non-superuser
+-- admin becomes a member of both.
+do $members$
+begin
+    if not (select rolsuper from pg_roles where rolname = current_user) then
+        if not pg_has_role(current_user, 'dealerfunnel_loader', 'MEMBER') then
+            grant dealerfunnel_loader to current_user;
+        end if;
+        if not pg_has_role(current_user, 'dealerfunnel_transformer', 'MEMBER') then
+            grant dealerfunnel_transformer to current_user;
+        end if;
+    end if;
+end
+$members$;
+
 -- nothing is open to PUBLIC in the pipeline's schemas
 revoke all on schema raw, ops, access from public;
 revoke all on all tables in schema raw, ops from public;
@@ -52,11 +70,18 @@ grant select, insert, update, delete on all tables in schema raw, ops to dealerf
 grant usage, select on all sequences in schema raw, ops to dealerfunnel_loader;
 alter default privileges in schema raw, ops
     grant select, insert, update, delete on tables to dealerfunnel_loader;
+alter default privileges in schema raw, ops
+    grant usage, select on sequences to dealerfunnel_loader;
 
 -- transformer: reads raw and ops, builds the dbt schemas
 grant usage on schema raw, ops to dealerfunnel_transformer;
 grant select on all tables in schema raw, ops to dealerfunnel_transformer;
 alter default privileges in schema raw, ops grant select on tables to dealerfunnel_transformer;
+-- ... records the runs of its quality gates ...
+grant insert on ops.quality_runs, ops.quality_failures to dealerfunnel_transformer;
+grant usage on sequence ops.quality_runs_quality_run_id_seq to dealerfunnel_transformer;
+-- ... and names access.reader_scope in the row-level security policies of the marts
+grant usage on schema access to dealerfunnel_transformer;
 
 -- readers: the scope view only, outside marts
 grant usage on schema access to dealerfunnel_hq_reader, dealerfunnel_dealer_reader;

@@ -98,6 +98,7 @@ from dealerfunnel.landing.parsing import (
     typed_columns,
 )
 from dealerfunnel.settings import (
+    DEALER_CODE_PATTERN,
     DEFAULT_CLOCK_SKEW_MINUTES,
     ConfigError,
     FunnelSettings,
@@ -155,7 +156,7 @@ class LandingLimits:
 
 Location = Path | ObjectStoragePath
 
-DEALER_CODE_RE = re.compile(r"[A-Za-z0-9_-]{1,32}")
+DEALER_CODE_RE = re.compile(DEALER_CODE_PATTERN)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from dealerfunnel.access.pii import pii_key, session_options
 from dealerfunnel.settings import data_dir, dbt_project_dir
-from dealerfunnel.warehouse.connection import url_parts
+from dealerfunnel.warehouse.connection import libpq_options, url_parts
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +37,10 @@ def dbt_env(url: str) -> dict[str, str]:
         DBT_PROFILES_DIR=str(dbt_project_dir()),
         DBT_SEND_ANONYMOUS_USAGE_STATS="false",
     )
-    # the PII hash key reaches dbt's sessions as settings, never as SQL text (access.pii)
-    options = session_options(pii_key())
-    env["PGOPTIONS"] = f"{env['PGOPTIONS']} {options}" if env.get("PGOPTIONS") else options
+    # the PII hash key reaches dbt's sessions as settings, never as SQL text (access.pii); the
+    # URL's own options (its session role: dbt works as the transformer) go the same way
+    options = [env.get("PGOPTIONS", ""), libpq_options(url), session_options(pii_key())]
+    env["PGOPTIONS"] = " ".join(o for o in options if o)
     return env
 
 

@@ -6,6 +6,7 @@ from dealerfunnel.warehouse.connection import (
     connect,
     mask_url,
     resolve_warehouse_url,
+    task_warehouse_url,
 )
 from dealerfunnel.warehouse.schema import ensure_schema
 
@@ -16,4 +17,5 @@ __all__ = [
     "ensure_schema",
     "mask_url",
     "resolve_warehouse_url",
+    "task_warehouse_url",
 ]

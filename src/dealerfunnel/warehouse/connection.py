@@ -14,14 +14,22 @@ scheme, a port outside 1-65535, no host, garbage) is a :class:`WarehouseUrlInval
 (a :class:`~dealerfunnel.settings.ConfigError`: the CLI prints ``configuration error:
 WAREHOUSE_URL: ...`` and exits 2). Credentials are never logged: every message uses
 :func:`mask_url`, which masks the password wherever the URL carries it.
+
+Pipeline tasks do not work as that (admin) login: :func:`task_warehouse_url` gives the
+extract tasks the ``dealerfunnel_loader`` role and dbt, the gates and publish the
+``dealerfunnel_transformer`` role, through their own Connections ``warehouse_loader`` /
+``warehouse_transformer`` when defined, else by starting the admin login's sessions as that
+role (``options=-c role=...``). The admin login keeps only the DDL of ``raw``/``ops``, the
+roles and grants, and the alert tasks.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import parse_qsl, quote, unquote, urlencode
 
 import psycopg
@@ -33,6 +41,7 @@ CONNECT_TIMEOUT_SECONDS = 5
 DEPLOYMENT_VARIABLE = "DEALERFUNNEL_DEPLOYMENT"
 SCHEMES = ("postgresql", "postgres")
 SECRET_QUERY_KEYS = ("password", "sslpassword")
+_ROLE_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
 class WarehouseUnreachable(RuntimeError):
@@ -121,7 +130,7 @@ class WarehouseUrl:
             hostport = self.host + (f":{self.port}" if self.port != 5432 else "")
         if self.port != 5432 and self.host.startswith("/"):
             params.append(("port", str(self.port)))
-        tail = "?" + urlencode(params, safe="/") if params else ""
+        tail = "?" + urlencode(params, safe="/", quote_via=quote) if params else ""
         return f"postgresql://{auth}@{hostport}/{quote(self.dbname, safe='')}{tail}"
 
 
@@ -198,13 +207,16 @@ def url_parts(url: str) -> dict[str, str]:
     }
 
 
-def _url_from_airflow_connection() -> str | None:
-    """The ``warehouse`` Airflow Connection as a URL, when running where Airflow is configured.
+def _url_from_airflow_connection(
+    conn_id: str = CONNECTION_ID, *, required: bool | None = None
+) -> str | None:
+    """The Airflow Connection ``conn_id`` as a URL, when running where Airflow is configured.
 
-    In a deployment (:func:`is_deployment`) a missing or unreadable Connection raises
-    :class:`WarehouseNotConfigured`; elsewhere it means "not configured here" (None).
+    When ``required`` (default: in a deployment, :func:`is_deployment`, for ``warehouse``) a
+    missing or unreadable Connection raises :class:`WarehouseNotConfigured`; otherwise it
+    means "not configured here" (None).
     """
-    deployment = is_deployment()
+    deployment = is_deployment() if required is None else required
     if not deployment and not any(
         k.startswith("AIRFLOW_CONN_") or k == "AIRFLOW_HOME" for k in os.environ
     ):
@@ -212,7 +224,7 @@ def _url_from_airflow_connection() -> str | None:
     try:
         from airflow.sdk import BaseHook
 
-        conn = BaseHook.get_connection(CONNECTION_ID)
+        conn = BaseHook.get_connection(conn_id)
     except Exception as exc:
         if deployment:
             raise WarehouseNotConfigured(
@@ -254,6 +266,45 @@ def resolve_warehouse_url(*, start_embedded: bool = True) -> str:
     from dealerfunnel.warehouse.embedded import embedded_url
 
     return embedded_url()
+
+
+def with_session_role(url: str, role: str) -> str:
+    """``url`` whose sessions start as ``role`` (libpq ``options=-c role=<role>``, kept with
+    any other options of the URL): the login must be a member of ``role``, and every session
+    then has that role's privileges only, as after ``SET ROLE``."""
+    if not _ROLE_NAME.match(role):
+        raise ValueError(f"not a role name: {role!r}")
+    parsed = parse_warehouse_url(url)
+    others = tuple((k, v) for k, v in parsed.query if k.lower() != "options")
+    options = " ".join(v for k, v in parsed.query if k.lower() == "options")
+    options = f"{options} -c role={role}".strip()
+    return replace(parsed, query=(*others, ("options", options))).libpq()
+
+
+def libpq_options(url: str) -> str:
+    """The libpq ``options`` of ``url`` (e.g. its session role), for clients given the parts
+    of the URL rather than the URL itself (dbt: ``PGOPTIONS``)."""
+    return " ".join(v for k, v in parse_warehouse_url(url).query if k.lower() == "options")
+
+
+def task_warehouse_url(job: str, *, start_embedded: bool = True) -> str:
+    """The warehouse URL of a pipeline task doing ``job``: ``loader`` (extract: writes
+    ``raw`` and ``ops``) or ``transformer`` (dbt, quality gates, publish, docs, reports).
+
+    Least privilege (DESIGN.md §5): the Airflow Connection ``warehouse_<job>`` when it is
+    defined (a login of its own, member of ``dealerfunnel_<job>``); otherwise the
+    ``warehouse`` Connection (or ``WAREHOUSE_URL``, or the embedded server) with its sessions
+    started as ``dealerfunnel_<job>`` (:func:`with_session_role`), which that login must be a
+    member of (``ensure_roles`` grants it when the login is not a superuser).
+    """
+    from dealerfunnel.access.roles import TASK_ROLES
+
+    if job not in TASK_ROLES:
+        raise ValueError(f"unknown task job {job!r}; expected one of {sorted(TASK_ROLES)}")
+    own = _url_from_airflow_connection(f"{CONNECTION_ID}_{job}", required=False)
+    if own:
+        return to_libpq(own)
+    return with_session_role(resolve_warehouse_url(start_embedded=start_embedded), TASK_ROLES[job])
 
 
 def check_reachable(url: str) -> None:

@@ -179,6 +179,13 @@ create table if not exists ops.quality_runs (
 create index if not exists quality_runs_checkpoint_idx
     on ops.quality_runs (checkpoint, quality_run_id desc);
 
+-- The database role a load or a gate ran as (DESIGN.md §5: extract tasks work as
+-- dealerfunnel_loader, dbt and the gates as dealerfunnel_transformer); NULL before it was kept.
+alter table ops.load_batches add column if not exists loaded_by text;
+alter table ops.load_batches alter column loaded_by set default current_user;
+alter table ops.quality_runs add column if not exists checked_by text;
+alter table ops.quality_runs alter column checked_by set default current_user;
+
 create table if not exists ops.quality_failures (
     quality_run_id bigint not null references ops.quality_runs (quality_run_id)
         on delete cascade,
