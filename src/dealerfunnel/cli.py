@@ -86,7 +86,9 @@ def exclusive_run(url: str) -> Iterator[None]:
                 select a.application_name, a.backend_start
                 from pg_locks as l
                 join pg_stat_activity as a on a.pid = l.pid
-                where l.locktype = 'advisory' and l.objid = %s and l.granted
+                where l.locktype = 'advisory' and l.granted and l.classid = 0
+                  and l.objid = %s and l.objsubid = 1
+                  and l.database = (select oid from pg_database where datname = current_database())
                 """,
                 (RUN_LOCK_KEY,),
             ).fetchone()

@@ -56,7 +56,7 @@ RULES = parse_rules(
 @pytest.fixture
 def receivers(monkeypatch):
     http = {
-        "sc_slack": {"host": "/slack/hq"},
+        "sc_slack": {"host": "/slack", "password": "hq"},
         "sc_ding": {"host": "/dingtalk/gz", "password": "SECx"},
         "sc_wecom": {"host": "/wecom/sh", "password": "k"},
         "sc_hook": {"host": "/hook/de"},

@@ -173,9 +173,32 @@ registry.extract(item, url, connection=connection, settings_data=data,
 """
 
 
+def _blocked_on_lock(url: str, table: str) -> bool:
+    """Whether some backend waits for a lock on ``raw.<table>`` (the child, mid-transaction)."""
+    with psycopg.connect(url) as db:
+        return db.execute(
+            "select exists (select from pg_locks where not granted and relation = to_regclass(%s))",
+            (f"raw.{table}",),
+        ).fetchone()[0]
+
+
+def _wait_for(condition, proc, what: str, timeout: float = 60) -> None:
+    """Wait until ``condition()`` holds (an event the child causes), failing if the child
+    exits first or nothing happens in ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert proc.poll() is None, f"the child exited ({proc.returncode}) before {what}"
+        assert time.monotonic() < deadline, f"no {what} within {timeout} s"
+        time.sleep(0.01)
+
+
 def test_sigkill_at_random_points_then_rerun_is_exactly_once(clean_warehouse, capsys):
-    """Out-of-process kill points: SIGKILL an extract after a random number of requests
-    (10 runs, each from an empty warehouse), re-run in-process, compare with the truth."""
+    """Out-of-process kill points: SIGKILL an extract (10 runs, each from an empty warehouse)
+    at a point it is known to have reached, then re-run in-process and compare with the truth.
+    No sleep decides where the kill lands: the sandbox holds the child's k-th API request and
+    the test kills once that request has arrived ("http": pages 1..k-1 fully processed); or,
+    holding an exclusive lock on the raw table, it releases the request and kills once the
+    child waits for that lock inside its write transaction ("db": mid-commit of page k)."""
     url = clean_warehouse
     data = h.settings()
     data["meta"]["options"]["page_size"] = 3
@@ -184,6 +207,7 @@ def test_sigkill_at_random_points_then_rerun_is_exactly_once(clean_warehouse, ca
     kill_points = []
     rows = 0
     with run_sandbox(h.make_sandbox(world, Faults(duplicate_rate=0.2, seed=9))) as running:
+        sandbox = running.sandbox
         table = "meta__leads"
         item = h.registry.plan(table, data)[0]
         conn = running.connections()["meta_ads"] | {"conn_id": "meta_ads"}
@@ -200,22 +224,33 @@ def test_sigkill_at_random_points_then_rerun_is_exactly_once(clean_warehouse, ca
             for k, v in h.truth_rows(running, table).items()
             if k[0] == item["account"]["page_id"]
         }
-        for _ in range(10):
+        for run in range(10):
             _reset(url, table)
-            start = running.sandbox.requests
             after = rng.randint(1, 14)
+            where = ("http", "db")[run % 2]
+            sandbox.hold(sandbox.requests + after)
             proc = subprocess.Popen([sys.executable, "-c", SUBPROCESS], env=env)
-            deadline = time.monotonic() + 30
-            while running.sandbox.requests < start + after and proc.poll() is None:
-                assert time.monotonic() < deadline
-                time.sleep(0.001)
-            time.sleep(rng.uniform(0, 0.02))  # land anywhere between two requests
-            killed = proc.poll() is None
-            if killed:
-                os.kill(proc.pid, signal.SIGKILL)
-            proc.wait()
+            try:
+                _wait_for(sandbox.held.is_set, proc, f"API request {after}")
+                if where == "db":
+                    with psycopg.connect(url) as locker:
+                        locker.execute("set lock_timeout = '30s'")
+                        locker.execute(f"lock table raw.{table} in access exclusive mode")
+                        sandbox.release()
+                        _wait_for(lambda: _blocked_on_lock(url, table), proc, "a lock wait")
+                        os.kill(proc.pid, signal.SIGKILL)
+                        proc.wait()
+                else:
+                    os.kill(proc.pid, signal.SIGKILL)
+                    proc.wait()
+            finally:
+                sandbox.release()
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+            assert proc.returncode == -signal.SIGKILL
             partial = len(h.raw_rows(url, table))
-            kill_points.append((after, partial) if killed else (after, "finished"))
+            kill_points.append((where, after, partial))
             results = h.registry.extract(
                 item,
                 url,
@@ -226,13 +261,12 @@ def test_sigkill_at_random_points_then_rerun_is_exactly_once(clean_warehouse, ca
             assert h.raw_rows(url, table) == truth
             assert sum(r.inserted for r in results) == len(truth) - partial
             rows += len(truth)
-    killed_points = [p for p in kill_points if p[1] != "finished"]
-    assert len(killed_points) >= 10
-    assert len({p[1] for p in killed_points}) >= 4  # kills landed at different progress
+    assert len({p[2] for p in kill_points}) >= 4  # kills landed at different progress
+    assert {p[0] for p in kill_points} == {"http", "db"}
     with capsys.disabled():
         print(
-            f"\n[sigkill test] {len(killed_points)} SIGKILLs (requests before kill, raw rows "
-            f"committed then): {kill_points}; rows compared={rows}"
+            f"\n[sigkill test] 10 SIGKILLs (where, request held, raw rows committed then):"
+            f" {kill_points}; rows compared={rows}"
         )
 
 

@@ -4,7 +4,9 @@ machine.
 
 ``WebhookReceiver`` answers like the real services (Slack ``ok``, DingTalk/WeCom
 ``{"errcode": 0}``) by path prefix, and can simulate an outage: ``fail_with(500)`` answers
-errors, ``stop()`` closes the port (connection refused) until ``start()``.
+errors, ``stop()`` closes the port (connection refused) until ``start()``;
+``robot_error = (310000, "sign not match")`` makes the DingTalk/WeCom paths answer HTTP 200 with
+that ``errcode``, which is how those robots refuse a message.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ class WebhookReceiver:
         self.requests: list[Captured] = []
         self.failures = 0  # requests answered with an error
         self.status: int | None = None  # None = healthy
+        self.robot_error: tuple[int, str] | None = None  # DingTalk/WeCom errcode, errmsg
         self._server: ThreadingHTTPServer | None = None
         self._lock = threading.Lock()
 
@@ -81,7 +84,9 @@ class WebhookReceiver:
                         )
                     )
                 if parts.path.startswith(("/dingtalk", "/wecom")):
-                    answer, ctype = b'{"errcode": 0, "errmsg": "ok"}', "application/json"
+                    errcode, errmsg = receiver.robot_error or (0, "ok")
+                    answer = json.dumps({"errcode": errcode, "errmsg": errmsg}).encode()
+                    ctype = "application/json"
                 elif parts.path.startswith("/slack"):
                     answer, ctype = b"ok", "text/plain"
                 else:
@@ -219,6 +224,11 @@ def connection_env(config, webhook: WebhookReceiver, smtp: SmtpReceiver) -> dict
                         "timeout": 5,
                         "from_email": "dealerfunnel-alerts@localhost",
                     },
+                }
+            elif ch.type == "slack":  # Slack Incoming Webhook: the whole URL as the token
+                value = {
+                    "conn_type": "slackwebhook",
+                    "password": f"{webhook.url}/slack/{ch.conn_id}",
                 }
             else:
                 value = {"conn_type": "http", "host": f"{webhook.url}/{ch.type}/{ch.conn_id}"}

@@ -21,10 +21,11 @@
         recipients: [sales_manager_SH001]
     pipeline_failures: [data_engineering]       # DAG failure callbacks (ChannelNotifier)
 
-Channel types: ``slack`` (incoming webhook), ``email`` (SMTP through the Airflow SMTP
-provider), ``dingtalk`` (robot webhook, ``msgtype`` markdown or text, optional signing
-secret), ``wecom`` (group robot webhook, ``msgtype`` markdown or text), ``webhook`` (generic
-JSON POST), ``outbox`` (appends JSON lines to ``path``; local/demo use). Every network
+Channel types (each an Airflow notifier, :mod:`dealerfunnel.notify.channels`): ``slack``
+(incoming webhook, Slack provider), ``email`` (SMTP provider), ``dingtalk`` (robot webhook,
+``msgtype`` markdown or text, optional signing secret), ``wecom`` (group robot webhook,
+``msgtype`` markdown or text), ``webhook`` (generic JSON POST, HTTP provider), ``outbox``
+(appends JSON lines to ``path``; local/demo use). Every network
 channel takes its address and secrets from the Airflow Connection ``conn_id``, never from
 this file. Match keys: ``dealer``, ``severity``, ``min_severity``, ``rule``, ``rule_type``
 (lists, except ``min_severity``); a group-wide episode has dealer ``*``.

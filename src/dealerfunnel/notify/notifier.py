@@ -1,4 +1,5 @@
-"""An Airflow notifier (``BaseNotifier``) over the same channels, for DAG/task callbacks.
+"""An Airflow notifier (``BaseNotifier``) that routes to the configured recipients, for DAG/task
+callbacks: each recipient channel is itself a notifier (:mod:`dealerfunnel.notify.channels`).
 
 ``on_failure_callback=ChannelNotifier()`` tells the ``pipeline_failures`` recipients of
 ``config/notifications.yml`` that a run failed (e.g. a blocking quality gate), with a link to

@@ -161,16 +161,44 @@ def test_message_says_what_where_observed_threshold_since_and_links():
     assert recovery.title.startswith("[RESOLVED]") and "Now: 60.0%" in recovery.text
 
 
-def test_outage_raises_delivery_error(receivers, tmp_path):
+@pytest.mark.parametrize(
+    ("channel_index", "recipient", "secret", "refused"),
+    [
+        (0, "hq", "T1/B2/XYZ", "URLError"),  # Slack provider (slack_sdk)
+        (2, "hq", None, "ConnectionError"),  # HTTP provider (requests)
+        (0, "sh", "SECdingtalk", "ConnectError"),  # DingTalk notifier (httpx)
+    ],
+)
+def test_outage_raises_delivery_error_without_secrets(
+    receivers, tmp_path, channel_index, recipient, secret, refused
+):
     web, _ = receivers
-    config = _config(tmp_path)
-    slack = config.recipients["hq"][0]
+    channel = _config(tmp_path).recipients[recipient][channel_index]
     web.fail_with(500)
-    with pytest.raises(DeliveryError, match="HTTP 500"):
-        send(slack, build_message(ALERT, "notify"), timeout=2)
+    with pytest.raises(DeliveryError, match="500") as caught:
+        send(channel, build_message(ALERT, "notify"), timeout=2)
+    assert secret is None or secret not in str(caught.value)
     web.stop()
-    with pytest.raises(DeliveryError, match="ConnectError"):
-        send(slack, build_message(ALERT, "notify"), timeout=2)
+    with pytest.raises(DeliveryError, match=refused) as caught:
+        send(channel, build_message(ALERT, "notify"), timeout=2)
+    assert secret is None or secret not in str(caught.value)
+
+
+def test_smtp_outage_raises_delivery_error(receivers, tmp_path):
+    _, smtp = receivers
+    channel = _config(tmp_path).recipients["hq"][1]
+    smtp.stop()
+    with pytest.raises(DeliveryError, match="email via smtp_t"):
+        send(channel, build_message(ALERT, "notify"), timeout=2)
+
+
+def test_slack_connection_without_token_is_a_delivery_error(monkeypatch):
+    monkeypatch.setenv("AIRFLOW_CONN_SLACK_NO_TOKEN", '{"conn_type": "slackwebhook"}')
+    config = parse_notifications(
+        {"recipients": {"x": {"channels": [{"type": "slack", "conn_id": "slack_no_token"}]}}}
+    )
+    with pytest.raises(DeliveryError, match="does not contain password"):
+        send(config.recipients["x"][0], build_message(ALERT, "notify"))
 
 
 def test_missing_connection_is_a_delivery_error():

@@ -131,6 +131,9 @@ class Sandbox:
         self.paths: Counter[str] = Counter()
         self.duplicates_served = 0
         self.pages_shuffled = 0
+        self._hold_at: int | None = None
+        self.held = threading.Event()  # set when the held request has arrived
+        self._release = threading.Event()
 
     # -- control ------------------------------------------------------------------------------
 
@@ -139,6 +142,26 @@ class Sandbox:
             self.faults = faults
             self._rng = random.Random(faults.seed)  # noqa: S311
             self._buckets.clear()
+
+    def hold(self, at_request: int) -> None:
+        """Hold the API request number ``at_request`` (of :attr:`requests`) without answering
+        until :meth:`release`; :attr:`held` is set when it arrives. Tests use it to stop a
+        client at a known point (e.g. to SIGKILL it there) without guessing with sleeps."""
+        with self._lock:
+            self._hold_at = at_request
+            self.held.clear()
+            self._release.clear()
+
+    def release(self) -> None:
+        with self._lock:
+            self._hold_at = None
+        self._release.set()
+
+    async def _maybe_hold(self, number: int) -> None:
+        if number != self._hold_at:
+            return
+        self.held.set()
+        await asyncio.get_running_loop().run_in_executor(None, self._release.wait, 120)
 
     def api(self, name: str) -> SandboxApi:
         for api in self.apis.values():
@@ -228,6 +251,7 @@ class Sandbox:
                 return await call_next(request)
             sandbox.paths[path] += 1
             kind = sandbox._draw_fault(prefix)
+            await sandbox._maybe_hold(sandbox.requests)
             if kind is None:
                 return await call_next(request)
             sandbox.fault_counts[kind] += 1
