@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import psycopg
 import pytest
+from mart_fixtures import dbt_ok, fetch_rows
 
 from dealerfunnel.alerts.episodes import evaluate_rules
 from dealerfunnel.alerts.rules import load_rules, parse_rules
@@ -147,7 +148,9 @@ def test_two_evaluations_racing_on_one_warehouse_notify_once(clean_warehouse, re
     assert [event for event, _ in _notices(receiver)] == ["notify", "recovery"] * 3
 
 
-def test_a_run_over_files_only_opens_no_freshness_episode(clean_warehouse, tmp_path, monkeypatch):
+def test_a_run_over_files_only_opens_no_freshness_episode(
+    clean_warehouse, tmp_path, monkeypatch, data_dir
+):
     """No API Connection defined, one dealer's export landed: the committed freshness rule
     judges that file source only, and it is fresh."""
     for key in ("META_ADS", "GOOGLE_ADS", "SALESFORCE", "HUBSPOT", "EVENTBRITE"):
@@ -164,11 +167,17 @@ def test_a_run_over_files_only_opens_no_freshness_episode(clean_warehouse, tmp_p
 
     freshness = [r for r in load_rules() if r.type == "source_freshness"]
     assert freshness, "the committed alert_rules.yml has a source_freshness rule"
+    mart = ["run", "--select", "stg_ops__load_batches", "mart_source_freshness"]
+    dbt_ok(mart, url)  # the freshness mart, as the transform builds it
+    assert fetch_rows(url, "select source from marts.mart_source_freshness") == [
+        {"source": "dealer_export"}
+    ]
     summary = evaluate_rules(url, freshness, deliver=False)
     assert summary["opened"] == [] and summary["suppressed"] == []
     assert _episodes(url) == []
     # The rule does judge the file source: silent for longer than its threshold, it opens.
     threshold = freshness[0].threshold
     later = datetime.now(UTC) + timedelta(hours=threshold + 1)
+    dbt_ok(mart, url, vars_={"as_of_at": later.isoformat()})  # a later run's freshness
     summary = evaluate_rules(url, freshness, as_of=later, deliver=False)
     assert summary["opened"] == [f"{freshness[0].rule}:SH001:source=dealer_export"]

@@ -284,7 +284,7 @@ def load(
         ),
         inserted as (
             insert into {table} ({raw_columns})
-            select {typed}, jsonb_object(array[{names}], array[{values}]), {meta}, _row
+            select {typed}, jsonb_object(%(names)s::text[], array[{values}]), {meta}, _row
             from parsed where is_ok
             returning 1
         )
@@ -327,7 +327,6 @@ def load(
         typed=sql.SQL(", ").join(
             _typed(c) if c in by_name else sql.SQL("null") for c in typed_columns(obj)
         ),
-        names=sql.SQL(", ").join(map(sql.Literal, bulk.header)),
         values=sql.SQL(", ").join(map(_col, columns)),
         meta=sql.SQL(", ").join(sql.Placeholder(f"m{i}") for i in range(len(target.metadata))),
     )
@@ -337,6 +336,7 @@ def load(
         "tz": target.local_tz.key,
         "not_after": target.load_time + timedelta(minutes=target.skew_minutes),
         # the row-by-row path accepts a canonical code before it looks up the vocabulary
+        "names": bulk.header,  # a parameter: a header is data, whatever it holds
         "vocab": Jsonb({**dict(target.vocabulary), **{c: c for c in CANONICAL_CODES}}),
         **{f"m{i}": v for i, v in enumerate(target.metadata.values())},
     }
