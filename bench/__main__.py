@@ -3,10 +3,11 @@
 Measures, in one run and on one database, ratios that do not depend on the machine:
 
 1. **Landing throughput vs a bare PostgreSQL COPY.** The synthetic dealer group (20,000 leads,
-   about 150k CSV rows) is loaded by ``dealerfunnel.landing.load_landing`` (parse, validate,
-   timestamps to UTC, stage mapping, jsonb payload, quarantine, per-file transactions), then
-   the same files are loaded by a bare ``COPY ... FROM STDIN (FORMAT csv, HEADER)`` into
-   all-text tables. Reported: rows/s of each and the ratio loader/bare.
+   about 150k CSV rows; ``--dealers N`` adds N copies of a dealer for group scale) is loaded
+   by ``dealerfunnel.landing.load_landing`` in three modes (set-based on 2 and 1 workers, row
+   by row on 1) and by a bare ``COPY ... FROM STDIN (FORMAT csv, HEADER)`` into all-text
+   tables, each on a fresh database, interleaved. Reported: rows/s of each and each mode's
+   throughput as a fraction of the bare COPY's.
 2. **Re-run cost.** A second ``load_landing`` over the same files (all skipped by hash).
 3. **dbt build** of the whole project on the loaded data, and ``dbt parse`` alone, so the
    transform cost per run is visible next to the load.
@@ -75,17 +76,98 @@ def bare_copy(url: str, landing: Path) -> tuple[int, float]:
     return rows, time.perf_counter() - started
 
 
+def replicate_dealers(landing: Path, dealers: int) -> None:
+    """Group scale: ``dealers`` more folders, each a copy of SH001's files with its own dealer
+    code and lead ids (``SH001-`` -> ``D0001-`` ...): same shapes, distinct rows."""
+    source = landing / "SH001"
+    for i in range(1, dealers + 1):
+        code = f"D{i:04d}"
+        target = landing / code
+        target.mkdir(exist_ok=True)
+        for path in source.iterdir():
+            data = path.read_bytes().replace(b"SH001-", f"{code}-".encode())
+            (target / path.name).write_bytes(data)
+
+
+LOADER_MODES = {  # name -> load_landing keyword arguments
+    "set-based, 2 workers": {"set_based": True, "workers": 2},
+    "set-based, 1 worker": {"set_based": True, "workers": 1},
+    "row by row, 1 worker": {"set_based": False, "workers": 1},
+}
+
+
+def _fresh_database(server: str) -> str:
+    from dealerfunnel.warehouse import ensure_schema
+    from dealerfunnel_demo.databases import with_database
+
+    dbname = f"bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(dbname)))
+    url = with_database(server, dbname)
+    ensure_schema(url)
+    return url
+
+
+def _drop_database(server: str, url: str) -> None:
+    dbname = url.rsplit("/", 1)[-1].split("?")[0]
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database {} with (force)").format(sql.Identifier(dbname)))
+
+
+def bench_landing(server: str, landing: Path, repeat: int) -> str:
+    """Each loader mode and a bare COPY of the same files, each on a fresh database, modes
+    interleaved ``repeat`` times; prints medians and ratios; returns the last database's URL
+    (loaded set-based, for the dbt step)."""
+    from dealerfunnel.landing import load_landing
+
+    times: dict[str, list[float]] = {name: [] for name in ("bare COPY", *LOADER_MODES)}
+    rows = 0
+    url = ""
+    for attempt in range(repeat):
+        order = ["bare COPY", *LOADER_MODES]
+        if attempt % 2:  # alternate so that caching favours no side
+            order.reverse()
+        for name in order:
+            if url:
+                _drop_database(server, url)
+            url = _fresh_database(server)
+            if name == "bare COPY":
+                rows, seconds = bare_copy(url, landing)
+            else:
+                started = time.perf_counter()
+                report = load_landing(url, landing, **LOADER_MODES[name])
+                seconds = time.perf_counter() - started
+                assert report["totals"]["rows_in"] == rows or not rows
+            times[name].append(seconds)
+    _drop_database(server, url)
+    url = _fresh_database(server)
+    load_landing(url, landing)
+    started = time.perf_counter()
+    load_landing(url, landing)
+    rerun = time.perf_counter() - started
+    bare = statistics.median(times["bare COPY"])
+    for name, runs in times.items():
+        median = statistics.median(runs)
+        print(
+            f"{name:22s}: {rows} rows, median {median:.2f}s = {rows / median:,.0f} rows/s"
+            f" = {bare / median:.2f} of bare COPY's throughput (runs {[round(x, 2) for x in runs]})"
+        )
+    print(f"re-run over loaded files (all skipped): {rerun:.2f}s")
+    return url
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="bench")
     parser.add_argument("--leads", type=int, default=20_000)
-    parser.add_argument("--repeat", type=int, default=3, help="repetitions of the load pair")
+    parser.add_argument("--weeks", type=int, default=26)
+    parser.add_argument(
+        "--dealers", type=int, default=0, help="add this many copies of a dealer (group scale)"
+    )
+    parser.add_argument("--repeat", type=int, default=3, help="repetitions of each load")
     parser.add_argument("--skip-dbt", action="store_true")
     parser.add_argument("--skip-cosmos", action="store_true", help="skip the slow Cosmos run")
     args = parser.parse_args()
 
-    from dealerfunnel.landing import load_landing
-    from dealerfunnel.warehouse import ensure_schema
-    from dealerfunnel_demo.databases import with_database
     from dealerfunnel_demo.synth import generate
 
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -94,53 +176,15 @@ def main() -> None:
         server = _server_url(tmp)
         landing = tmp / "landing"
         t = time.perf_counter()
-        manifest = generate(landing, n_leads=args.leads)
+        manifest = generate(landing, n_leads=args.leads, weeks=args.weeks)
+        replicate_dealers(landing, args.dealers)
         gen_s = time.perf_counter() - t
-        print(f"generated {manifest['totals']['rows']} rows in {gen_s:.2f}s")
-
-        loader_s, bare_s = [], []
-        rows_loaded = rows_bare = 0
-        url = ""
-        for attempt in range(args.repeat):
-            dbname = f"bench_{uuid.uuid4().hex[:8]}"
-            with psycopg.connect(server, autocommit=True) as conn:
-                conn.execute(sql.SQL("create database {}").format(sql.Identifier(dbname)))
-            url = with_database(server, dbname)
-            ensure_schema(url)
-            # alternate the order so caching favours neither side
-            if attempt % 2:
-                rows_bare, s = bare_copy(url, landing)
-                bare_s.append(s)
-            t = time.perf_counter()
-            report = load_landing(url, landing)
-            loader_s.append(time.perf_counter() - t)
-            rows_loaded = report["totals"]["rows_in"]
-            if not attempt % 2:
-                rows_bare, s = bare_copy(url, landing)
-                bare_s.append(s)
-            if attempt < args.repeat - 1:
-                with psycopg.connect(server, autocommit=True) as conn:
-                    conn.execute(
-                        sql.SQL("drop database {} with (force)").format(sql.Identifier(dbname))
-                    )
-        t = time.perf_counter()
-        load_landing(url, landing)
-        rerun_s = time.perf_counter() - t
-
-        loader_med, bare_med = statistics.median(loader_s), statistics.median(bare_s)
+        files = sum(1 for _ in landing.rglob("*.csv"))
         print(
-            f"landing loader : {rows_loaded} rows, median {loader_med:.2f}s "
-            f"= {rows_loaded / loader_med:,.0f} rows/s  (runs: {[round(x, 2) for x in loader_s]})"
+            f"generated {manifest['totals']['rows']} rows (+{args.dealers} dealer copies,"
+            f" {files} files) in {gen_s:.2f}s"
         )
-        print(
-            f"bare COPY      : {rows_bare} rows, median {bare_med:.2f}s "
-            f"= {rows_bare / bare_med:,.0f} rows/s  (runs: {[round(x, 2) for x in bare_s]})"
-        )
-        print(f"ratio loader/bare COPY time: {loader_med / bare_med:.1f}x")
-        print(
-            f"re-run over loaded files (all skipped): {rerun_s:.2f}s "
-            f"= {rerun_s / loader_med:.1%} of a first load"
-        )
+        url = bench_landing(server, landing, args.repeat)
 
         if not args.skip_dbt:
             from dealerfunnel.transform import run_dbt
@@ -151,10 +195,7 @@ def main() -> None:
             t = time.perf_counter()
             run_dbt(["build"], url)
             build_s = time.perf_counter() - t
-            print(
-                f"dbt parse: {parse_s:.1f}s; dbt build (all models + tests): {build_s:.1f}s "
-                f"= {build_s / loader_med:.1f}x the first load"
-            )
+            print(f"dbt parse: {parse_s:.1f}s; dbt build (all models + tests): {build_s:.1f}s")
 
         if not args.skip_cosmos:
             import json

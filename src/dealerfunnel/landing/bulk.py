@@ -266,6 +266,8 @@ def load(
     """COPY, check and insert ``bulk`` in one savepoint (see the module docstring); on
     :class:`Unsupported` the caller's transaction is as it was before the call."""
     columns = [f"c{i}" for i in range(1, len(bulk.header) + 1)]
+    rows_name = f"_landing_rows_{len(columns)}"
+    rows = sql.Identifier(rows_name)
     by_name = dict(zip(bulk.header, columns, strict=True))
     present = [c for c in (*typed_columns(obj), *CHECKED_TIMESTAMP_COLUMNS[obj]) if c in by_name]
     stamps = [c for c in present if _kind(c) == "timestamp"]
@@ -275,7 +277,7 @@ def load(
             select parts.*, {values_of}
             from (
                 select shaped.*{parts}
-                from (select _landing_rows.*{shapes} from _landing_rows offset 0) as shaped
+                from (select copied.*{shapes} from {rows} as copied offset 0) as shaped
                 offset 0
             ) as parts
         ),
@@ -320,6 +322,7 @@ def load(
             for name, template in _TIMESTAMP_PARTS.items()
         ),
         ok=sql.SQL(" and ").join(_check(c, obj) for c in present),
+        rows=rows,
         table=target.table,
         raw_columns=sql.SQL(", ").join(
             map(_col, [*typed_columns(obj), "payload", *target.metadata, "_row_number"])
@@ -345,16 +348,21 @@ def load(
             # the temporary table has no statistics: the planner would guess a large table and
             # spend ~0.1 s JIT-compiling the expressions for a few hundred rows
             cur.execute("set local jit = off")
+            # one temporary table per header width and session, emptied at every commit:
+            # creating one per file costs more catalog work than the rows themselves
             cur.execute(
                 sql.SQL(
-                    "create temporary table _landing_rows"
-                    " (_row bigint generated always as identity, {}) on commit drop"
-                ).format(sql.SQL(", ").join(sql.SQL("{} text").format(_col(c)) for c in columns))
+                    "create temporary table if not exists {}"
+                    " (_row bigint generated always as identity, {}) on commit delete rows"
+                ).format(
+                    rows, sql.SQL(", ").join(sql.SQL("{} text").format(_col(c)) for c in columns)
+                )
             )
-            copy_sql = sql.SQL("copy _landing_rows ({}) from stdin (format csv, header true)")
-            with cur.copy(copy_sql.format(sql.SQL(", ").join(map(_col, columns)))) as copy:
+            cur.execute("select setval(pg_get_serial_sequence(%s, '_row'), 1, false)", (rows_name,))
+            copy_sql = sql.SQL("copy {} ({}) from stdin (format csv, header true)")
+            with cur.copy(copy_sql.format(rows, sql.SQL(", ").join(map(_col, columns)))) as copy:
                 copy.write(bulk.text.encode("utf-8"))
-            if bulk.digest is not None and bulk.digest != _copied_digest(cur, columns):
+            if bulk.digest is not None and bulk.digest != _copied_digest(cur, rows, columns):
                 raise Unsupported("PostgreSQL reads the quoted fields differently from Python")
             loaded, found = cur.execute(statement, params).fetchone()
             bad = _recheck(found, obj, bulk, target)
@@ -409,13 +417,13 @@ def _check(name: str, obj: str) -> sql.Composable:
     return sql.SQL("({} = '' or {})").format(_text(name), parsed_ok)
 
 
-def _copied_digest(cur: psycopg.Cursor, columns: Sequence[str]) -> str:
+def _copied_digest(cur: psycopg.Cursor, rows: sql.Identifier, columns: Sequence[str]) -> str:
     """:func:`_digest` of the rows as COPY read them."""
     fields = sql.SQL(", ").join(sql.SQL("coalesce({}, '')").format(_col(c)) for c in columns)
     query = sql.SQL(
         "select md5(coalesce(string_agg(concat_ws(%(fs)s, {}) || %(rs)s, '' order by _row), ''))"
-        " from _landing_rows"
-    ).format(fields)
+        " from {}"
+    ).format(fields, rows)
     return cur.execute(query, {"fs": _FIELD_SEPARATOR, "rs": _ROW_SEPARATOR}).fetchone()[0]
 
 
