@@ -33,6 +33,14 @@ its raw text up to ``raw_text_chars`` (4 KiB; ``raw_length`` is the full length)
 could be cut into fields, the ``record`` jsonb. Empty and whitespace-only lines hold no data:
 they are not rows (counted as ``blank_lines`` in the report).
 
+**Two ways, one result.** A CSV file PostgreSQL can read as it is is loaded set-based
+(:mod:`dealerfunnel.landing.bulk`: COPY into a temporary table, typed, checked and split in
+SQL, the bad rows re-read by the row parser for their reasons); every other file row by row
+(:func:`prepare`). Both write the same rows, quarantine rows and counts;
+``ops.load_batches.detail.method`` records which way a file went. Dealer folders load in
+parallel (``workers`` connections, one dealer's files in order); after a failure no other
+dealer starts.
+
 **Files.**
 
 - **Once per file.** Content is identified by ``(dealer_code, sha256 of its bytes)``. A file
