@@ -36,3 +36,16 @@ def local_receivers(
     yield web, smtp
     web.stop()
     smtp.stop()
+
+
+def p2i_rule(**changes) -> dict:
+    """The policy's canonical rule (potential -> interested below 35 % two weeks in a row) as
+    alert_rules.yml writes it, with ``changes``."""
+    return {
+        "rule": "p2i_low",
+        "metric": "rate_potential_to_interested",
+        "direction": "below",
+        "threshold": 0.35,
+        "consecutive_periods": 2,
+        **changes,
+    }

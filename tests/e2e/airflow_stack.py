@@ -151,3 +151,19 @@ def _wait_http(port: int, stack: Stack, timeout: float = 120) -> None:
         except OSError:
             time.sleep(1)
     raise RuntimeError(f"api-server did not answer on port {port}:\n{stack.logs()}")
+
+
+def cli_env(url: str, tmp: Path, landing: Path, **extra: str) -> dict[str, str]:
+    """The environment of a ``python -m dealerfunnel.cli run`` subprocess: this one without any
+    ``AIRFLOW*`` variable, the repository's code, the warehouse ``url``, a data folder under
+    ``tmp``, the ``landing`` folder, and ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+    env.update(
+        PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(ROOT / "tools")]),
+        DEALERFUNNEL_HOME=str(ROOT),
+        WAREHOUSE_URL=url,
+        DEALERFUNNEL_DATA_DIR=str(tmp / "var"),
+        LANDING_DIR=str(landing),
+        **extra,
+    )
+    return env

@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import psycopg
 import pytest
-from alert_fixtures import local_receivers
+from alert_fixtures import local_receivers, p2i_rule
 
 from dealerfunnel.alerts.episodes import evaluate_rules
 from dealerfunnel.alerts.rules import parse_rules
@@ -30,15 +30,7 @@ RULES = parse_rules(
     {
         "defaults": {"suppression_hours": 0},
         "rules": [
-            {
-                "rule": "p2i_low",
-                "metric": "rate_potential_to_interested",
-                "direction": "below",
-                "threshold": 0.35,
-                "consecutive_periods": 2,
-                "severity": "critical",
-                "overrides": {"SH001": {"threshold": 0.5}},
-            },
+            p2i_rule(severity="critical", overrides={"SH001": {"threshold": 0.5}}),
             {
                 "rule": "won_low_by_channel",
                 "mart": "mart_funnel_conversion",

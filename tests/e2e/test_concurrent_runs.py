@@ -13,7 +13,6 @@ quarantined, and with data up to now no mart has a period later than the current
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -27,6 +26,8 @@ from psycopg import sql
 
 from dealerfunnel_demo.databases import with_database
 from dealerfunnel_demo.synth import generate
+
+from .airflow_stack import cli_env
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e
@@ -53,14 +54,7 @@ def twin_runs(server_url, tmp_path_factory):
         "SH001-LATE-2,2099-01-01T00:00:00Z,walk_in\n",
         encoding="utf-8",
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
-    env.update(
-        PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(ROOT / "tools")]),
-        DEALERFUNNEL_HOME=str(ROOT),
-        WAREHOUSE_URL=url,
-        DEALERFUNNEL_DATA_DIR=str(tmp / "var"),
-        LANDING_DIR=str(landing),
-    )
+    env = cli_env(url, tmp, landing)
     procs = [
         subprocess.Popen(
             [sys.executable, "-m", "dealerfunnel.cli", "run"],

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from dealerfunnel_demo.databases import with_database
 from dealerfunnel_demo.sandbox import DataSpec, World, build_sandbox, run_sandbox
 from dealerfunnel_demo.synth import generate
 
+from .airflow_stack import cli_env
 from .test_pipeline import expected_weekly
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,15 +48,10 @@ def _closed_port() -> int:
 
 
 def _run_cli(url: str, tmp: Path, landing: Path, extra_env: dict[str, str]):
-    env = dict(os.environ)
-    for key in [k for k in env if k.startswith("AIRFLOW")]:
-        env.pop(key)
-    env.update(
-        PYTHONPATH=os.pathsep.join([str(ROOT / "src"), str(ROOT / "tools")]),
-        DEALERFUNNEL_HOME=str(ROOT),
-        WAREHOUSE_URL=url,
-        DEALERFUNNEL_DATA_DIR=str(tmp / "var"),
-        LANDING_DIR=str(landing),
+    env = cli_env(
+        url,
+        tmp,
+        landing,
         DEALERFUNNEL_HTTP_CONNECT_TIMEOUT=str(CONNECT_TIMEOUT),
         DEALERFUNNEL_HTTP_TOTAL_SECONDS=str(TOTAL_SECONDS),
         **extra_env,

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import psycopg
 import pytest
+from alert_fixtures import p2i_rule
 from mart_fixtures import dbt_ok, fetch_rows
 
 from dealerfunnel.alerts.episodes import evaluate_rules
@@ -31,20 +32,7 @@ NOTIFY = parse_notifications(
 
 
 def _rules(suppression_hours: float = 24):
-    return parse_rules(
-        {
-            "rules": [
-                {
-                    "rule": "p2i_low",
-                    "metric": "rate_potential_to_interested",
-                    "direction": "below",
-                    "threshold": 0.35,
-                    "consecutive_periods": 2,
-                    "suppression_hours": suppression_hours,
-                }
-            ]
-        }
-    )
+    return parse_rules({"rules": [p2i_rule(suppression_hours=suppression_hours)]})
 
 
 # GZ001, 40 potential leads a week. Low: weeks 3-4 at 4/40 = 10 % (upper Wilson bound 0.2043 <

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import psycopg
 import pytest
+from alert_fixtures import p2i_rule
 
 from dealerfunnel.alerts.episodes import evaluate_rules as _evaluate
 from dealerfunnel.alerts.rules import parse_rules
@@ -17,20 +18,7 @@ from dealerfunnel.notify.config import parse_notifications
 from dealerfunnel_demo.mart_fixtures import Week, write_monitoring_mart
 from dealerfunnel_demo.receivers import WebhookReceiver
 
-RULES = parse_rules(
-    {
-        "rules": [
-            {
-                "rule": "p2i_low",
-                "metric": "rate_potential_to_interested",
-                "direction": "below",
-                "threshold": 0.35,
-                "consecutive_periods": 2,
-                "severity": "critical",
-            }
-        ]
-    }
-)
+RULES = parse_rules({"rules": [p2i_rule(severity="critical")]})
 WEEKS = [date(2026, 10, 5) + timedelta(weeks=i) for i in range(4)]  # Mondays
 AS_OF = datetime(2026, 11, 2, tzinfo=UTC)  # the 4 weeks are complete
 
