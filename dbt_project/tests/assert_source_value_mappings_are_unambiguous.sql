@@ -9,42 +9,11 @@ with
 mappings as (
 
     select
-        'channel'::text as value_kind,
-        false as is_canonical,
-        coalesce(btrim(source), '') as mapping_source,
+        value_kind,
+        coalesce(mapping_source, '') as mapping_source,
         source_value,
-        {{ source_value_key('source_value') }} as source_value_key
-    from {{ ref('channel_mapping') }}
-
-    union all
-
-    select
-        'channel'::text as value_kind,
-        true as is_canonical,
-        '' as mapping_source,
-        channel as source_value,
-        {{ source_value_key('channel') }} as source_value_key
-    from {{ ref('channels') }}
-
-    union all
-
-    select
-        'lost_reason'::text as value_kind,
-        false as is_canonical,
-        coalesce(btrim(source), '') as mapping_source,
-        source_value,
-        {{ source_value_key('source_value') }} as source_value_key
-    from {{ ref('lost_reason_mapping') }}
-
-    union all
-
-    select
-        'lost_reason'::text as value_kind,
-        true as is_canonical,
-        '' as mapping_source,
-        lost_reason as source_value,
-        {{ source_value_key('lost_reason') }} as source_value_key
-    from {{ ref('lost_reasons') }}
+        source_value_key
+    from ({{ source_value_mappings() }}) as seed_rows
 
 ),
 

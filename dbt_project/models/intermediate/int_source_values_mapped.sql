@@ -25,30 +25,6 @@ stage_events as (
 
 ),
 
-channels as (
-
-    select * from {{ ref('channels') }}
-
-),
-
-channel_mapping as (
-
-    select * from {{ ref('channel_mapping') }}
-
-),
-
-lost_reasons as (
-
-    select * from {{ ref('lost_reasons') }}
-
-),
-
-lost_reason_mapping as (
-
-    select * from {{ ref('lost_reason_mapping') }}
-
-),
-
 source_values as (
 
     select distinct
@@ -71,46 +47,9 @@ source_values as (
 
 ),
 
--- precedence 1: a row of the value's own source; 2: a row for any source or a canonical code.
 mappings as (
 
-    select
-        'channel'::text as value_kind,
-        nullif(btrim(source), '') as mapping_source,
-        {{ source_value_key('source_value') }} as source_value_key,
-        btrim(channel) as canonical_value,
-        case when nullif(btrim(source), '') is null then 2 else 1 end as precedence
-    from channel_mapping
-
-    union all
-
-    select
-        'channel'::text as value_kind,
-        null::text as mapping_source,
-        {{ source_value_key('channel') }} as source_value_key,
-        btrim(channel) as canonical_value,
-        2 as precedence
-    from channels
-
-    union all
-
-    select
-        'lost_reason'::text as value_kind,
-        nullif(btrim(source), '') as mapping_source,
-        {{ source_value_key('source_value') }} as source_value_key,
-        btrim(lost_reason) as canonical_value,
-        case when nullif(btrim(source), '') is null then 2 else 1 end as precedence
-    from lost_reason_mapping
-
-    union all
-
-    select
-        'lost_reason'::text as value_kind,
-        null::text as mapping_source,
-        {{ source_value_key('lost_reason') }} as source_value_key,
-        btrim(lost_reason) as canonical_value,
-        2 as precedence
-    from lost_reasons
+    {{ source_value_mappings() }}
 
 ),
 
@@ -138,11 +77,12 @@ matched as (
             keyed.value_kind = mappings.value_kind
             and keyed.source_value_key = mappings.source_value_key
             and (mappings.mapping_source is null or keyed.source_system = mappings.mapping_source)
+    -- a row of the value's own source first, then a row for every source or the code itself
     order by
         keyed.value_kind asc,
         keyed.source_system asc,
         keyed.source_value asc,
-        mappings.precedence asc
+        mappings.mapping_source is null asc
 
 ),
 
