@@ -17,7 +17,7 @@ decision; "-" = skipped: no event at that stage before the next stage was reache
   S5 created 03-04 10:00: interested 03-05, needs_defined 03-06, won 03-16 -> 1 / 1 / 10 / -,
      cycle 12.
 
-Impossible durations, channel anomaly, all created Tue 03-10 10:00:
+Impossible durations, channel phone, all created Tue 03-10 10:00:
   A1 won 03-09 10:00                                  -> won_before_created
   A2 interested 09:55 (5 min early: clock skew, 0 days), decision 03-12 10:00, won 03-13 10:00
      -> not flagged: potential 0, interested 2 d 5 min, needs_defined skipped, decision 1, cycle 3
@@ -30,7 +30,8 @@ Impossible durations, channel anomaly, all created Tue 03-10 10:00:
 
 Re-enquiries, channel walk_in, T = Sat 2026-01-10 10:00: four people, each with a first record
 created 01-05 10:00 and closed at T, and a second record with the same phone:
-  R89a lost at T (lost_reason "price too high", model "SUV Z"); R89b at T + 89 d (model "Sedan X")
+  R89a lost at T (lost_reason " price too high " -> price, model "SUV Z");
+       R89b at T + 89 d (model "Sedan X")
      -> same lead (key of R89a), model_of_interest "Sedan X" (the latest record's)
   R90a lost at T; R90b at T + 90 d exactly -> same lead: "more than 90 days" starts a new one
   R91a lost at T; R91b at T + 91 d -> a new lead, keyed by R91b, the person's 2nd lead
@@ -85,10 +86,10 @@ LEADS = [
     _lead("S3", "2026-03-03T10:00", "web"),
     _lead("S4", "2026-03-03T10:00", "web"),
     _lead("S5", "2026-03-04T10:00", "web"),
-    *[_lead(f"A{n}", "2026-03-10T10:00", "anomaly") for n in (1, 2, 3, 4)],
-    _lead("A5", "2026-03-10T10:00", "anomaly", assigned="2026-03-09T10:00"),
-    _lead("A6", "2026-03-10T10:00", "anomaly", assigned="2026-03-10T11:00"),
-    _lead("A7", "2026-03-10T10:00", "anomaly", assigned="2026-03-11T10:00"),
+    *[_lead(f"A{n}", "2026-03-10T10:00", "phone") for n in (1, 2, 3, 4)],
+    _lead("A5", "2026-03-10T10:00", "phone", assigned="2026-03-09T10:00"),
+    _lead("A6", "2026-03-10T10:00", "phone", assigned="2026-03-10T11:00"),
+    _lead("A7", "2026-03-10T10:00", "phone", assigned="2026-03-11T10:00"),
     _lead("R89a", "2026-01-05T10:00", "walk_in", phone="13900000089", model="SUV Z"),
     _lead("R89b", T + timedelta(days=89), "walk_in", phone="139 0000 0089", model="Sedan X"),
     _lead("R90a", "2026-01-05T10:00", "walk_in", phone="13900000090"),
@@ -206,14 +207,14 @@ def test_flagged_leads_count_but_stay_out_of_the_cycle_figures(built):
     cohort = h.fetch_rows(
         built,
         "select leads_potential, leads_won from marts.mart_funnel_conversion"
-        " where channel = 'anomaly' and period_grain = 'month' and period_start = '2026-03-01'",
+        " where channel = 'phone' and period_grain = 'month' and period_start = '2026-03-01'",
     )
     # created in March: A1..A7; won: A1, A2, A3, A4 (flagged or not, all counted)
     assert cohort == [{"leads_potential": 7, "leads_won": 4}]
     [cycle] = h.fetch_rows(
         built,
         "select * from marts.mart_sales_cycle"
-        " where channel = 'anomaly' and period_grain = 'month' and period_start = '2026-03-01'",
+        " where channel = 'phone' and period_grain = 'month' and period_start = '2026-03-01'",
     )
     # won in March: A1 (03-09), A4 (03-12), A2 (03-13), A3 (03-15); flagged: A1, A3, A4;
     # every cycle and stage figure is A2's alone
@@ -361,7 +362,11 @@ def test_model_amount_and_lost_reason_reach_fct_leads(built):
     # "abc" is not an amount: NULL, the lead still won
     assert (leads["S2"]["amount"], leads["S2"]["is_won"]) == (None, True)
     assert (leads["RWa"]["amount"], leads["RWa"]["currency"]) == (D("189900"), "CNY")
-    # R89a + R89b: the latest record's model; the lost event's reason, trimmed
+    # R89a + R89b: the latest record's model; the lost event's reason, canonical (seed
+    # lost_reason_mapping: "price too high" -> price) and as the source wrote it, trimmed
     r89 = leads["R89a"]
-    assert (r89["model_of_interest"], r89["lost_reason"]) == ("Sedan X", "price too high")
-    assert (leads["S3"]["model_of_interest"], leads["S3"]["lost_reason"]) == (None, None)
+    assert (r89["model_of_interest"], r89["lost_reason"], r89["lost_reason_text"]) == (
+        "Sedan X", "price", "price too high",
+    )  # fmt: skip
+    s3 = leads["S3"]
+    assert (s3["model_of_interest"], s3["lost_reason"], s3["lost_reason_text"]) == (None,) * 3

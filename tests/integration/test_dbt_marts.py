@@ -173,7 +173,8 @@ FCT_COLUMNS = [
     "is_assignment_sla_met", "is_first_contact_sla_met", "has_cycle_anomaly",
     "is_inferred_from_events",
     # added after the contract columns (DESIGN.md §5: columns may be added)
-    "lead_record_count", "model_of_interest", "lost_reason", "amount", "currency",
+    "lead_record_count", "model_of_interest", "lost_reason", "lost_reason_text", "amount",
+    "currency",
     "anomaly_reason", "days_in_potential", "days_in_interested", "days_in_needs_defined",
     "days_in_decision",
     "phone_key",

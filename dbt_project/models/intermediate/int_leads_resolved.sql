@@ -8,6 +8,8 @@
 -- from the earliest record that has one. A lead whose primary record has no lead row (a lead id
 -- known only from stage events) is inferred: created_at = its first stage event, channel
 -- 'unknown', no campaign, grade or assignment, consultant = the latest event consultant.
+-- channel: the canonical channel of the primary record's channel (int_source_values_mapped, seeds
+-- channel_mapping / channels; an unmapped value is 'other').
 -- Consultant names go through seeds/consultant_renames.csv (old name -> current name, per dealer).
 -- campaign: the primary record's campaign name; an ad-platform lead that carries only a campaign id
 -- (every Google Ads submission, a Meta lead fetched without campaign_name) takes the name the spend
@@ -44,6 +46,13 @@ consultant_renames as (
 ad_spend as (
 
     select * from {{ ref('int_ad_spend_unioned') }}
+
+),
+
+channel_values as (
+
+    select * from {{ ref('int_source_values_mapped') }}
+    where value_kind = 'channel'
 
 ),
 
@@ -95,7 +104,7 @@ resolved as (
         lead_records.source_lead_id,
         lead_records.created_at,
         records_merged.assigned_at,
-        coalesce(primary_lead.channel, 'unknown') as channel,
+        coalesce(channel_values.canonical_value, 'unknown') as channel,
         coalesce(primary_lead.campaign, campaign_names.campaign) as campaign,
         case
             when lead_records.has_lead_record then records_merged.consultant
@@ -115,10 +124,14 @@ resolved as (
         on lead_records.lead_key = records_merged.lead_key
     left join stage_events_by_lead
         on lead_records.lead_key = stage_events_by_lead.lead_key
+    left join channel_values
+        on
+            primary_lead.source_system = channel_values.source_system
+            and primary_lead.channel = channel_values.source_value
     left join campaign_names
         on
             primary_lead.dealer_code = campaign_names.dealer_code
-            and primary_lead.channel = campaign_names.channel
+            and channel_values.canonical_value = campaign_names.channel
             and primary_lead.campaign_id = campaign_names.campaign_id
     where lead_records.is_primary_record
 

@@ -6,8 +6,9 @@
 -- collapsed in staging. `lost` is outside the ranking.
 -- <stage>_event_at = the first event AT exactly that stage (null when the lead skipped it): with the
 -- cumulative <stage>_at it tells a skipped stage (no duration) from a stage spent (fct_leads).
--- won_amount / won_currency: of the latest won event carrying an amount; lost_reason: of the latest
--- lost event carrying one.
+-- won_amount / won_currency: of the latest won event carrying an amount; lost_reason_text: the
+-- source's text of the latest lost event carrying a reason, lost_reason: its canonical lost reason
+-- (int_source_values_mapped, seeds lost_reason_mapping / lost_reasons; unmapped text is 'other').
 
 with
 
@@ -23,6 +24,13 @@ lead_records as (
 
 ),
 
+lost_reason_values as (
+
+    select * from {{ ref('int_source_values_mapped') }}
+    where value_kind = 'lost_reason'
+
+),
+
 ranked as (
 
     select
@@ -31,7 +39,9 @@ ranked as (
         stage_events.stage,
         stage_events.occurred_at,
         stage_events.consultant,
-        stage_events.lost_reason,
+        stage_events.lost_reason as lost_reason_text,
+        lost_reason_values.canonical_value as lost_reason,
+        stage_events.stage = 'lost' and stage_events.lost_reason is not null as has_lost_reason,
         stage_events.amount,
         stage_events.currency,
         case stage_events.stage
@@ -44,6 +54,11 @@ ranked as (
     from stage_events
     inner join lead_records
         on stage_events.lead_record_key = lead_records.lead_record_key
+    left join lost_reason_values
+        on
+            stage_events.stage = 'lost'
+            and stage_events.source_system = lost_reason_values.source_system
+            and stage_events.lost_reason = lost_reason_values.source_value
 
 ),
 
@@ -67,8 +82,10 @@ pivoted as (
             as won_amount,
         (array_agg(currency order by occurred_at desc) filter (where stage = 'won' and amount is not null))[1]
             as won_currency,
-        (array_agg(lost_reason order by occurred_at desc) filter (where stage = 'lost' and lost_reason is not null))[1]
+        (array_agg(lost_reason order by occurred_at desc, lost_reason_text desc) filter (where has_lost_reason))[1]
             as lost_reason,
+        (array_agg(lost_reason_text order by occurred_at desc, lost_reason_text desc) filter (where has_lost_reason))[1]
+            as lost_reason_text,
         max(stage_rank) as furthest_stage_rank,
         (array_agg(consultant order by occurred_at desc) filter (where consultant is not null))[1]
             as last_event_consultant,
@@ -99,6 +116,7 @@ final as (
         won_amount,
         won_currency,
         lost_reason,
+        lost_reason_text,
         case furthest_stage_rank
             when 1 then 'potential'
             when 2 then 'interested'

@@ -500,11 +500,19 @@ def _gx_failure(suite_name: str, er: Any) -> CheckFailure:
 
 
 def _observed(result: dict[str, Any]) -> Any:
-    for key in ("observed_value", "unexpected_percent", "unexpected_count"):
+    """What a failed expectation saw: its observed value, else the share of unexpected rows,
+    else, for the distinct-value expectations (which report neither), the unexpected values
+    themselves, sorted (GX lists at most 20, in no set order; the rest are counted), else their
+    count."""
+    for key in ("observed_value", "unexpected_percent"):
         if result.get(key) is not None:
             value = result[key]
             return value if isinstance(value, int | float | str) else str(value)
-    return None
+    listed = result.get("partial_unexpected_list")
+    if listed:
+        more = (result.get("unexpected_count") or 0) - len(listed)
+        return "; ".join(sorted(map(str, listed))) + (f"; and {more} more" if more > 0 else "")
+    return result.get("unexpected_count")
 
 
 def record_quality_run(

@@ -102,3 +102,21 @@ def test_relative_times_resolve():
         "min_value": "2026-01-01T00:00:00+00:00",
         "column": "now_x",
     }
+
+
+def test_observed_lists_the_values_of_a_distinct_value_expectation():
+    # an aggregate expectation: its observed value
+    assert gates._observed({"observed_value": 12, "unexpected_count": 3}) == 12
+    # a map expectation: the share of unexpected rows, not its sample
+    assert gates._observed({"unexpected_percent": 25.0, "partial_unexpected_list": ["E"]}) == 25.0
+    # a distinct-value expectation (observed_value None, no percent): the values themselves,
+    # sorted (GX lists them in no set order)
+    listed = {"observed_value": None, "unexpected_count": 2, "partial_unexpected_list": ["b", "a"]}
+    assert gates._observed(listed) == "a; b"
+    # GX lists at most 20: the rest are counted (23 unexpected - 20 listed = 3 more)
+    values = [f"v{i:02d}" for i in reversed(range(20))]
+    capped = {"unexpected_count": 23, "partial_unexpected_list": values}
+    assert gates._observed(capped) == "; ".join(sorted(values)) + "; and 3 more"
+    assert gates._observed(capped).startswith("v00; v01;")
+    assert gates._observed({"unexpected_count": 0, "partial_unexpected_list": []}) == 0
+    assert gates._observed({}) is None
