@@ -1,7 +1,7 @@
 """Load dealer CRM export files from the landing folder into ``raw`` (DESIGN.md sections 3, 4).
 
-``<landing_dir>/<dealer_code>/{leads,stage_events,followups,activities}*.{csv,xlsx}`` -> one raw table
-per object (``raw.<source>__<object>``), bad rows -> ``ops.quarantine``.
+``<landing_dir>/<dealer_code>/{leads,stage_events,followups,activities}*.{csv,xlsx}`` -> one raw
+table per object (``raw.<source>__<object>``), bad rows -> ``ops.quarantine``.
 
 **What is read.** Every non-hidden sub-folder of the landing folder is a dealer. Its name is
 trimmed and upper-cased: dealer codes are case-insensitive and stored upper-case, so

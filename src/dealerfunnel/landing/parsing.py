@@ -614,9 +614,7 @@ class RowParser:
         self.columns = typed_columns(obj)
         self.checked = [c for c in CHECKED_TIMESTAMP_COLUMNS[obj] if c in self.index]
         self.vocabularies = {
-            c: values
-            for c, values in CHECKED_VALUE_COLUMNS.get(obj, {}).items()
-            if c in self.index
+            c: values for c, values in CHECKED_VALUE_COLUMNS.get(obj, {}).items() if c in self.index
         }
         self.skew = clock_skew_minutes
         self.not_after = (
