@@ -293,7 +293,7 @@ contacts_graded as (
     inner join grades
         on
             contacts_ordered.lead_key = grades.lead_key
-            and grades.valid_from <= contacts_ordered.occurred_at
+            and contacts_ordered.occurred_at >= grades.valid_from
             and contacts_ordered.occurred_at < coalesce(grades.valid_to, 'infinity'::timestamptz)
     where grades.is_graded
 

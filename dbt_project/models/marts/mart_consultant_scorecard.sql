@@ -11,9 +11,10 @@
 -- the consultant WON in the month (won_in_period) and their average cycle_days (cycle anomalies
 -- left out). SLA and follow-up
 -- rates: the checks charged to the consultant in the month (int_sla_checks_evaluated with
--- responsible_role 'consultant': first contact, grade cadence, interested weeks; the assignment SLA
--- is the manager's duty, in mart_sla_compliance, not here) and mart_post_sale_followups. Rates: 4 decimals, NULL when the denominator is 0. Leads without a
--- consultant are not in the scorecard (see mart_sla_compliance's '(unassigned)').
+-- responsible_role 'consultant': first contact, grade cadence, interested weeks; the assignment
+-- SLA is the manager's duty, in mart_sla_compliance, not here) and mart_post_sale_followups.
+-- Rates: 4 decimals, NULL when the denominator is 0. Leads without a consultant are not in the
+-- scorecard (see mart_sla_compliance's '(unassigned)').
 -- satisfaction_score is NULL: no source provides customer satisfaction yet (no survey / NPS
 -- object in the dealer export contract or the connected APIs).
 

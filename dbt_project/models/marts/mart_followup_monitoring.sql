@@ -47,13 +47,13 @@ dealers as (
 grade_cadences as (
 
     select
-        dealer_code,
+        settings.dealer_code,
         grade_list.grade,
         case grade_list.grade
-            when 'A' then grade_a_max_days_between_contacts
-            when 'B' then grade_b_max_days_between_contacts
-            when 'C' then grade_c_max_days_between_contacts
-            when 'D' then grade_d_max_days_between_contacts
+            when 'A' then settings.grade_a_max_days_between_contacts
+            when 'B' then settings.grade_b_max_days_between_contacts
+            when 'C' then settings.grade_c_max_days_between_contacts
+            when 'D' then settings.grade_d_max_days_between_contacts
         end as cadence_max_days
     from settings
     cross join (values ('A'), ('B'), ('C'), ('D')) as grade_list (grade)

@@ -149,7 +149,7 @@ first_visits as (
     left join after_sales_followups
         on
             delivered.lead_key = after_sales_followups.lead_key
-            and after_sales_followups.occurred_at >= delivered.clock_started_at
+            and delivered.clock_started_at <= after_sales_followups.occurred_at
     group by
         delivered.lead_key,
         first_visit_due.due_at
@@ -242,14 +242,18 @@ windowed as (
             (
                 4,
                 'month_visit',
-                ((delivered.clock_started_at at time zone delivered.dealer_timezone)
-                + delivered.post_sale_followup_months * interval '1 month') at time zone delivered.dealer_timezone
+                (
+                    (delivered.clock_started_at at time zone delivered.dealer_timezone)
+                    + delivered.post_sale_followup_months * interval '1 month'
+                ) at time zone delivered.dealer_timezone
             ),
             (
                 5,
                 'quarter_visit',
-                ((delivered.clock_started_at at time zone delivered.dealer_timezone)
-                + delivered.post_sale_followup_quarters * interval '3 months') at time zone delivered.dealer_timezone
+                (
+                    (delivered.clock_started_at at time zone delivered.dealer_timezone)
+                    + delivered.post_sale_followup_quarters * interval '3 months'
+                ) at time zone delivered.dealer_timezone
             )
         ) as periodic (followup_number, followup_type, due_at)
     ) as slots
@@ -257,7 +261,7 @@ windowed as (
         on
             slots.lead_key = after_sales_followups.lead_key
             and slots.window_start_at <= after_sales_followups.occurred_at
-            and after_sales_followups.occurred_at <= slots.window_end_at
+            and slots.window_end_at >= after_sales_followups.occurred_at
     group by
         slots.lead_key,
         slots.followup_number,
