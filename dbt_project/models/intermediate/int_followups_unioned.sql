@@ -11,9 +11,8 @@
 -- one more import CTE added to the list of `unioned` (macro union_ctes). lead_record_key is the key
 -- of the source record contacted; int_lead_records_matched_to_leads maps it to the resolved lead.
 -- outcome, grade (the lead's grade after the follow-up), purpose (sales / after_sales) and
--- recorded_at are NULL where a source has none. is_contact (DESIGN.md §2): the follow-up reached the
--- customer (outcome 'reached', or no outcome given); any other outcome (no_answer, busy, voicemail…)
--- is an attempt: it counts for effort, not as a contact.
+-- recorded_at are NULL where a source has none (and on rows loaded before these columns existed,
+-- until a --full-refresh).
 --
 -- Incremental: per source system (macro incremental_source_filter), re-reads the follow-ups loaded
 -- since the newest extracted_at of that source here minus var incremental_lookback_hours.
@@ -31,7 +30,6 @@
     'grade',
     'purpose',
     'recorded_at',
-    "coalesce(outcome, 'reached') = 'reached' as is_contact",
     'extracted_at',
 ] %}
 
