@@ -27,7 +27,8 @@ DBT_SCHEMAS = ("raw", "ops", "staging", "intermediate", "marts", "seeds", "dbt_t
 EXPORT_COLUMNS = {
     "leads": ("lead_id", "created_at", "assigned_at"),
     "stage_events": ("lead_id", "stage", "occurred_at"),
-    "followups": ("lead_id", "occurred_at"),
+    "followups": ("lead_id", "occurred_at", "recorded_at"),
+    "activities": ("lead_id", "activity", "occurred_at"),
 }
 
 

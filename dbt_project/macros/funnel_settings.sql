@@ -18,11 +18,14 @@
         'grade_c_max_days_between_contacts',
         'grade_d_min_days_between_contacts',
         'grade_d_max_days_between_contacts',
-        'post_sale_followup_days',
+        'post_sale_first_visit_hours',
+        'post_sale_first_visit_working_days',
         'post_sale_followup_weeks',
         'post_sale_followup_months',
         'post_sale_followup_quarters',
         'post_sale_followup_tolerance_days',
+        'first_service_due_days',
+        'first_service_reminder_days',
         'maturity_days_potential_to_interested',
         'maturity_days_interested_to_needs_defined',
         'maturity_days_needs_defined_to_decision',
@@ -32,6 +35,7 @@
         'reenquiry_new_lead_days',
         'volume_history_weeks',
         'volume_min_history_weeks',
+        'working_weekdays',
     ]) }}
 {%- endmacro %}
 

@@ -188,6 +188,7 @@ class Dealer:
     brand: str
     timezone: str
     is_registered: bool = True
+    manager: str | None = None  # who the assignment SLA is charged to (None: "(dealer)")
 
 
 def _known_zone(value: str) -> str:
@@ -213,6 +214,7 @@ class DealerDefaults(StrictModel):
 
 class DealerEntry(StrictModel):
     dealer_name: str | None = None
+    manager: str | None = None
     region: str | None = None
     brand: str | None = None
     timezone: str | None = None
@@ -255,7 +257,9 @@ def load_dealer_registry() -> tuple[dict[str, Dealer], Dealer]:
 
         defaults: {region: unassigned, brand: unknown}
         dealers:
-          SH001: {dealer_name: ..., region: ..., brand: ..., timezone: ...}
+          SH001: {dealer_name: ..., region: ..., brand: ..., timezone: ..., manager: ...}
+
+    ``manager`` (optional) is the sales manager charged with the assignment SLA.
     """
     parsed: DealersFile = validate(DealersFile, load_yaml("dealers.yml"), "dealers.yml")
     defaults = parsed.defaults
@@ -266,6 +270,7 @@ def load_dealer_registry() -> tuple[dict[str, Dealer], Dealer]:
             region=entry.region or defaults.region,
             brand=entry.brand or defaults.brand,
             timezone=entry.timezone or defaults.timezone,
+            manager=(entry.manager or "").strip() or None,
         )
         for code, entry in parsed.dealers.items()
     }

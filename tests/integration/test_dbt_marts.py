@@ -184,6 +184,8 @@ FCT_COLUMNS = [
     "customer_name_masked",
     "last_contact_at",
     "followup_count",
+    "first_attempt_at",
+    "delivered_at",
 ]
 
 EXPECTED_LEADS = {

@@ -14,9 +14,10 @@ import pytest
 from dealerfunnel.landing import files as landing_files
 from dealerfunnel.landing import load_landing, register_dealers
 from dealerfunnel.settings import load_dealer_registry
+from dealerfunnel.warehouse.schema import FILE_RAW_TABLES
 from dealerfunnel_demo.synth import generate
 
-RAW_TABLES = ("dealer_export__leads", "dealer_export__stage_events", "dealer_export__followups")
+RAW_TABLES = tuple(FILE_RAW_TABLES)  # every dealer-export object, activities included
 
 LEADS = """\
  lead_id ,created_at,assigned_at,channel,utm_source
@@ -166,6 +167,7 @@ def test_load_a_hand_written_landing_folder(clean_warehouse, tmp_path, caplog) -
         "dealer_export__leads": 5,
         "dealer_export__stage_events": 3,
         "dealer_export__followups": 2,
+        "dealer_export__activities": 0,
     }
     reasons = query(
         url,
@@ -367,6 +369,7 @@ def test_a_crash_mid_file_leaves_nothing_and_the_rerun_loads_it_once(
         "dealer_export__leads": 5,
         "dealer_export__stage_events": 3,
         "dealer_export__followups": 2,
+        "dealer_export__activities": 0,
     }
     assert query(url, "select count(*) from ops.quarantine")[0][0] == 8
     assert_conserved(url)
@@ -444,6 +447,7 @@ def test_concurrent_loaders_load_each_file_once(clean_warehouse, tmp_path) -> No
         "dealer_export__leads": 5,
         "dealer_export__stage_events": 3,
         "dealer_export__followups": 2,
+        "dealer_export__activities": 0,
     }
     assert query(url, "select count(*) from ops.load_batches")[0][0] == 6
     assert_conserved(url)

@@ -98,10 +98,43 @@ def test_dealers_files_and_deliberate_problems(generated) -> None:
     assert manifest["expected"]["rows_quarantined"] == 25
     legacy = records(folder / "CD001" / "followups_legacy_export.csv")
     assert list(legacy[0]) == ["lead_id", "contacted_on", "method"]
-    assert [e["bom"] for e in manifest["files"] if e["dealer_code"] == "BJ001"] == [True] * 21
+    # 6 months (May..Oct) x leads / stage events / follow-ups / activities, plus November's
+    # stage events, follow-ups and activities (the window ends Mon 11-02)
+    assert [e["bom"] for e in manifest["files"] if e["dealer_code"] == "BJ001"] == [True] * 27
     assert not any(e["bom"] for e in manifest["files"] if e["dealer_code"] != "BJ001")
     names = {p.name for p in (folder / "SH001").iterdir()}
     assert {"leads_2026-05.csv", "stage_events_2026-10.csv", "followups_2026-11.csv"} <= names
+    assert "activities_2026-07.csv" in names
+
+
+def test_planted_overdue_lead_and_follow_up_columns(generated) -> None:
+    folder, manifest = generated
+    planted = manifest["planted_overdue_lead"]
+    assert (planted["dealer_code"], planted["grade"]) == ("SH001", "D")
+    # the D cadence is at most 90 days between contacts: the planted lead's last contact is older
+    assert planted["days_before_end"] > 90
+    rows = [
+        r
+        for path in sorted((folder / "SH001").glob("followups_*.csv"))
+        for r in records(path)
+        if r["lead_id"] == planted["lead_id"]
+    ]
+    reached = [r for r in rows if r["outcome"] == "reached"]
+    assert len(reached) == 1 and reached[0]["grade"] == "D"
+    assert reached[0]["occurred_at"].startswith(planted["last_contact"][:16])
+    assert {r["outcome"] for r in rows} - {"reached"} <= {"no_answer", "busy", "voicemail"}
+    assert len(rows) == 1 + planted["attempts_after"]
+    lead_rows = [
+        r
+        for path in sorted((folder / "SH001").glob("leads_*.csv"))
+        for r in records(path)
+        if r["lead_id"] == planted["lead_id"]
+    ]
+    assert [r["grade"] for r in lead_rows] == ["D"]
+    activities = records(folder / "SH001" / "activities_2026-07.csv")
+    assert list(activities[0]) == ["lead_id", "activity", "occurred_at", "consultant", "outcome",
+                                   "detail"]  # fmt: skip
+    assert {"delivered", "order_signed"} <= {a["activity"] for a in activities}
 
 
 def test_the_loader_parsing_agrees_with_the_manifest(generated) -> None:

@@ -10,6 +10,9 @@
 -- completed Salesforce Tasks on leads (consultant = the task owner's User.Name). Another source is
 -- one more import CTE added to the list of `unioned` (macro union_ctes). lead_record_key is the key
 -- of the source record contacted; int_lead_records_matched_to_leads maps it to the resolved lead.
+-- outcome, grade (the lead's grade after the follow-up), purpose (sales / after_sales) and
+-- recorded_at are NULL where a source has none (and on rows loaded before these columns existed,
+-- until a --full-refresh).
 --
 -- Incremental: per source system (macro incremental_source_filter), re-reads the follow-ups loaded
 -- since the newest extracted_at of that source here minus var incremental_lookback_hours.
@@ -23,6 +26,10 @@
     'contact_method',
     normalize_person_name('consultant') ~ ' as consultant',
     'note',
+    'outcome',
+    'grade',
+    'purpose',
+    'recorded_at',
     'extracted_at',
 ] %}
 
@@ -52,7 +59,11 @@ salesforce_followups as (
 
     select
         salesforce_tasks.*,
-        salesforce_users.consultant
+        salesforce_users.consultant,
+        null::text as outcome,
+        null::text as grade,
+        null::text as purpose,
+        null::timestamptz as recorded_at
     from salesforce_tasks
     left join salesforce_users
         on

@@ -1,26 +1,36 @@
 -- One row per SLA check of a lead (sla_check_key), every rule of the funnel policy (DESIGN.md §2)
--- that a consultant's work is measured against, with the dealer's settings:
+-- that a person's work is measured against, with the dealer's settings, charged to the person
+-- responsible (responsible_role, responsible):
 --
 -- assignment       1 per lead: assigned within assignment_sla_business_days of arriving. met =
---                  fct_leads.is_assignment_sla_met (false while unassigned).
--- first_contact    1 per assigned lead: first follow-up within first_contact_sla_business_days
---                  of the assignment. met = fct_leads.is_first_contact_sla_met.
---                  For both, due_date = the business day on which the allowance runs out and
---                  due_at = the start (dealer-local midnight) of the next business day: an event
---                  before due_at is within the SLA, exactly as fct_leads counts business days.
--- grade_cadence    1 per follow-up c(i) of a graded (A-D) open lead: the next contact is due
---                  grade_<g>_max_days_between_contacts days after c(i) (due_at); met when the
---                  next contact comes at or before due_at; is_early when it comes less than
---                  grade_<g>_min_days_between_contacts after c(i) (reported, not a breach). No
---                  check once the lead is closed (won or lost) before due_at.
--- interested_week  1 per lead × dealer-local week (Monday 00:00 to next Monday 00:00) spent
---                  WHOLLY in the interested stage (interested_at <= week start, still not past
---                  interested, won or lost at week end): met when the week has at least
---                  interested_min_contacts_per_week contacts (contact_count).
+--                  fct_leads.is_assignment_sla_met (false while unassigned). The MANAGER's duty:
+--                  charged to the dealer's manager (ops.dealers.manager), '(dealer)' when none.
+-- first_contact    1 per assigned lead: first CONTACT (a sales follow-up that reached the customer;
+--                  an unanswered call is an attempt) within first_contact_sla_business_days of the
+--                  assignment. met = fct_leads.is_first_contact_sla_met. The consultant's duty.
+--                  For both, business days are the dealer's working days
+--                  (int_dealer_calendar_days_numbered; the group calendar for a dealer missing from
+--                  the registry); due_date = the working day on which the allowance runs out and
+--                  due_at = the start (dealer-local midnight) of the next working day: an event
+--                  before due_at is within the SLA, exactly as fct_leads counts them.
+-- grade_cadence    1 per sales contact c(i) made while the lead's grade (int_lead_grades_historized,
+--                  the grade valid at c(i), including a grade set by c(i) itself) is A-D: the next
+--                  contact is due grade_<g>_max_days_between_contacts days after c(i) (due_at); met
+--                  when it comes at or before due_at; is_early when it comes less than
+--                  grade_<g>_min_days_between_contacts after c(i) (reported, not a breach). No check
+--                  once the lead is closed (won or lost) before due_at.
+-- interested_week  1 per lead × dealer-local week (Monday 00:00 to next Monday 00:00) spent WHOLLY
+--                  in the interested stage (interested_at <= week start, still not past interested,
+--                  won or lost at week end) and WHOLLY ungraded (no A-D grade valid at any moment of
+--                  the week): met when the week has at least interested_min_contacts_per_week
+--                  sales contacts (contact_count).
+-- One rule governs a lead at a time: the grade cadence while it has an A-D grade, the weekly rule
+-- for whole weeks without one, so a lead is never in breach of one while meeting the other.
+-- Attempts (outcome other than reached) and after-sales follow-ups count for neither.
 --
 -- A check is listed once it is decided: met, or its due_at has passed by the dealer's
--- data_as_of_at (int_activity_aggregated_to_dealers). Checks are attributed to the lead's current
--- consultant ('(unassigned)' when none) and to the local week / month of decided_date: the local
+-- data_as_of_at (int_activity_aggregated_to_dealers). consultant = the lead's current consultant
+-- ('(unassigned)' when none). Checks land in the local week / month of decided_date: the local
 -- date of done_at for a met check (when the work was done), of due_at for a missed one (when the
 -- breach happened; an interested week: its Sunday), so no check lands in a future period.
 -- Built on fct_leads so every figure agrees with the lead-level SLA columns.
@@ -36,6 +46,20 @@ leads as (
 followups as (
 
     select * from {{ ref('int_followups_matched_to_leads') }}
+
+),
+
+grades as (
+
+    select * from {{ ref('int_lead_grades_historized') }}
+
+),
+
+sales_contacts as (
+
+    select *
+    from followups
+    where is_contact and purpose = 'sales'
 
 ),
 
@@ -63,14 +87,44 @@ calendar_days as (
 
 ),
 
-business_day_dates as (
+dealer_calendar_days as (
+
+    select * from {{ ref('int_dealer_calendar_days_numbered') }}
+
+),
+
+-- each dealer's working days, and the group calendar ('*') for a dealer missing from the registry
+working_days as (
 
     select
-        business_day_number,
-        min(date_day) as date_day
+        dealer_code as calendar_code,
+        date_day,
+        is_working_day,
+        working_day_number
+    from dealer_calendar_days
+
+    union all
+
+    select
+        '*' as calendar_code,
+        date_day,
+        is_business_day as is_working_day,
+        business_day_number as working_day_number
     from calendar_days
-    where is_business_day
-    group by business_day_number
+
+),
+
+working_day_dates as (
+
+    select
+        calendar_code,
+        working_day_number,
+        min(date_day) as date_day
+    from working_days
+    where is_working_day
+    group by
+        calendar_code,
+        working_day_number
 
 ),
 
@@ -80,7 +134,8 @@ leads_local as (
         leads.lead_key,
         leads.dealer_code,
         coalesce(leads.consultant, '(unassigned)') as consultant,
-        leads.grade,
+        coalesce(dealers.manager, '(dealer)') as manager,
+        case when settings.dealer_code is null then '*' else leads.dealer_code end as calendar_code,
         leads.created_at,
         leads.assigned_at,
         leads.first_contact_at,
@@ -94,18 +149,14 @@ leads_local as (
         settings.assignment_sla_business_days,
         settings.first_contact_sla_business_days,
         settings.interested_min_contacts_per_week,
-        case leads.grade
-            when 'A' then settings.grade_a_min_days_between_contacts
-            when 'B' then settings.grade_b_min_days_between_contacts
-            when 'C' then settings.grade_c_min_days_between_contacts
-            when 'D' then settings.grade_d_min_days_between_contacts
-        end as cadence_min_days,
-        case leads.grade
-            when 'A' then settings.grade_a_max_days_between_contacts
-            when 'B' then settings.grade_b_max_days_between_contacts
-            when 'C' then settings.grade_c_max_days_between_contacts
-            when 'D' then settings.grade_d_max_days_between_contacts
-        end as cadence_max_days
+        settings.grade_a_min_days_between_contacts,
+        settings.grade_a_max_days_between_contacts,
+        settings.grade_b_min_days_between_contacts,
+        settings.grade_b_max_days_between_contacts,
+        settings.grade_c_min_days_between_contacts,
+        settings.grade_c_max_days_between_contacts,
+        settings.grade_d_min_days_between_contacts,
+        settings.grade_d_max_days_between_contacts
     from leads
     left join dealers
         on leads.dealer_code = dealers.dealer_code
@@ -120,13 +171,17 @@ business_day_clocks as (
 
     select
         leads_local.*,
-        created_day.business_day_number as created_day_number,
-        assigned_day.business_day_number as assigned_day_number
+        created_day.working_day_number as created_day_number,
+        assigned_day.working_day_number as assigned_day_number
     from leads_local
-    left join calendar_days as created_day
-        on (leads_local.created_at at time zone leads_local.dealer_timezone)::date = created_day.date_day
-    left join calendar_days as assigned_day
-        on (leads_local.assigned_at at time zone leads_local.dealer_timezone)::date = assigned_day.date_day
+    left join working_days as created_day
+        on
+            leads_local.calendar_code = created_day.calendar_code
+            and (leads_local.created_at at time zone leads_local.dealer_timezone)::date = created_day.date_day
+    left join working_days as assigned_day
+        on
+            leads_local.calendar_code = assigned_day.calendar_code
+            and (leads_local.assigned_at at time zone leads_local.dealer_timezone)::date = assigned_day.date_day
 
 ),
 
@@ -136,6 +191,8 @@ assignment_checks as (
         business_day_clocks.lead_key,
         business_day_clocks.dealer_code,
         business_day_clocks.consultant,
+        'manager'::text as responsible_role,
+        business_day_clocks.manager as responsible,
         'assignment'::text as check_type,
         1 as check_number,
         greatest(
@@ -149,14 +206,16 @@ assignment_checks as (
         business_day_clocks.dealer_timezone,
         business_day_clocks.data_as_of_at
     from business_day_clocks
-    inner join business_day_dates as due_day
+    inner join working_day_dates as due_day
         on
-            business_day_clocks.created_day_number + business_day_clocks.assignment_sla_business_days
-            = due_day.business_day_number
-    inner join business_day_dates as next_day
+            business_day_clocks.calendar_code = due_day.calendar_code
+            and business_day_clocks.created_day_number + business_day_clocks.assignment_sla_business_days
+            = due_day.working_day_number
+    inner join working_day_dates as next_day
         on
-            business_day_clocks.created_day_number + business_day_clocks.assignment_sla_business_days + 1
-            = next_day.business_day_number
+            business_day_clocks.calendar_code = next_day.calendar_code
+            and business_day_clocks.created_day_number + business_day_clocks.assignment_sla_business_days + 1
+            = next_day.working_day_number
 
 ),
 
@@ -166,6 +225,8 @@ first_contact_checks as (
         business_day_clocks.lead_key,
         business_day_clocks.dealer_code,
         business_day_clocks.consultant,
+        'consultant'::text as responsible_role,
+        business_day_clocks.consultant as responsible,
         'first_contact'::text as check_type,
         1 as check_number,
         greatest(
@@ -179,14 +240,16 @@ first_contact_checks as (
         business_day_clocks.dealer_timezone,
         business_day_clocks.data_as_of_at
     from business_day_clocks
-    inner join business_day_dates as due_day
+    inner join working_day_dates as due_day
         on
-            business_day_clocks.assigned_day_number + business_day_clocks.first_contact_sla_business_days
-            = due_day.business_day_number
-    inner join business_day_dates as next_day
+            business_day_clocks.calendar_code = due_day.calendar_code
+            and business_day_clocks.assigned_day_number + business_day_clocks.first_contact_sla_business_days
+            = due_day.working_day_number
+    inner join working_day_dates as next_day
         on
-            business_day_clocks.assigned_day_number + business_day_clocks.first_contact_sla_business_days + 1
-            = next_day.business_day_number
+            business_day_clocks.calendar_code = next_day.calendar_code
+            and business_day_clocks.assigned_day_number + business_day_clocks.first_contact_sla_business_days + 1
+            = next_day.working_day_number
     where business_day_clocks.assigned_at is not null
 
 ),
@@ -194,15 +257,45 @@ first_contact_checks as (
 contacts_ordered as (
 
     select
-        followups.lead_key,
-        followups.occurred_at,
+        sales_contacts.lead_key,
+        sales_contacts.occurred_at,
         row_number() over (
-            partition by followups.lead_key order by followups.occurred_at, followups.followup_key
+            partition by sales_contacts.lead_key order by sales_contacts.occurred_at, sales_contacts.followup_key
         ) as contact_number,
-        lead(followups.occurred_at) over (
-            partition by followups.lead_key order by followups.occurred_at, followups.followup_key
+        lead(sales_contacts.occurred_at) over (
+            partition by sales_contacts.lead_key order by sales_contacts.occurred_at, sales_contacts.followup_key
         ) as next_contact_at
-    from followups
+    from sales_contacts
+
+),
+
+-- each contact with the grade valid at its time and that grade's cadence
+contacts_graded as (
+
+    select
+        contacts_ordered.*,
+        grades.grade,
+        case grades.grade
+            when 'A' then leads_local.grade_a_min_days_between_contacts
+            when 'B' then leads_local.grade_b_min_days_between_contacts
+            when 'C' then leads_local.grade_c_min_days_between_contacts
+            when 'D' then leads_local.grade_d_min_days_between_contacts
+        end as cadence_min_days,
+        case grades.grade
+            when 'A' then leads_local.grade_a_max_days_between_contacts
+            when 'B' then leads_local.grade_b_max_days_between_contacts
+            when 'C' then leads_local.grade_c_max_days_between_contacts
+            when 'D' then leads_local.grade_d_max_days_between_contacts
+        end as cadence_max_days
+    from contacts_ordered
+    inner join leads_local
+        on contacts_ordered.lead_key = leads_local.lead_key
+    inner join grades
+        on
+            contacts_ordered.lead_key = grades.lead_key
+            and contacts_ordered.occurred_at >= grades.valid_from
+            and contacts_ordered.occurred_at < coalesce(grades.valid_to, 'infinity'::timestamptz)
+    where grades.is_graded
 
 ),
 
@@ -212,30 +305,32 @@ cadence_checks as (
         leads_local.lead_key,
         leads_local.dealer_code,
         leads_local.consultant,
+        'consultant'::text as responsible_role,
+        leads_local.consultant as responsible,
         'grade_cadence'::text as check_type,
-        contacts_ordered.contact_number::integer as check_number,
+        contacts_graded.contact_number::integer as check_number,
         (
-            (contacts_ordered.occurred_at + leads_local.cadence_max_days * interval '1 day')
+            (contacts_graded.occurred_at + contacts_graded.cadence_max_days * interval '1 day')
             at time zone leads_local.dealer_timezone
         )::date as due_date,
-        contacts_ordered.occurred_at + leads_local.cadence_max_days * interval '1 day' as due_at,
-        contacts_ordered.next_contact_at as done_at,
+        contacts_graded.occurred_at + contacts_graded.cadence_max_days * interval '1 day' as due_at,
+        contacts_graded.next_contact_at as done_at,
         coalesce(
-            contacts_ordered.next_contact_at
-            <= contacts_ordered.occurred_at + leads_local.cadence_max_days * interval '1 day',
+            contacts_graded.next_contact_at
+            <= contacts_graded.occurred_at + contacts_graded.cadence_max_days * interval '1 day',
             false
         ) as is_met,
-        contacts_ordered.next_contact_at
-        < contacts_ordered.occurred_at + leads_local.cadence_min_days * interval '1 day' as is_early,
+        contacts_graded.next_contact_at
+        < contacts_graded.occurred_at + contacts_graded.cadence_min_days * interval '1 day' as is_early,
         null::integer as contact_count,
         leads_local.dealer_timezone,
         leads_local.data_as_of_at
-    from contacts_ordered
+    from contacts_graded
     inner join leads_local
-        on contacts_ordered.lead_key = leads_local.lead_key
+        on contacts_graded.lead_key = leads_local.lead_key
     where
-        leads_local.cadence_max_days is not null
-        and contacts_ordered.occurred_at + leads_local.cadence_max_days * interval '1 day'
+        contacts_graded.cadence_max_days is not null
+        and contacts_graded.occurred_at + contacts_graded.cadence_max_days * interval '1 day'
         < coalesce(leads_local.closed_at, 'infinity'::timestamptz)
 
 ),
@@ -267,28 +362,47 @@ interested_weeks as (
 
 ),
 
+-- weeks during which the lead had no A-D grade at any moment: the weekly rule governs them
+ungraded_interested_weeks as (
+
+    select interested_weeks.*
+    from interested_weeks
+    where not exists (
+        select 1
+        from grades
+        where
+            grades.lead_key = interested_weeks.lead_key
+            and grades.is_graded
+            and grades.valid_from < interested_weeks.week_end_at
+            and coalesce(grades.valid_to, 'infinity'::timestamptz) > interested_weeks.week_start_at
+    )
+
+),
+
 interested_week_checks as (
 
     select
         interested_weeks.lead_key,
         interested_weeks.dealer_code,
         interested_weeks.consultant,
+        'consultant'::text as responsible_role,
+        interested_weeks.consultant as responsible,
         'interested_week'::text as check_type,
         (interested_weeks.week_start - date '2000-01-03')::integer / 7 as check_number,
         interested_weeks.week_start + 6 as due_date,
         interested_weeks.week_end_at as due_at,
-        max(followups.occurred_at) as done_at,
-        count(followups.occurred_at) >= interested_weeks.interested_min_contacts_per_week as is_met,
+        max(sales_contacts.occurred_at) as done_at,
+        count(sales_contacts.occurred_at) >= interested_weeks.interested_min_contacts_per_week as is_met,
         null::boolean as is_early,
-        count(followups.occurred_at)::integer as contact_count,
+        count(sales_contacts.occurred_at)::integer as contact_count,
         interested_weeks.dealer_timezone,
         interested_weeks.data_as_of_at
-    from interested_weeks
-    left join followups
+    from ungraded_interested_weeks as interested_weeks
+    left join sales_contacts
         on
-            interested_weeks.lead_key = followups.lead_key
-            and interested_weeks.week_start_at <= followups.occurred_at
-            and interested_weeks.week_end_at > followups.occurred_at
+            interested_weeks.lead_key = sales_contacts.lead_key
+            and interested_weeks.week_start_at <= sales_contacts.occurred_at
+            and interested_weeks.week_end_at > sales_contacts.occurred_at
     group by
         interested_weeks.lead_key,
         interested_weeks.dealer_code,
@@ -333,6 +447,8 @@ final as (
         lead_key,
         dealer_code,
         consultant,
+        responsible_role,
+        responsible,
         check_type,
         check_number,
         due_date,

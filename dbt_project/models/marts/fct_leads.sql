@@ -3,6 +3,12 @@
 -- one"; business days are counted on dealer-local dates with int_calendar_days_numbered; SLA
 -- thresholds are the dealer's funnel settings (seeds/funnel_settings.csv).
 --
+-- first_contact_at is the first sales follow-up that REACHED the customer (an unanswered call is an
+-- attempt, first_attempt_at); business days are the dealer's working days
+-- (int_dealer_calendar_days_numbered: its working_weekdays setting and the holiday calendar; the
+-- group calendar for a dealer missing from the registry). delivered_at: the first 'delivered'
+-- activity (activities*.csv), NULL when no source gives a delivery date.
+--
 -- Impossible durations (DESIGN.md section 2). anomaly_reason names the first contradiction found, in
 -- this order (null when none), with a tolerance of the dealer's clock_skew_minutes (default 10):
 --   won_before_created       won_at before created_at − tolerance;
@@ -55,6 +61,29 @@ calendar_days as (
 
 ),
 
+dealer_calendar_days as (
+
+    select * from {{ ref('int_dealer_calendar_days_numbered') }}
+
+),
+
+activities as (
+
+    select * from {{ ref('int_activities_matched_to_leads') }}
+
+),
+
+deliveries as (
+
+    select
+        lead_key,
+        min(occurred_at) as delivered_at
+    from activities
+    where activity = 'delivered'
+    group by lead_key
+
+),
+
 settings as (
 
     select * from {{ ref('int_funnel_settings_pivoted_to_dealers') }}
@@ -93,7 +122,9 @@ leads_joined as (
         leads.assigned_at,
         followups.first_contact_at,
         followups.last_contact_at,
+        followups.first_attempt_at,
         coalesce(followups.followup_count, 0) as followup_count,
+        deliveries.delivered_at,
         stages.interested_at,
         stages.needs_defined_at,
         stages.decision_at,
@@ -126,6 +157,8 @@ leads_joined as (
         on leads.lead_key = stages.lead_key
     left join followups
         on leads.lead_key = followups.lead_key
+    left join deliveries
+        on leads.lead_key = deliveries.lead_key
     left join dealers
         on leads.dealer_code = dealers.dealer_code
     left join settings
@@ -153,8 +186,11 @@ business_days as (
 
     select
         anomalies.*,
-        assigned_day.business_day_number - created_day.business_day_number as business_days_to_assign,
-        contact_day.business_day_number - assigned_day.business_day_number as business_days_to_first_contact
+        coalesce(assigned_working_day.working_day_number, assigned_day.business_day_number)
+        - coalesce(created_working_day.working_day_number, created_day.business_day_number) as business_days_to_assign,
+        coalesce(contact_working_day.working_day_number, contact_day.business_day_number)
+        - coalesce(assigned_working_day.working_day_number, assigned_day.business_day_number)
+            as business_days_to_first_contact
     from anomalies
     left join calendar_days as created_day
         on (anomalies.created_at at time zone anomalies.dealer_timezone)::date = created_day.date_day
@@ -162,6 +198,18 @@ business_days as (
         on (anomalies.assigned_at at time zone anomalies.dealer_timezone)::date = assigned_day.date_day
     left join calendar_days as contact_day
         on (anomalies.first_contact_at at time zone anomalies.dealer_timezone)::date = contact_day.date_day
+    left join dealer_calendar_days as created_working_day
+        on
+            anomalies.dealer_code = created_working_day.dealer_code
+            and (anomalies.created_at at time zone anomalies.dealer_timezone)::date = created_working_day.date_day
+    left join dealer_calendar_days as assigned_working_day
+        on
+            anomalies.dealer_code = assigned_working_day.dealer_code
+            and (anomalies.assigned_at at time zone anomalies.dealer_timezone)::date = assigned_working_day.date_day
+    left join dealer_calendar_days as contact_working_day
+        on
+            anomalies.dealer_code = contact_working_day.dealer_code
+            and (anomalies.first_contact_at at time zone anomalies.dealer_timezone)::date = contact_working_day.date_day
 
 ),
 
@@ -254,7 +302,9 @@ final as (
         email_masked,
         customer_name_masked,
         last_contact_at,
-        followup_count
+        followup_count,
+        first_attempt_at,
+        delivered_at
     from durations
 
 )

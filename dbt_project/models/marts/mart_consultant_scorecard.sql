@@ -10,9 +10,11 @@
 -- the dealer's maturity_days_* settings) says whether win_rate and the rates are final. Cycle: leads
 -- the consultant WON in the month (won_in_period) and their average cycle_days (cycle anomalies
 -- left out). SLA and follow-up
--- rates: the consultant's checks due in the month (int_sla_checks_evaluated,
--- mart_post_sale_followups). Rates: 4 decimals, NULL when the denominator is 0. Leads without a
--- consultant are not in the scorecard (see mart_sla_compliance's '(unassigned)').
+-- rates: the checks charged to the consultant in the month (int_sla_checks_evaluated with
+-- responsible_role 'consultant': first contact, grade cadence, interested weeks; the assignment
+-- SLA is the manager's duty, in mart_sla_compliance, not here) and mart_post_sale_followups.
+-- Rates: 4 decimals, NULL when the denominator is 0. Leads without a consultant are not in the
+-- scorecard (see mart_sla_compliance's '(unassigned)').
 -- satisfaction_score is NULL: no source provides customer satisfaction yet (no survey / NPS
 -- object in the dealer export contract or the connected APIs).
 
@@ -101,10 +103,8 @@ sla as (
 
     select
         dealer_code,
-        consultant,
+        responsible as consultant,
         month_start,
-        count(*) filter (where check_type = 'assignment') as assignments_due,
-        count(*) filter (where check_type = 'assignment' and is_met) as assignments_met,
         count(*) filter (where check_type = 'first_contact') as first_contacts_due,
         count(*) filter (where check_type = 'first_contact' and is_met) as first_contacts_met,
         count(*) filter (where check_type = 'grade_cadence') as cadence_followups_due,
@@ -112,10 +112,10 @@ sla as (
         count(*) filter (where check_type = 'interested_week') as interested_lead_weeks,
         count(*) filter (where check_type = 'interested_week' and is_met) as interested_lead_weeks_met
     from sla_checks
-    where consultant != '(unassigned)'
+    where responsible_role = 'consultant' and responsible != '(unassigned)'
     group by
         dealer_code,
-        consultant,
+        responsible,
         month_start
 
 ),
@@ -188,7 +188,6 @@ final as (
         coalesce(assigned_cohorts.leads_won, 0) as leads_won,
         {{ funnel_rate('assigned_cohorts.leads_won', 'assigned_cohorts.leads_assigned') }} as win_rate,
         round(wins.cycle_days_avg, 4) as cycle_days_avg,
-        round(sla.assignments_met::numeric / nullif(sla.assignments_due, 0), 4) as assignment_sla_rate,
         round(sla.first_contacts_met::numeric / nullif(sla.first_contacts_due, 0), 4) as first_contact_sla_rate,
         round(sla.cadence_followups_on_time::numeric / nullif(sla.cadence_followups_due, 0), 4)
             as cadence_on_time_rate,
@@ -206,7 +205,6 @@ final as (
             relation='assigned_cohorts',
         ) }},
         coalesce(wins.won_in_period, 0) as won_in_period,
-        coalesce(sla.assignments_due, 0)::integer as assignments_due,
         coalesce(sla.first_contacts_due, 0)::integer as first_contacts_due,
         coalesce(sla.cadence_followups_due, 0)::integer as cadence_followups_due,
         coalesce(sla.interested_lead_weeks, 0)::integer as interested_lead_weeks,

@@ -1,8 +1,11 @@
--- One row per dealer_code × consultant × week_start (dealer-local Monday of the checks' decided_date:
--- when a met check was done, when a missed one was due)
--- with at least one decided SLA check (int_sla_checks_evaluated): assignments and first contacts
--- due and met, grade-cadence follow-ups due and on time, interested lead-weeks and those with
--- enough contacts, and the rates (met ÷ due, 4 decimals, NULL when nothing was due).
+-- One row per dealer_code × responsible_role × responsible × week_start (dealer-local Monday of the
+-- checks' decided_date: when a met check was done, when a missed one was due) with at least one
+-- decided SLA check (int_sla_checks_evaluated), charged to the person responsible: assignments to
+-- the dealer's manager (responsible_role 'manager', responsible = ops.dealers.manager or '(dealer)'),
+-- first contacts, grade-cadence follow-ups and interested lead-weeks to the lead's consultant
+-- (responsible_role 'consultant', responsible = consultant, '(unassigned)' when none). consultant =
+-- responsible on consultant rows, NULL on manager rows. Rates: met ÷ due, 4 decimals, NULL when
+-- nothing was due.
 
 with
 
@@ -16,7 +19,8 @@ counted as (
 
     select
         dealer_code,
-        consultant,
+        responsible_role,
+        responsible,
         week_start,
         (count(*) filter (where check_type = 'assignment'))::integer as assignments_due,
         (count(*) filter (where check_type = 'assignment' and is_met))::integer as assignments_met,
@@ -30,7 +34,8 @@ counted as (
     from sla_checks
     group by
         dealer_code,
-        consultant,
+        responsible_role,
+        responsible,
         week_start
 
 ),
@@ -39,7 +44,7 @@ final as (
 
     select
         dealer_code,
-        consultant,
+        case when responsible_role = 'consultant' then responsible end as consultant,
         week_start,
         assignments_due,
         assignments_met,
@@ -54,7 +59,9 @@ final as (
         interested_lead_weeks,
         interested_lead_weeks_met,
         round(interested_lead_weeks_met::numeric / nullif(interested_lead_weeks, 0), 4)
-            as interested_contact_rate
+            as interested_contact_rate,
+        responsible_role,
+        responsible
     from counted
 
 )

@@ -17,7 +17,6 @@ from typing import Any
 from psycopg import sql
 
 from dealerfunnel.alerts.rules import FUNNEL_MARTS, FUNNEL_RATES, Rule
-from dealerfunnel.settings import FunnelSettings, load_funnel_settings
 
 PERIOD_LENGTH = {"week": "7 days", "month": "1 month", "quarter": "3 months"}
 GROUP = "*"  # dealer_code of a group-wide episode
@@ -436,91 +435,53 @@ def evaluate_volume(conn, rule: Rule, as_of: datetime) -> list[Verdict]:
 
 # -- overdue follow-ups by grade --------------------------------------------------------------
 
-
-def grade_cadence_days(settings: FunnelSettings, grade: str, dealer_code: str) -> float | None:
-    """The longest gap between contacts a grade's cadence allows (seed ``funnel_settings``:
-    ``grade_<g>_max_days_between_contacts``, the dealer's override or the group default);
-    None for a grade the policy has no cadence for."""
-    setting = f"grade_{grade.lower()}_max_days_between_contacts"
-    if setting not in settings.group and setting not in settings.dealers.get(dealer_code, {}):
-        return None
-    return settings.number(setting, dealer_code)
-
-
-def _last_contact(conn) -> tuple[sql.Composable, sql.Composable]:
-    """(a lead's last contact, the join it needs) as SQL: ``marts.fct_leads.last_contact_at``."""
-    if "last_contact_at" in columns_of(conn, "marts", "fct_leads"):
-        return (
-            sql.SQL("coalesce(f.last_contact_at, f.first_contact_at, f.assigned_at, f.created_at)"),
-            sql.SQL(""),
-        )
-    return sql.SQL("coalesce(f.first_contact_at, f.assigned_at, f.created_at)"), sql.SQL("")
-
-
-def _overdue_tally(rows, rule: Rule) -> dict[tuple[str, str], tuple[int, int, float]]:
-    """(dealer, grade) -> (overdue leads, open leads, cadence days)."""
-    settings = load_funnel_settings()
-    tally: dict[tuple[str, str], tuple[int, int, float]] = {}
-    for dealer_code, grade, days, n in rows:
-        cadence = grade_cadence_days(settings, grade, dealer_code)
-        if cadence is None:
-            continue
-        overdue, open_leads, _ = tally.get((dealer_code, grade), (0, 0, cadence))
-        late = n if days is not None and days > cadence else 0
-        tally[(dealer_code, grade)] = (overdue + late, open_leads + n, cadence)
-    return tally
+OVERDUE_MART = "mart_followup_monitoring"
 
 
 def evaluate_overdue(conn, rule: Rule, as_of: datetime) -> list[Verdict]:
+    """Overdue open leads per dealer and grade: ``overdue_leads`` of
+    ``marts.mart_followup_monitoring`` (computed in dbt from the grade history and the grade
+    cadences of ``funnel_settings.csv``, as of the dealer's latest data, however old the lead)
+    above ``threshold``. ``as_of`` is not used: the mart judges at each dealer's data horizon."""
+    del as_of
     _require(
         conn,
         "marts",
-        "fct_leads",
-        ["lead_key", "dealer_code", "grade", "is_won", "is_lost", "created_at"],
-    )
-    last_contact, join = _last_contact(conn)
-    # Judge at the data's horizon: the newest activity known, or as_of if earlier.
-    horizon = conn.execute(
-        sql.SQL("select max({lc}) from marts.fct_leads f {join} where {lc} <= %s").format(
-            lc=last_contact, join=join
-        ),
-        (as_of,),
-    ).fetchone()[0]
-    if horizon is None:
-        return []
+        OVERDUE_MART,
+        ["dealer_code", "grade", "as_of_at", "as_of_date", "cadence_max_days", "open_leads",
+         "overdue_leads", "max_days_overdue"],
+    )  # fmt: skip
     rows = conn.execute(
         sql.SQL(
             """
-            select f.dealer_code, f.grade,
-                   floor(extract(epoch from (%(at)s - {lc})) / 86400)::int as days, count(*)
-            from marts.fct_leads f {join}
-            where not f.is_won and not f.is_lost and f.grade = any(%(grades)s)
-              and f.created_at > %(at)s - make_interval(days => %(age)s)
-            group by 1, 2, 3
+            select dealer_code, grade, as_of_at, as_of_date, cadence_max_days, open_leads,
+                   overdue_leads, max_days_overdue
+            from {}
+            where grade = any(%s)
+            order by dealer_code, grade
             """
-        ).format(lc=last_contact, join=join),
-        {"at": horizon, "grades": list(rule.grades), "age": rule.max_lead_age_days},
+        ).format(sql.Identifier("marts", OVERDUE_MART)),
+        (list(rule.grades),),
     ).fetchall()
     verdicts = []
-    for (dealer_code, grade), (overdue, open_leads, cadence) in sorted(
-        _overdue_tally(rows, rule).items()
-    ):
+    for dealer_code, grade, as_of_at, as_of_date, cadence, open_leads, overdue, worst in rows:
         dealer_rule = rule.for_dealer(dealer_code)
         verdicts.append(
             Verdict(
                 dealer_code=dealer_code,
                 subject=f"grade={grade}",
                 metric=rule.metric,
-                breached=overdue > dealer_rule.threshold,
+                breached=dealer_rule.breaches(overdue),
                 observed=overdue,
                 threshold=dealer_rule.threshold,
-                period_start=horizon.date(),
+                period_start=as_of_date,
                 detail={
                     "direction": "above",
                     "open_leads": open_leads,
-                    "cadence_days": cadence,
-                    "as_of": horizon.isoformat(),
-                    "source": "marts.fct_leads",
+                    "cadence_days": _num(cadence),
+                    "max_days_overdue": _num(worst),
+                    "as_of": as_of_at.isoformat(),
+                    "source": f"marts.{OVERDUE_MART}",
                     "unit": "count",
                 },
             )

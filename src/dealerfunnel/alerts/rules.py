@@ -33,10 +33,10 @@ Rule types (``type``, default ``threshold``), one model each with only its setti
     ``marts.mart_sla_compliance`` (``due_column``, ``met_column``, ``period_column``),
     above ``threshold``. Skipped (and reported) while the mart or a column is missing.
 ``overdue_followups`` (:class:`OverdueRule`)
-    Open leads per dealer x grade whose last contact is older than the grade's cadence (the
-    ``grade_<g>_max_days_between_contacts`` settings of the seed ``funnel_settings.csv``),
-    above ``threshold`` leads. Only leads created within ``max_lead_age_days`` (default 30)
-    count: older open leads are a pipeline-hygiene matter.
+    Open leads per dealer x grade past their grade's cadence: ``overdue_leads`` of
+    ``marts.mart_followup_monitoring`` (computed in dbt from the grade history and the
+    ``grade_<g>_max_days_between_contacts`` settings of the seed ``funnel_settings.csv``, as
+    of the dealer's latest data, however old the lead), above ``threshold`` leads.
 ``source_freshness`` (:class:`FreshnessRule`)
     ``hours_since_last_load`` of ``marts.mart_source_freshness`` (dealer x source, computed in
     dbt from ``ops.load_batches``) above ``threshold`` hours; and a **source outage** there
@@ -106,7 +106,6 @@ NOT_OVERRIDABLE = {
     "metric",
     "dimensions",
     "description",
-    "max_lead_age_days",
 }
 
 Number = Annotated[float, Field(strict=True)]
@@ -240,8 +239,7 @@ class SlaBreachRule(BaseRule):
 class OverdueRule(BaseRule):
     type: Literal["overdue_followups"] = "overdue_followups"
     threshold: Number
-    grades: tuple[str, ...] = ("A", "B", "C", "D")
-    max_lead_age_days: PositiveInt = 30
+    grades: tuple[Literal["A", "B", "C", "D"], ...] = ("A", "B", "C", "D")
 
     metric: ClassVar[str] = "overdue_open_leads"
 

@@ -1,7 +1,7 @@
 """Load dealer CRM export files from the landing folder into ``raw`` (DESIGN.md sections 3, 4).
 
-``<landing_dir>/<dealer_code>/{leads,stage_events,followups}*.{csv,xlsx}`` -> one raw table
-per object (``raw.<source>__<object>``), bad rows -> ``ops.quarantine``.
+``<landing_dir>/<dealer_code>/{leads,stage_events,followups,activities}*.{csv,xlsx}`` -> one raw
+table per object (``raw.<source>__<object>``), bad rows -> ``ops.quarantine``.
 
 **What is read.** Every non-hidden sub-folder of the landing folder is a dealer. Its name is
 trimmed and upper-cased: dealer codes are case-insensitive and stored upper-case, so
@@ -186,7 +186,7 @@ class LandingFile:
 
 
 def object_for(file_name: str) -> str | None:
-    """``leads`` / ``stage_events`` / ``followups`` for a matching name, else None.
+    """``leads`` / ``stage_events`` / ``followups`` / ``activities`` for a matching name, else None.
 
     ``*.csv`` and ``*.xlsx`` (first worksheet) are accepted. Matching is case-insensitive
     (``Leads_2026-05.CSV`` is a leads file).
@@ -366,8 +366,8 @@ def register_dealers(url: str, dealer_codes: Iterable[str]) -> list[str]:
 
 _INSERT_DEALER = """
     insert into ops.dealers
-        (dealer_code, dealer_name, region, brand, timezone, is_registered)
-    values (%s, %s, %s, %s, %s, {registered})
+        (dealer_code, dealer_name, region, brand, timezone, manager, is_registered)
+    values (%s, %s, %s, %s, %s, %s, {registered})
     on conflict (dealer_code) do update set
 """
 # A registered dealer's row follows the registry; only touched when something changed.
@@ -375,13 +375,13 @@ _UPSERT_REGISTERED = (
     _INSERT_DEALER.format(registered="true")
     + """
         dealer_name = excluded.dealer_name, region = excluded.region,
-        brand = excluded.brand, timezone = excluded.timezone,
+        brand = excluded.brand, timezone = excluded.timezone, manager = excluded.manager,
         is_registered = true, updated_at = now()
     where (ops.dealers.dealer_name, ops.dealers.region, ops.dealers.brand,
-           ops.dealers.timezone, ops.dealers.is_registered)
+           ops.dealers.timezone, ops.dealers.manager, ops.dealers.is_registered)
         is distinct from
           (excluded.dealer_name, excluded.region, excluded.brand,
-           excluded.timezone, true)
+           excluded.timezone, excluded.manager, true)
 """
 )
 # An unregistered dealer keeps the attributes it has, but is marked unregistered.
@@ -400,14 +400,15 @@ def _register(conn: psycopg.Connection, dealer_codes: Iterable[str]) -> list[str
         cur.executemany(
             _UPSERT_REGISTERED,
             [
-                (d.dealer_code, d.dealer_name, d.region, d.brand, d.timezone)
+                (d.dealer_code, d.dealer_name, d.region, d.brand, d.timezone, d.manager)
                 for d in registry.values()
             ],
         )
     unregistered = sorted({code for code in dealer_codes if code not in registry})
     for code in unregistered:
         conn.execute(
-            _UPSERT_UNREGISTERED, (code, code, defaults.region, defaults.brand, defaults.timezone)
+            _UPSERT_UNREGISTERED,
+            (code, code, defaults.region, defaults.brand, defaults.timezone, None),
         )
         log.warning(
             "dealer folder %r is not in config/dealers.yml: registered with defaults "

@@ -24,20 +24,41 @@ from typing import Any
 from dealerfunnel.settings import CANONICAL_STAGES
 
 #: The objects of the dealer CRM export contract, by file name prefix.
-OBJECTS: tuple[str, ...] = ("leads", "stage_events", "followups")
+OBJECTS: tuple[str, ...] = ("leads", "stage_events", "followups", "activities")
 
 #: Required columns per object (DESIGN.md section 3).
 REQUIRED_COLUMNS: Mapping[str, tuple[str, ...]] = {
     "leads": ("lead_id", "created_at"),
     "stage_events": ("lead_id", "stage", "occurred_at"),
     "followups": ("lead_id", "occurred_at"),
+    "activities": ("lead_id", "activity", "occurred_at"),
+}
+
+#: The values of ``activities.activity`` (DESIGN.md section 3), compared after trimming and
+#: case-folding; anything else quarantines the row (``unknown activity 'x'``).
+ACTIVITIES: tuple[str, ...] = (
+    "appointment",
+    "showroom_visit",
+    "test_drive",
+    "proposal",
+    "quote",
+    "order_signed",
+    "delivered",
+    "first_service",
+)
+
+#: Optional columns with a closed vocabulary: a value outside it (after trimming and
+#: case-folding) quarantines the row (``unknown purpose 'x'``); an empty cell is NULL.
+CHECKED_VALUE_COLUMNS: Mapping[str, Mapping[str, tuple[str, ...]]] = {
+    "followups": {"purpose": ("sales", "after_sales")},
 }
 
 #: Optional columns that get a typed raw column when present (empty cell -> NULL).
 OPTIONAL_TIMESTAMP_COLUMNS: Mapping[str, tuple[str, ...]] = {
     "leads": ("assigned_at",),
     "stage_events": (),
-    "followups": (),
+    "followups": ("recorded_at",),
+    "activities": (),
 }
 
 #: Optional timestamp columns of the contract without a typed raw column: validated (and
@@ -45,7 +66,8 @@ OPTIONAL_TIMESTAMP_COLUMNS: Mapping[str, tuple[str, ...]] = {
 CHECKED_TIMESTAMP_COLUMNS: Mapping[str, tuple[str, ...]] = {
     "leads": (),
     "stage_events": (),
-    "followups": ("recorded_at",),
+    "followups": (),
+    "activities": (),
 }
 
 #: A field longer than this (characters) quarantines its record: ``field over the size limit``.
@@ -136,6 +158,19 @@ def normalise_stage(value: str, vocabulary: Mapping[str, str], source: str) -> s
         return vocabulary[key]
     except KeyError:
         raise ValueError(f"unknown stage {value!r} for source {source}") from None
+
+
+def normalise_activity(value: str) -> str:
+    """An ``activities`` row's ``activity``, trimmed and lower-cased; one of :data:`ACTIVITIES`.
+
+    Raises :class:`ValueError` (``empty activity`` / ``unknown activity 'x'``).
+    """
+    key = value.strip().casefold()
+    if not key:
+        raise ValueError("empty activity")
+    if key not in ACTIVITIES:
+        raise ValueError(f"unknown activity {value!r}")
+    return key
 
 
 # -- bytes, header and rows -----------------------------------------------------------------
@@ -542,7 +577,8 @@ def typed_columns(obj: str) -> tuple[str, ...]:
     return {
         "leads": ("lead_id", "created_at", "assigned_at"),
         "stage_events": ("lead_id", "stage", "occurred_at"),
-        "followups": ("lead_id", "occurred_at"),
+        "followups": ("lead_id", "occurred_at", "recorded_at"),
+        "activities": ("lead_id", "activity", "occurred_at"),
     }[obj]
 
 
@@ -577,6 +613,9 @@ class RowParser:
         self.index = {name: i for i, name in enumerate(header)}
         self.columns = typed_columns(obj)
         self.checked = [c for c in CHECKED_TIMESTAMP_COLUMNS[obj] if c in self.index]
+        self.vocabularies = {
+            c: values for c, values in CHECKED_VALUE_COLUMNS.get(obj, {}).items() if c in self.index
+        }
         self.skew = clock_skew_minutes
         self.not_after = (
             None if load_time is None else load_time + timedelta(minutes=clock_skew_minutes)
@@ -624,6 +663,10 @@ class RowParser:
             row.values.append(self._typed(column, fields, row.errors))
         for column in self.checked:
             self._typed(column, fields, row.errors)
+        for column, values in self.vocabularies.items():
+            value = fields[self.index[column]].strip()
+            if value and value.casefold() not in values:
+                row.errors.append(f"unknown {column} {value!r}")
         return row
 
     def _typed(self, column: str, fields: Sequence[str], errors: list[str]) -> Any:
@@ -635,6 +678,12 @@ class RowParser:
             if not value:
                 errors.append("empty lead_id")
             return value
+        if column == "activity":
+            try:
+                return normalise_activity(raw)
+            except ValueError as exc:
+                errors.append(str(exc))
+                return None
         if column == "stage":
             try:
                 return normalise_stage(raw, self.vocabulary, self.source)

@@ -332,19 +332,21 @@ def cycle_block(scope: Scope, start: date, end: date, label: str) -> Block:
 def sla_block(scope: Scope, grain: str, start: date, end: date, label: str) -> Block:
     cat = scope.catalog
     title = f"SLA and follow-up compliance, {label}"
-    if scope.dealer_code and grain == "week" and cat.has(marts.SLA, "consultant", "week_start"):
+    # each check is charged to the person responsible (the manager for assignments)
+    person = "responsible" if cat.has(marts.SLA, "responsible") else "consultant"
+    if scope.dealer_code and grain == "week" and cat.has(marts.SLA, person, "week_start"):
         rates = {c: n for c, n in SLA_RATES.items() if cat.has(marts.SLA, c)}
         rows = select(
             scope.conn,
             marts.SLA,
-            ["consultant", *rates],
+            [person, *rates],
             equal={**scope.equal, "week_start": start},
-            order_by=["consultant"],
+            order_by=[person],
         )
         if not rows:
             return Block(title, note="No SLA check was decided in this week.")
-        title += " (per consultant)"
-        return Block(title, figures.rate_bars_figure(rows, "consultant", rates, title))
+        title += " (per person responsible)"
+        return Block(title, figures.rate_bars_figure(rows, person, rates, title))
     if scope.dealer_code and grain == "month" and cat.has(marts.SCORECARD, "consultant"):
         rates = {c: n for c, n in SCORECARD_RATES.items() if cat.has(marts.SCORECARD, c)}
         rows = select(
@@ -359,9 +361,9 @@ def sla_block(scope: Scope, grain: str, start: date, end: date, label: str) -> B
         title += " (consultant scorecard)"
         return Block(title, figures.rate_bars_figure(rows, "consultant", rates, title))
     pairs = [p for p in SLA_COUNTS if cat.has(marts.SLA, p[1], p[2])]
-    if not pairs or not cat.has(marts.SLA, "week_start", "consultant"):
+    if not pairs or not cat.has(marts.SLA, "week_start", person):
         return Block(title, note="Not available: marts.mart_sla_compliance is not built.")
-    by = "consultant" if scope.dealer_code else "dealer_code"
+    by = person if scope.dealer_code else "dealer_code"
     rows = select_totals(
         scope.conn,
         marts.SLA,

@@ -72,6 +72,12 @@ FILE_RAW_TABLES: dict[str, tuple[str, ...]] = {
     "dealer_export__followups": (
         "lead_id text not null",
         "occurred_at timestamptz not null",
+        "recorded_at timestamptz",
+    ),
+    "dealer_export__activities": (
+        "lead_id text not null",
+        "activity text not null",
+        "occurred_at timestamptz not null",
     ),
 }
 
@@ -96,6 +102,18 @@ def file_raw_ddl(name: str) -> sql.Composed:
     return sql.SQL(FILE_RAW_DDL).format(table=sql.Identifier("raw", name), typed=typed)
 
 
+def file_raw_added_columns(name: str) -> list[sql.Composed]:
+    """``alter table ... add column if not exists`` for the NULL-able typed columns of a
+    dealer-export object, so a table created before such a column existed gets it."""
+    return [
+        sql.SQL("alter table {} add column if not exists {}").format(
+            sql.Identifier("raw", name), sql.SQL(column)
+        )
+        for column in FILE_RAW_TABLES[name]
+        if "not null" not in column
+    ]
+
+
 def ensure_schema(url: str | None = None) -> None:
     """Apply ``schema.sql`` and the file and API raw tables; safe on every task start (lock)."""
     ddl = DDL_PATH.read_text(encoding="utf-8")
@@ -104,6 +122,8 @@ def ensure_schema(url: str | None = None) -> None:
         conn.execute(ddl)
         for name in FILE_RAW_TABLES:
             conn.execute(file_raw_ddl(name))
+            for statement in file_raw_added_columns(name):
+                conn.execute(statement)
         for name, comment in API_RAW_TABLES.items():
             conn.execute(
                 API_RAW_DDL.format(table=sql.Identifier("raw", name), comment=sql.Literal(comment))

@@ -15,6 +15,9 @@ create table if not exists ops.dealers (
     first_seen_at timestamptz not null default now(),
     updated_at timestamptz not null default now()
 );
+-- The sales manager charged with the assignment SLA (config/dealers.yml `manager`); null: the
+-- dealer as a whole ("(dealer)" in the marts).
+alter table ops.dealers add column if not exists manager text;
 
 create table if not exists ops.load_batches (
     batch_id uuid primary key,

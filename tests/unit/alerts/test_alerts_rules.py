@@ -220,7 +220,9 @@ def test_one_model_per_rule_type_with_its_defaults():
     )
     assert sla.direction == "above" and sla.period_column == "week_start"
     assert quality.metric == "failed_check" and quality.include_warnings is True
-    assert overdue.max_lead_age_days == 30 and not hasattr(overdue, "cadence_days")
+    # no lookback limit and no second copy of the cadences: the mart has them
+    assert overdue.grades == ("A", "B", "C", "D")
+    assert not hasattr(overdue, "max_lead_age_days") and not hasattr(overdue, "cadence_days")
 
 
 def test_committed_alert_rules_are_valid():
@@ -231,19 +233,22 @@ def test_committed_alert_rules_are_valid():
     assert rules["lead_volume_drop"].threshold == -3.5
 
 
-def test_grade_cadences_come_from_the_funnel_settings_seed():
-    from dealerfunnel.alerts.evaluators import grade_cadence_days
-    from dealerfunnel.settings import FunnelSettings, load_funnel_settings
+def test_overdue_rule_holds_no_cadence_and_no_lookback():
+    from dealerfunnel.alerts import evaluators
+    from dealerfunnel.settings import ConfigError
 
-    seed = load_funnel_settings()
-    assert [grade_cadence_days(seed, g, "SH001") for g in "ABCD"] == [3, 7, 28, 90]
-    assert grade_cadence_days(seed, "E", "SH001") is None
-    override = FunnelSettings(
-        group={"grade_a_max_days_between_contacts": "3"},
-        dealers={"GZ001": {"grade_a_max_days_between_contacts": "2"}},
-    )
-    assert grade_cadence_days(override, "A", "GZ001") == 2
-    assert grade_cadence_days(override, "A", "SH001") == 3
+    # the grade cadences live in funnel_settings.csv, read by dbt only
+    assert not hasattr(evaluators, "grade_cadence_days")
+    with pytest.raises(ConfigError, match="max_lead_age_days"):
+        parse_rules(
+            {"rules": [{"rule": "o", "type": "overdue_followups", "threshold": 0,
+                        "max_lead_age_days": 30}]}
+        )  # fmt: skip
+    with pytest.raises(ConfigError, match="grades"):
+        parse_rules(
+            {"rules": [{"rule": "o", "type": "overdue_followups", "threshold": 0,
+                        "grades": ["E"]}]}
+        )  # fmt: skip
 
 
 def test_data_quality_runs_in_one_dag_only():

@@ -138,7 +138,7 @@ REMOVED_FROM_GX = [
       "first_contacts_due", "first_contacts_met"]),
     ("mart_sla_compliance", "not_null", "dealer_code"),
     ("mart_sla_compliance", "unique_combination_of_columns",
-     ["dealer_code", "consultant", "week_start"]),
+     ["dealer_code", "responsible_role", "responsible", "week_start"]),
     # mart_channel_roi
     ("mart_channel_roi", "contract",
      ["dealer_code", "channel", "campaign", "spend", "leads", "leads_won", "cost_per_lead",

@@ -1,6 +1,7 @@
 """A seeded synthetic dealer group, written as dealer CRM export files (DESIGN.md section 3).
 
-:func:`generate` writes ``<landing_dir>/<dealer_code>/{leads,stage_events,followups}_YYYY-MM.csv``
+:func:`generate` writes
+``<landing_dir>/<dealer_code>/{leads,stage_events,followups,activities}_YYYY-MM.csv``
 for the registered dealers of ``config/dealers.yml`` plus the unregistered folder ``NB001``,
 and returns a manifest (see :func:`generate`) so tests can check that nothing is lost.
 
@@ -20,7 +21,20 @@ What the data looks like:
   events are exact duplicates, and stage event files are not sorted by time. Nothing happens
   after the end of the window (``start + weeks``): the export is a snapshot taken then.
 - **Follow-ups**: the first contact usually within a day of assignment, a grade-dependent
-  cadence for interested leads, after-sale calls for won leads.
+  cadence for interested leads, after-sale calls for won leads. Every follow-up has an
+  ``outcome`` (``reached``; about a quarter of first contacts come after an unanswered call,
+  ``no_answer`` / ``busy`` / ``voicemail``, an *attempt*), a ``purpose`` (``sales`` or
+  ``after_sales``) and usually a ``recorded_at`` (mostly the same day); the contact that graded
+  the lead carries its ``grade``. A lead is graded when a consultant has reached it; a graded lead
+  still open at the end of the window is followed up within its grade's cadence
+  (``grade_<g>_max_days_between_contacts`` of ``funnel_settings.csv``) up to the end, except:
+- **Planted overdue lead.** ``SH001`` has one open grade-D lead, ``PLANTED_OVERDUE_LEAD`` of the
+  manifest, last contacted ``PLANTED_OVERDUE_DAYS`` days before the end of the window: more than
+  the D cadence (90 days), so the overdue follow-up rule fires for it and for nothing else.
+- **Activities** (``activities_YYYY-MM.csv``): appointments, showroom visits and test drives of
+  interested leads, quotes, ``order_signed`` at the win, ``delivered`` a few days later (before the
+  first after-sales call; none when it would fall after the window), and ``first_service`` about
+  90 days after delivery, with an after-sales first-service reminder call before it.
 - **Alert scenario.** The share of leads reaching ``interested`` is drawn *per cohort*
   (dealer x week of creation x channel), not per lead, so every weekly rate is close to its
   target: 60% everywhere, except for dealer ``GZ001``, whose leads created in the LAST 3
@@ -33,9 +47,11 @@ What the data looks like:
   ``CD001/followups_legacy_export.csv`` without an ``occurred_at`` column (rejected whole).
   All files of ``BJ001`` start with a UTF-8 BOM.
 
-Output is byte-identical for the same arguments: one :class:`random.Random` drives
-everything, iteration orders are fixed, lines end in ``\\n``, and files are replaced
-atomically (written to a hidden temporary name first, which the loader ignores).
+Output is byte-identical for the same arguments: one :class:`random.Random` drives the
+leads, stages and the follow-ups' times, a second one seeded from the same seed the additions
+(outcomes, attempts, recorded_at, activities, cadence follow-ups of open leads), iteration
+orders are fixed, lines end in ``\\n``, and files are replaced atomically (written to a hidden
+temporary name first, which the loader ignores).
 """
 
 from __future__ import annotations
@@ -51,7 +67,7 @@ from itertools import accumulate
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from dealerfunnel.settings import load_dealer_registry
+from dealerfunnel.settings import FunnelSettings, load_dealer_registry, load_funnel_settings
 
 DEFAULT_SEED = 20261123
 UNREGISTERED_DEALER = "NB001"
@@ -83,8 +99,27 @@ LEAD_COLUMNS = (
     "utm_source",
 )
 STAGE_COLUMNS = ("lead_id", "stage", "occurred_at", "consultant")
-FOLLOWUP_COLUMNS = ("lead_id", "occurred_at", "method", "consultant", "note")
-COLUMNS = {"leads": LEAD_COLUMNS, "stage_events": STAGE_COLUMNS, "followups": FOLLOWUP_COLUMNS}
+FOLLOWUP_COLUMNS = (
+    "lead_id",
+    "occurred_at",
+    "method",
+    "consultant",
+    "note",
+    "outcome",
+    "grade",
+    "purpose",
+    "recorded_at",
+)
+ACTIVITY_COLUMNS = ("lead_id", "activity", "occurred_at", "consultant", "outcome", "detail")
+COLUMNS = {
+    "leads": LEAD_COLUMNS,
+    "stage_events": STAGE_COLUMNS,
+    "followups": FOLLOWUP_COLUMNS,
+    "activities": ACTIVITY_COLUMNS,
+}
+PLANTED_DEALER = "SH001"
+PLANTED_OVERDUE_DAYS = 100
+ATTEMPT_OUTCOMES = ("no_answer", "busy", "voicemail")
 
 FUNNEL = ("potential", "interested", "needs_defined", "decision", "won")
 VOCABULARIES = {
@@ -205,6 +240,19 @@ BAD_TIMESTAMPS = (
 
 
 @dataclass
+class Followup:
+    when: datetime  # dealer local time, naive
+    method: str
+    consultant: str
+    note: str
+    purpose: str = "sales"
+    outcome: str = "reached"
+    grade: str = ""
+    recorded: datetime | None = None
+    extra: bool = False  # added by the second random stream (see the module docstring)
+
+
+@dataclass
 class Lead:
     dealer_code: str
     created: datetime  # dealer local time, naive, whole seconds
@@ -222,7 +270,9 @@ class Lead:
     offset_created: bool = False
     reaches_interested: bool = False
     events: list[tuple[str, datetime]] = field(default_factory=list)
-    followups: list[tuple[datetime, str, str, str]] = field(default_factory=list)
+    followups: list[Followup] = field(default_factory=list)
+    activities: list[tuple[str, datetime, str]] = field(default_factory=list)
+    is_planted_overdue: bool = False
 
 
 @dataclass(frozen=True)
@@ -532,11 +582,13 @@ def _followup(
     *,
     first: bool = False,
     note: str | None = None,
+    purpose: str = "sales",
 ) -> None:
     consultant = lead.consultant
     if not first and rng.random() < 0.05:
         consultant = rng.choice(spec.consultants)  # a colleague covering
-    lead.followups.append((when, method, consultant, note or rng.choice(NOTES[method])))
+    note = note or rng.choice(NOTES[method])
+    lead.followups.append(Followup(when, method, consultant, note, purpose))
 
 
 def _cadence_followups(
@@ -563,7 +615,8 @@ def _after_sale_followups(
     for days, jitter in ((2, 1), (7, 1), (30, 3), (90, 5)):
         when = _next_opening(_after(won, (days + rng.uniform(-jitter, jitter)) * 86400), rng)
         if when < end and rng.random() < 0.85:
-            _followup(rng, spec, lead, when, "phone", note=rng.choice(AFTER_SALE_NOTES))
+            note = rng.choice(AFTER_SALE_NOTES)
+            _followup(rng, spec, lead, when, "phone", note=note, purpose="after_sales")
 
 
 def _maybe_skip_stage(rng: random.Random, lead: Lead) -> None:
@@ -574,6 +627,134 @@ def _maybe_skip_stage(rng: random.Random, lead: Lead) -> None:
     middle = funnel[1:-1]
     drop = rng.sample(middle, k=2 if len(middle) >= 2 and rng.random() < 0.3 else 1)
     lead.events = [e for i, e in enumerate(lead.events) if i not in drop]
+
+
+# -- the follow-up rules' columns (own random stream) ------------------------------------------
+
+
+def _plant_overdue_lead(spec: DealerSpec, leads: Sequence[Lead], end: datetime) -> dict | None:
+    """Make the open lead whose first contact is the latest one at least
+    ``PLANTED_OVERDUE_DAYS`` days before ``end`` a grade-D lead whose later follow-ups were all
+    unanswered calls (attempts): its last contact is that old, past the D cadence (90 days).
+    Times and counts of its rows stay as simulated (the first random stream is unchanged)."""
+    target = end - timedelta(days=PLANTED_OVERDUE_DAYS)
+    candidates = [
+        lead
+        for lead in leads
+        if lead.followups
+        and not {"won", "lost"} & {stage for stage, _ in lead.events}
+        and lead.followups[0].when <= target
+        and all(fu.purpose == "sales" for fu in lead.followups)
+    ]
+    if not candidates:
+        return None
+    lead = max(candidates, key=lambda candidate: candidate.followups[0].when)
+    lead.grade, lead.is_planted_overdue = "D", True
+    first, *later = lead.followups
+    first.outcome = "reached"
+    for fu in later:
+        fu.method, fu.note, fu.outcome = "phone", "无人接听", "no_answer"
+    return {
+        "dealer_code": spec.dealer_code,
+        "lead_id": lead.lead_id,
+        "grade": "D",
+        "last_contact": _ts(first.when),
+        "attempts_after": len(later),
+        "days_before_end": round((end - first.when).total_seconds() / 86400, 2),
+    }
+
+
+def _cadence_max_days(settings: FunnelSettings, grade: str, dealer_code: str) -> float:
+    return settings.number(f"grade_{grade.lower()}_max_days_between_contacts", dealer_code)
+
+
+def _followup_rules(
+    rng: random.Random, spec: DealerSpec, lead: Lead, end: datetime, settings: FunnelSettings
+) -> None:
+    """Outcomes, attempts, grades, purposes, recorded_at and activities of one lead."""
+    sales = [fu for fu in lead.followups if fu.purpose == "sales"]
+    if not sales:
+        lead.grade = ""  # graded when a consultant has talked to the customer
+    elif lead.grade:
+        sales[0].grade = lead.grade
+    stages = dict(lead.events)
+    closed = "won" in stages or "lost" in stages
+    if lead.grade and not closed and not lead.is_planted_overdue:
+        _keep_cadence(rng, spec, lead, end, settings)
+    if sales and lead.assigned and rng.random() < 0.25:
+        attempt = sales[0].when - timedelta(seconds=rng.uniform(1800, 4 * 3600))
+        if attempt > lead.assigned:
+            outcome = rng.choice(ATTEMPT_OUTCOMES)
+            consultant = sales[0].consultant
+            attempt_row = Followup(attempt, "phone", consultant, "无人接听", outcome=outcome)
+            attempt_row.extra = True
+            lead.followups.append(attempt_row)
+    for fu in lead.followups:
+        late = rng.random() < 0.06
+        recorded = fu.when + timedelta(seconds=rng.uniform(120, 3 * 3600))
+        if late:
+            recorded += timedelta(days=1)
+        fu.recorded = recorded if recorded < end and rng.random() < 0.9 else None
+    lead.followups.sort(key=lambda fu: fu.when)
+    _activities(rng, spec, lead, end)
+
+
+def _keep_cadence(
+    rng: random.Random, spec: DealerSpec, lead: Lead, end: datetime, settings: FunnelSettings
+) -> None:
+    """Follow an open graded lead up within its cadence until ``end``."""
+    longest = _cadence_max_days(settings, lead.grade, spec.dealer_code) * 86400
+    last = max(fu.when for fu in lead.followups if fu.purpose == "sales")
+    while (end - last).total_seconds() > 0.6 * longest:
+        when = last + timedelta(seconds=rng.uniform(0.3, 0.6) * longest)
+        if not 8 <= when.hour < 21:
+            when = when.replace(hour=rng.randrange(9, 20))
+        if when <= last or when >= end:
+            break
+        method = rng.choices(("phone", "wechat", "visit", "sms"), weights=(4, 4, 2, 1))[0]
+        note = rng.choice(NOTES[method])
+        lead.followups.append(Followup(when, method, lead.consultant, note, extra=True))
+        last = when
+
+
+def _activities(rng: random.Random, spec: DealerSpec, lead: Lead, end: datetime) -> None:
+    """Funnel activities; ``delivered`` after the win and before the first after-sales call."""
+    stages = dict(lead.events)
+    interested = stages.get("interested")
+    if interested and rng.random() < 0.6:
+        appointment = interested + timedelta(hours=rng.uniform(1, 48))
+        visit = appointment + timedelta(days=rng.uniform(1, 5))
+        if visit < end:
+            showed = rng.random() < 0.75
+            lead.activities.append(("appointment", appointment, "show" if showed else "no_show"))
+            if showed:
+                lead.activities.append(("showroom_visit", visit, ""))
+                if rng.random() < 0.6:
+                    lead.activities.append(("test_drive", visit + timedelta(minutes=40), ""))
+    if "decision" in stages:
+        lead.activities.append(("quote", stages["decision"], ""))
+    won = stages.get("won")
+    if won is None:
+        return
+    lead.activities.append(("order_signed", won, ""))
+    after_sales = [fu.when for fu in lead.followups if fu.purpose == "after_sales"]
+    if after_sales:
+        delivered = won + (min(after_sales) - won) * rng.uniform(0.3, 0.95)
+        opening = _next_opening(delivered, rng)
+        delivered = opening if opening < min(after_sales) else delivered
+    else:
+        delivered = _next_opening(won + timedelta(days=rng.uniform(0.5, 3)), rng)
+    if delivered >= end:
+        return
+    lead.activities.append(("delivered", delivered, ""))
+    reminder = delivered + timedelta(days=rng.uniform(77, 88))
+    if reminder < end and rng.random() < 0.7:
+        lead.followups.append(
+            Followup(reminder, "phone", lead.consultant, "提醒首保", "after_sales", extra=True)
+        )
+    service = delivered + timedelta(days=rng.uniform(85, 100))
+    if service < end:
+        lead.activities.append(("first_service", service, ""))
 
 
 # -- rows and files -------------------------------------------------------------------------
@@ -648,16 +829,21 @@ def _dealer_files(rng: random.Random, spec: DealerSpec, leads: Sequence[Lead]) -
             target.append(row)
             if rng.random() < 0.01:
                 target.append(list(row))  # duplicated export line
-        for when, method, consultant, note in lead.followups:
-            text = _ts(when)[:16] if rng.random() < 0.5 else _ts(when)
-            row = [lead.lead_id, text, method, consultant, note]
-            files.get("followups", _month(when)).rows.append(row)
+        for fu in lead.followups:
+            text = _ts(fu.when) if fu.extra or rng.random() >= 0.5 else _ts(fu.when)[:16]
+            recorded = _ts(fu.recorded) if fu.recorded else ""
+            row = [lead.lead_id, text, fu.method, fu.consultant, fu.note, fu.outcome, fu.grade]
+            row += [fu.purpose, recorded]
+            files.get("followups", _month(fu.when)).rows.append(row)
+        for activity, when, outcome in lead.activities:
+            row = [lead.lead_id, activity, _ts(when), lead.consultant, outcome, ""]
+            files.get("activities", _month(when)).rows.append(row)
     for name in sorted(files.by_name):
         out = files.by_name[name]
         if out.obj == "stage_events":
             rng.shuffle(out.rows)
-        elif out.obj == "followups":
-            out.rows.sort(key=lambda r: (r[0], r[1]))
+        elif out.obj in ("followups", "activities"):
+            out.rows.sort(key=lambda r: (r[0], r[1], r[2]))
     return files
 
 
@@ -687,6 +873,7 @@ def _add_bad_rows(
                 row = [lead.lead_id, "potential", value, ""]
             else:
                 row = [lead.lead_id, value, "phone", lead.consultant, "called, no answer"]
+                row += ["no_answer", "", "sales", ""]
             _insert(rng, out, row, "unparseable_timestamp")
     for _ in range(UNKNOWN_STAGE_ROWS):
         lead = rng.choice(population)
@@ -755,7 +942,10 @@ def generate(
     if n_leads < 1 or weeks < 1:
         raise ValueError("n_leads and weeks must be at least 1")
     rng = random.Random(seed)  # noqa: S311 - synthetic data, not security
+    extra = random.Random(f"{seed}:followup-rules")  # noqa: S311 - the additions, own stream
+    settings = load_funnel_settings()
     end = datetime(start.year, start.month, start.day) + timedelta(weeks=weeks)
+    planted: dict | None = None
     specs = _dealer_specs(rng)
     leads: dict[str, list[Lead]] = {}
     files: dict[str, _Files] = {}
@@ -764,13 +954,19 @@ def generate(
         _choose_interested(rng, spec, dealer_leads, start, weeks)
         for lead in dealer_leads:
             _simulate(rng, spec, lead, end)
+        if spec.dealer_code == PLANTED_DEALER:
+            planted = _plant_overdue_lead(spec, dealer_leads, end)
+        for lead in dealer_leads:
+            _followup_rules(extra, spec, lead, end, settings)
         leads[spec.dealer_code] = dealer_leads
         files[spec.dealer_code] = _dealer_files(rng, spec, dealer_leads)
     _add_bad_rows(rng, specs, leads, files)
     legacy_dealer = LEGACY_DEALER if LEGACY_DEALER in leads else specs[0].dealer_code
     legacy = _legacy_file(rng, legacy_dealer, leads[legacy_dealer])
     files[legacy_dealer].by_name[legacy.name] = legacy
-    return _write_all(landing_dir, specs, leads, files, legacy, seed=seed, start=start, end=end)
+    manifest = _write_all(landing_dir, specs, leads, files, legacy, seed=seed, start=start, end=end)
+    manifest["planted_overdue_lead"] = planted
+    return manifest
 
 
 def _write_all(
@@ -824,7 +1020,7 @@ def _manifest(
     start: date,
     end: datetime,
 ) -> dict:
-    rows_by_object = {"leads": 0, "stage_events": 0, "followups": 0}
+    rows_by_object = {"leads": 0, "stage_events": 0, "followups": 0, "activities": 0}
     bad_rows: dict[str, int] = {"unparseable_timestamp": 0, "unknown_stage": 0}
     for entry in manifest_files:
         rows_by_object[entry["object"]] += entry["rows"]

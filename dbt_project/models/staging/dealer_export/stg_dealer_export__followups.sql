@@ -1,5 +1,8 @@
--- One row per distinct follow-up contact: dealer × lead_id × occurred_at × method × consultant × note.
--- The same contact exported again (identical content) is kept once.
+-- One row per distinct follow-up: dealer × lead_id × occurred_at × method × consultant × note.
+-- The same follow-up exported again (identical content) is kept once (the latest copy's outcome,
+-- grade, purpose and recorded_at). outcome: lower case, spaces and hyphens as '_' ('No Answer' ->
+-- no_answer); grade: upper case (the lead's grade after this follow-up); purpose: sales or
+-- after_sales (validated by the loader), null when not given.
 
 with
 
@@ -18,6 +21,10 @@ cleaned as (
         nullif(lower(trim(payload ->> 'method')), '') as contact_method,
         nullif(trim(payload ->> 'consultant'), '') as consultant,
         nullif(trim(payload ->> 'note'), '') as note,
+        nullif(regexp_replace(lower(btrim(payload ->> 'outcome')), '[\s-]+', '_', 'g'), '') as outcome,
+        nullif(upper(btrim(payload ->> 'grade')), '') as grade,
+        nullif(lower(btrim(payload ->> 'purpose')), '') as purpose,
+        recorded_at,
         _batch_id as batch_id,
         _file_name as file_name,
         _row_number as file_row_number,
@@ -53,6 +60,10 @@ final as (
         contact_method,
         consultant,
         note,
+        outcome,
+        grade,
+        purpose,
+        recorded_at,
         batch_id,
         file_name,
         file_row_number,

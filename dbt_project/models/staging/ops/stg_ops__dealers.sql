@@ -16,6 +16,7 @@ renamed as (
         region,
         brand,
         timezone,
+        manager,
         is_registered,
         first_seen_at,
         updated_at

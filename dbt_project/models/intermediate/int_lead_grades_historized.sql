@@ -1,0 +1,109 @@
+-- One row per resolved lead × grade period (lead_grade_key): the lead's grade history as a slowly
+-- changing dimension of type 2, so every contact is judged by the grade valid AT ITS TIME (DESIGN.md
+-- §2), not by the lead's latest grade. A period is [valid_from, valid_to); valid_to is NULL for the
+-- current grade (is_current).
+--
+-- Grade changes, in time order:
+--   lead       the grade of the lead record (int_leads_resolved.grade), valid from created_at;
+--   followup   a follow-up's `grade` (the grade after that contact), valid from its occurred_at.
+-- A CRM's own grade / rating history is one more import CTE in `grade_changes` (source name in
+-- grade_source) once it is staged. Changes at the same moment: the follow-up wins over the lead
+-- record. Consecutive changes to the same grade are one period. Grades are upper case as given; only
+-- A-D have a cadence (is_graded), any other value counts as ungraded for the follow-up rules.
+
+with
+
+leads as (
+
+    select * from {{ ref('int_leads_resolved') }}
+
+),
+
+followups as (
+
+    select * from {{ ref('int_followups_matched_to_leads') }}
+
+),
+
+grade_changes as (
+
+    select
+        lead_key,
+        created_at as changed_at,
+        upper(btrim(grade)) as grade,
+        'lead'::text as grade_source,
+        0 as source_order
+    from leads
+    where nullif(btrim(grade), '') is not null
+
+    union all
+
+    select
+        lead_key,
+        occurred_at as changed_at,
+        grade,
+        'followup'::text as grade_source,
+        1 as source_order
+    from followups
+    where grade is not null
+
+),
+
+-- at one moment only the last change counts
+sequenced as (
+
+    select
+        *,
+        lead(changed_at) over (
+            partition by lead_key order by changed_at, source_order, grade
+        ) as next_changed_at
+    from grade_changes
+
+),
+
+changes as (
+
+    select *
+    from sequenced
+    where
+        next_changed_at is null or next_changed_at > changed_at
+
+),
+
+periods as (
+
+    select
+        lead_key,
+        grade,
+        grade_source,
+        changed_at,
+        lag(grade) over (partition by lead_key order by changed_at) as grade_before
+    from changes
+
+),
+
+starts as (
+
+    select *
+    from periods
+    where grade_before is null or grade_before != grade
+
+),
+
+final as (
+
+    select
+        md5(lead_key || '|' || to_char(changed_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US'))
+            as lead_grade_key,
+        lead_key,
+        grade,
+        grade in ('A', 'B', 'C', 'D') as is_graded,
+        grade_source,
+        changed_at as valid_from,
+        lead(changed_at) over (partition by lead_key order by changed_at) as valid_to,
+        lead(changed_at) over (partition by lead_key order by changed_at) is null as is_current
+    from starts
+
+)
+
+select * from final
