@@ -26,7 +26,12 @@ from dealerfunnel.warehouse import ensure_schema
 from dealerfunnel_demo.databases import with_database
 from dealerfunnel_demo.synth import generate
 
-RAW_TABLES = ("dealer_export__leads", "dealer_export__stage_events", "dealer_export__followups")
+RAW_TABLES = (
+    "dealer_export__leads",
+    "dealer_export__stage_events",
+    "dealer_export__followups",
+    "dealer_export__activities",
+)
 
 
 @pytest.fixture
@@ -210,3 +215,43 @@ def test_files_the_set_based_path_leaves_to_the_row_parser(two_warehouses, tmp_p
             "select file_name, line_number, reason from ops.quarantine order by 1, 2"
         ).fetchall()
     assert ("leads_quoted.csv", 4, "unparseable created_at: 'bad date'") in quarantined
+
+
+def test_closed_vocabularies_land_the_same_both_ways(two_warehouses, tmp_path) -> None:
+    """activities.activity and followups.purpose: known values (any case, padded) load, an
+    unknown one quarantines its row with the row parser's reason, an empty purpose is NULL."""
+    root = tmp_path / "landing"
+    folder = root / "SH001"
+    folder.mkdir(parents=True)
+    (folder / "activities_2026-05.csv").write_text(
+        "lead_id,activity,occurred_at\n"
+        "A1,test_drive,2026-05-04 10:00\n"
+        "A2, Showroom_Visit ,2026-05-04 11:00\n"
+        "A3,DELIVERED,2026-05-05\n"
+        "A4,teleport,2026-05-05\n"
+        "A5,,2026-05-05\n",
+        encoding="utf-8",
+    )
+    (folder / "followups_2026-05.csv").write_text(
+        "lead_id,occurred_at,method,purpose,outcome\n"
+        "F1,2026-05-04 10:00,phone,sales,reached\n"
+        "F2,2026-05-04 11:00,phone, After_Sales ,reached\n"
+        "F3,2026-05-05 09:00,sms,,\n"
+        "F4,2026-05-05 09:30,phone,marketing,reached\n",
+        encoding="utf-8",
+    )
+    _land_both(two_warehouses, root)
+    assert set(_methods(two_warehouses[0]).values()) == {"set_based"}
+    with psycopg.connect(two_warehouses[0]) as conn:
+        reasons = conn.execute(
+            "select file_name, line_number, reason from ops.quarantine order by 1, 2"
+        ).fetchall()
+        activities = conn.execute(
+            "select lead_id, activity from raw.dealer_export__activities order by 1"
+        ).fetchall()
+    assert reasons == [
+        ("activities_2026-05.csv", 5, "unknown activity 'teleport'"),
+        ("activities_2026-05.csv", 6, "empty activity"),
+        ("followups_2026-05.csv", 5, "unknown purpose 'marketing'"),
+    ]
+    assert activities == [("A1", "test_drive"), ("A2", "showroom_visit"), ("A3", "delivered")]

@@ -42,8 +42,10 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from dealerfunnel.landing.parsing import (
+    ACTIVITIES,
     CANONICAL_CODES,
     CHECKED_TIMESTAMP_COLUMNS,
+    CHECKED_VALUE_COLUMNS,
     REQUIRED_COLUMNS,
     ParsedRow,
     RowParser,
@@ -220,8 +222,8 @@ def _digest(rows: Iterable[Sequence[str]]) -> str:
 def _kind(column: str) -> str | None:
     if column == "lead_id":
         return "id"
-    if column == "stage":
-        return "stage"
+    if column in ("stage", "activity"):
+        return column
     if column.endswith("_at"):
         return "timestamp"
     return None
@@ -271,6 +273,7 @@ def load(
     by_name = dict(zip(bulk.header, columns, strict=True))
     present = [c for c in (*typed_columns(obj), *CHECKED_TIMESTAMP_COLUMNS[obj]) if c in by_name]
     stamps = [c for c in present if _kind(c) == "timestamp"]
+    vocabularies = {c: v for c, v in CHECKED_VALUE_COLUMNS.get(obj, {}).items() if c in by_name}
     statement = sql.SQL(
         """
         with typed as (
@@ -321,7 +324,18 @@ def load(
             for c in stamps
             for name, template in _TIMESTAMP_PARTS.items()
         ),
-        ok=sql.SQL(" and ").join(_check(c, obj) for c in present),
+        ok=sql.SQL(" and ").join(
+            [
+                *(_check(c, obj) for c in present),
+                # an optional column with a closed vocabulary: empty, or one of its values
+                *(
+                    sql.SQL("({v} = '' or lower({v}) = any({values}))").format(
+                        v=_trimmed(by_name[c]), values=sql.Placeholder(f"values_{c}")
+                    )
+                    for c in vocabularies
+                ),
+            ]
+        ),
         rows=rows,
         table=target.table,
         raw_columns=sql.SQL(", ").join(
@@ -340,6 +354,8 @@ def load(
         "not_after": target.load_time + timedelta(minutes=target.skew_minutes),
         # the row-by-row path accepts a canonical code before it looks up the vocabulary
         "names": bulk.header,  # a parameter: a header is data, whatever it holds
+        "activities": list(ACTIVITIES),
+        **{f"values_{c}": list(values) for c, values in vocabularies.items()},
         "vocab": Jsonb({**dict(target.vocabulary), **{c: c for c in CANONICAL_CODES}}),
         **{f"m{i}": v for i, v in enumerate(target.metadata.values())},
     }
@@ -401,6 +417,10 @@ def _value(name: str, column: str) -> sql.Composable:
         return _trimmed(column)
     if kind == "stage":
         return sql.SQL("(%(vocab)s::jsonb ->> lower({}))").format(_trimmed(column))
+    if kind == "activity":
+        return sql.SQL("(case when lower({v}) = any(%(activities)s) then lower({v}) end)").format(
+            v=_trimmed(column)
+        )
     return sql.SQL(_TIMESTAMP_VALUE).format(**{p: _part(name, p) for p in _TIMESTAMP_PARTS})
 
 
@@ -409,7 +429,7 @@ def _check(name: str, obj: str) -> sql.Composable:
     kind = _kind(name)
     if kind == "id":
         return sql.SQL("{} <> ''").format(_typed(name))
-    if kind == "stage":
+    if kind in ("stage", "activity"):
         return sql.SQL("{} is not null").format(_typed(name))
     parsed_ok = sql.SQL("coalesce({} <= %(not_after)s, false)").format(_typed(name))
     if name in REQUIRED_COLUMNS[obj]:
