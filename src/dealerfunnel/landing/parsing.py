@@ -592,6 +592,10 @@ class RowParser:
     With ``load_time``, a timestamp later than ``load_time + clock_skew_minutes`` is an error
     (``timestamp in the future: created_at 2099-01-01 > load time + 10 min``): every
     timestamp column of the object, typed or checked.
+
+    Every rule here has a twin in SQL in :mod:`dealerfunnel.landing.bulk` (the set-based path
+    must find exactly the rows this finds bad): a new rule goes into both, and
+    ``tests/integration/test_landing_bulk.py`` proves them equal.
     """
 
     def __init__(
