@@ -28,6 +28,8 @@ EXPORT_COLUMNS = {
     "leads": ("lead_id", "created_at", "assigned_at"),
     "stage_events": ("lead_id", "stage", "occurred_at"),
     "followups": ("lead_id", "occurred_at"),
+    "surveys": ("lead_id", "occurred_at", "score", "scale_max", "kind"),
+    "targets": ("month", "metric", "target", "consultant"),
 }
 
 

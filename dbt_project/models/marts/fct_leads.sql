@@ -22,6 +22,8 @@
 -- HMAC-SHA256 of the normalized phone / e-mail with the pipeline's secret key (macro pii_hash), so HQ
 -- can count and join customers; phone_masked (138****1234), email_masked (z***@example.com) and
 -- customer_name_masked (张**) let a consultant recognise one.
+-- satisfaction_score: the average of the lead's survey answers on the 0-10 scale
+-- (int_surveys_aggregated_to_leads); NULL when the customer never answered.
 
 with
 
@@ -46,6 +48,12 @@ followups as (
 dealers as (
 
     select * from {{ ref('stg_ops__dealers') }}
+
+),
+
+surveys as (
+
+    select * from {{ ref('int_surveys_aggregated_to_leads') }}
 
 ),
 
@@ -94,6 +102,7 @@ leads_joined as (
         followups.first_contact_at,
         followups.last_contact_at,
         coalesce(followups.followup_count, 0) as followup_count,
+        surveys.satisfaction_score,
         stages.interested_at,
         stages.needs_defined_at,
         stages.decision_at,
@@ -125,6 +134,8 @@ leads_joined as (
         on leads.lead_key = stages.lead_key
     left join followups
         on leads.lead_key = followups.lead_key
+    left join surveys
+        on leads.lead_key = surveys.lead_key
     left join dealers
         on leads.dealer_code = dealers.dealer_code
     left join settings
@@ -252,7 +263,8 @@ final as (
         email_masked,
         customer_name_masked,
         last_contact_at,
-        followup_count
+        followup_count,
+        satisfaction_score
     from durations
 
 )
