@@ -571,7 +571,7 @@ def headline_ranking_block(scope: Scope, grain: str, start: date, label: str) ->
                 _change(r["change_vs_previous_period"]),
                 _change(r["change_vs_previous_year"]),
             ]
-            for r in sorted(rows, key=lambda r: (r["is_group_total"], r["dealer_code"]))
+            for r in sorted(rows, key=_ranking_order)
             if r["metric"] in figures.HEADLINE_METRICS
         ],
     }
@@ -581,6 +581,14 @@ def headline_ranking_block(scope: Scope, grain: str, start: date, label: str) ->
     else:
         figure = figures.ranking_heatmap_figure(rows, names, title)
     return Block(title, figure, note, table)
+
+
+def _ranking_order(row: dict[str, Any]) -> tuple:
+    """Dealers by code, the group total last; each dealer's metrics in headline order."""
+    order = list(figures.HEADLINE_METRICS)
+    metric = row["metric"]
+    position = order.index(metric) if metric in order else len(order)
+    return (row["is_group_total"], row["dealer_code"], position)
 
 
 def _change(value: float | None) -> str:
