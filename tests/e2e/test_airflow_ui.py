@@ -26,17 +26,13 @@ from browser import CHROMIUM, CHROMIUM_FLAGS
 from conftest import require
 from websockets.sync.client import connect
 
+from .airflow_stack import free_port
+
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 ROOT = Path(__file__).resolve().parents[2]
 DAG_IDS = ("dealer_exports_extract", "extract_ad_platforms", "funnel_transform", "funnel_alerts")
 MARKER = "report index written by test_airflow_ui"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Command:

@@ -449,20 +449,16 @@ def ranking_heatmap_figure(rows: Sequence[Row], names: Mapping[str, str], title:
 def change_figure(rows: Sequence[Row], previous: str, title: str) -> Spec:
     """Per headline metric, the change on the previous period and on the same period a year
     before (as the mart publishes them: relative, NULL when there is no base)."""
-    shown = [r for m in HEADLINE_METRICS for r in rows if r["metric"] == m]
-    x = [HEADLINE_METRICS[r["metric"]] for r in shown]
-    data = [
-        {
-            "type": "bar",
-            "name": name,
-            "x": x,
-            "y": [r.get(column) for r in shown],
-            "hovertemplate": "%{x}: %{y:+.0%}<extra>" + name + "</extra>",
-        }
-        for column, name in (
-            ("change_vs_previous_period", f"vs the previous {previous}"),
-            ("change_vs_previous_year", "vs a year before"),
-        )
+    shown = [
+        {**r, "label": HEADLINE_METRICS[r["metric"]]}
+        for m in HEADLINE_METRICS
+        for r in rows
+        if r["metric"] == m
     ]
-    layout = _layout(title, barmode="group", yaxis={"tickformat": "+.0%", "title": "change"})
-    return {"data": data, "layout": layout}
+    changes = {
+        "change_vs_previous_period": f"vs the previous {previous}",
+        "change_vs_previous_year": "vs a year before",
+    }
+    spec = rate_bars_figure(shown, "label", changes, title)
+    spec["layout"]["yaxis"] = {"tickformat": "+.0%", "title": {"text": "change"}}
+    return spec
