@@ -10,7 +10,7 @@ export PYTHONPATH := $(CURDIR)/tools
 export DEALERFUNNEL_HOME := $(CURDIR)
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install demo run roles docs test test-fast lint format compose-check bench stop-warehouse clean lock
+.PHONY: help install demo run roles docs airflow test test-fast lint format compose-check bench stop-warehouse clean lock
 
 help:
 	@echo "make demo   - install, generate a synthetic dealer group, run every DAG through Airflow"
@@ -19,6 +19,7 @@ help:
 	@echo "make roles  - create the warehouse roles; READER=r DEALERS=SH001,SH002 maps a dealer reader,"
 	@echo "              HQ=r an HQ reader; PASSWORD_ENV=VAR creates that login with the password in \$$VAR"
 	@echo "make docs   - serve the report pages, dbt docs and GX Data Docs on one local address (PORT=8765)"
+	@echo "make airflow - the Airflow UI, scheduler, dag-processor and triggerer locally (AIRFLOW_PORT=8080)"
 	@echo "make lint   - ruff + sqlfluff"
 	@echo "make bench  - benchmarks (see BENCHMARKS.md)"
 	@echo "make stop-warehouse - stop the embedded PostgreSQL"
@@ -53,6 +54,9 @@ test: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/python -m dealerfunnel.reports.serve --port $(or $(PORT),8765)
+
+airflow: $(STAMP)
+	$(BIN)/python -m dealerfunnel.cli airflow --port $(or $(AIRFLOW_PORT),8080)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

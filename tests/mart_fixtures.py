@@ -29,6 +29,8 @@ EXPORT_COLUMNS = {
     "stage_events": ("lead_id", "stage", "occurred_at"),
     "followups": ("lead_id", "occurred_at", "recorded_at"),
     "activities": ("lead_id", "activity", "occurred_at"),
+    "surveys": ("lead_id", "occurred_at", "score", "scale_max", "kind"),
+    "targets": ("month", "metric", "target", "consultant"),
 }
 
 

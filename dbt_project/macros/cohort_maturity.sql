@@ -11,12 +11,13 @@
     '{{ var("as_of_at", started) }}'::timestamptz
 {%- endmacro %}
 
-{#- The first local date AFTER the period (exclusive end) of a week, month or quarter. -#}
+{#- The first local date AFTER the period (exclusive end) of a week, month, quarter or year. -#}
 {% macro period_end_date(period_grain, period_start) -%}
     ({{ period_start }} + case {{ period_grain }}
         when 'week' then interval '7 days'
         when 'month' then interval '1 month'
         when 'quarter' then interval '3 months'
+        when 'year' then interval '1 year'
     end)::date
 {%- endmacro %}
 

@@ -25,6 +25,8 @@ RAW_DEALER_EXPORT = [
     table_asset("raw", "dealer_export__stage_events"),
     table_asset("raw", "dealer_export__followups"),
     table_asset("raw", "dealer_export__activities"),
+    table_asset("raw", "dealer_export__surveys"),
+    table_asset("raw", "dealer_export__targets"),
 ]
 MART_FUNNEL_CONVERSION = table_asset("marts", "mart_funnel_conversion")
 MART_FCT_LEADS = table_asset("marts", "fct_leads")

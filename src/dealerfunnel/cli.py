@@ -1,4 +1,4 @@
-"""Command line: ``python -m dealerfunnel.cli {run,check-warehouse,stop-warehouse,roles}``.
+"""Command line: ``python -m dealerfunnel.cli {run,check-warehouse,stop-warehouse,roles,airflow}``.
 
 ``run`` runs every DAG through Airflow itself (``dag.test()`` on a migrated metadata DB under
 ``<data_dir>/airflow``) over whatever ``$LANDING_DIR`` holds and the APIs whose Airflow
@@ -394,7 +394,9 @@ def access_help(url: str, hq_role: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="dealerfunnel")
-    parser.add_argument("command", choices=["run", "check-warehouse", "stop-warehouse", "roles"])
+    parser.add_argument(
+        "command", choices=["run", "check-warehouse", "stop-warehouse", "roles", "airflow"]
+    )
     parser.add_argument(
         "--verbose", action="store_true", help="show Airflow/dbt/GX logs instead of a log file"
     )
@@ -405,7 +407,12 @@ def main(argv: list[str] | None = None) -> int:
         "--password-env",
         help="roles: create the --reader/--hq login with the password in this environment variable",
     )
+    parser.add_argument("--port", type=int, default=8080, help="airflow: the UI's port")
     args = parser.parse_args(argv)
+    if args.command == "airflow":  # the Airflow UI and its components (dealerfunnel.airflow_ui)
+        from dealerfunnel.airflow_ui import serve
+
+        return serve(args.port)
     if args.command == "stop-warehouse":
         from dealerfunnel.warehouse.embedded import stop_embedded
 

@@ -149,6 +149,33 @@ def assert_page_drew(dom: str, source: str, page: str) -> int:
     return expected
 
 
+# The charts of what HQ reviews (targets vs actual, the headline ranking), per page: the fixture
+# has SH001 targets for September and October and the ranking of both dealers.
+HQ_CHARTS = {
+    "SH001.html": (
+        "Targets vs actual, September 2026",
+        "Targets vs actual, Q3 2026",
+        "Dealer ranking on the headline metrics, September 2026",
+        "Dealer ranking on the headline metrics, Q3 2026",
+    ),
+    "UR001.html": ("Dealer ranking on the headline metrics, September 2026",),
+    "group.html": (
+        "Targets vs actual, September 2026",
+        "Dealer ranking on the headline metrics, September 2026",
+        "Dealer ranking on the headline metrics, Q3 2026",
+    ),
+}
+
+
+def chart_id_of_block(html: str, title: str) -> str:
+    """The id of the chart drawn in the block headed ``title`` (fails when it has none)."""
+    match = re.search(
+        r"<h3>" + re.escape(title) + r'</h3>\s*<div class="chart" id="(chart-\d+)"', html
+    )
+    assert match, f"no chart under {title!r}"
+    return match.group(1)
+
+
 def test_every_chart_is_drawn_over_http(reports, served, tmp_path):
     folder, _ = reports
     pages = sorted(p.name for p in folder.glob("*.html"))
@@ -162,6 +189,9 @@ def test_every_chart_is_drawn_over_http(reports, served, tmp_path):
             assert "Shanghai Pudong Motors" in dom and 'href="SH001.html"' in dom
             continue
         total += assert_page_drew(dom, source, page)
+        drawn = charts_of(dom)
+        for title in HQ_CHARTS.get(page, ()):
+            assert drawn[chart_id_of_block(source, title)], (page, title)
     # funnel, trend and cycle for each dealer's three periods at least, and the ranking
     assert total >= 20
 
@@ -178,6 +208,11 @@ def test_dealer_page_content(reports):
     assert "alert potential_to_interested_low" in page
     group = (folder / "group.html").read_text(encoding="utf-8")
     assert "Dealer ranking" in group
+    # targets: September leads 4 of 4 (see test_dbt_marts.test_targets_attainment); the ranking
+    # table names the group total
+    assert "<td>dealer total</td><td>leads</td><td>4</td><td>4</td><td>100.0%</td>" in page
+    assert "group total" in group
+    assert "Attainment against targets" not in page  # no longer listed as not yet available
 
 
 def test_pages_work_from_file_urls(reports, tmp_path):

@@ -26,6 +26,9 @@ UR001
               won Sun 10-04 11:30 (needs_defined and decision skipped).
   U2  web     created Thu 10-01 00:30 (= 09-30 18:30 UTC); assigned Fri 10-09 10:00; potential.
   U4  web     created Tue 10-06 10:00, won 10-05 10:00: won before created (anomaly).
+Surveys (SH001): L1 9 of 10 on Sun 10-11 09:00, L2 4 of 5 (= 8 of 10) on Sat 10-10; one answer
+about an unknown lead id (left out). Targets (SH001): leads 4 in September and 3 in October,
+Li Na won 2 in October.
 """
 
 from __future__ import annotations
@@ -123,6 +126,22 @@ FILES = [
     ]),
 ]
 
+FILES += [
+    ("SH001", "surveys", "surveys_2026-10.csv", "2026-10-11T00:00:00Z", [
+        {"lead_id": "SH-L1", "occurred_at": "2026-10-11T09:00:00+08:00", "score": "9",
+         "scale_max": "10", "kind": "purchase", "comment": "好"},
+        {"lead_id": "SH-L2", "occurred_at": "2026-10-10T12:00:00+08:00", "score": "4",
+         "scale_max": "5", "kind": None},
+        {"lead_id": "SH-NOBODY", "occurred_at": "2026-10-10T12:00:00+08:00", "score": "1",
+         "scale_max": "10", "kind": "purchase"},
+    ]),
+    ("SH001", "targets", "targets_2026.csv", "2026-10-11T00:00:00Z", [
+        {"month": "2026-09-01", "metric": "leads", "target": "4", "consultant": None},
+        {"month": "2026-10-01", "metric": "leads", "target": "3", "consultant": None},
+        {"month": "2026-10-01", "metric": "won", "target": "2", "consultant": "Li Na"},
+    ]),
+]
+
 DEALERS = [
     ("SH001", "Shanghai Pudong Motors", "East", "Aurora", "Asia/Shanghai", True),
     ("UR001", "Urumqi Xinshi Auto", "West", "Borealis", "Asia/Urumqi", False),
@@ -186,6 +205,7 @@ FCT_COLUMNS = [
     "followup_count",
     "first_attempt_at",
     "delivered_at",
+    "satisfaction_score",
 ]
 
 EXPECTED_LEADS = {
@@ -651,3 +671,91 @@ def test_run_summary_shows_open_and_young_cohorts(built):
     assert ur_week[2:4] == ["young", "7"]
     assert ur_week[10:] == ["50.0%", "(100.0%)", "(100.0%)", "(100.0%)", "(50.0%)"]
     assert "young" in text.splitlines()[-1] and "(12.0%)" in text.splitlines()[-1]
+
+
+# --- what HQ reviews: satisfaction, targets, the dealer ranking ---------------------------------
+
+
+def test_satisfaction_reaches_the_leads_and_the_scorecard(built):
+    url, _ = built
+    leads = h.fetch_rows(
+        url,
+        "select source_lead_id, satisfaction_score from marts.fct_leads"
+        " where satisfaction_score is not null order by 1",
+    )
+    # L1 9 of 10; L2 4 of 5 = 8 of 10; the answer about SH-NOBODY matches no lead
+    assert [(r["source_lead_id"], r["satisfaction_score"]) for r in leads] == [
+        ("SH-L1", Decimal("9.0000")),
+        ("SH-L2", Decimal("8.0000")),
+    ]
+    (li_na,) = h.fetch_rows(
+        url,
+        "select satisfaction_score, survey_responses, amount_won from"
+        " marts.mart_consultant_scorecard where dealer_code = 'SH001' and consultant = 'Li Na'"
+        " and month_start = '2026-10-01'",
+    )
+    # both answers were given in October about Li Na's leads: (9 + 8) / 2; no won amount exported
+    assert li_na == {
+        "satisfaction_score": Decimal("8.5000"),
+        "survey_responses": 2,
+        "amount_won": None,
+    }
+
+
+def test_targets_attainment(built):
+    url, _ = built
+    rows = h.fetch_rows(
+        url,
+        "select consultant, metric, period_grain, period_start, target, actual, attainment,"
+        " months_with_target, is_period_complete from marts.mart_targets_attainment"
+        " order by consultant, metric, period_grain, period_start",
+    )
+    got = [tuple(r.values()) for r in rows]
+    # SH001 leads created in local September: L1 09-28, L5 09-29, L2 09-30, X9 09-22 (inferred from
+    # its events) = 4 of 4; October: L3 10-02, L4 10-05 00:30 local = 2 of 3; Q3, Q4 a month each;
+    # the year 6 of 7 over 2 months. Li Na won in October: L1 (10-10) = 1 of 2. As of 10-11 only
+    # September and Q3 are complete.
+    assert got == [
+        ("(all)", "leads", "month", date(2026, 9, 1), 4, 4, Decimal("1.0000"), 1, True),
+        ("(all)", "leads", "month", date(2026, 10, 1), 3, 2, Decimal("0.6667"), 1, False),
+        ("(all)", "leads", "quarter", date(2026, 7, 1), 4, 4, Decimal("1.0000"), 1, True),
+        ("(all)", "leads", "quarter", date(2026, 10, 1), 3, 2, Decimal("0.6667"), 1, False),
+        ("(all)", "leads", "year", date(2026, 1, 1), 7, 6, Decimal("0.8571"), 2, False),
+        ("Li Na", "won", "month", date(2026, 10, 1), 2, 1, Decimal("0.5000"), 1, False),
+        ("Li Na", "won", "quarter", date(2026, 10, 1), 2, 1, Decimal("0.5000"), 1, False),
+        ("Li Na", "won", "year", date(2026, 1, 1), 2, 1, Decimal("0.5000"), 1, False),
+    ]
+
+
+def test_dealer_ranking(built):
+    url, _ = built
+    rows = h.fetch_rows(
+        url,
+        "select dealer_code, metric, metric_value, dealer_rank, dealers_ranked,"
+        " previous_period_value, change_vs_previous_period from marts.mart_dealer_ranking"
+        " where period_grain = 'month' and period_start = '2026-10-01'"
+        " and metric in ('leads', 'won_in_period', 'satisfaction_score')"
+        " order by metric, dealer_code",
+    )
+    got = {(r["metric"], r["dealer_code"]): tuple(r.values())[2:] for r in rows}
+    # leads in October: SH001 L3, L4 = 2 (September 4: -50 %); UR001 U2, U4 = 2 (September U1 = 1:
+    # +100 %): a tie, both rank 1; the group 4 against 5 in September: -20 %
+    assert got[("leads", "SH001")] == (2, 1, 2, 4, Decimal("-0.5000"))
+    assert got[("leads", "UR001")] == (2, 1, 2, 1, Decimal("1.0000"))
+    assert got[("leads", "(group)")] == (4, None, 2, 5, Decimal("-0.2000"))
+    # won in October: UR001 U1 (10-04) and U4 (10-05, an anomaly, still counted) = 2, SH001 L1 = 1;
+    # nothing was won in September: the change on 0 is NULL
+    assert got[("won_in_period", "UR001")] == (2, 1, 2, 0, None)
+    assert got[("won_in_period", "SH001")] == (1, 2, 2, 0, None)
+    assert got[("won_in_period", "(group)")] == (3, None, 2, 0, None)
+    # satisfaction: SH001's two October answers (9 and 8); UR001 has none (not ranked)
+    assert got[("satisfaction_score", "SH001")] == (Decimal("8.5000"), 1, 1, None, None)
+    assert got[("satisfaction_score", "UR001")] == (None, None, 1, None, None)
+    assert got[("satisfaction_score", "(group)")] == (Decimal("8.5000"), None, 1, None, None)
+    # every dealer and the group total, once per period and metric
+    (count,) = h.fetch_rows(
+        url,
+        "select count(*) as n, count(distinct (period_grain, period_start)) as periods"
+        " from marts.mart_dealer_ranking",
+    )
+    assert count["n"] == count["periods"] * 3 * 5

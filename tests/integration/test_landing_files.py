@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import psycopg
@@ -17,7 +18,9 @@ from dealerfunnel.settings import load_dealer_registry
 from dealerfunnel.warehouse.schema import FILE_RAW_TABLES
 from dealerfunnel_demo.synth import generate
 
-RAW_TABLES = tuple(FILE_RAW_TABLES)  # every dealer-export object, activities included
+SURVEY_TARGET_TABLES = ("dealer_export__surveys", "dealer_export__targets")
+# every other dealer-export object (activities included)
+RAW_TABLES = tuple(t for t in FILE_RAW_TABLES if t not in SURVEY_TARGET_TABLES)
 
 LEADS = """\
  lead_id ,created_at,assigned_at,channel,utm_source
@@ -81,8 +84,8 @@ def query(url: str, statement: str, params: tuple = ()) -> list[tuple]:
         return conn.execute(statement, params).fetchall()
 
 
-def raw_counts(url: str) -> dict[str, int]:
-    return {t: query(url, f"select count(*) from raw.{t}")[0][0] for t in RAW_TABLES}
+def raw_counts(url: str, tables: tuple[str, ...] = RAW_TABLES) -> dict[str, int]:
+    return {t: query(url, f"select count(*) from raw.{t}")[0][0] for t in tables}
 
 
 def state(url: str) -> dict[str, object]:
@@ -474,7 +477,9 @@ def test_load_the_synthetic_group(clean_warehouse, tmp_path) -> None:
     )
     assert totals["files"] == manifest["totals"]["files"]
     assert totals["files_rejected"] == 1
-    assert sum(raw_counts(url).values()) == expected["rows_loaded"]
+    assert (
+        sum(raw_counts(url, RAW_TABLES + SURVEY_TARGET_TABLES).values()) == expected["rows_loaded"]
+    )
     assert raw_counts(url)["dealer_export__leads"] == 2000
     assert query(url, "select count(*) from ops.quarantine")[0][0] == expected["rows_quarantined"]
     by_reason = dict(
@@ -489,6 +494,8 @@ def test_load_the_synthetic_group(clean_warehouse, tmp_path) -> None:
         "unparseable occurred_at": 6,
         "unknown stage": 10,
         "missing required column": 5,
+        "score 11 out of range 0-10": 2,
+        "unknown metric": 1,
     }
     rejected = query(
         url, "select dealer_code, file_name from ops.landed_files where status = 'rejected'"
@@ -504,4 +511,104 @@ def test_load_the_synthetic_group(clean_warehouse, tmp_path) -> None:
     generate(landing, n_leads=2000)
     again = load_landing(url, landing)
     assert again["totals"]["files_skipped"] == manifest["totals"]["files"]
-    assert sum(raw_counts(url).values()) == expected["rows_loaded"]
+    assert (
+        sum(raw_counts(url, RAW_TABLES + SURVEY_TARGET_TABLES).values()) == expected["rows_loaded"]
+    )
+
+
+SURVEYS = """\
+lead_id,occurred_at,score,kind,scale_max,comment
+SH001-1,2026-05-25 10:00,9,purchase,,很满意
+SH001-1,2026-06-20 10:00,4, After_Sales ,5,
+SH001-2,2026-05-26,11,purchase,,typo
+SH001-3,2026-05-26,8,warranty,,
+SH001-4,2026-05-27,,purchase,,
+SH001-5,2026-05-27,7.5,,0,
+SH001-6,2026-05-28,3,,,
+"""
+TARGETS = """\
+month,metric,target,consultant
+2026-05,leads,120,
+2026-05-01,won,"1,000", 王 芳
+2026-05-15,leads,10,
+2026-06,test_drives,40,
+2026-13,won,3,
+2026-06,amount,-5,
+2026-06,amount,2500000.50,
+"""
+
+
+def test_surveys_and_targets_land_with_their_checks(clean_warehouse, tmp_path) -> None:
+    """surveys*.csv / targets*.csv: typed, defaulted, checked; bad rows quarantined with their
+    reason and line; rows in = loaded + quarantined per file."""
+    url = clean_warehouse
+    folder = tmp_path / "landing" / "SH001"
+    folder.mkdir(parents=True)
+    (folder / "Surveys_2026-05.csv").write_text(SURVEYS, encoding="utf-8")
+    (folder / "targets_2026.csv").write_text(TARGETS, encoding="utf-8")
+    report = load_landing(url, tmp_path / "landing")
+
+    counts = ("object", "status", "rows_in", "rows_loaded", "rows_quarantined")
+    by_file = {name: tuple(e[c] for c in counts) for name, e in files_by_name(report).items()}
+    assert by_file == {
+        "SH001/Surveys_2026-05.csv": ("surveys", "loaded", 7, 3, 4),
+        "SH001/targets_2026.csv": ("targets", "loaded", 7, 3, 4),
+    }
+    assert_conserved(url)
+    surveys = query(
+        url,
+        "select lead_id, occurred_at, score, scale_max, kind, payload->>'comment'"
+        " from raw.dealer_export__surveys order by _row_number",
+    )
+    assert surveys == [
+        ("SH001-1", datetime(2026, 5, 25, 2, 0, tzinfo=UTC), 9, 10, "purchase", "很满意"),
+        ("SH001-1", datetime(2026, 6, 20, 2, 0, tzinfo=UTC), 4, 5, "after_sales", None),
+        ("SH001-6", datetime(2026, 5, 27, 16, 0, tzinfo=UTC), 3, 10, None, None),
+    ]
+    targets = query(
+        url,
+        "select month, metric, target, consultant from raw.dealer_export__targets"
+        " order by _row_number",
+    )
+    assert targets == [
+        (date(2026, 5, 1), "leads", 120, None),
+        (date(2026, 5, 1), "won", 1000, "王 芳"),
+        (date(2026, 6, 1), "amount", Decimal("2500000.50"), None),
+    ]
+    bad = query(
+        url,
+        "select object, line_number, raw_text, reason from ops.quarantine"
+        " order by object, line_number",
+    )
+    assert bad == [
+        ("surveys", 4, "SH001-2,2026-05-26,11,purchase,,typo", "score 11 out of range 0-10"),
+        (
+            "surveys",
+            5,
+            "SH001-3,2026-05-26,8,warranty,,",
+            "unknown kind 'warranty' (one of purchase, after_sales)",
+        ),
+        ("surveys", 6, "SH001-4,2026-05-27,,purchase,,", "empty score"),
+        ("surveys", 7, "SH001-5,2026-05-27,7.5,,0,", "scale_max must be above 0: '0'"),
+        (
+            "targets",
+            4,
+            "2026-05-15,leads,10,",
+            "month: not a month (YYYY-MM): '2026-05-15' is not the first day",
+        ),
+        (
+            "targets",
+            5,
+            "2026-06,test_drives,40,",
+            "unknown metric 'test_drives' (one of leads, interested, won, amount)",
+        ),
+        ("targets", 6, "2026-13,won,3,", "month: not a month (YYYY-MM): '2026-13'"),
+        ("targets", 7, "2026-06,amount,-5,", "negative target: '-5'"),
+    ]
+    # a second run loads nothing again (hash-once)
+    again = load_landing(url, tmp_path / "landing")
+    assert again["totals"]["files_skipped"] == 2
+    assert raw_counts(url, SURVEY_TARGET_TABLES) == {
+        "dealer_export__surveys": 3,
+        "dealer_export__targets": 3,
+    }

@@ -92,19 +92,25 @@ def test_dealers_files_and_deliberate_problems(generated) -> None:
     assert 30 <= manifest["dealers"]["NB001"]["leads"] <= 60  # "a few hundred" at 20k
     leads = [d["leads"] for code, d in manifest["dealers"].items() if code != "NB001"]
     assert max(leads) > 1.8 * min(leads)  # uneven
-    assert manifest["bad_rows"] == {"unparseable_timestamp": 10, "unknown_stage": 10}
+    assert manifest["bad_rows"] == {
+        "unparseable_timestamp": 10,
+        "unknown_stage": 10,
+        "score_out_of_range": 2,
+        "unknown_metric": 1,
+    }
     assert manifest["rejected_files"] == ["CD001/followups_legacy_export.csv"]
     assert manifest["rejected_rows"] == 5
-    assert manifest["expected"]["rows_quarantined"] == 25
+    assert manifest["expected"]["rows_quarantined"] == 28
     legacy = records(folder / "CD001" / "followups_legacy_export.csv")
     assert list(legacy[0]) == ["lead_id", "contacted_on", "method"]
-    # 6 months (May..Oct) x leads / stage events / follow-ups / activities, plus November's
-    # stage events, follow-ups and activities (the window ends Mon 11-02)
-    assert [e["bom"] for e in manifest["files"] if e["dealer_code"] == "BJ001"] == [True] * 27
+    # every BJ001 file (leads, stage events, follow-ups, activities, surveys, targets) has a BOM
+    bj001 = [e["bom"] for e in manifest["files"] if e["dealer_code"] == "BJ001"]
+    assert bj001 == [True] * len(list((folder / "BJ001").iterdir())) and len(bj001) > 21
     assert not any(e["bom"] for e in manifest["files"] if e["dealer_code"] != "BJ001")
     names = {p.name for p in (folder / "SH001").iterdir()}
     assert {"leads_2026-05.csv", "stage_events_2026-10.csv", "followups_2026-11.csv"} <= names
-    assert "activities_2026-07.csv" in names
+    assert {"activities_2026-07.csv", "surveys_2026-06.csv", "targets_2026.csv"} <= names
+    assert "targets_2026.csv" not in {p.name for p in (folder / "NB001").iterdir()}
 
 
 def test_planted_overdue_lead_and_follow_up_columns(generated) -> None:
@@ -163,6 +169,8 @@ def test_the_loader_parsing_agrees_with_the_manifest(generated) -> None:
         "unparseable occurred_at": 6,
         "unknown stage": 10,
         "missing required column": 5,
+        "score 11 out of range 0-10": 2,
+        "unknown metric": 1,
     }
 
 
@@ -241,3 +249,37 @@ def test_twenty_thousand_leads_by_default(tmp_path: Path) -> None:
     # generation time is measured by the bench (`make bench` prints it), not bounded here
     manifest = generate(tmp_path)
     assert manifest["n_leads"] == 20_000
+
+
+def test_surveys_targets_and_amounts(generated) -> None:
+    """Surveys answer won leads on their dealer's scale; targets cover every registered dealer
+    and month; won events carry an amount in CNY, other events none."""
+    folder, _ = generated
+    _, furthest = leads_and_stages(folder)
+    for path in sorted(folder.glob("*/surveys_*.csv")):
+        dealer = path.parent.name
+        for row in records(path):
+            if row["comment"] == "typo":  # the deliberately bad rows
+                continue
+            scale = int(row["scale_max"] or 10)
+            assert scale == (5 if dealer == "SH002" else 10)
+            assert 0 <= int(row["score"]) <= scale
+            assert row["kind"] in ("purchase", "after_sales")
+            assert furthest[dealer][row["lead_id"]] == 4, row  # only won leads answer
+    registry, _ = load_dealer_registry()
+    months = {f"2026-{m:02d}" for m in range(5, 12)}
+    for code in registry:
+        rows = records(folder / code / "targets_2026.csv")
+        dealer = [r for r in rows if not r["consultant"] and r["metric"] != "test_drives"]
+        assert {(r["month"], r["metric"]) for r in dealer} >= {
+            (m, metric) for m in months for metric in ("leads", "interested")
+        }
+        assert {r["metric"] for r in rows if r["consultant"]} <= {"leads", "won"}
+    amounts = [
+        row
+        for path in sorted(folder.glob("*/stage_events_*.csv"))
+        for row in records(path)
+        if row["amount"]
+    ]
+    assert amounts and all(row["currency"] == "CNY" for row in amounts)
+    assert all(100_000 <= int(row["amount"]) <= 360_000 for row in amounts)

@@ -28,6 +28,8 @@
 -- HMAC-SHA256 of the normalized phone / e-mail with the pipeline's secret key (macro pii_hash), so HQ
 -- can count and join customers; phone_masked (138****1234), email_masked (z***@example.com) and
 -- customer_name_masked (张**) let a consultant recognise one.
+-- satisfaction_score: the average of the lead's survey answers on the 0-10 scale
+-- (int_surveys_aggregated_to_leads); NULL when the customer never answered.
 
 with
 
@@ -52,6 +54,12 @@ followups as (
 dealers as (
 
     select * from {{ ref('stg_ops__dealers') }}
+
+),
+
+surveys as (
+
+    select * from {{ ref('int_surveys_aggregated_to_leads') }}
 
 ),
 
@@ -125,6 +133,7 @@ leads_joined as (
         followups.first_attempt_at,
         coalesce(followups.followup_count, 0) as followup_count,
         deliveries.delivered_at,
+        surveys.satisfaction_score,
         stages.interested_at,
         stages.needs_defined_at,
         stages.decision_at,
@@ -159,6 +168,8 @@ leads_joined as (
         on leads.lead_key = followups.lead_key
     left join deliveries
         on leads.lead_key = deliveries.lead_key
+    left join surveys
+        on leads.lead_key = surveys.lead_key
     left join dealers
         on leads.dealer_code = dealers.dealer_code
     left join settings
@@ -304,7 +315,8 @@ final as (
         last_contact_at,
         followup_count,
         first_attempt_at,
-        delivered_at
+        delivered_at,
+        satisfaction_score
     from durations
 
 )

@@ -15,8 +15,11 @@
 -- SLA is the manager's duty, in mart_sla_compliance, not here) and mart_post_sale_followups.
 -- Rates: 4 decimals, NULL when the denominator is 0. Leads without a consultant are not in the
 -- scorecard (see mart_sla_compliance's '(unassigned)').
--- satisfaction_score is NULL: no source provides customer satisfaction yet (no survey / NPS
--- object in the dealer export contract or the connected APIs).
+-- Sales amount: amount_won = sum of fct_leads.amount of the leads the consultant WON in the month
+-- (the same meaning as mart_funnel_activity.amount_won; NULL when none of them has an amount).
+-- Satisfaction: the survey answers (surveys*.csv, int_surveys_matched_to_leads) GIVEN in the month
+-- about the consultant's leads: satisfaction_score = their average on the 0-10 scale (4 decimals),
+-- survey_responses = how many (0 and NULL when none).
 
 with
 
@@ -47,6 +50,12 @@ post_sale_followups as (
 settings as (
 
     select * from {{ ref('int_funnel_settings_pivoted_to_dealers') }}
+
+),
+
+survey_answers as (
+
+    select * from {{ ref('int_surveys_matched_to_leads') }}
 
 ),
 
@@ -89,7 +98,8 @@ wins as (
         consultant,
         date_trunc('month', won_at at time zone dealer_timezone)::date as month_start,
         count(*)::integer as won_in_period,
-        avg(cycle_days) filter (where not has_cycle_anomaly) as cycle_days_avg
+        avg(cycle_days) filter (where not has_cycle_anomaly) as cycle_days_avg,
+        sum(amount) as amount_won
     from leads_local
     where is_won
     group by
@@ -137,6 +147,25 @@ post_sale as (
 
 ),
 
+surveys as (
+
+    select
+        leads_local.dealer_code,
+        leads_local.consultant,
+        date_trunc('month', survey_answers.occurred_at at time zone leads_local.dealer_timezone)::date
+            as month_start,
+        round(avg(survey_answers.satisfaction_score), 4) as satisfaction_score,
+        count(*)::integer as survey_responses
+    from survey_answers
+    inner join leads_local
+        on survey_answers.lead_key = leads_local.lead_key
+    group by
+        leads_local.dealer_code,
+        leads_local.consultant,
+        date_trunc('month', survey_answers.occurred_at at time zone leads_local.dealer_timezone)::date
+
+),
+
 grain as (
 
     select
@@ -162,6 +191,12 @@ grain as (
         consultant,
         month_start
     from post_sale
+    union
+    select
+        dealer_code,
+        consultant,
+        month_start
+    from surveys
 
 ),
 
@@ -209,10 +244,12 @@ final as (
         coalesce(sla.cadence_followups_due, 0)::integer as cadence_followups_due,
         coalesce(sla.interested_lead_weeks, 0)::integer as interested_lead_weeks,
         coalesce(post_sale.post_sale_followups_due, 0)::integer as post_sale_followups_due,
-        null::numeric as satisfaction_score,
+        surveys.satisfaction_score,
         {{ cohort_age_days("'month'", 'grain.month_start', 'grain.dealer_timezone') }} as cohort_age_days,
         {{ is_period_complete("'month'", 'grain.month_start', 'grain.dealer_timezone') }} as is_period_complete,
-        {{ is_cohort_mature("'month'", 'grain.month_start', 'grain.dealer_timezone', 'settings') }} as is_mature
+        {{ is_cohort_mature("'month'", 'grain.month_start', 'grain.dealer_timezone', 'settings') }} as is_mature,
+        coalesce(surveys.survey_responses, 0) as survey_responses,
+        wins.amount_won
     from grain_local as grain
     left join assigned_cohorts
         on
@@ -234,6 +271,11 @@ final as (
             grain.dealer_code = post_sale.dealer_code
             and grain.consultant = post_sale.consultant
             and grain.month_start = post_sale.month_start
+    left join surveys
+        on
+            grain.dealer_code = surveys.dealer_code
+            and grain.consultant = surveys.consultant
+            and grain.month_start = surveys.month_start
     left join settings
         on grain.dealer_code = settings.dealer_code
 

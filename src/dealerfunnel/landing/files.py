@@ -1,7 +1,10 @@
 """Load dealer CRM export files from the landing folder into ``raw`` (DESIGN.md sections 3, 4).
 
 ``<landing_dir>/<dealer_code>/{leads,stage_events,followups,activities}*.{csv,xlsx}`` -> one raw
-table per object (``raw.<source>__<object>``), bad rows -> ``ops.quarantine``.
+table per object (``raw.<source>__<object>``), bad rows -> ``ops.quarantine``. ``surveys*`` and
+``targets*`` files load the same way (their values are checked by
+:mod:`~dealerfunnel.landing.parsing`: a score within ``0..scale_max``, a month ``YYYY-MM``, a
+known metric, a target that is a number of at least 0).
 
 **What is read.** Every non-hidden sub-folder of the landing folder is a dealer. Its name is
 trimmed and upper-cased: dealer codes are case-insensitive and stored upper-case, so

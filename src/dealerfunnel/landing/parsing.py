@@ -19,12 +19,20 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from dealerfunnel.settings import CANONICAL_STAGES
 
 #: The objects of the dealer CRM export contract, by file name prefix.
-OBJECTS: tuple[str, ...] = ("leads", "stage_events", "followups", "activities")
+OBJECTS: tuple[str, ...] = (
+    "leads",
+    "stage_events",
+    "followups",
+    "activities",
+    "surveys",
+    "targets",
+)
 
 #: Required columns per object (DESIGN.md section 3).
 REQUIRED_COLUMNS: Mapping[str, tuple[str, ...]] = {
@@ -32,6 +40,8 @@ REQUIRED_COLUMNS: Mapping[str, tuple[str, ...]] = {
     "stage_events": ("lead_id", "stage", "occurred_at"),
     "followups": ("lead_id", "occurred_at"),
     "activities": ("lead_id", "activity", "occurred_at"),
+    "surveys": ("lead_id", "occurred_at", "score"),
+    "targets": ("month", "metric", "target"),
 }
 
 #: The values of ``activities.activity`` (DESIGN.md section 3), compared after trimming and
@@ -59,6 +69,8 @@ OPTIONAL_TIMESTAMP_COLUMNS: Mapping[str, tuple[str, ...]] = {
     "stage_events": (),
     "followups": ("recorded_at",),
     "activities": (),
+    "surveys": (),
+    "targets": (),
 }
 
 #: Optional timestamp columns of the contract without a typed raw column: validated (and
@@ -68,7 +80,16 @@ CHECKED_TIMESTAMP_COLUMNS: Mapping[str, tuple[str, ...]] = {
     "stage_events": (),
     "followups": (),
     "activities": (),
+    "surveys": (),
+    "targets": (),
 }
+
+#: ``surveys.kind`` and ``targets.metric`` (DESIGN.md section 3): closed vocabularies, compared
+#: after trimming and case-folding; anything else quarantines the row.
+SURVEY_KINDS: tuple[str, ...] = ("purchase", "after_sales")
+TARGET_METRICS: tuple[str, ...] = ("leads", "interested", "won", "amount")
+#: ``surveys.scale_max`` when the column is absent or empty.
+DEFAULT_SCALE_MAX = Decimal(10)
 
 #: A field longer than this (characters) quarantines its record: ``field over the size limit``.
 FIELD_SIZE_LIMIT = 64 * 1024
@@ -170,6 +191,49 @@ def normalise_activity(value: str) -> str:
         raise ValueError("empty activity")
     if key not in ACTIVITIES:
         raise ValueError(f"unknown activity {value!r}")
+    return key
+
+
+# -- numbers, months and closed vocabularies (surveys, targets) -----------------------------
+
+_NUMBER_RE = re.compile(r"-?\d+(?:\.\d+)?")
+_MONTH_RE = re.compile(r"(\d{4})-(\d{2})(?:-(\d{2}))?")
+
+
+def parse_number(value: str) -> Decimal:
+    """A plain decimal number; spaces and thousands separators (``,``) are dropped
+    (``1,200,000`` -> 1200000). Raises :class:`ValueError` for anything else (``12%``,
+    ``1e3``, ``NaN``, an empty string)."""
+    text = re.sub(r"[\s,]", "", value)
+    if not _NUMBER_RE.fullmatch(text):
+        raise ValueError(f"not a number: {value!r}")
+    try:
+        return Decimal(text)
+    except InvalidOperation:  # pragma: no cover - the pattern only lets plain numbers through
+        raise ValueError(f"not a number: {value!r}") from None
+
+
+def parse_month(value: str) -> date:
+    """The first day of a month written ``YYYY-MM`` or ``YYYY-MM-01``. Raises
+    :class:`ValueError` for another day of the month, an invalid month or other text."""
+    match = _MONTH_RE.fullmatch(value.strip())
+    if not match:
+        raise ValueError(f"not a month (YYYY-MM): {value!r}")
+    year, month, day = match.groups()
+    if day is not None and day != "01":
+        raise ValueError(f"not a month (YYYY-MM): {value!r} is not the first day")
+    try:
+        return date(int(year), int(month), 1)
+    except ValueError:
+        raise ValueError(f"not a month (YYYY-MM): {value!r}") from None
+
+
+def normalise_choice(value: str, column: str, choices: Sequence[str]) -> str:
+    """``value`` trimmed and case-folded, one of ``choices``; :class:`ValueError`
+    (``unknown metric 'x'``) otherwise."""
+    key = value.strip().casefold()
+    if key not in choices:
+        raise ValueError(f"unknown {column} {value!r} (one of {', '.join(choices)})")
     return key
 
 
@@ -579,6 +643,8 @@ def typed_columns(obj: str) -> tuple[str, ...]:
         "stage_events": ("lead_id", "stage", "occurred_at"),
         "followups": ("lead_id", "occurred_at", "recorded_at"),
         "activities": ("lead_id", "activity", "occurred_at"),
+        "surveys": ("lead_id", "occurred_at", "score", "scale_max", "kind"),
+        "targets": ("month", "metric", "target", "consultant"),
     }[obj]
 
 
@@ -671,6 +737,8 @@ class RowParser:
             value = fields[self.index[column]].strip()
             if value and value.casefold() not in values:
                 row.errors.append(f"unknown {column} {value!r}")
+        if self.obj == "surveys":
+            _check_score(row.values, row.errors)
         return row
 
     def _typed(self, column: str, fields: Sequence[str], errors: list[str]) -> Any:
@@ -688,6 +756,8 @@ class RowParser:
             except ValueError as exc:
                 errors.append(str(exc))
                 return None
+        if column in _SURVEY_TARGET_COLUMNS:
+            return _survey_target_value(column, value, raw, required, errors)
         if column == "stage":
             try:
                 return normalise_stage(raw, self.vocabulary, self.source)
@@ -709,3 +779,46 @@ class RowParser:
             )
             return None
         return parsed
+
+
+# -- surveys and targets --------------------------------------------------------------------
+
+_SURVEY_TARGET_COLUMNS = ("score", "scale_max", "kind", "month", "metric", "target", "consultant")
+
+
+def _survey_target_value(
+    column: str, value: str, raw: str, required: bool, errors: list[str]
+) -> Any:
+    """The typed value of a ``surveys`` / ``targets`` column (see :func:`typed_columns`); an
+    empty optional cell is NULL (``scale_max``: :data:`DEFAULT_SCALE_MAX`)."""
+    if not value:
+        if required:
+            errors.append(f"empty {column}")
+        return DEFAULT_SCALE_MAX if column == "scale_max" else None
+    try:
+        if column == "consultant":
+            return " ".join(value.split())
+        if column == "kind":
+            return normalise_choice(value, column, SURVEY_KINDS)
+        if column == "metric":
+            return normalise_choice(value, column, TARGET_METRICS)
+        if column == "month":
+            return parse_month(value)
+        number = parse_number(value)
+    except ValueError as exc:
+        errors.append(f"{exc}" if column in ("kind", "metric") else f"{column}: {exc}")
+        return None
+    if column == "scale_max" and number <= 0:
+        errors.append(f"scale_max must be above 0: {raw!r}")
+        return None
+    if column == "target" and number < 0:
+        errors.append(f"negative target: {raw!r}")
+        return None
+    return number
+
+
+def _check_score(values: list[Any], errors: list[str]) -> None:
+    """A survey score lies in 0..scale_max (``score 11 out of range 0-10``)."""
+    score, scale_max = values[2], values[3]
+    if score is not None and scale_max is not None and not 0 <= score <= scale_max:
+        errors.append(f"score {score} out of range 0-{scale_max}")

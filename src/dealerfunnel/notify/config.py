@@ -6,6 +6,7 @@
     links:
       airflow_base_url: http://localhost:8080   # the run link: <base>/dags/<dag>/runs/<run>
       data_docs_url: null                       # default: the latest gate run's Data Docs
+      reports_base_url: null                    # the report pages: <base>/<dealer>.html
     recipients:                                 # who is told, through which channels
       group_hq:
         channels:
@@ -67,6 +68,7 @@ class RetrySpec(StrictModel):
 class LinksSpec(StrictModel):
     airflow_base_url: str | None = None
     data_docs_url: str | None = None
+    reports_base_url: str | None = None
 
 
 class ChannelSpec(StrictModel):
@@ -176,6 +178,7 @@ class NotificationConfig:
     airflow_base_url: str | None = None
     data_docs_url: str | None = None
     pipeline_failures: tuple[str, ...] = ()
+    reports_base_url: str | None = None
 
     def channels_for(self, alert: dict[str, Any]) -> list[Channel]:
         """Every channel of every recipient routed to ``alert`` (each recipient once)."""
@@ -258,6 +261,7 @@ def parse_notifications(
         airflow_base_url=parsed.links.airflow_base_url,
         data_docs_url=parsed.links.data_docs_url,
         pipeline_failures=parsed.pipeline_failures,
+        reports_base_url=parsed.links.reports_base_url,
     )
 
 

@@ -112,6 +112,7 @@ def _deliver(conn, config: NotificationConfig, summary: dict, sleep) -> None:
                     airflow_base_url=config.airflow_base_url,
                     data_docs_url=docs,
                     recipient=channel.key,
+                    reports_base_url=config.reports_base_url,
                 )
                 if _attempt(conn, config, channel, alert, kind, message, attempts, summary, sleep):
                     sent.add(key)

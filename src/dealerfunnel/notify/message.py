@@ -93,10 +93,22 @@ def _when(value: Any) -> str:
 
 
 def links_for(
-    alert: dict[str, Any], *, airflow_base_url: str | None, data_docs_url: str | None
+    alert: dict[str, Any],
+    *,
+    airflow_base_url: str | None,
+    data_docs_url: str | None,
+    reports_base_url: str | None = None,
 ) -> tuple[tuple[str, str], ...]:
+    """Data Docs, the Airflow run and, with ``reports_base_url``, the report page of the
+    alert's dealer (the group page for a group-wide episode)."""
     detail = alert.get("detail") or {}
     links = []
+    if reports_base_url:
+        from dealerfunnel.reports.pages import page_filename
+
+        dealer = alert.get("dealer_code")
+        page = "group.html" if dealer in (None, "*") else page_filename(str(dealer))
+        links.append(("Report page", f"{reports_base_url.rstrip('/')}/{page}"))
     docs = detail.get("data_docs_url") or data_docs_url
     if docs:
         links.append(("Data Docs", docs))
@@ -116,6 +128,7 @@ def build_message(
     airflow_base_url: str | None = None,
     data_docs_url: str | None = None,
     recipient: str = "",
+    reports_base_url: str | None = None,
 ) -> Message:
     """The notice (``notify``) or recovery notice (``recovery``) of an episode."""
     detail = alert.get("detail") or {}
@@ -183,7 +196,12 @@ def build_message(
         )
         if detail.get("source"):
             lines.append(f"Open: {detail['source']}")
-    links = links_for(alert, airflow_base_url=airflow_base_url, data_docs_url=data_docs_url)
+    links = links_for(
+        alert,
+        airflow_base_url=airflow_base_url,
+        data_docs_url=data_docs_url,
+        reports_base_url=reports_base_url,
+    )
     return Message(
         kind=kind,
         title=title,

@@ -338,3 +338,127 @@ def ranking_figure(ranked: Sequence[Row], rate: str | None, volume: str, title: 
     layout = _layout(title, showlegend=False, xaxis=xaxis, height=height)
     layout["margin"] = {"l": 200, "r": 20, "t": 60, "b": 50}
     return {"data": [trace], "layout": layout}
+
+
+# -- targets and the dealer ranking (mart_targets_attainment, mart_dealer_ranking) -------------
+
+TARGET_METRICS = {"leads": "leads", "interested": "interested", "won": "won", "amount": "amount"}
+HEADLINE_METRICS = {
+    "leads": "leads",
+    "interested": "interested",
+    "won_in_period": "won",
+    "amount_won": "sales amount",
+    "satisfaction_score": "satisfaction (0-10)",
+}
+
+
+def number(value: float | None) -> str:
+    """``1,234`` for whole numbers, ``8.50`` otherwise; a dash for a missing value."""
+    if value is None:
+        return "–"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
+def attainment_figure(rows: Sequence[Row], label_key: str, title: str) -> Spec:
+    """Attainment (actual ÷ target, as the mart publishes it) per ``label_key`` value, one bar
+    per metric, with the 100 % line; pale bars where the period is still running."""
+    labels = list(dict.fromkeys(str(r[label_key]) for r in rows))
+    data: list[dict[str, Any]] = []
+    for number_, (metric, name) in enumerate(TARGET_METRICS.items()):
+        by_label = {str(r[label_key]): r for r in rows if r["metric"] == metric}
+        if not by_label:
+            continue
+        color = SERIES_COLORS[number_ % len(SERIES_COLORS)]
+        shown = [by_label.get(label) for label in labels]
+        data.append(
+            {
+                "type": "bar",
+                "name": name,
+                "x": labels,
+                "y": [r.get("attainment") if r else None for r in shown],
+                "text": [
+                    f"{number(r.get('actual'))} of {number(r.get('target'))}" if r else ""
+                    for r in shown
+                ],
+                "textposition": "auto",
+                "marker": {
+                    "color": color,
+                    "opacity": [1.0 if r and is_final(r) else 0.45 for r in shown],
+                },
+                "hovertemplate": "%{x}: %{y:.0%} (%{text})<extra>" + name + "</extra>",
+            }
+        )
+    if labels:
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": "target (100 %)",
+                "x": [labels[0], labels[-1]],
+                "y": [1, 1],
+                "line": {"color": THRESHOLD_COLOR, "dash": "dash", "width": 2},
+                "hoverinfo": "name",
+            }
+        )
+    layout = _layout(
+        title,
+        barmode="group",
+        yaxis={"tickformat": ".0%", "rangemode": "tozero", "title": {"text": "of target"}},
+    )
+    return {"data": data, "layout": layout}
+
+
+def ranking_heatmap_figure(rows: Sequence[Row], names: Mapping[str, str], title: str) -> Spec:
+    """Dealers (rows, best overall on top) by headline metrics (columns): the colour is the rank
+    (1 = dark), the text the value and its rank."""
+    metrics = [m for m in HEADLINE_METRICS if any(r["metric"] == m for r in rows)]
+    cell = {(str(r["dealer_code"]), r["metric"]): r for r in rows}
+    codes = {str(r["dealer_code"]) for r in rows if not r.get("is_group_total")}
+    last = len(codes) + 1  # an unranked metric counts after every ranked dealer
+
+    def rank_sum(code: str) -> int:
+        return sum((cell.get((code, m)) or {}).get("dealer_rank") or last for m in metrics)
+
+    dealers = sorted(codes, key=lambda code: (rank_sum(code), code))
+    z, text = [], []
+    for code in reversed(dealers):  # plotly draws the first row at the bottom
+        z.append([(cell.get((code, m)) or {}).get("dealer_rank") for m in metrics])
+        text.append(
+            [
+                f"{number((cell.get((code, m)) or {}).get('metric_value'))}"
+                f" (#{(cell.get((code, m)) or {}).get('dealer_rank') or '–'})"
+                for m in metrics
+            ]
+        )
+    trace = {
+        "type": "heatmap",
+        "x": [HEADLINE_METRICS[m] for m in metrics],
+        "y": [names.get(code, code) for code in reversed(dealers)],
+        "z": z,
+        "text": text,
+        "texttemplate": "%{text}",
+        "colorscale": [[0, FINAL_COLOR], [1, "#eef3f8"]],
+        "showscale": False,
+        "hovertemplate": "%{y} · %{x}: %{text}<extra></extra>",
+    }
+    layout = _layout(title, showlegend=False, height=max(260, 90 + 40 * len(dealers)))
+    layout["margin"] = {"l": 200, "r": 20, "t": 60, "b": 50}
+    return {"data": [trace], "layout": layout}
+
+
+def change_figure(rows: Sequence[Row], previous: str, title: str) -> Spec:
+    """Per headline metric, the change on the previous period and on the same period a year
+    before (as the mart publishes them: relative, NULL when there is no base)."""
+    shown = [
+        {**r, "label": HEADLINE_METRICS[r["metric"]]}
+        for m in HEADLINE_METRICS
+        for r in rows
+        if r["metric"] == m
+    ]
+    changes = {
+        "change_vs_previous_period": f"vs the previous {previous}",
+        "change_vs_previous_year": "vs a year before",
+    }
+    spec = rate_bars_figure(shown, "label", changes, title)
+    spec["layout"]["yaxis"] = {"tickformat": "+.0%", "title": {"text": "change"}}
+    return spec

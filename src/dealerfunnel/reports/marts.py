@@ -25,6 +25,8 @@ SLA = "mart_sla_compliance"
 SCORECARD = "mart_consultant_scorecard"
 CHANNEL_ROI = "mart_channel_roi"
 FCT_LEADS = "fct_leads"
+TARGETS = "mart_targets_attainment"
+RANKING = "mart_dealer_ranking"
 DEALERS = "dim_dealerships"
 
 STAGES = ("potential", "interested", "needs_defined", "decision", "won")

@@ -44,7 +44,29 @@ DEFAULT_TREND_RATE = "rate_potential_to_interested"
 FUTURE_MARTS = (
     ("mart_lost_reasons", "Why leads were lost"),
     ("mart_showroom_activity", "Showroom visits and test drives"),
-    ("mart_targets_attainment", "Attainment against targets"),
+)
+TARGET_COLUMNS = (
+    "dealer_code",
+    "consultant",
+    "metric",
+    "target",
+    "actual",
+    "attainment",
+    "months_with_target",
+    "is_period_complete",
+)
+RANKING_COLUMNS = (
+    "dealer_code",
+    "metric",
+    "metric_value",
+    "dealer_rank",
+    "dealers_ranked",
+    "is_group_total",
+    "previous_period_value",
+    "change_vs_previous_period",
+    "previous_year_value",
+    "change_vs_previous_year",
+    "is_period_complete",
 )
 SLA_RATES = {
     "assignment_sla_rate": "assignment SLA",
@@ -468,6 +490,113 @@ def ranking_block(scope: Scope, grain: str, start: date, label: str) -> Block:
     return Block(title, figure, note, table)
 
 
+def targets_block(scope: Scope, grain: str, start: date, label: str) -> Block:
+    """Targets vs actual (mart_targets_attainment): a dealer's own and its consultants', or
+    every dealer's own on the group page."""
+    title = f"Targets vs actual, {label}"
+    if not scope.catalog.has(marts.TARGETS, *TARGET_COLUMNS, "period_grain", "period_start"):
+        return Block(title, note=f"Not available: marts.{marts.TARGETS} is not built.")
+    equal = {**scope.equal, "period_grain": grain, "period_start": start}
+    if not scope.dealer_code:
+        equal["consultant"] = "(all)"
+    rows = select(
+        scope.conn,
+        marts.TARGETS,
+        TARGET_COLUMNS,
+        equal=equal,
+        order_by=["dealer_code", "consultant", "metric"],
+    )
+    if not rows:
+        return Block(title, note="No target was set for this period (targets*.csv).")
+    for row in rows:
+        row["period_complete"] = row["is_period_complete"]
+        row["who"] = (
+            "dealer total"
+            if row["consultant"] == "(all)" and scope.dealer_code
+            else row["consultant"]
+            if scope.dealer_code
+            else (scope.dealer_names.get(row["dealer_code"]) or {}).get("dealer_name")
+            or row["dealer_code"]
+        )
+    table = {
+        "columns": ["who", "metric", "target", "actual", "attainment", "months"],
+        "rows": [
+            [
+                r["who"],
+                r["metric"],
+                figures.number(r["target"]),
+                figures.number(r["actual"]),
+                figures.percent(r["attainment"]),
+                r["months_with_target"],
+            ]
+            for r in rows
+        ],
+    }
+    note = "Bars: actual ÷ target (100 % = on target); pale bars: the period is still running."
+    if grain == "quarter":
+        note += " A quarter compares the months that have a target."
+    return Block(title, figures.attainment_figure(rows, "who", title), note, table)
+
+
+def headline_ranking_block(scope: Scope, grain: str, start: date, label: str) -> Block:
+    """Every dealer ranked on the headline metrics with the group total (mart_dealer_ranking);
+    on a dealer page, that dealer's ranks and its change on the previous period and year."""
+    title = f"Dealer ranking on the headline metrics, {label}"
+    if not scope.catalog.has(marts.RANKING, *RANKING_COLUMNS, "period_grain", "period_start"):
+        return Block(title, note=f"Not available: marts.{marts.RANKING} is not built.")
+    rows = select(
+        scope.conn,
+        marts.RANKING,
+        RANKING_COLUMNS,
+        equal={"period_grain": grain, "period_start": start},
+        order_by=["dealer_code", "metric"],
+    )
+    if scope.dealer_code:
+        rows = [r for r in rows if r["dealer_code"] == scope.dealer_code]
+    if not rows:
+        return Block(title, note="No dealer had activity in this period.")
+    names = {code: d.get("dealer_name") or code for code, d in scope.dealer_names.items()}
+    names["(group)"] = "group total"
+    table = {
+        "columns": ["dealer", "metric", "value", "rank", f"vs previous {grain}", "vs year before"],
+        "rows": [
+            [
+                {"text": names.get(r["dealer_code"], r["dealer_code"]), "href": "group.html"}
+                if r["is_group_total"]
+                else {
+                    "text": names.get(r["dealer_code"], r["dealer_code"]),
+                    "href": page_filename(r["dealer_code"]),
+                },
+                figures.HEADLINE_METRICS[r["metric"]],
+                figures.number(r["metric_value"]),
+                f"{r['dealer_rank']} of {r['dealers_ranked']}" if r["dealer_rank"] else "–",
+                _change(r["change_vs_previous_period"]),
+                _change(r["change_vs_previous_year"]),
+            ]
+            for r in sorted(rows, key=_ranking_order)
+            if r["metric"] in figures.HEADLINE_METRICS
+        ],
+    }
+    note = "Rank 1 = the highest value; changes are relative (– where there is no base)."
+    if scope.dealer_code:
+        figure = figures.change_figure(rows, grain, f"{title}: change")
+    else:
+        figure = figures.ranking_heatmap_figure(rows, names, title)
+    return Block(title, figure, note, table)
+
+
+def _ranking_order(row: dict[str, Any]) -> tuple:
+    """Dealers by code, the group total last; each dealer's metrics in headline order."""
+    order = list(figures.HEADLINE_METRICS)
+    metric = row["metric"]
+    position = order.index(metric) if metric in order else len(order)
+    return (row["is_group_total"], row["dealer_code"], position)
+
+
+def _change(value: float | None) -> str:
+    return "–" if value is None else f"{value:+.1%}"
+
+
 def build_sections(scope: Scope) -> list[Section]:
     sections = []
     for grain in GRAINS:
@@ -497,6 +626,9 @@ def build_sections(scope: Scope) -> list[Section]:
         section.blocks.append(cycle_block(scope, latest, end, label))
         section.blocks.append(sla_block(scope, grain, latest, end, label))
         section.blocks.append(cost_block(scope, grain, latest, end, label))
+        if grain != "week":  # targets are monthly; the ranking is per month, quarter and year
+            section.blocks.append(targets_block(scope, grain, latest, label))
+            section.blocks.append(headline_ranking_block(scope, grain, latest, label))
         sections.append(section)
     return sections
 

@@ -79,6 +79,21 @@ FILE_RAW_TABLES: dict[str, tuple[str, ...]] = {
         "activity text not null",
         "occurred_at timestamptz not null",
     ),
+    # surveys*.csv: one customer satisfaction answer; score within 0..scale_max (default 10).
+    "dealer_export__surveys": (
+        "lead_id text not null",
+        "occurred_at timestamptz not null",
+        "score numeric not null",
+        "scale_max numeric not null",
+        "kind text",
+    ),
+    # targets*.csv: a monthly target of the dealer (consultant null) or of one consultant.
+    "dealer_export__targets": (
+        "month date not null",
+        "metric text not null",
+        "target numeric not null",
+        "consultant text",
+    ),
 }
 
 FILE_RAW_DDL = (

@@ -377,3 +377,42 @@ def test_prepare_quarantines_future_timestamps(vocabulary: dict[str, str]) -> No
         skew_minutes=15,
     )
     assert len(relaxed.good) == 3
+
+
+# -- surveys and targets --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("8", "8"), (" 7.5 ", "7.5"), ("1,200,000", "1200000"), ("-3", "-3"), ("2 500", "2500")],
+)
+def test_parse_number_accepts_plain_numbers(text: str, expected: str) -> None:
+    from decimal import Decimal
+
+    from dealerfunnel.landing.parsing import parse_number
+
+    assert parse_number(text) == Decimal(expected)
+
+
+@pytest.mark.parametrize("text", ["", "12%", "1e3", "NaN", "eight", "1.2.3"])
+def test_parse_number_refuses_anything_else(text: str) -> None:
+    from dealerfunnel.landing.parsing import parse_number
+
+    with pytest.raises(ValueError, match="not a number"):
+        parse_number(text)
+
+
+def test_parse_month() -> None:
+    from datetime import date
+
+    from dealerfunnel.landing.parsing import parse_month
+
+    assert parse_month("2026-05") == parse_month(" 2026-05-01 ") == date(2026, 5, 1)
+    for bad in ("2026-5", "2026-00", "2026-05-02", "May 2026", "2026/05"):
+        with pytest.raises(ValueError, match="not a month"):
+            parse_month(bad)
+
+
+def test_survey_and_target_files_are_recognised() -> None:
+    assert object_for("surveys_2026-05.csv") == "surveys"
+    assert object_for("Targets 2026.XLSX") == "targets"

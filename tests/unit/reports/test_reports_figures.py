@@ -237,3 +237,67 @@ def test_percent(value):
     from dealerfunnel.reports.figures import percent
 
     assert percent(value) == {None: "–", 0.0: "0.0%", 0.3456: "34.6%"}[value]
+
+
+# -- targets and the dealer ranking ---------------------------------------------------------------
+
+
+def test_attainment_figure_bars_per_metric_and_the_target_line():
+    from dealerfunnel.reports.figures import attainment_figure
+
+    rows = [
+        {"who": "dealer total", "metric": "leads", "target": 4, "actual": 3, "attainment": 0.75,
+         "period_complete": True},
+        {"who": "dealer total", "metric": "amount", "target": 300000, "actual": 350000,
+         "attainment": 1.1667, "period_complete": False},
+        {"who": "Li Na", "metric": "won", "target": 2, "actual": 1, "attainment": 0.5,
+         "period_complete": True},
+    ]  # fmt: skip
+    spec = valid(attainment_figure(rows, "who", "Targets"))
+    bars = {t["name"]: t for t in spec["data"] if t["type"] == "bar"}
+    assert list(bars) == ["leads", "won", "amount"]  # the contract's metric order
+    assert bars["leads"]["x"] == ["dealer total", "Li Na"]
+    assert bars["leads"]["y"] == [0.75, None]
+    assert bars["leads"]["text"] == ["3 of 4", ""]
+    assert bars["amount"]["text"][0] == "350,000 of 300,000"
+    assert bars["amount"]["marker"]["opacity"][0] == 0.45  # the period is still running
+    assert bars["won"]["y"] == [None, 0.5]
+    (line,) = [t for t in spec["data"] if t["type"] == "scatter"]
+    assert line["y"] == [1, 1]
+
+
+def test_ranking_heatmap_puts_the_best_dealer_on_top():
+    from dealerfunnel.reports.figures import ranking_heatmap_figure
+
+    rows = [
+        {"dealer_code": "A", "metric": "leads", "metric_value": 9, "dealer_rank": 2},
+        {"dealer_code": "B", "metric": "leads", "metric_value": 12, "dealer_rank": 1},
+        {"dealer_code": "A", "metric": "won_in_period", "metric_value": 3, "dealer_rank": 1},
+        {"dealer_code": "B", "metric": "won_in_period", "metric_value": 1, "dealer_rank": 2},
+        {"dealer_code": "B", "metric": "satisfaction_score", "metric_value": 8.5,
+         "dealer_rank": 1},
+        {"dealer_code": "(group)", "metric": "leads", "metric_value": 21, "dealer_rank": None,
+         "is_group_total": True},
+    ]  # fmt: skip
+    spec = valid(ranking_heatmap_figure(rows, {"A": "Alpha"}, "Ranking"))
+    (trace,) = spec["data"]
+    # rank sums: A 2 + 1 + 3 (no satisfaction: after the 2 dealers) = 6, B 1 + 2 + 1 = 4: B on top
+    assert trace["y"] == ["Alpha", "B"]
+    assert trace["x"] == ["leads", "won", "satisfaction (0-10)"]
+    assert trace["z"] == [[2, 1, None], [1, 2, 1]]
+    assert trace["text"][1] == ["12 (#1)", "1 (#2)", "8.50 (#1)"]
+
+
+def test_change_figure():
+    from dealerfunnel.reports.figures import change_figure
+
+    rows = [
+        {"metric": "won_in_period", "change_vs_previous_period": -0.4,
+         "change_vs_previous_year": None},
+        {"metric": "leads", "change_vs_previous_period": 0.5, "change_vs_previous_year": 0.25},
+    ]  # fmt: skip
+    spec = valid(change_figure(rows, "month", "Change"))
+    previous, year = spec["data"]
+    assert previous["name"] == "vs the previous month"
+    assert previous["x"] == ["leads", "won"]  # headline order
+    assert (previous["y"], year["y"]) == ([0.5, -0.4], [0.25, None])

@@ -41,10 +41,21 @@ What the data looks like:
   WEEKS of the window reach ``interested`` at 20%. A rule "potential -> interested below 35%
   for 2 consecutive weeks" therefore fires for GZ001 only (every other dealer-week, at any
   size, is at 50% or more).
+- **Surveys and targets** (``surveys_YYYY-MM.csv``, ``targets_YYYY.csv``; drawn by their own
+  seeded :class:`random.Random`, so the files above are the same with or without them): about
+  60% of won leads answer a purchase survey within a week of the sale and about 30% an
+  after-sales survey a month or two later, on a 0-10 scale (``SH002`` asks on a 1-5 scale and
+  says so in ``scale_max``); every registered dealer has monthly targets for ``leads``,
+  ``interested``, ``won`` and ``amount`` and each consultant for ``leads`` and ``won``, near
+  what the dealer achieves (so attainment lands around 80-120%). Won stage events carry an
+  ``amount`` (the model's list price less a discount that depends only on the lead id) in
+  ``CNY``.
 - **Deliberately bad input**, all counted in the manifest and all *extra* rows (they do not
   change the funnel above): 10 rows with unparseable timestamps (4 leads, 3 stage events,
   3 follow-ups), 10 stage events with the unknown stage ``unknown_stage_x``, and
-  ``CD001/followups_legacy_export.csv`` without an ``occurred_at`` column (rejected whole).
+  ``CD001/followups_legacy_export.csv`` without an ``occurred_at`` column (rejected whole);
+  2 survey answers above their scale (``score_out_of_range``) and 1 target of the unknown metric
+  ``test_drives`` (``unknown_metric``).
   All files of ``BJ001`` start with a UTF-8 BOM.
 
 Output is byte-identical for the same arguments: one :class:`random.Random` drives the
@@ -57,6 +68,7 @@ temporary name first, which the loader ignores).
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import os
 import random
@@ -98,7 +110,7 @@ LEAD_COLUMNS = (
     "model_of_interest",
     "utm_source",
 )
-STAGE_COLUMNS = ("lead_id", "stage", "occurred_at", "consultant")
+STAGE_COLUMNS = ("lead_id", "stage", "occurred_at", "consultant", "amount", "currency")
 FOLLOWUP_COLUMNS = (
     "lead_id",
     "occurred_at",
@@ -120,6 +132,19 @@ COLUMNS = {
 PLANTED_DEALER = "SH001"
 PLANTED_OVERDUE_DAYS = 100
 ATTEMPT_OUTCOMES = ("no_answer", "busy", "voicemail")
+SURVEY_COLUMNS = ("lead_id", "occurred_at", "score", "kind", "scale_max", "comment")
+TARGET_COLUMNS = ("month", "metric", "target", "consultant")
+COLUMNS |= {"surveys": SURVEY_COLUMNS, "targets": TARGET_COLUMNS}
+SURVEY_SCALES = {"SH002": 5}  # dealers that do not survey on the default 0-10 scale
+SURVEY_COMMENTS = ("", "", "", "服务很好", "交车有点慢", "very helpful consultant", "价格透明")
+SURVEY_BAD_ROWS = 2
+TARGET_BAD_ROWS = 1
+MODEL_PRICES = {  # CNY list price by model; a won lead without a model pays the default
+    "Aurora A3": 159_900, "Aurora A5": 219_900, "Aurora X5 SUV": 289_900,
+    "Aurora EV7": 259_900, "Borealis B3": 169_900, "Borealis B7": 329_900,
+    "Borealis Z7 EV": 279_900, "Borealis Mountain": 359_900,
+}  # fmt: skip
+DEFAULT_PRICE = 199_900
 
 FUNNEL = ("potential", "interested", "needs_defined", "decision", "won")
 VOCABULARIES = {
@@ -825,6 +850,7 @@ def _dealer_files(rng: random.Random, spec: DealerSpec, leads: Sequence[Lead]) -
         for stage, when in lead.events:
             row = [lead.lead_id, _stage_word(rng, spec, stage), _event_time_text(rng, when)]
             row.append(lead.consultant if stage != "potential" else "")
+            row.extend(_won_amount(lead) if stage == "won" else ("", ""))
             target = files.get("stage_events", _month(when)).rows
             target.append(row)
             if rng.random() < 0.01:
@@ -845,6 +871,81 @@ def _dealer_files(rng: random.Random, spec: DealerSpec, leads: Sequence[Lead]) -
         elif out.obj in ("followups", "activities"):
             out.rows.sort(key=lambda r: (r[0], r[1], r[2]))
     return files
+
+
+def _won_amount(lead: Lead) -> tuple[str, str]:
+    """``(amount, currency)`` of a won lead: its model's list price less a 0-7.9% discount
+    that depends only on the lead id (no random draw, so the other columns do not move)."""
+    digest = int(hashlib.sha256(lead.lead_id.encode()).hexdigest()[:8], 16)
+    price = MODEL_PRICES.get(lead.model, DEFAULT_PRICE)
+    return str(int(round(price * (1 - (digest % 80) / 1000), -2))), "CNY"
+
+
+def _survey_score(rng: random.Random, scale_max: int) -> int:
+    """A satisfaction score, mostly at the top of the scale."""
+    share = min(1.0, max(0.0, rng.gauss(0.82, 0.15)))
+    return round(share * scale_max)
+
+
+def _add_surveys(rng: random.Random, spec: DealerSpec, leads: Sequence[Lead], files, end) -> None:
+    scale = SURVEY_SCALES.get(spec.dealer_code, 10)
+    for lead in leads:
+        won = next((when for stage, when in lead.events if stage == "won"), None)
+        if won is None:
+            continue
+        for kind, share, low, high in (("purchase", 0.6, 1, 7), ("after_sales", 0.3, 30, 60)):
+            when = _next_opening(_after(won, rng.uniform(low, high) * 86400), rng)
+            if rng.random() >= share or when >= end:
+                continue
+            row = [lead.lead_id, _ts(when), str(_survey_score(rng, scale)), kind]
+            row += ["" if scale == 10 else str(scale), rng.choice(SURVEY_COMMENTS)]
+            files[spec.dealer_code].get("surveys", _month(when)).rows.append(row)
+
+
+def _add_targets(rng: random.Random, spec: DealerSpec, leads: Sequence[Lead], files) -> None:
+    """Monthly targets near the dealer's actual activity (the month's leads, interested, won
+    and amount; each consultant's assigned leads and wins)."""
+    actual: dict[tuple[str, str, str], float] = {}
+    for lead in leads:
+        actual[(_month(lead.created), "", "leads")] = (
+            actual.get((_month(lead.created), "", "leads"), 0) + 1
+        )
+        if lead.assigned and lead.consultant:
+            key = (_month(lead.assigned), lead.consultant, "leads")
+            actual[key] = actual.get(key, 0) + 1
+        for stage, when in lead.events:
+            month = _month(when)
+            if stage == "interested":
+                actual[(month, "", "interested")] = actual.get((month, "", "interested"), 0) + 1
+            if stage == "won":
+                for who in ("", lead.consultant):
+                    actual[(month, who, "won")] = actual.get((month, who, "won"), 0) + 1
+                amount = float(_won_amount(lead)[0])
+                actual[(month, "", "amount")] = actual.get((month, "", "amount"), 0) + amount
+    out = None
+    for month, who, metric in sorted(actual):
+        value = actual[(month, who, metric)] * rng.uniform(0.85, 1.25)
+        target = round(value, -4) if metric == "amount" else max(1, round(value))
+        out = files[spec.dealer_code].get("targets", month[:4])
+        out.rows.append([month, metric, str(int(target)), who])
+
+
+def _add_surveys_and_targets(
+    rng: random.Random, specs: Sequence[DealerSpec], leads: dict[str, list[Lead]], files, end
+) -> None:
+    """Surveys for every dealer, targets for the registered ones, then the bad rows."""
+    for spec in specs:
+        _add_surveys(rng, spec, leads[spec.dealer_code], files, end)
+        if spec.registered:
+            _add_targets(rng, spec, leads[spec.dealer_code], files)
+    surveys = [f for code in files for f in files[code].by_name.values() if f.obj == "surveys"]
+    targets = [f for code in files for f in files[code].by_name.values() if f.obj == "targets"]
+    for out in sorted(surveys, key=lambda f: (f.dealer_code, f.name))[:SURVEY_BAD_ROWS]:
+        scale = SURVEY_SCALES.get(out.dealer_code, 10)
+        row = [out.rows[0][0], out.rows[0][1], str(scale + 1), "purchase", "", "typo"]
+        _insert(rng, out, row, "score_out_of_range")
+    for out in sorted(targets, key=lambda f: (f.dealer_code, f.name))[:TARGET_BAD_ROWS]:
+        _insert(rng, out, [out.rows[0][0], "test_drives", "40", ""], "unknown_metric")
 
 
 def _insert(rng: random.Random, out: OutFile, row: list[str], reason: str) -> None:
@@ -895,7 +996,8 @@ def _render(out: OutFile, bom: bool) -> bytes:
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(out.columns)
-    writer.writerows(out.rows)
+    width = len(out.columns)  # rows written before a column was added are padded
+    writer.writerows(row + [""] * (width - len(row)) for row in out.rows)
     return (b"\xef\xbb\xbf" if bom else b"") + buffer.getvalue().encode("utf-8")
 
 
@@ -961,6 +1063,7 @@ def generate(
         leads[spec.dealer_code] = dealer_leads
         files[spec.dealer_code] = _dealer_files(rng, spec, dealer_leads)
     _add_bad_rows(rng, specs, leads, files)
+    _add_surveys_and_targets(random.Random(f"{seed}:surveys+targets"), specs, leads, files, end)  # noqa: S311
     legacy_dealer = LEGACY_DEALER if LEGACY_DEALER in leads else specs[0].dealer_code
     legacy = _legacy_file(rng, legacy_dealer, leads[legacy_dealer])
     files[legacy_dealer].by_name[legacy.name] = legacy
@@ -1021,7 +1124,9 @@ def _manifest(
     end: datetime,
 ) -> dict:
     rows_by_object = {"leads": 0, "stage_events": 0, "followups": 0, "activities": 0}
+    rows_by_object |= {"surveys": 0, "targets": 0}
     bad_rows: dict[str, int] = {"unparseable_timestamp": 0, "unknown_stage": 0}
+    bad_rows |= {"score_out_of_range": 0, "unknown_metric": 0}
     for entry in manifest_files:
         rows_by_object[entry["object"]] += entry["rows"]
         for reason, count in entry["bad_rows"].items():
