@@ -15,6 +15,14 @@ Written against the CRM v3 wire format as documented (developers.hubspot.com/doc
   "properties", "propertiesWithHistory": ["dealstage"]}`` returns ``{"status", "results":
   [{..., "propertiesWithHistory": {"dealstage": [{"value", "timestamp", "sourceType"}]}}]}``
   (search cannot return property history, so each page of changed deals is read this way).
+- *Associations v4 batch read* ``POST /crm/v4/associations/deals/contacts/batch/read`` with
+  ``{"inputs": [{"id", "after"?}]}`` (<= 1,000 inputs) returns ``{"status", "results": [{"from":
+  {"id"}, "to": [{"toObjectId", "associationTypes": [{"category", "typeId", "label"}]}],
+  "paging"?: {"next": {"after"}}}], "errors"?}`` (HTTP 207 with ``errors`` when some deals have
+  no association). Search and batch read return no associations, so each page of changed deals
+  is followed by this read; the deal's contacts are stored in the deal payload as
+  ``associations.contacts``: the v4 ``to`` entries exactly as returned (every page of them).
+  A change of a deal's associations updates its ``hs_lastmodifieddate``, so the search finds it.
 - *Owners* ``GET /crm/v3/owners?limit=&after=`` (``teams`` per owner); *pipelines*
   ``GET /crm/v3/pipelines/deals/{pipelineId}`` (``stages: [{id, label, displayOrder,
   metadata}]``: the stage id -> label map).
@@ -92,11 +100,14 @@ CONTACT_PROPERTIES = (
     "dealer_code",
     "createdate",
     "lastmodifieddate",
+    "hubspot_owner_assigneddate",  # when the current owner was set
+    "hs_analytics_source",  # original source (PAID_SOCIAL, OFFLINE, ...): the channel
 )
 DEAL_PROPERTIES = (
-    "dealname", "dealstage", "pipeline", "amount", "closedate", "hubspot_owner_id",
-    "dealer_code", "createdate", "hs_lastmodifieddate",
+    "dealname", "dealstage", "pipeline", "amount", "deal_currency_code", "closedate",
+    "hubspot_owner_id", "dealer_code", "createdate", "hs_lastmodifieddate",
 )  # fmt: skip
+ASSOCIATION_BATCH = 1000  # inputs per v4 associations batch read
 
 
 class HubSpotDialect(CodedErrorDialect):
@@ -174,6 +185,23 @@ def _results(body: Any, what: str) -> list[Any]:
     return body_list(body, "results", what)
 
 
+def association_pages(body: Any) -> tuple[dict[str, list[Any]], dict[str, str]]:
+    """A v4 associations batch read: ``{from id: [to entries]}`` and ``{from id: next after}``."""
+    found: dict[str, list[Any]] = {}
+    more: dict[str, str] = {}
+    for result in _results(body, "associations batch read"):
+        if not isinstance(result, dict) or not isinstance(result.get("from"), dict):
+            raise ApiError("associations batch read: a result without 'from'")
+        from_id = str(result["from"].get("id"))
+        found.setdefault(from_id, []).extend(
+            entry for entry in result.get("to") or [] if isinstance(entry, dict)
+        )
+        after = next_after(result)
+        if after:
+            more[from_id] = after
+    return found, more
+
+
 def deal_stages(record: Mapping[str, Any]) -> list[Any]:
     """A deal's funnel stage values: its ``dealstage`` and those of its stage history."""
     values = [(record.get("properties") or {}).get("dealstage")]
@@ -231,7 +259,28 @@ class SearchStream(ApiStream):
                 "propertiesWithHistory": ["dealstage"],
             },
         )
-        return _results(body, "deals batch read")
+        return self._with_contacts(_results(body, "deals batch read"))
+
+    def _with_contacts(self, deals: list[Any]) -> list[Any]:
+        """Each deal with ``associations.contacts`` (v4 ``to`` entries; ``[]`` when none)."""
+        ids = [str(d["id"]) for d in deals if isinstance(d, dict) and d.get("id")]
+        contacts: dict[str, list[Any]] = {i: [] for i in ids}
+        for start in range(0, len(ids), ASSOCIATION_BATCH):
+            inputs = [{"id": i} for i in ids[start : start + ASSOCIATION_BATCH]]
+            while inputs:  # a deal with more associations than one page is read again
+                body = self.client.post(
+                    "/crm/v4/associations/deals/contacts/batch/read", json_body={"inputs": inputs}
+                )
+                found, more = association_pages(body)
+                for deal_id, entries in found.items():
+                    contacts.setdefault(deal_id, []).extend(entries)
+                inputs = [{"id": i, "after": after} for i, after in more.items()]
+        for deal in deals:
+            if isinstance(deal, dict) and deal.get("id"):
+                associations = dict(deal.get("associations") or {})
+                associations["contacts"] = contacts.get(str(deal["id"]), [])
+                deal["associations"] = associations
+        return deals
 
     def pages(self, state: dict[str, Any] | None) -> Iterator[Page]:
         state = state or {}

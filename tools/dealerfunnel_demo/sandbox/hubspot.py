@@ -10,15 +10,23 @@ Endpoints (under the ``/hubspot`` prefix, standing for ``https://api.hubapi.com`
   ``search_cap`` (10,000) results per query: ``after`` beyond it is a 400 ``VALIDATION_ERROR``.
 - ``POST /crm/v3/objects/deals/batch/read``: ``inputs``, ``properties``,
   ``propertiesWithHistory`` (``dealstage``: newest first).
+- ``POST /crm/v4/associations/deals/contacts/batch/read``: ``inputs`` [{``id``, ``after``?}]
+  (<= 1,000) -> ``{"status": "COMPLETE", "results": [{"from": {"id"}, "to": [{"toObjectId",
+  "associationTypes": [{"category": "HUBSPOT_DEFINED", "typeId": 3, "label": null}]}],
+  "paging"?}], "startedAt", "completedAt"}``; ``to`` pages hold ``association_page`` entries
+  (``paging.next.after``); a deal without contacts is an ``errors`` entry and the status 207.
 - ``GET /crm/v3/owners?limit=&after=``; ``GET /crm/v3/pipelines/deals/{pipelineId}``.
 
 Errors: ``{"status": "error", "message", "correlationId", "category"}`` (429 ``RATE_LIMITS``,
 401 ``INVALID_AUTHENTICATION``, 500 ``INTERNAL_ERROR``, 400 ``VALIDATION_ERROR``).
 
 Data: per dealer (property ``dealer_code``), contacts whose ``lifecyclestage`` moves over time,
-deals of some contacts moving through the default pipeline's stages, four owners in the
-dealer's team. Schema drift: some contacts carry a top-level ``url``; about 1% lack
-``properties.lastmodifieddate`` (must be quarantined).
+deals of some contacts moving through the default pipeline's stages (about one deal in ten is
+associated with a second contact of the dealer, e.g. a spouse), four owners in the dealer's team.
+Some contacts are people who first came through a Meta lead form or a dealer event
+(:meth:`World.shared`). A contact's ``hubspot_owner_assigneddate`` is when its owner was set:
+mostly within hours of creation, sometimes days later. Schema drift: some contacts carry a
+top-level ``url``; about 1% lack ``properties.lastmodifieddate`` (must be quarantined).
 """
 
 from __future__ import annotations
@@ -46,6 +54,10 @@ STAGES = (
     ("closedwon", "Closed won", "1.0"),
     ("closedlost", "Closed lost", "0.0"),
 )
+ANALYTICS_SOURCES = (  # HubSpot's "Original source" values
+    "PAID_SOCIAL", "PAID_SEARCH", "ORGANIC_SEARCH", "DIRECT_TRAFFIC", "REFERRALS", "OFFLINE",
+    "EMAIL_MARKETING", "SOCIAL_MEDIA", "OTHER_CAMPAIGNS",
+)  # fmt: skip
 CURSOR = {"contacts": "lastmodifieddate", "deals": "hs_lastmodifieddate"}
 DEFAULTS = {
     "contacts": ("createdate", "email", "firstname", "lastmodifieddate", "lastname"),
@@ -94,6 +106,8 @@ class HubSpotApi:
         self.entities: dict[str, list[Entity]] = {"contacts": [], "deals": []}
         self.owners: list[dict[str, Any]] = []
         self.owner_dealer: dict[str, str] = {}
+        self.deal_contacts: dict[str, list[str]] = {}  # deal id -> associated contact ids
+        self.association_page = 100
         self.pipeline = {
             "id": "default",
             "label": "Sales Pipeline",
@@ -147,11 +161,19 @@ class HubSpotApi:
                     }
                 )
             n = max(1, world.lead_count(rng) // 2)
-            for k, created in enumerate(world.creation_times(rng, n)):
-                person = world.person(rng)
+            contact_ids: list[str] = []
+            times = world.creation_times(rng, n)
+            shared = [(p.worked_at, p) for p in world.shared(NAME, code)]
+            for k, (created, known) in enumerate([(t, None) for t in times] + shared):
+                person = world.person(rng) if known is None else known
                 cid = str(100_000 + dealer.index * 10_000 + k + 1)
-                drift = world.drift(rng)
+                drift = world.drift(rng) if known is None else None
                 owner = rng.choice(owners)
+                delay = (
+                    timedelta(minutes=rng.randrange(5, 240))
+                    if rng.random() < 0.8
+                    else timedelta(hours=rng.randrange(24, 96))
+                )
                 props = {
                     "email": person.email or None,
                     "firstname": person.name[1:],
@@ -163,6 +185,12 @@ class HubSpotApi:
                     "car_model": rng.choice(world.models(code)),
                     "dealer_code": value,
                     "createdate": hs_time(created),
+                    "hubspot_owner_assigneddate": hs_time(created + delay),
+                    "hs_analytics_source": (
+                        rng.choice(ANALYTICS_SOURCES)
+                        if known is None
+                        else {"meta": "PAID_SOCIAL"}.get(known.origin, "OFFLINE")
+                    ),
                 }
                 contact = Entity("contacts", code, cid, drift=drift)
                 self._contact_version(contact, created, props, drift)
@@ -179,7 +207,11 @@ class HubSpotApi:
                         when += timedelta(hours=rng.randrange(24, 200))
                         props = {**props, "lifecyclestage": "opportunity"}
                         self._contact_version(contact, when, props, drift)
-                        self._deal(code, dealer.index, k, props, owner, when, value, rng)
+                        did = self._deal(code, dealer.index, k, props, owner, when, value, rng)
+                        self.deal_contacts[did] = [cid]
+                        if contact_ids and rng.random() < 0.1:  # a second buyer (a spouse)
+                            self.deal_contacts[did].append(rng.choice(contact_ids))
+                contact_ids.append(cid)
 
     def _contact_version(self, contact: Entity, when: datetime, props: dict, drift) -> None:
         props = {**props, "lastmodifieddate": hs_time(when), "hs_object_id": contact.record_id}
@@ -197,7 +229,7 @@ class HubSpotApi:
             record[NEW_FIELD] = f"https://app.hubspot.com/contacts/1/record/0-1/{contact.record_id}"
         contact.versions.append((when, record))
 
-    def _deal(self, code, index, k, contact, owner, when, value, rng) -> None:
+    def _deal(self, code, index, k, contact, owner, when, value, rng) -> str:
         did = str(900_000 + index * 10_000 + k + 1)
         deal = Entity("deals", code, did)
         path = [s for s, _, _ in STAGES[: rng.randrange(1, 6)]]
@@ -223,6 +255,7 @@ class HubSpotApi:
                 "dealstage": stage,
                 "pipeline": "default",
                 "amount": str(rng.randrange(150, 450) * 1000) if not number else None,
+                "deal_currency_code": "CNY",
                 "closedate": hs_time(created + timedelta(days=30)),
                 "hubspot_owner_id": owner,
                 "dealer_code": value,
@@ -246,6 +279,7 @@ class HubSpotApi:
                 )
             )
         self.entities["deals"].append(deal)
+        return did
 
     # -- truth --------------------------------------------------------------------------------
 
@@ -258,6 +292,9 @@ class HubSpotApi:
             for entity in entities:
                 record = entity.at(now)
                 if record is not None and entity.drift != "missing_field":
+                    if obj == "deals":  # as the connector stores it: with its contacts
+                        contacts = self._to_entries(self.deal_contacts.get(entity.record_id, []))
+                        record = {**record, "associations": {"contacts": contacts}}
                     out[f"hubspot__{obj}"].setdefault(self.portals[entity.dealer], {})[
                         entity.record_id
                     ] = record
@@ -380,6 +417,19 @@ class HubSpotApi:
                 }
             )
 
+        @router.post("/crm/v4/associations/deals/contacts/batch/read")
+        async def deal_contacts(request: Request) -> Response:
+            if (failure := self._check(request)) is not None:
+                return failure
+            try:
+                body = await request.json()
+                inputs = [(str(i["id"]), int(i.get("after") or 0)) for i in body["inputs"]]
+            except (ValueError, TypeError, KeyError) as exc:
+                return hs_error(400, "VALIDATION_ERROR", f"Invalid input JSON: {exc}")
+            if len(inputs) > 1000:
+                return hs_error(400, "VALIDATION_ERROR", "Batch input is limited to 1000 inputs")
+            return json_response(*self._associations(inputs))
+
         @router.get("/crm/v3/owners")
         @router.get("/crm/v3/owners/")
         def owners(request: Request) -> Response:
@@ -405,6 +455,55 @@ class HubSpotApi:
             return json_response(self.pipeline)
 
         return router
+
+    @staticmethod
+    def _to_entries(contact_ids: list[str]) -> list[dict[str, Any]]:
+        """v4 ``to`` entries (deal -> contact, HubSpot-defined type 3, unlabelled)."""
+        return [
+            {
+                "toObjectId": int(cid),
+                "associationTypes": [{"category": "HUBSPOT_DEFINED", "typeId": 3, "label": None}],
+            }
+            for cid in contact_ids
+        ]
+
+    def _associations(self, inputs: list[tuple[str, int]]) -> tuple[dict[str, Any], int]:
+        started = hs_time(datetime.now(UTC))
+        visible = {e.record_id for e in self.entities["deals"] if e.at(self.world.now)}
+        results, errors = [], []
+        for deal_id, offset in inputs:
+            contacts = self.deal_contacts.get(deal_id, []) if deal_id in visible else []
+            if not contacts:
+                errors.append(deal_id)
+                continue
+            size = self.association_page
+            result: dict[str, Any] = {
+                "from": {"id": deal_id},
+                "to": self._to_entries(contacts[offset : offset + size]),
+            }
+            if offset + size < len(contacts):
+                result["paging"] = {"next": {"after": str(offset + size), "link": None}}
+            results.append(result)
+        body: dict[str, Any] = {
+            "status": "COMPLETE",
+            "results": results,
+            "startedAt": started,
+            "completedAt": hs_time(datetime.now(UTC)),
+        }
+        if not errors:
+            return body, 200
+        body["numErrors"] = len(errors)
+        body["errors"] = [
+            {
+                "status": "error",
+                "category": "OBJECT_NOT_FOUND",
+                "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",
+                "message": f"No deal is associated with contacts for deal {deal_id}.",
+                "context": {"fromObjectId": [deal_id]},
+            }
+            for deal_id in errors
+        ]
+        return body, 207
 
     def _search(self, obj: str, body: dict[str, Any]) -> list[dict[str, Any]]:
         groups = body.get("filterGroups") or []

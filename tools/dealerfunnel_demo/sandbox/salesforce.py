@@ -17,10 +17,14 @@ Endpoints (under the ``/salesforce`` prefix, standing for ``https://<domain>.my.
   ``INVALID_QUERY_LOCATOR``, 500 ``UNKNOWN_EXCEPTION``.
 
 The data: per dealer, consultants (User), leads whose ``Status`` moves over time (each move is
-a ``LeadHistory`` row and bumps ``SystemModstamp``), opportunities of converted leads moving
-through ``StageName`` (``OpportunityHistory``), and follow-up Tasks. Records are visible from
-the time of their version (``world.now``). Schema drift: a few leads carry ``Lead_Score__c``
-(never selected), about 1% lack ``SystemModstamp`` (must be quarantined).
+a ``LeadHistory`` row and bumps ``SystemModstamp``); about 40% of leads arrive owned by the
+dealer's lead queue (``OwnerId`` prefix ``00G``) and are assigned to a consultant minutes to a
+day later: the owner change is recorded as Salesforce records it, two ``LeadHistory`` rows of
+``Field = 'Owner'`` (one with the ids, one with the names); opportunities of converted leads moving
+through ``StageName`` (``OpportunityHistory``), and follow-up Tasks. Some leads are people who
+first came through a Meta lead form or a dealer event (:meth:`World.shared`). Records are
+visible from the time of their version (``world.now``). Schema drift: a few leads carry
+``Lead_Score__c`` (never selected), about 1% lack ``SystemModstamp`` (must be quarantined).
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ TABLES = {
     "Task": "salesforce__tasks",
     "User": "salesforce__users",
 }
+CURRENCY = "CNY"  # the org has multiple currencies enabled; the dealers sell in CNY
 CURSOR = {"LeadHistory": "CreatedDate", "OpportunityHistory": "CreatedDate"}
 
 
@@ -177,11 +182,14 @@ class SalesforceApi:
             i = dealer.index
             counters = {"lh": 0, "oh": 0, "task": 0}
             users = []
+            names = {}
+            queue, queue_name = _id("00G", i, 1), f"{code} Lead Queue"
             for k in range(4):
                 person = world.person(rng)
                 uid = _id("005", i, k + 1)
                 stamp = world.start - timedelta(days=30)
                 users.append(uid)
+                names[uid] = person.name
                 record = {
                     "Id": uid,
                     "Name": person.name,
@@ -194,10 +202,13 @@ class SalesforceApi:
                 }
                 self.entities["User"].append(Entity("User", code, uid, [(stamp, record)]))
             n = max(1, world.lead_count(rng) // 2)
-            for k, created in enumerate(world.creation_times(rng, n)):
-                person = world.person(rng)
+            times = world.creation_times(rng, n)
+            shared = [(p.worked_at, p) for p in world.shared(NAME, code)]
+            for k, (created, known) in enumerate([(t, None) for t in times] + shared):
+                person = world.person(rng) if known is None else known
                 lead_id = _id("00Q", i, k + 1)
                 owner = rng.choice(users[:3])
+                in_queue = rng.random() < 0.4
                 base = {
                     "Id": lead_id,
                     "FirstName": person.name[1:],
@@ -209,14 +220,14 @@ class SalesforceApi:
                     "Status": "Open - Not Contacted",
                     "LeadSource": rng.choice(LEAD_SOURCES),
                     "Rating": rng.choice(("Hot", "Warm", "Cold")),
-                    "OwnerId": owner,
+                    "OwnerId": queue if in_queue else owner,
                     "IsConverted": False,
                     "ConvertedOpportunityId": None,
                     "Model_of_Interest__c": rng.choice(world.models(code)),
                     DEALER_FIELD: value,
                     "CreatedDate": sf_time(created),
                 }
-                drift = world.drift(rng)
+                drift = world.drift(rng) if known is None else None
                 lead = Entity("Lead", code, lead_id, drift=drift)
                 self._lead_version(lead, created, base, drift, rng)
                 self.entities["Lead"].append(lead)
@@ -244,8 +255,28 @@ class SalesforceApi:
                     self.entities["Task"].append(Entity("Task", code, tid, [(when, task)]))
                 if drift == "missing_field":
                     continue  # a broken lead stays as it is
+                when = created
+                if in_queue:  # the queue's lead is assigned to a consultant
+                    when = created + timedelta(minutes=rng.randrange(10, 30 * 60))
+                    for old, new in ((queue, owner), (queue_name, names[owner])):
+                        counters["lh"] += 1
+                        hid = _id("017", i, counters["lh"])
+                        history = {
+                            "Id": hid,
+                            "LeadId": lead_id,
+                            "Field": "Owner",
+                            "OldValue": old,
+                            "NewValue": new,
+                            "CreatedById": users[0],
+                            "CreatedDate": sf_time(when),
+                        }
+                        self.entities["LeadHistory"].append(
+                            Entity("LeadHistory", code, hid, [(when, history)])
+                        )
+                    base = {**base, "OwnerId": owner}
+                    self._lead_version(lead, when, base, drift, rng)
                 # status moves
-                status, when = "Open - Not Contacted", created
+                status = "Open - Not Contacted"
                 moves = []
                 if rng.random() < 0.75:
                     when = when + timedelta(hours=rng.randrange(1, 72))
@@ -307,6 +338,7 @@ class SalesforceApi:
                 "Name": f"{lead['Company']} - {lead['Model_of_Interest__c']}",
                 "StageName": stage,
                 "Amount": amount,
+                "CurrencyIsoCode": CURRENCY,
                 "CloseDate": close,
                 "IsClosed": closed,
                 "IsWon": stage == "Closed Won",
@@ -326,6 +358,7 @@ class SalesforceApi:
                 "OpportunityId": opp_id,
                 "StageName": stage,
                 "Amount": amount,
+                "CurrencyIsoCode": CURRENCY,
                 "CloseDate": close,
                 "Probability": {
                     "Qualification": 10,
