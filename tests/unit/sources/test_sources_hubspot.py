@@ -145,8 +145,9 @@ def test_hubspot_snapshot_streams_keys_and_parsing():
 
 
 def test_hubspot_deals_carry_their_contacts_from_the_v4_associations_batch_read():
-    """Each page of changed deals is followed by POST /crm/v4/associations/deals/contacts/batch/read;
-    a deal with more contacts than one page is read again with its ``after``; a deal without
+    """Each page of changed deals is followed by the v4 associations batch read
+    (POST /crm/v4/associations/deals/contacts/batch/read); a deal with more contacts than one
+    page is read again with its ``after``; a deal without
     contacts comes back in ``errors`` (HTTP 207) and gets ``[]``."""
     calls = []
 

@@ -81,6 +81,7 @@ class EventbriteApi:
                 f"8{dealer.index:02d}{k + 1:09d}" for k in range(3)
             ]
             shared = world.shared(NAME, code)
+            shared_rng = world.rng(NAME, code, "shared")
             for k, event_id in enumerate(event_ids):
                 when = event_start(world.spec.start, world.spec.weeks, k)
                 event = {
@@ -99,8 +100,9 @@ class EventbriteApi:
                     p for p in shared if (p.key - 1) % EVENTS == k and k < EVENTS
                 ]
                 for n, known in enumerate(guests):
-                    person = world.person(rng) if known is None else known
-                    created = when - timedelta(seconds=rng.randrange(3600, 14 * 86400))
+                    r = rng if known is None else shared_rng  # the others' draws stay as they were
+                    person = world.person(r) if known is None else known
+                    created = when - timedelta(seconds=r.randrange(3600, 14 * 86400))
                     created = max(created, world.start) if known is None else known.origin_at
                     aid = f"{event_id}{n + 1:05d}"
                     record = {
@@ -125,20 +127,20 @@ class EventbriteApi:
                         "resource_uri": f"https://www.eventbriteapi.com/v3/events/{event_id}"
                         f"/attendees/{aid}/",
                     }
-                    drift = world.drift(rng) if known is None else None
+                    drift = world.drift(r) if known is None else None
                     attendee = Entity("attendee", code, aid, drift=drift)
-                    attendee.versions.append((created, self._drifted(record, drift, rng)))
-                    draw = rng.random() if known is None else 0.0  # a shared guest came
+                    attendee.versions.append((created, self._drifted(record, drift, r)))
+                    draw = r.random() if known is None else 0.0  # a shared guest came
                     if drift != "missing_field" and draw < 0.65:
-                        at = when + timedelta(seconds=rng.randrange(0, 5 * 3600))
+                        at = when + timedelta(seconds=r.randrange(0, 5 * 3600))
                         changed = {**record, "checked_in": True, "status": "Checked In",
                                    "changed": eb_time(at)}  # fmt: skip
-                        attendee.versions.append((at, self._drifted(changed, drift, rng)))
+                        attendee.versions.append((at, self._drifted(changed, drift, r)))
                     elif drift != "missing_field" and draw < 0.8:
                         at = (created + (when - created) * 0.5).replace(microsecond=0)
                         changed = {**record, "cancelled": True, "status": "Not Attending",
                                    "changed": eb_time(at)}  # fmt: skip
-                        attendee.versions.append((at, self._drifted(changed, drift, rng)))
+                        attendee.versions.append((at, self._drifted(changed, drift, r)))
                     people.append(attendee)
                 self.attendees[str(event_id)] = people
 

@@ -139,6 +139,7 @@ class HubSpotApi:
             team = str(account["team_id"])
             dealer = world.dealers[code]
             rng = world.rng(NAME, code)
+            more = world.rng(NAME, code, "more")  # new draws; the others stay as they were
             owners = []
             for k in range(4):
                 person = world.person(rng)
@@ -170,9 +171,9 @@ class HubSpotApi:
                 drift = world.drift(rng) if known is None else None
                 owner = rng.choice(owners)
                 delay = (
-                    timedelta(minutes=rng.randrange(5, 240))
-                    if rng.random() < 0.8
-                    else timedelta(hours=rng.randrange(24, 96))
+                    timedelta(minutes=more.randrange(5, 240))
+                    if more.random() < 0.8
+                    else timedelta(hours=more.randrange(24, 96))
                 )
                 props = {
                     "email": person.email or None,
@@ -187,7 +188,7 @@ class HubSpotApi:
                     "createdate": hs_time(created),
                     "hubspot_owner_assigneddate": hs_time(created + delay),
                     "hs_analytics_source": (
-                        rng.choice(ANALYTICS_SOURCES)
+                        more.choice(ANALYTICS_SOURCES)
                         if known is None
                         else {"meta": "PAID_SOCIAL"}.get(known.origin, "OFFLINE")
                     ),
@@ -209,8 +210,8 @@ class HubSpotApi:
                         self._contact_version(contact, when, props, drift)
                         did = self._deal(code, dealer.index, k, props, owner, when, value, rng)
                         self.deal_contacts[did] = [cid]
-                        if contact_ids and rng.random() < 0.1:  # a second buyer (a spouse)
-                            self.deal_contacts[did].append(rng.choice(contact_ids))
+                        if contact_ids and more.random() < 0.1:  # a second buyer (a spouse)
+                            self.deal_contacts[did].append(more.choice(contact_ids))
                 contact_ids.append(cid)
 
     def _contact_version(self, contact: Entity, when: datetime, props: dict, drift) -> None:

@@ -58,7 +58,7 @@ TABLES = {
     "Task": "salesforce__tasks",
     "User": "salesforce__users",
 }
-CURRENCY = "CNY"  # the org has multiple currencies enabled; the dealers sell in CNY
+CURRENCY = "CNY"  # the dealers' deals, in a multi-currency org
 CURSOR = {"LeadHistory": "CreatedDate", "OpportunityHistory": "CreatedDate"}
 
 
@@ -138,6 +138,10 @@ def parse_soql(text: str) -> dict[str, Any]:
     }
 
 
+class InvalidField(ValueError):
+    """A selected field the sObject does not have (400 ``INVALID_FIELD``)."""
+
+
 def _compare(left: Any, op: str, right: Any) -> bool:
     if isinstance(right, datetime):
         if not isinstance(left, str):
@@ -168,6 +172,11 @@ class SalesforceApi:
         self._tokens: set[str] = set()
         self._lock = threading.Lock()
         self.tokens_issued = 0
+        # the org has multiple currencies enabled when the connector is configured so: then
+        # Opportunity / OpportunityHistory carry CurrencyIsoCode; otherwise the field does not
+        # exist and selecting it is a 400 INVALID_FIELD, as in a real single-currency org
+        options = (world.sources.get(NAME) or {}).get("options") or {}
+        self.multi_currency = bool(options.get("multi_currency"))
         self._build()
 
     # -- data ---------------------------------------------------------------------------------
@@ -179,6 +188,7 @@ class SalesforceApi:
             value = self.values[code] = str(account.get("dealer_value") or code)
             dealer = world.dealers[code]
             rng = world.rng(NAME, code)
+            queue_rng = world.rng(NAME, code, "queue")  # leaves the other draws as they were
             i = dealer.index
             counters = {"lh": 0, "oh": 0, "task": 0}
             users = []
@@ -208,7 +218,7 @@ class SalesforceApi:
                 person = world.person(rng) if known is None else known
                 lead_id = _id("00Q", i, k + 1)
                 owner = rng.choice(users[:3])
-                in_queue = rng.random() < 0.4
+                in_queue = queue_rng.random() < 0.4
                 base = {
                     "Id": lead_id,
                     "FirstName": person.name[1:],
@@ -257,7 +267,7 @@ class SalesforceApi:
                     continue  # a broken lead stays as it is
                 when = created
                 if in_queue:  # the queue's lead is assigned to a consultant
-                    when = created + timedelta(minutes=rng.randrange(10, 30 * 60))
+                    when = created + timedelta(minutes=queue_rng.randrange(10, 30 * 60))
                     for old, new in ((queue, owner), (queue_name, names[owner])):
                         counters["lh"] += 1
                         hid = _id("017", i, counters["lh"])
@@ -338,7 +348,7 @@ class SalesforceApi:
                 "Name": f"{lead['Company']} - {lead['Model_of_Interest__c']}",
                 "StageName": stage,
                 "Amount": amount,
-                "CurrencyIsoCode": CURRENCY,
+                **self._currency(),
                 "CloseDate": close,
                 "IsClosed": closed,
                 "IsWon": stage == "Closed Won",
@@ -358,7 +368,7 @@ class SalesforceApi:
                 "OpportunityId": opp_id,
                 "StageName": stage,
                 "Amount": amount,
-                "CurrencyIsoCode": CURRENCY,
+                **self._currency(),
                 "CloseDate": close,
                 "Probability": {
                     "Qualification": 10,
@@ -376,6 +386,9 @@ class SalesforceApi:
                 Entity("OpportunityHistory", code, hid, [(when, history)])
             )
         self.entities["Opportunity"].append(opp)
+
+    def _currency(self) -> dict[str, str]:
+        return {"CurrencyIsoCode": CURRENCY} if self.multi_currency else {}
 
     def _attributes(self, sobject: str, record_id: str) -> dict[str, str]:
         return {"type": sobject, "url": f"/services/data/v60.0/sobjects/{sobject}/{record_id}"}
@@ -436,6 +449,11 @@ class SalesforceApi:
         sobject = query["object"]
         if sobject not in self.entities:
             raise ValueError(f"sObject type '{sobject}' is not supported.")
+        if "CurrencyIsoCode" in query["select"] and not self.multi_currency:
+            raise InvalidField(
+                f"No such column 'CurrencyIsoCode' on entity '{sobject}'. If you are attempting "
+                "to use a custom field, be sure to append the '__c' after the custom field name."
+            )
         rows = []
         for entity in self.entities[sobject]:
             record = self._record(entity)
@@ -469,6 +487,8 @@ class SalesforceApi:
     def _page(self, version: str, q: str, offset: int, batch: int, request: Request) -> Response:
         try:
             rows = self._run(parse_soql(q))
+        except InvalidField as exc:
+            return sf_error(400, "INVALID_FIELD", str(exc))
         except ValueError as exc:
             return sf_error(400, "MALFORMED_QUERY", str(exc))
         chunk = rows[offset : offset + batch]

@@ -29,7 +29,7 @@ renamed as (
         source.payload ->> 'Field' = 'Owner'
         and source.payload ->> 'LeadId' is not null
         and source.payload ->> 'CreatedDate' is not null
-        and source.payload ->> 'NewValue' ~ '^(005|00G)[A-Za-z0-9]{12}([A-Za-z0-9]{3})?$'
+        and source.payload ->> 'NewValue' ~ '^(005|00G)[A-Za-z0-9]+$'
 
 ),
 
