@@ -37,6 +37,7 @@ Records (times local):
               mobile "133 0000 0007" (= E1)
       -> E1's lead (E1 is earlier): the attendee who became a CRM lead gets the CRM's consultant
          Jing Chen and assigned_at 10-16 11:00, lead_record_count 2.
+      Call 7001 (Jing Chen, Fri 10-16 12:00, associated with 501) -> the lead's first contact.
   H2  hubspot contact 502, Sat 10-17 09:00, owner 77, another phone -> alone, channel unknown.
   Deal 9001 (amount 250000 CNY), associated with contacts 502 AND 501 (in that order): counts
       once, for the contact created first (501, 10-16 09:00 < 502, 10-17 09:00), whatever the
@@ -341,6 +342,19 @@ API_RECORDS["hubspot__deals"] = [
      "createdAt": "2026-10-16T02:00:00.000Z", "updatedAt": "2026-10-19T02:00:00.000Z",
      "archived": False},
 ]
+# Jing Chen's call with H1 (501) on Fri 10-16 12:00 local, an hour after the assignment
+API_RECORDS["hubspot__calls"] = [
+    {"id": "7001", "properties": {
+        "hs_timestamp": "2026-10-16T04:00:00.000Z", "hubspot_owner_id": "77",
+        "hubspot_team_id": "101", "hs_call_title": "Follow-up call",
+        "hs_call_disposition": "f240bbac-87c9-4f6e-bf70-924b57d47db7",
+        "hs_createdate": "2026-10-16T04:05:00.000Z",
+        "hs_lastmodifieddate": "2026-10-16T04:05:00.000Z"},
+     "createdAt": "2026-10-16T04:05:00.000Z", "updatedAt": "2026-10-16T04:05:00.000Z",
+     "archived": False,
+     "associations": {"contacts": [{"toObjectId": 501, "associationTypes": [
+         {"category": "HUBSPOT_DEFINED", "typeId": 194, "label": None}]}]}},
+]
 API_RECORDS["hubspot__pipelines"] = [
     {"id": "default", "label": "Sales Pipeline", "displayOrder": 0, "stages": [
         {"id": "appointmentscheduled", "label": "Appointment scheduled", "displayOrder": 0,
@@ -487,6 +501,7 @@ EXPECTED_LEADS = {
         "won_at": sh("2026-10-19 10:00"), "current_stage": "won",
         "consultant": "Jing Chen", "lead_record_count": 2,
         "amount": Decimal("250000"), "currency": "CNY",
+        "first_contact_at": sh("2026-10-16 12:00"),  # the HubSpot call 7001 with H1
     },
     ("hubspot", "502"): {  # the deal's second contact: the deal does not count twice
         "channel": "unknown", "created_at": sh("2026-10-17 09:00"), "consultant": "Jing Chen",

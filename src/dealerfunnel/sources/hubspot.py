@@ -23,6 +23,10 @@ Written against the CRM v3 wire format as documented (developers.hubspot.com/doc
   is followed by this read; the deal's contacts are stored in the deal payload as
   ``associations.contacts``: the v4 ``to`` entries exactly as returned (every page of them).
   A change of a deal's associations updates its ``hs_lastmodifieddate``, so the search finds it.
+- *Engagements* ``POST /crm/v3/objects/{calls|meetings|emails|notes}/search`` like contacts and
+  deals (``hs_lastmodifieddate``), filtered on the owner's team (``hubspot_team_id`` EQ the
+  account's ``team_id``); each page is followed by the v4 associations read to contacts
+  (``/crm/v4/associations/{object}/contacts/batch/read``), stored as ``associations.contacts``.
 - *Owners* ``GET /crm/v3/owners?limit=&after=`` (``teams`` per owner); *pipelines*
   ``GET /crm/v3/pipelines/deals/{pipelineId}`` (``stages: [{id, label, displayOrder,
   metadata}]``: the stage id -> label map).
@@ -108,6 +112,20 @@ DEAL_PROPERTIES = (
     "hubspot_owner_id", "dealer_code", "createdate", "hs_lastmodifieddate",
 )  # fmt: skip
 ASSOCIATION_BATCH = 1000  # inputs per v4 associations batch read
+# Engagements (activities): calls, meetings, e-mails and notes, each its own CRM object with
+# ``hs_timestamp`` (when it happened), the owner and the owner's team (``hubspot_team_id``: the
+# dealer's team, how engagements are tied to a dealer; they carry no dealer property).
+ENGAGEMENT_PROPERTIES = {
+    "calls": ("hs_call_title", "hs_call_direction", "hs_call_disposition", "hs_call_status",
+              "hs_call_duration"),
+    "meetings": ("hs_meeting_title", "hs_meeting_outcome", "hs_meeting_start_time"),
+    "emails": ("hs_email_subject", "hs_email_direction", "hs_email_status"),
+    "notes": ("hs_note_body",),
+}  # fmt: skip
+ENGAGEMENT_COMMON = (
+    "hs_timestamp", "hubspot_owner_id", "hubspot_team_id", "hs_createdate", "hs_lastmodifieddate",
+)  # fmt: skip
+WITH_CONTACTS = frozenset({"deals", *ENGAGEMENT_PROPERTIES})  # objects read with their contacts
 
 
 class HubSpotDialect(CodedErrorDialect):
@@ -222,9 +240,10 @@ class SearchStream(ApiStream):
     """
 
     dealer_value: str
-    object: str  # "contacts" | "deals"
+    object: str  # "contacts" | "deals" | "calls" | "meetings" | "emails" | "notes"
     start: datetime
     dealer_property: str = "dealer_code"
+    team_id: str | None = None  # engagements are the dealer team's (hubspot_team_id)
     page_size: int = 100
     search_cap: int = SEARCH_CAP
     source: str = SOURCE
@@ -239,7 +258,18 @@ class SearchStream(ApiStream):
 
     @property
     def properties(self) -> tuple[str, ...]:
+        if self.object in ENGAGEMENT_PROPERTIES:
+            return (*ENGAGEMENT_COMMON, *ENGAGEMENT_PROPERTIES[self.object])
         return CONTACT_PROPERTIES if self.object == "contacts" else DEAL_PROPERTIES
+
+    @property
+    def dealer_filter(self) -> tuple[str, str]:
+        """(property, value) tying a record to the dealer."""
+        if self.object in ENGAGEMENT_PROPERTIES:
+            if not self.team_id:
+                raise ApiError(f"{self.object}: the account has no team_id")
+            return "hubspot_team_id", self.team_id
+        return self.dealer_property, self.dealer_value
 
     def parse(self, record: dict[str, Any]) -> Parsed:
         record_id = required_id(record)
@@ -262,14 +292,15 @@ class SearchStream(ApiStream):
         return self._with_contacts(_results(body, "deals batch read"))
 
     def _with_contacts(self, deals: list[Any]) -> list[Any]:
-        """Each deal with ``associations.contacts`` (v4 ``to`` entries; ``[]`` when none)."""
+        """Each record with ``associations.contacts`` (v4 ``to`` entries; ``[]`` when none)."""
         ids = [str(d["id"]) for d in deals if isinstance(d, dict) and d.get("id")]
         contacts: dict[str, list[Any]] = {i: [] for i in ids}
         for start in range(0, len(ids), ASSOCIATION_BATCH):
             inputs = [{"id": i} for i in ids[start : start + ASSOCIATION_BATCH]]
             while inputs:  # a deal with more associations than one page is read again
                 body = self.client.post(
-                    "/crm/v4/associations/deals/contacts/batch/read", json_body={"inputs": inputs}
+                    f"/crm/v4/associations/{self.object}/contacts/batch/read",
+                    json_body={"inputs": inputs},
                 )
                 found, more = association_pages(body)
                 for deal_id, entries in found.items():
@@ -288,6 +319,7 @@ class SearchStream(ApiStream):
         since = int(newest) if newest is not None else to_ms(self.start)
         inclusive = bool(state.get("inclusive")) if newest is not None else True
         after = None
+        filter_property, filter_value = self.dealer_filter
         while True:
             body = self.client.post(
                 f"/crm/v3/objects/{self.object}/search",
@@ -295,8 +327,8 @@ class SearchStream(ApiStream):
                     cursor=self.cursor,
                     since_ms=since,
                     inclusive=inclusive,
-                    dealer_property=self.dealer_property,
-                    dealer_value=self.dealer_value,
+                    dealer_property=filter_property,
+                    dealer_value=filter_value,
                     properties=self.properties,
                     limit=self.page_size,
                     after=after,
@@ -312,6 +344,8 @@ class SearchStream(ApiStream):
             if self.object == "deals":
                 ids = [str(r["id"]) for r in found if isinstance(r, dict) and r.get("id")]
                 records = self._read_deals(list(dict.fromkeys(ids)))
+            elif self.object in WITH_CONTACTS:
+                records = self._with_contacts(found)
             else:
                 records = found
             after = next_after(body)
@@ -410,6 +444,7 @@ def _search_factory(obj: str):
             dealer_property=options.dealer_property,
             page_size=options.page_size,
             search_cap=options.search_cap,
+            team_id=str(ctx.account["team_id"]),
             stages=ctx.stage_check(deal_stages) if obj == "deals" else None,
         )
 
@@ -439,4 +474,5 @@ STREAMS = {
     "deals": _search_factory("deals"),
     "owners": owner_streams,
     "pipelines": pipeline_streams,
+    **{obj: _search_factory(obj) for obj in ENGAGEMENT_PROPERTIES},
 }

@@ -202,3 +202,34 @@ def test_hubspot_deals_carry_their_contacts_from_the_v4_associations_batch_read(
 def test_hubspot_association_result_without_from_is_an_error():
     with pytest.raises(ApiError, match="without 'from'"):
         hs.association_pages({"results": [{"to": []}]})
+
+
+def test_hubspot_engagements_are_the_dealer_teams_and_carry_their_contacts():
+    """Calls (meetings, e-mails, notes) have no dealer property: the search filters on the
+    owner's team (hubspot_team_id), then reads the call -> contact associations."""
+    seen = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        seen.append((request.url.path, body))
+        if request.url.path.endswith("/search"):
+            return httpx.Response(200, json={"results": [{"id": "7001", "properties": {
+                "hs_lastmodifieddate": "1777852800000"}}]})  # fmt: skip
+        to = [{"toObjectId": 501, "associationTypes": []}]
+        return httpx.Response(
+            200, json={"status": "COMPLETE", "results": [{"from": {"id": "7001"}, "to": to}]}
+        )
+
+    stream = hs.SearchStream(
+        client=client(handler), dealer_code="SH001", account_id="1", dealer_value="SH001",
+        object="calls", start=START, team_id="101",
+    )  # fmt: skip
+    [page] = list(stream.pages(None))
+    (search_path, search), (assoc_path, _) = seen
+    assert search_path == "/crm/v3/objects/calls/search"
+    assert search["filterGroups"][0]["filters"][1] == {
+        "propertyName": "hubspot_team_id", "operator": "EQ", "value": "101"
+    }  # fmt: skip
+    assert {"hs_timestamp", "hs_call_disposition", "hubspot_owner_id"} <= set(search["properties"])
+    assert assoc_path == "/crm/v4/associations/calls/contacts/batch/read"
+    assert page.records[0]["associations"]["contacts"][0]["toObjectId"] == 501

@@ -58,11 +58,46 @@ ANALYTICS_SOURCES = (  # HubSpot's "Original source" values
     "PAID_SOCIAL", "PAID_SEARCH", "ORGANIC_SEARCH", "DIRECT_TRAFFIC", "REFERRALS", "OFFLINE",
     "EMAIL_MARKETING", "SOCIAL_MEDIA", "OTHER_CAMPAIGNS",
 )  # fmt: skip
-CURSOR = {"contacts": "lastmodifieddate", "deals": "hs_lastmodifieddate"}
+ENGAGEMENTS = ("calls", "meetings", "emails", "notes")
+# HubSpot-defined association type ids to contacts (deal_to_contact, call_to_contact, ...)
+TO_CONTACT_TYPE = {"deals": 3, "calls": 194, "meetings": 200, "emails": 198, "notes": 202}
+CALL_OUTCOMES = (  # HubSpot's default call dispositions (GUIDs): connected, no answer, busy
+    ("f240bbac-87c9-4f6e-bf70-924b57d47db7", 7),
+    ("73a0d17f-1163-4015-bdd5-ec830791da20", 2),
+    ("9d9162e7-6cf3-4944-bf63-4dff82258764", 1),
+)
+ENGAGEMENT_DETAIL = {
+    "calls": lambda rng, when: {
+        "hs_call_title": "跟进电话 Follow-up call",
+        "hs_call_direction": "OUTBOUND",
+        "hs_call_disposition": rng.choices(
+            [g for g, _ in CALL_OUTCOMES], weights=[w for _, w in CALL_OUTCOMES]
+        )[0],
+        "hs_call_status": "COMPLETED",
+        "hs_call_duration": str(rng.randrange(20, 600) * 1000),
+    },
+    "meetings": lambda rng, when: {
+        "hs_meeting_title": "到店看车 Showroom visit",
+        "hs_meeting_outcome": "COMPLETED",
+        "hs_meeting_start_time": hs_time(when),
+    },
+    "emails": lambda rng, when: {
+        "hs_email_subject": "车型报价 Quotation",
+        "hs_email_direction": "EMAIL",
+        "hs_email_status": "SENT",
+    },
+    "notes": lambda rng, when: {"hs_note_body": "客户需求记录 needs noted"},
+}
+CURSOR = {
+    "contacts": "lastmodifieddate",
+    "deals": "hs_lastmodifieddate",
+    **dict.fromkeys(ENGAGEMENTS, "hs_lastmodifieddate"),
+}
 DEFAULTS = {
     "contacts": ("createdate", "email", "firstname", "lastmodifieddate", "lastname"),
     "deals": ("amount", "closedate", "createdate", "dealname", "dealstage", "pipeline",
               "hs_lastmodifieddate"),
+    **dict.fromkeys(ENGAGEMENTS, ("hs_timestamp", "hs_createdate", "hs_lastmodifieddate")),
 }  # fmt: skip
 
 
@@ -103,7 +138,11 @@ class HubSpotApi:
         self.sandbox = sandbox
         self.search_cap = 10_000
         self.portals: dict[str, str] = {}  # dealer -> portal id
-        self.entities: dict[str, list[Entity]] = {"contacts": [], "deals": []}
+        self.entities: dict[str, list[Entity]] = {
+            obj: [] for obj in ("contacts", "deals", *ENGAGEMENTS)
+        }
+        self.engagement_contacts: dict[str, list[str]] = {}  # engagement id -> contact ids
+        self.engagement_count = 0
         self.owners: list[dict[str, Any]] = []
         self.owner_dealer: dict[str, str] = {}
         self.deal_contacts: dict[str, list[str]] = {}  # deal id -> associated contact ids
@@ -140,6 +179,7 @@ class HubSpotApi:
             dealer = world.dealers[code]
             rng = world.rng(NAME, code)
             more = world.rng(NAME, code, "more")  # new draws; the others stay as they were
+            engagement_rng = world.rng(NAME, code, "engagements")
             owners = []
             for k in range(4):
                 person = world.person(rng)
@@ -182,23 +222,29 @@ class HubSpotApi:
                     "phone": f"+86{person.phone}",
                     "lifecyclestage": "lead",
                     "hs_lead_status": "NEW",
-                    "hubspot_owner_id": owner,
                     "car_model": rng.choice(world.models(code)),
                     "dealer_code": value,
                     "createdate": hs_time(created),
-                    "hubspot_owner_assigneddate": hs_time(created + delay),
                     "hs_analytics_source": (
                         more.choice(ANALYTICS_SOURCES)
                         if known is None
                         else {"meta": "PAID_SOCIAL"}.get(known.origin, "OFFLINE")
                     ),
                 }
+                assigned = {"hubspot_owner_id": owner}
                 contact = Entity("contacts", code, cid, drift=drift)
-                self._contact_version(contact, created, props, drift)
                 self.entities["contacts"].append(contact)
-                if drift == "missing_field":
+                if drift == "missing_field":  # one version, owned from the start
+                    assigned["hubspot_owner_assigneddate"] = hs_time(created)
+                    self._contact_version(contact, created, {**props, **assigned}, drift)
                     continue
-                when = created
+                # created without an owner; the owner is set (and its date stamped) later
+                self._contact_version(contact, created, props, drift)
+                when = created + delay
+                assigned["hubspot_owner_assigneddate"] = hs_time(when)
+                props = {**props, **assigned}
+                self._contact_version(contact, when, props, drift)
+                self._engagements(code, team, owner, cid, when, engagement_rng)
                 if rng.random() < 0.7:
                     when += timedelta(hours=rng.randrange(1, 72))
                     props = {**props, "lifecyclestage": "marketingqualifiedlead",
@@ -213,6 +259,37 @@ class HubSpotApi:
                         if contact_ids and more.random() < 0.1:  # a second buyer (a spouse)
                             self.deal_contacts[did].append(more.choice(contact_ids))
                 contact_ids.append(cid)
+
+    def _engagements(self, code, team, owner, contact_id, assigned, rng) -> None:
+        """The owner's calls, meetings, e-mails and notes with the contact after assignment."""
+        if rng.random() >= 0.9:
+            return
+        when = assigned + timedelta(minutes=rng.randrange(10, 20 * 60))
+        kinds = [rng.choices(ENGAGEMENTS, weights=(7, 1, 2, 0))[0]]
+        kinds += [rng.choice(ENGAGEMENTS) for _ in range(rng.randrange(0, 4))]
+        for number, kind in enumerate(kinds):
+            if number:
+                when += timedelta(hours=rng.randrange(24, 120))
+            self.engagement_count += 1
+            eid = str(50_000_000_000 + self.engagement_count)
+            props = {
+                "hs_timestamp": hs_time(when),
+                "hubspot_owner_id": owner,
+                "hubspot_team_id": team,
+                "hs_createdate": hs_time(when),
+                "hs_lastmodifieddate": hs_time(when),
+                "hs_object_id": eid,
+                **ENGAGEMENT_DETAIL[kind](rng, when),
+            }
+            record = {
+                "id": eid,
+                "properties": props,
+                "createdAt": props["hs_createdate"],
+                "updatedAt": props["hs_lastmodifieddate"],
+                "archived": False,
+            }
+            self.entities[kind].append(Entity(kind, code, eid, [(when, record)]))
+            self.engagement_contacts[eid] = [contact_id]
 
     def _contact_version(self, contact: Entity, when: datetime, props: dict, drift) -> None:
         props = {**props, "lastmodifieddate": hs_time(when), "hs_object_id": contact.record_id}
@@ -287,14 +364,15 @@ class HubSpotApi:
     def truth(self) -> dict[str, dict[str, dict[str, Any]]]:
         now = self.world.now
         out: dict[str, dict[str, dict[str, Any]]] = {
-            f"hubspot__{o}": {} for o in ("contacts", "deals", "owners", "pipelines")
+            f"hubspot__{o}": {} for o in ("contacts", "deals", "owners", "pipelines", *ENGAGEMENTS)
         }
         for obj, entities in self.entities.items():
             for entity in entities:
                 record = entity.at(now)
                 if record is not None and entity.drift != "missing_field":
-                    if obj == "deals":  # as the connector stores it: with its contacts
-                        contacts = self._to_entries(self.deal_contacts.get(entity.record_id, []))
+                    if obj != "contacts":  # as the connector stores it: with its contacts
+                        ids = self._contacts_of(obj).get(entity.record_id, [])
+                        contacts = self._to_entries(obj, ids)
                         record = {**record, "associations": {"contacts": contacts}}
                     out[f"hubspot__{obj}"].setdefault(self.portals[entity.dealer], {})[
                         entity.record_id
@@ -418,10 +496,12 @@ class HubSpotApi:
                 }
             )
 
-        @router.post("/crm/v4/associations/deals/contacts/batch/read")
-        async def deal_contacts(request: Request) -> Response:
+        @router.post("/crm/v4/associations/{obj}/contacts/batch/read")
+        async def contacts_of(obj: str, request: Request) -> Response:
             if (failure := self._check(request)) is not None:
                 return failure
+            if obj not in self.entities or obj == "contacts":
+                return hs_error(400, "VALIDATION_ERROR", f"Unable to infer object type from: {obj}")
             try:
                 body = await request.json()
                 inputs = [(str(i["id"]), int(i.get("after") or 0)) for i in body["inputs"]]
@@ -429,7 +509,7 @@ class HubSpotApi:
                 return hs_error(400, "VALIDATION_ERROR", f"Invalid input JSON: {exc}")
             if len(inputs) > 1000:
                 return hs_error(400, "VALIDATION_ERROR", "Batch input is limited to 1000 inputs")
-            return json_response(*self._associations(inputs))
+            return json_response(*self._associations(obj, inputs))
 
         @router.get("/crm/v3/owners")
         @router.get("/crm/v3/owners/")
@@ -458,29 +538,28 @@ class HubSpotApi:
         return router
 
     @staticmethod
-    def _to_entries(contact_ids: list[str]) -> list[dict[str, Any]]:
-        """v4 ``to`` entries (deal -> contact, HubSpot-defined type 3, unlabelled)."""
-        return [
-            {
-                "toObjectId": int(cid),
-                "associationTypes": [{"category": "HUBSPOT_DEFINED", "typeId": 3, "label": None}],
-            }
-            for cid in contact_ids
-        ]
+    def _to_entries(obj: str, contact_ids: list[str]) -> list[dict[str, Any]]:
+        """v4 ``to`` entries (to contacts: HubSpot-defined, unlabelled; the type id of the pair)."""
+        kind = {"category": "HUBSPOT_DEFINED", "typeId": TO_CONTACT_TYPE[obj], "label": None}
+        return [{"toObjectId": int(cid), "associationTypes": [dict(kind)]} for cid in contact_ids]
 
-    def _associations(self, inputs: list[tuple[str, int]]) -> tuple[dict[str, Any], int]:
+    def _contacts_of(self, obj: str) -> dict[str, list[str]]:
+        return self.deal_contacts if obj == "deals" else self.engagement_contacts
+
+    def _associations(self, obj: str, inputs: list[tuple[str, int]]) -> tuple[dict[str, Any], int]:
         started = hs_time(datetime.now(UTC))
-        visible = {e.record_id for e in self.entities["deals"] if e.at(self.world.now)}
+        visible = {e.record_id for e in self.entities[obj] if e.at(self.world.now)}
+        known = self._contacts_of(obj)
         results, errors = [], []
         for deal_id, offset in inputs:
-            contacts = self.deal_contacts.get(deal_id, []) if deal_id in visible else []
+            contacts = known.get(deal_id, []) if deal_id in visible else []
             if not contacts:
                 errors.append(deal_id)
                 continue
             size = self.association_page
             result: dict[str, Any] = {
                 "from": {"id": deal_id},
-                "to": self._to_entries(contacts[offset : offset + size]),
+                "to": self._to_entries(obj, contacts[offset : offset + size]),
             }
             if offset + size < len(contacts):
                 result["paging"] = {"next": {"after": str(offset + size), "link": None}}
@@ -499,7 +578,7 @@ class HubSpotApi:
                 "status": "error",
                 "category": "OBJECT_NOT_FOUND",
                 "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",
-                "message": f"No deal is associated with contacts for deal {deal_id}.",
+                "message": f"No {obj} is associated with contacts for {deal_id}.",
                 "context": {"fromObjectId": [deal_id]},
             }
             for deal_id in errors
