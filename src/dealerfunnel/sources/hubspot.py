@@ -293,7 +293,8 @@ class SearchStream(ApiStream):
 
     def _with_contacts(self, deals: list[Any]) -> list[Any]:
         """Each record with ``associations.contacts`` (v4 ``to`` entries; ``[]`` when none)."""
-        ids = [str(d["id"]) for d in deals if isinstance(d, dict) and d.get("id")]
+        present = [d for d in deals if isinstance(d, dict) and d.get("id")]
+        ids = list(dict.fromkeys(str(d["id"]) for d in present))  # a page may repeat a record
         contacts: dict[str, list[Any]] = {i: [] for i in ids}
         for start in range(0, len(ids), ASSOCIATION_BATCH):
             inputs = [{"id": i} for i in ids[start : start + ASSOCIATION_BATCH]]

@@ -212,9 +212,9 @@ def test_hubspot_engagements_are_the_dealer_teams_and_carry_their_contacts():
     def handler(request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content)
         seen.append((request.url.path, body))
-        if request.url.path.endswith("/search"):
-            return httpx.Response(200, json={"results": [{"id": "7001", "properties": {
-                "hs_lastmodifieddate": "1777852800000"}}]})  # fmt: skip
+        if request.url.path.endswith("/search"):  # the same call twice on the page
+            record = {"id": "7001", "properties": {"hs_lastmodifieddate": "1777852800000"}}
+            return httpx.Response(200, json={"results": [record, dict(record)]})
         to = [{"toObjectId": 501, "associationTypes": []}]
         return httpx.Response(
             200, json={"status": "COMPLETE", "results": [{"from": {"id": "7001"}, "to": to}]}
@@ -232,4 +232,6 @@ def test_hubspot_engagements_are_the_dealer_teams_and_carry_their_contacts():
     }  # fmt: skip
     assert {"hs_timestamp", "hs_call_disposition", "hubspot_owner_id"} <= set(search["properties"])
     assert assoc_path == "/crm/v4/associations/calls/contacts/batch/read"
-    assert page.records[0]["associations"]["contacts"][0]["toObjectId"] == 501
+    assert [r["associations"]["contacts"] for r in page.records] == [
+        [{"toObjectId": 501, "associationTypes": []}]
+    ] * 2  # read once, not doubled
