@@ -41,6 +41,12 @@ credentials flow), optional ``token_url`` (default ``<host>/services/oauth2/toke
 ``api_version``. Accounts (``salesforce.dealers``): ``org_id`` (the raw ``account_id``),
 optional ``dealer_value`` (default: the dealer code); options: :class:`Options`.
 
+Owner history: ``LeadHistory`` rows of every field are read (``Field = 'Owner'`` ones give the
+assignment time: Salesforce writes an owner change as two rows, ids and names). Currency: with
+``options.multi_currency`` (an org with multiple currencies enabled) ``CurrencyIsoCode`` is
+selected on Opportunity and OpportunityHistory; in a single-currency org the field does not
+exist (``INVALID_FIELD``), so it is off by default.
+
 Stages: ``Lead.Status``, ``Opportunity.StageName``, ``OpportunityHistory.StageName`` and the
 ``NewValue`` of a ``LeadHistory`` row of the ``Status`` field are mapped by the stage mapping
 (``salesforce``) in dbt staging; raw keeps the payload as is, and a record with a value the
