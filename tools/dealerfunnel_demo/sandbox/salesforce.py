@@ -269,19 +269,8 @@ class SalesforceApi:
                 if in_queue:  # the queue's lead is assigned to a consultant
                     when = created + timedelta(minutes=queue_rng.randrange(10, 30 * 60))
                     for old, new in ((queue, owner), (queue_name, names[owner])):
-                        counters["lh"] += 1
-                        hid = _id("017", i, counters["lh"])
-                        history = {
-                            "Id": hid,
-                            "LeadId": lead_id,
-                            "Field": "Owner",
-                            "OldValue": old,
-                            "NewValue": new,
-                            "CreatedById": users[0],
-                            "CreatedDate": sf_time(when),
-                        }
-                        self.entities["LeadHistory"].append(
-                            Entity("LeadHistory", code, hid, [(when, history)])
+                        self._lead_history(
+                            code, counters, lead_id, "Owner", old, new, users[0], when
                         )
                     base = {**base, "OwnerId": owner}
                     self._lead_version(lead, when, base, drift, rng)
@@ -298,20 +287,7 @@ class SalesforceApi:
                         )
                         moves.append((when, final))
                 for when, new in moves:
-                    counters["lh"] += 1
-                    hid = _id("017", i, counters["lh"])
-                    history = {
-                        "Id": hid,
-                        "LeadId": lead_id,
-                        "Field": "Status",
-                        "OldValue": status,
-                        "NewValue": new,
-                        "CreatedById": owner,
-                        "CreatedDate": sf_time(when),
-                    }
-                    self.entities["LeadHistory"].append(
-                        Entity("LeadHistory", code, hid, [(when, history)])
-                    )
+                    self._lead_history(code, counters, lead_id, "Status", status, new, owner, when)
                     status = new
                     changes = {"Status": new}
                     if new == "Closed - Converted":
@@ -320,6 +296,21 @@ class SalesforceApi:
                         self._opportunity(code, i, opp_id, base, owner, when, rng, counters)
                     base = {**base, **changes}
                     self._lead_version(lead, when, base, drift, rng)
+
+    def _lead_history(self, code, counters, lead_id, field, old, new, by, when) -> None:
+        """One LeadHistory row: ``field`` of the lead changed from ``old`` to ``new``."""
+        counters["lh"] += 1
+        hid = _id("017", self.world.dealers[code].index, counters["lh"])
+        history = {
+            "Id": hid,
+            "LeadId": lead_id,
+            "Field": field,
+            "OldValue": old,
+            "NewValue": new,
+            "CreatedById": by,
+            "CreatedDate": sf_time(when),
+        }
+        self.entities["LeadHistory"].append(Entity("LeadHistory", code, hid, [(when, history)]))
 
     def _lead_version(self, lead: Entity, when: datetime, base: dict, drift, rng) -> None:
         record = {"attributes": self._attributes("Lead", lead.record_id), **base}

@@ -26,13 +26,9 @@ from dealerfunnel.settings import load_dealer_registry, load_yaml
 from dealerfunnel_demo.synth.generator import (
     CAMPAIGNS,
     DEFAULT_SEED,
-    EMAIL_DOMAINS,
-    GIVEN_NAMES,
     MODELS,
-    PHONE_PREFIXES,
-    SURNAMES,
 )
-from dealerfunnel_demo.synth.people import SharedPerson, shared_people
+from dealerfunnel_demo.synth.people import SharedPerson, draw_person, shared_people
 
 __all__ = ["CAMPAIGNS", "MODELS", "DataSpec", "Person", "SharedPerson", "World"]
 
@@ -155,13 +151,7 @@ class World:
         return max(1, round(rng.gauss(mean, mean * 0.1)))
 
     def person(self, rng: random.Random) -> Person:
-        surname, surname_py = rng.choice(SURNAMES)
-        given, given_py = rng.choice(GIVEN_NAMES)
-        phone = rng.choice(PHONE_PREFIXES) + f"{rng.randrange(10**8):08d}"
-        email = ""
-        if rng.random() < 0.5:
-            email = f"{given_py}.{surname_py}{rng.randrange(100)}@{rng.choice(EMAIL_DOMAINS)}"
-        return Person(surname + given, phone, email)
+        return Person(*draw_person(rng))
 
     def drift(self, rng: random.Random) -> str | None:
         """``"new_field"``, ``"missing_field"`` or None for one record."""

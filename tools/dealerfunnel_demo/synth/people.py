@@ -43,7 +43,6 @@ class SharedPerson:
     worked_in: str  # "salesforce" | "hubspot" | "dealer_export"
     worked_at: datetime  # UTC: the CRM record's creation (dealer export: the earliest allowed)
     name: str
-    pinyin: str
     phone: str  # 11 digits
     email: str  # "" when the person gave none
 
@@ -57,8 +56,9 @@ def _rng(seed: int, *parts: object) -> random.Random:
     return random.Random(int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big"))  # noqa: S311
 
 
-def shared_people(seed: int, dealer_code: str, start: date, weeks: int) -> list[SharedPerson]:
-    """The people dealer ``dealer_code`` shares between systems, by origin then key."""
+def draw_person(rng: random.Random, email_tag: str | None = None) -> tuple[str, str, str]:
+    """(name, 11-digit mobile, e-mail or "") of a new person; the e-mail's local part ends in
+    ``email_tag`` (default: a number below 100)."""
     from dealerfunnel_demo.synth.generator import (
         EMAIL_DOMAINS,
         GIVEN_NAMES,
@@ -66,18 +66,25 @@ def shared_people(seed: int, dealer_code: str, start: date, weeks: int) -> list[
         SURNAMES,
     )
 
+    surname, surname_py = rng.choice(SURNAMES)
+    given, given_py = rng.choice(GIVEN_NAMES)
+    phone = rng.choice(PHONE_PREFIXES) + f"{rng.randrange(10**8):08d}"
+    email = ""
+    if rng.random() < 0.5:
+        tag = email_tag if email_tag is not None else str(rng.randrange(100))
+        email = f"{given_py}.{surname_py}{tag}@{rng.choice(EMAIL_DOMAINS)}"
+    return surname + given, phone, email
+
+
+def shared_people(seed: int, dealer_code: str, start: date, weeks: int) -> list[SharedPerson]:
+    """The people dealer ``dealer_code`` shares between systems, by origin then key."""
     first = datetime(start.year, start.month, start.day, tzinfo=UTC)
     span = int((timedelta(weeks=weeks) - timedelta(days=10)).total_seconds())
     out = []
     for origin, count in PER_DEALER.items():
         rng = _rng(seed, dealer_code, origin)
         for key in range(1, count + 1):
-            surname, surname_py = rng.choice(SURNAMES)
-            given, given_py = rng.choice(GIVEN_NAMES)
-            phone = rng.choice(PHONE_PREFIXES) + f"{rng.randrange(10**8):08d}"
-            email = ""
-            if rng.random() < 0.5:
-                email = f"{given_py}.{surname_py}.s{key}@{rng.choice(EMAIL_DOMAINS)}"
+            name, phone, email = draw_person(rng, f".s{key}")
             if origin == "eventbrite":  # registered before the event, a CRM lead after it
                 event_at = event_start(start, weeks, (key - 1) % EVENTS)
                 origin_at = event_at - timedelta(seconds=rng.randrange(3600, 14 * 86400))
@@ -95,8 +102,7 @@ def shared_people(seed: int, dealer_code: str, start: date, weeks: int) -> list[
                     origin_at=origin_at,
                     worked_in=WORKED_IN[(key - 1) % len(WORKED_IN)],
                     worked_at=worked_at,
-                    name=surname + given,
-                    pinyin=f"{given_py}.{surname_py}",
+                    name=name,
                     phone=phone,
                     email=email,
                 )
