@@ -23,13 +23,7 @@ associations as (
         source._extracted_at as extracted_at
     from source
     cross join
-        lateral jsonb_array_elements(
-            case
-                when jsonb_typeof(source.payload #> '{associations,contacts}') = 'array'
-                    then source.payload #> '{associations,contacts}'
-                else '[]'::jsonb
-            end
-        ) as association
+        lateral {{ jsonb_elements_or_none("source.payload #> '{associations,contacts}'") }} as association
 
 ),
 

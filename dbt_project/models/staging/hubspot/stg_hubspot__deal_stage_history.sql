@@ -30,13 +30,7 @@ history as (
         source._extracted_at as extracted_at
     from source
     cross join
-        lateral jsonb_array_elements(
-            case
-                when jsonb_typeof(source.payload #> '{propertiesWithHistory,dealstage}') = 'array'
-                    then source.payload #> '{propertiesWithHistory,dealstage}'
-                else '[]'::jsonb
-            end
-        ) as entry
+        lateral {{ jsonb_elements_or_none("source.payload #> '{propertiesWithHistory,dealstage}'") }} as entry
 
 ),
 

@@ -71,9 +71,7 @@ per_contact as (
         engagements.extracted_at
     from engagements
     cross join
-        lateral jsonb_array_elements(
-            case when jsonb_typeof(engagements.contacts) = 'array' then engagements.contacts else '[]'::jsonb end
-        ) as contact
+        lateral {{ jsonb_elements_or_none("engagements.contacts") }} as contact
     where
         engagements.occurred_at is not null
         and contact.value ->> 'toObjectId' is not null
