@@ -34,3 +34,25 @@
         source._dealer_code as dealer_code,
         'salesforce'::text as source_system
 {%- endmacro %}
+
+{#-
+    Policy grade (A-D) of a source's lead rating through seeds/grade_mapping.csv (the one home of
+    the mapping), matched case-insensitively after trimming; a policy grade is accepted as is.
+    Null when the rating is empty or not in the mapping. `mapping_relation` is the alias of the
+    grade_mapping seed joined with grade_mapping_join().
+-#}
+{% macro mapped_grade(source_grade, mapping_relation) -%}
+    (
+        case
+            when upper(btrim({{ source_grade }})) in ('A', 'B', 'C', 'D') then upper(btrim({{ source_grade }}))
+            else {{ mapping_relation }}.grade
+        end
+    )
+{%- endmacro %}
+
+{% macro grade_mapping_join(source_name, source_grade, mapping_relation) -%}
+    left join {{ ref('grade_mapping') }} as {{ mapping_relation }}
+        on
+            {{ mapping_relation }}.source = '{{ source_name }}'
+            and lower(btrim({{ mapping_relation }}.source_grade)) = lower(btrim({{ source_grade }}))
+{%- endmacro %}

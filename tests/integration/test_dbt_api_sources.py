@@ -33,13 +33,35 @@ Records (times local):
               interested 10-17 15:00.
   E2  eventbrite attendee, registered Thu 10-15 09:00, cancelled Fri 10-16 12:00 -> lost.
 
-  H1  hubspot contact, Fri 10-16 09:00, owner 77 (Jing Chen), mobile "133 0000 0007" (= E1)
-      -> E1's lead (E1 is earlier): consultant Jing Chen, lead_record_count 2.
-      A deal with dealstage history and the default pipeline are staged only (no contact
-      association in the deal payload yet).
+  H1  hubspot contact 501, Fri 10-16 09:00, owner 77 (Jing Chen) assigned Fri 10-16 11:00,
+              mobile "133 0000 0007" (= E1)
+      -> E1's lead (E1 is earlier): the attendee who became a CRM lead gets the CRM's consultant
+         Jing Chen and assigned_at 10-16 11:00, lead_record_count 2.
+      Call 7001 (Jing Chen, Fri 10-16 12:00, associated with 501) -> the lead's first contact.
+  H2  hubspot contact 502, Sat 10-17 09:00, owner 77, another phone -> alone, channel unknown.
+  Deal 9001 (amount 250000 CNY), associated with contacts 502 AND 501 (in that order): counts
+      once, for the contact created first (501, 10-16 09:00 < 502, 10-17 09:00), whatever the
+      order of the associations: appointmentscheduled 10-16 10:00 -> interested, closedwon
+      10-19 10:00 -> won. E1's lead: interested 10-16 10:00 (before the check-in 10-17 15:00),
+      needs_defined = decision = won 10-19 10:00, amount 250000 CNY. 502 stays potential.
 
-Spend: Meta campaign 120200000001000 "Golden Autumn" 10-12 100.50 + 10-13 49.50 = 150.00;
-Google campaign 2222 "Search Brand" 10-15 costMicros 80000000 = 80.00.
+  S3  salesforce Lead, Wed 10-14 08:00, created in queue 00GQ1, moved to user 005A (Chen Jing)
+              Wed 10-14 09:30 (LeadHistory Owner: the id row and its name twin), Rating Warm
+      -> assigned_at 10-14 09:30 (not created_at), grade B. S1: owned by 005A from creation, no
+         owner history -> assigned at creation; Rating Hot -> grade A. S2 still in its queue ->
+         not assigned.
+  M5  meta    Tue 10-13 10:00, organic, phone +8613800000011
+  S4  salesforce Lead, Wed 10-14 10:00, owner 005A, mobile "+86 138 0000 0011" (= M5), Working -
+              Contacted at 10-14 15:00 -> M5's lead: interested 10-14 15:00, consultant Chen Jing,
+              lead_record_count 2 (the ad-platform lead progresses through the CRM record).
+  S5  salesforce Lead at dealer SH002, Thu 10-15 10:00, the same mobile as M5 -> NOT matched (other
+              dealer): its own lead at SH002.
+
+Spend: Meta campaign 120200000001000 "Golden Autumn" 10-12 100.50 + 10-13 49.50 = 150.00 CNY;
+Google campaign 2222 "Search Brand" 10-15 costMicros 80000000 = 80.00 CNY. "Spring Launch" runs on
+two Meta accounts of SH001: 20.00 CNY (account 555000) and 30.00 HKD (account 555001) on 10-14:
+the row's spend is never 50.00 of mixed money: spend, cost_per_lead and currency NULL,
+has_mixed_currencies true.
 
 Incremental: after the build a late Meta lead M4 arrives with _extracted_at 10-16T06:00Z, older
 than the dealer export's watermark minus the 72 h lookback (10-20 - 72 h = 10-17) but newer than
@@ -107,6 +129,7 @@ META_LEADS = [
     meta_lead("900000000000001", "2026-10-12T02:00:00+0000", "+8613900000002", **META_AD),
     meta_lead("900000000000002", "2026-10-14T03:00:00+0000", "13700000003", is_organic=True),
     meta_lead("900000000000003", None, "13700000009", **META_AD),
+    meta_lead("900000000000005", "2026-10-13T02:00:00+0000", "+8613800000011", is_organic=True),
 ]
 M4 = meta_lead("900000000000004", "2026-10-15T01:00:00+0000", "13500000005", **META_AD)
 
@@ -153,6 +176,14 @@ META_INSIGHTS = [
      "date_stop": day, "spend": spend, "impressions": "1000", "clicks": "20",
      "account_id": "555000", "account_currency": "cny"}
     for day, spend in (("2026-10-12", "100.50"), ("2026-10-13", "49.50"))
+] + [
+    {"campaign_id": campaign_id, "campaign_name": "Spring Launch", "date_start": "2026-10-14",
+     "date_stop": "2026-10-14", "spend": spend, "impressions": "500", "clicks": "5",
+     "account_id": account, "account_currency": currency}
+    for campaign_id, account, currency, spend in (
+        ("120200000002000", "555000", "CNY", "20.00"),
+        ("120200000003000", "555001", "HKD", "30.00"),
+    )
 ]
 GOOGLE_COSTS = [
     {"customer": {"id": CUSTOMER, "currencyCode": "CNY"},
@@ -195,6 +226,18 @@ API_RECORDS = {
            Dealer_Code__c="SH001", CreatedDate=sf_time("2026-10-14 13:00"),
            LastModifiedDate=sf_time("2026-10-14 13:00"),
            SystemModstamp=sf_time("2026-10-14 13:00")),
+        sf("Lead", "00QA3", FirstName="Hua", LastName="Qian", Company="Qian Hua",
+           MobilePhone="13100000012", Status="Open - Not Contacted", LeadSource="Web",
+           Rating="Warm", OwnerId="005A", IsConverted=False, ConvertedOpportunityId=None,
+           Dealer_Code__c="SH001", CreatedDate=sf_time("2026-10-14 08:00"),
+           LastModifiedDate=sf_time("2026-10-14 09:30"),
+           SystemModstamp=sf_time("2026-10-14 09:30")),
+        sf("Lead", "00QA4", FirstName="Lei", LastName="Zhou", Company="Zhou Lei",
+           MobilePhone="+86 138 0000 0011", Status="Working - Contacted", LeadSource="Web",
+           Rating=None, OwnerId="005A", IsConverted=False, ConvertedOpportunityId=None,
+           Dealer_Code__c="SH001", CreatedDate=sf_time("2026-10-14 10:00"),
+           LastModifiedDate=sf_time("2026-10-14 15:00"),
+           SystemModstamp=sf_time("2026-10-14 15:00")),
     ],
     "salesforce__lead_history": [
         sf("LeadHistory", "017A1", LeadId="00QA1", Field="Status",
@@ -205,13 +248,22 @@ API_RECORDS = {
            CreatedById="005A", CreatedDate=sf_time("2026-10-15 10:00")),
         sf("LeadHistory", "017A3", LeadId="00QA1", Field="Rating", OldValue="Warm",
            NewValue="Hot", CreatedById="005A", CreatedDate=sf_time("2026-10-14 10:00")),
+        # S3 moved from the queue to Chen Jing: Salesforce writes the id row and the name row
+        sf("LeadHistory", "017A4", LeadId="00QA3", Field="Owner", OldValue="00GQ1",
+           NewValue="005A", CreatedById="005A", CreatedDate=sf_time("2026-10-14 09:30")),
+        sf("LeadHistory", "017A5", LeadId="00QA3", Field="Owner", OldValue="SH001 Web Queue",
+           NewValue="Chen Jing", CreatedById="005A", CreatedDate=sf_time("2026-10-14 09:30")),
+        sf("LeadHistory", "017A6", LeadId="00QA4", Field="Status",
+           OldValue="Open - Not Contacted", NewValue="Working - Contacted",
+           CreatedById="005A", CreatedDate=sf_time("2026-10-14 15:00")),
     ],
     "salesforce__opportunity_history": [
         sf("OpportunityHistory", "008A1", OpportunityId="006A1",
            StageName="Proposal/Price Quote", Amount=200000.0, CreatedById="005A",
            CreatedDate=sf_time("2026-10-16 10:00")),
         sf("OpportunityHistory", "008A2", OpportunityId="006A1", StageName="Closed Won",
-           Amount=200000.0, CreatedById="005A", CreatedDate=sf_time("2026-10-20 10:00")),
+           Amount=200000.0, CurrencyIsoCode="CNY", CreatedById="005A",
+           CreatedDate=sf_time("2026-10-20 10:00")),
     ],
     "salesforce__tasks": [
         sf("Task", "00TA1", WhoId="00QA1", WhatId=None, Subject="Call", Status="Completed",
@@ -222,6 +274,13 @@ API_RECORDS = {
            Dealer_Code__c="SH001", CreatedDate=sf_time("2026-10-13 12:00")),
     ],
 }
+
+S5 = sf("Lead", "00QB5", FirstName="Lei", LastName="Zhou", Company="Zhou Lei",
+        MobilePhone="13800000011", Status="Open - Not Contacted", LeadSource="Web",
+        OwnerId="005A", IsConverted=False, ConvertedOpportunityId=None,
+        Dealer_Code__c="SH002", CreatedDate=sf_time("2026-10-15 10:00"),
+        LastModifiedDate=sf_time("2026-10-15 10:00"), SystemModstamp=sf_time("2026-10-15 10:00"))
+
 
 def attendee(aid: str, created: str, changed: str, status: str, phone: str) -> dict:
     def eb(local: str) -> str:
@@ -249,14 +308,32 @@ API_RECORDS["hubspot__contacts"] = [
     {"id": "501", "properties": {
         "email": None, "firstname": "Wei", "lastname": "Sun", "mobilephone": "133 0000 0007",
         "lifecyclestage": "lead", "hs_lead_status": "NEW", "hubspot_owner_id": "77",
+        "hubspot_owner_assigneddate": "2026-10-16T03:00:00.000Z",
         "dealer_code": "SH001", "createdate": "2026-10-16T01:00:00.000Z",
         "lastmodifieddate": "2026-10-16T01:00:00.000Z", "hs_object_id": "501"},
      "createdAt": "2026-10-16T01:00:00.000Z", "updatedAt": "2026-10-16T01:00:00.000Z",
      "archived": False},
+    {"id": "502", "properties": {
+        "email": None, "firstname": "Li", "lastname": "Sun", "mobilephone": "133 0000 0009",
+        "lifecyclestage": "lead", "hs_lead_status": "NEW", "hubspot_owner_id": "77",
+        "dealer_code": "SH001", "createdate": "2026-10-17T01:00:00.000Z",
+        "lastmodifieddate": "2026-10-17T01:00:00.000Z", "hs_object_id": "502"},
+     "createdAt": "2026-10-17T01:00:00.000Z", "updatedAt": "2026-10-17T01:00:00.000Z",
+     "archived": False},
 ]
+
+
+def deal_contact(contact_id: int) -> dict:
+    return {"toObjectId": contact_id, "associationTypes": [
+        {"category": "HUBSPOT_DEFINED", "typeId": 3, "label": None}]}  # fmt: skip
+
+
 API_RECORDS["hubspot__deals"] = [
     {"id": "9001", "properties": {"dealname": "Sun Wei - Aurora S", "dealstage": "closedwon",
-                                   "pipeline": "default", "hubspot_owner_id": "77"},
+                                   "pipeline": "default", "hubspot_owner_id": "77",
+                                   "amount": "250000", "deal_currency_code": "CNY"},
+     # the spouse's contact first: the deal still counts for the contact created first (501)
+     "associations": {"contacts": [deal_contact(502), deal_contact(501)]},
      "propertiesWithHistory": {"dealstage": [
          {"value": "closedwon", "timestamp": "2026-10-19T02:00:00.000Z", "sourceType": "CRM_UI"},
          {"value": "appointmentscheduled", "timestamp": "2026-10-16T02:00:00.000Z",
@@ -264,6 +341,19 @@ API_RECORDS["hubspot__deals"] = [
      ]},
      "createdAt": "2026-10-16T02:00:00.000Z", "updatedAt": "2026-10-19T02:00:00.000Z",
      "archived": False},
+]
+# Jing Chen's call with H1 (501) on Fri 10-16 12:00 local, an hour after the assignment
+API_RECORDS["hubspot__calls"] = [
+    {"id": "7001", "properties": {
+        "hs_timestamp": "2026-10-16T04:00:00.000Z", "hubspot_owner_id": "77",
+        "hubspot_team_id": "101", "hs_call_title": "Follow-up call",
+        "hs_call_disposition": "f240bbac-87c9-4f6e-bf70-924b57d47db7",
+        "hs_createdate": "2026-10-16T04:05:00.000Z",
+        "hs_lastmodifieddate": "2026-10-16T04:05:00.000Z"},
+     "createdAt": "2026-10-16T04:05:00.000Z", "updatedAt": "2026-10-16T04:05:00.000Z",
+     "archived": False,
+     "associations": {"contacts": [{"toObjectId": 501, "associationTypes": [
+         {"category": "HUBSPOT_DEFINED", "typeId": 194, "label": None}]}]}},
 ]
 API_RECORDS["hubspot__pipelines"] = [
     {"id": "default", "label": "Sales Pipeline", "displayOrder": 0, "stages": [
@@ -291,7 +381,11 @@ def _insert_meta_leads(conn: psycopg.Connection, leads: list[dict], extracted_at
 
 def _load(conn: psycopg.Connection) -> None:
     h.insert_dealers(
-        conn, [("SH001", "Shanghai Pudong Motors", "East", "Aurora", "Asia/Shanghai", True)]
+        conn,
+        [
+            ("SH001", "Shanghai Pudong Motors", "East", "Aurora", "Asia/Shanghai", True),
+            ("SH002", "Shanghai Hongqiao Motors", "East", "Aurora", "Asia/Shanghai", True),
+        ],
     )
     batch = uuid.uuid4()
     for obj, file_name, sha, rows in [
@@ -316,11 +410,16 @@ def _load(conn: psycopg.Connection) -> None:
                  uuid.uuid4(),
                  "2026-10-21T00:00:00Z"),
             )  # fmt: skip
+    # S5: the same mobile as M5, at another dealer (the org's lead of SH002)
+    conn.execute(
+        API_INSERT.replace("'SH001'", "'SH002'").format(table="salesforce__leads"),
+        (S5["Id"], ORG, json.dumps(S5), "salesforce", uuid.uuid4(), "2026-10-21T00:00:00Z"),
+    )
     for row in META_INSIGHTS:
         conn.execute(
             API_INSERT.format(table="meta__insights"),
-            (f"{row['campaign_id']}|{row['date_start']}", "555000", json.dumps(row), "meta",
-             uuid.uuid4(), "2026-10-18T00:00:00Z"),
+            (f"{row['campaign_id']}|{row['date_start']}", row["account_id"], json.dumps(row),
+             "meta", uuid.uuid4(), "2026-10-18T00:00:00Z"),
         )  # fmt: skip
     for row in GOOGLE_COSTS:
         conn.execute(
@@ -346,8 +445,10 @@ def built(warehouse_url, tmp_path_factory):
 def test_staging_extracts_the_answers(built):
     url, _, _ = built
     meta = h.fetch_rows(url, "select * from staging.stg_meta__leads order by source_lead_id")
-    assert [r["source_lead_id"] for r in meta] == ["900000000000001", "900000000000002"]
-    m1, m2 = meta
+    assert [r["source_lead_id"] for r in meta] == [
+        "900000000000001", "900000000000002", "900000000000005"
+    ]  # fmt: skip
+    m1, m2, _ = meta
     assert (m1["channel"], m1["campaign"], m1["campaign_id"]) == (
         "meta_lead_ads",
         "Golden Autumn",
@@ -387,22 +488,43 @@ EXPECTED_LEADS = {
         "grade": "A", "created_at": sh("2026-10-12 10:00"), "interested_at": sh("2026-10-14 10:00"),
         "current_stage": "interested", "lead_record_count": 2,
     },
-    ("meta_lead_ads", "900000000000002"): {
+    ("meta_lead_ads", "900000000000002"): {  # with S2, still in its queue: not assigned
         "channel": "meta_lead_ads", "campaign": None, "consultant": None, "grade": None,
+        "assigned_at": None,
         "created_at": sh("2026-10-14 11:00"), "interested_at": sh("2026-10-14 13:00"),
         "current_stage": "interested", "lead_record_count": 2,
     },
-    ("eventbrite", "E1"): {
+    ("eventbrite", "E1"): {  # with H1, whose deal 9001 counts for it (see the header)
         "channel": "event_signup", "campaign": None, "created_at": sh("2026-10-14 09:00"),
-        "interested_at": sh("2026-10-17 15:00"), "current_stage": "interested",
+        "assigned_at": sh("2026-10-16 11:00"), "interested_at": sh("2026-10-16 10:00"),
+        "needs_defined_at": sh("2026-10-19 10:00"), "decision_at": sh("2026-10-19 10:00"),
+        "won_at": sh("2026-10-19 10:00"), "current_stage": "won",
         "consultant": "Jing Chen", "lead_record_count": 2,
+        "amount": Decimal("250000"), "currency": "CNY",
+        "first_contact_at": sh("2026-10-16 12:00"),  # the HubSpot call 7001 with H1
+    },
+    ("hubspot", "502"): {  # the deal's second contact: the deal does not count twice
+        "channel": "unknown", "created_at": sh("2026-10-17 09:00"), "consultant": "Jing Chen",
+        "assigned_at": None, "interested_at": None, "won_at": None,
+        "current_stage": "potential", "lead_record_count": 1,
+    },
+    ("salesforce", "00QA3"): {  # moved from the queue to Chen Jing at 09:30
+        "channel": "web", "grade": "B", "consultant": "Chen Jing",
+        "created_at": sh("2026-10-14 08:00"), "assigned_at": sh("2026-10-14 09:30"),
+        "current_stage": "potential", "lead_record_count": 1,
+    },
+    ("meta_lead_ads", "900000000000005"): {  # M5, worked in Salesforce as S4
+        "channel": "meta_lead_ads", "campaign": None, "consultant": "Chen Jing",
+        "created_at": sh("2026-10-13 10:00"), "assigned_at": sh("2026-10-14 10:00"),
+        "interested_at": sh("2026-10-14 15:00"), "current_stage": "interested",
+        "lead_record_count": 2,
     },
     ("eventbrite", "E2"): {
         "channel": "event_signup", "created_at": sh("2026-10-15 09:00"), "interested_at": None,
         "lost_at": sh("2026-10-16 12:00"), "current_stage": "lost", "is_lost": True,
     },
     ("salesforce", "00QA1"): {
-        "channel": "web", "campaign": None, "consultant": "Chen Jing", "grade": None,
+        "channel": "web", "campaign": None, "consultant": "Chen Jing", "grade": "A",
         "created_at": sh("2026-10-13 09:00"), "assigned_at": sh("2026-10-13 09:00"),
         "first_contact_at": sh("2026-10-13 11:00"), "interested_at": sh("2026-10-13 14:00"),
         "needs_defined_at": sh("2026-10-15 10:00"), "decision_at": sh("2026-10-16 10:00"),
@@ -462,12 +584,27 @@ def test_salesforce_model_and_won_amount_reach_fct_leads(built):
         "select model_of_interest, amount, currency, is_won from marts.fct_leads"
         " where source_system = 'salesforce' and source_lead_id = '00QA1'",
     )
-    # Model_of_Interest__c; the Amount of the Closed Won OpportunityHistory row (the Proposal row
-    # carries one too, but only a won event gives the lead's amount); no currency in the payload
+    # Model_of_Interest__c; the Amount and CurrencyIsoCode of the Closed Won OpportunityHistory
+    # row (the Proposal row carries an amount too, but only a won event gives the lead's amount)
     assert lead == {
-        "model_of_interest": "Aurora S", "amount": Decimal("200000.0"), "currency": None,
+        "model_of_interest": "Aurora S", "amount": Decimal("200000.0"), "currency": "CNY",
         "is_won": True,
     }  # fmt: skip
+
+
+def test_same_phone_at_another_dealer_is_another_lead(built):
+    url, _, _ = built
+    rows = h.fetch_rows(
+        url,
+        "select dealer_code, source_system, source_lead_id, lead_key, lead_record_count,"
+        " consultant from marts.fct_leads where dealer_code = 'SH002'",
+    )
+    # S5 has M5's phone but belongs to SH002: not merged into M5's lead at SH001
+    assert rows == [
+        {"dealer_code": "SH002", "source_system": "salesforce", "source_lead_id": "00QB5",
+         "lead_key": key("SH002", "salesforce", "00QB5"), "lead_record_count": 1,
+         "consultant": "Chen Jing"},
+    ]  # fmt: skip
 
 
 def test_every_record_maps_to_its_lead(built):
@@ -489,15 +626,23 @@ def test_every_record_maps_to_its_lead(built):
         "SH001", "meta_lead_ads", "900000000000002"
     )
     assert got["hubspot", "501"]["lead_key"] == key("SH001", "eventbrite", "E1")
-    assert len(got) == 11
+    assert got["hubspot", "502"]["lead_key"] == key("SH001", "hubspot", "502")
+    m5 = key("SH001", "meta_lead_ads", "900000000000005")
+    assert got["salesforce", "00QA4"]["lead_key"] == m5
+    assert got["salesforce", "00QA4"]["is_matched_on_phone"] is True
+    assert got["salesforce", "00QB5"]["lead_key"] == key("SH002", "salesforce", "00QB5")
+    assert got["salesforce", "00QB5"]["is_matched_on_phone"] is False
+    # 11 + M5, S3, S4, S5, H2
+    assert len(got) == 16
 
 
 R = Decimal
 # (channel, period_start): (potential, interested, needs_defined, decision, won, lost)
 EXPECTED_WEEKS = {
-    ("meta_lead_ads", date(2026, 10, 12)): (2, 2, 0, 0, 0, 0),
-    ("web", date(2026, 10, 12)): (1, 1, 1, 1, 1, 0),
-    ("event_signup", date(2026, 10, 12)): (2, 1, 0, 0, 0, 1),
+    ("meta_lead_ads", date(2026, 10, 12)): (3, 3, 0, 0, 0, 0),  # M1, M2, M5
+    ("web", date(2026, 10, 12)): (2, 1, 1, 1, 1, 0),  # S1 won, S3 potential
+    ("event_signup", date(2026, 10, 12)): (2, 1, 1, 1, 1, 1),  # E1 won (deal 9001), E2 lost
+    ("unknown", date(2026, 10, 12)): (1, 0, 0, 0, 0, 0),  # H2
     ("google_ads", date(2026, 10, 12)): (1, 0, 0, 0, 0, 0),
     ("douyin", date(2026, 10, 5)): (1, 0, 0, 0, 0, 0),
 }
@@ -530,7 +675,9 @@ def test_channel_roi_joins_spend_to_api_leads(built):
     assert sorted(actual) == sorted(
         [
             ("meta_lead_ads", "Golden Autumn"),
+            ("meta_lead_ads", "Spring Launch"),
             ("meta_lead_ads", "(none)"),
+            ("unknown", "(none)"),
             ("google_ads", "Search Brand"),
             ("douyin", "(none)"),
             ("web", "(none)"),
@@ -552,7 +699,25 @@ def test_channel_roi_joins_spend_to_api_leads(built):
         R("80.0000"),
     )
     organic = actual["meta_lead_ads", "(none)"]
-    assert (organic["spend"], organic["leads"]) == (None, 1)
+    assert (organic["spend"], organic["leads"]) == (None, 2)  # M2, M5
+
+
+def test_channel_roi_never_mixes_currencies(built):
+    url, _, _ = built
+    rows = h.fetch_rows(
+        url,
+        "select campaign, spend, currency, cost_per_lead, impressions, has_mixed_currencies"
+        " from marts.mart_channel_roi where dealer_code = 'SH001' and channel = 'meta_lead_ads'"
+        " and campaign in ('Golden Autumn', 'Spring Launch') order by campaign",
+    )
+    assert rows == [
+        # one account in CNY: 100.50 + 49.50
+        {"campaign": "Golden Autumn", "spend": R("150.0000"), "currency": "CNY",
+         "cost_per_lead": R("150.0000"), "impressions": 2000, "has_mixed_currencies": False},
+        # 20.00 CNY + 30.00 HKD is not 50.00 of anything: no spend, no cost per lead
+        {"campaign": "Spring Launch", "spend": None, "currency": None, "cost_per_lead": None,
+         "impressions": 1000, "has_mixed_currencies": True},
+    ]  # fmt: skip
 
 
 def test_late_api_lead_is_picked_up_incrementally(built):

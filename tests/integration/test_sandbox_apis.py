@@ -282,3 +282,81 @@ def test_eventbrite_attendees_continuation_and_changed_since(sb):
     assert recent and all(a.get("changed", latest) >= latest for a in recent)
     denied = httpx.get(f"{base}/events/{event_id}/attendees/")
     assert denied.status_code == 401 and denied.json()["error"] == "INVALID_AUTH"
+
+
+def test_hubspot_v4_deal_contact_associations(sb):
+    """POST /crm/v4/associations/deals/contacts/batch/read: {from, to [{toObjectId,
+    associationTypes}], paging?} per deal; a deal without contacts is an ``errors`` entry (207)."""
+    token = sb.connections()["hubspot"]["password"]
+    auth = {"Authorization": f"Bearer {token}"}
+    api = sb.sandbox.apis["hubspot"]
+    two = next(d for d, cs in api.deal_contacts.items() if len(cs) == 2)
+    one = next(d for d, cs in api.deal_contacts.items() if len(cs) == 1)
+    url = f"{sb.base_url}/hubspot/crm/v4/associations/deals/contacts/batch/read"
+    body = {"inputs": [{"id": two}, {"id": one}, {"id": "999999999"}]}
+    response = httpx.post(url, json=body, headers=auth)
+    assert response.status_code == 207
+    answer = response.json()
+    assert answer["status"] == "COMPLETE" and answer["numErrors"] == 1
+    assert answer["errors"][0]["category"] == "OBJECT_NOT_FOUND"
+    got = {r["from"]["id"]: [t["toObjectId"] for t in r["to"]] for r in answer["results"]}
+    assert got == {d: [int(c) for c in api.deal_contacts[d]] for d in (two, one)}
+    kinds = {(t["category"], t["typeId"]) for r in answer["results"] for e in r["to"]
+             for t in e["associationTypes"]}  # fmt: skip
+    assert kinds == {("HUBSPOT_DEFINED", 3)}  # deal to contact
+    api.association_page = 1  # the second contact comes on a next page
+    try:
+        paged = httpx.post(url, json={"inputs": [{"id": two}]}, headers=auth).json()
+        [result] = paged["results"]
+        assert len(result["to"]) == 1 and result["paging"]["next"]["after"] == "1"
+        rest = httpx.post(url, json={"inputs": [{"id": two, "after": "1"}]}, headers=auth).json()
+        assert [t["toObjectId"] for t in rest["results"][0]["to"]] == [
+            int(api.deal_contacts[two][1])
+        ]
+    finally:
+        api.association_page = 100
+    contact = httpx.post(
+        f"{sb.base_url}/hubspot/crm/v3/objects/contacts/search",
+        json={"properties": ["hubspot_owner_assigneddate", "hs_analytics_source"], "limit": 1},
+        headers=auth,
+    ).json()["results"][0]["properties"]
+    assert contact["hubspot_owner_assigneddate"] >= contact["createdate"]
+    assert contact["hs_analytics_source"]
+
+
+def test_salesforce_owner_history_and_currency(sb):
+    """A lead assigned from a queue: two LeadHistory rows of Field 'Owner' (ids, then names) at
+    the same time; CurrencyIsoCode only exists in a multi-currency org (INVALID_FIELD here)."""
+    headers = {"Authorization": f"Bearer {_sf_token(sb)}"}
+    query = f"{sb.base_url}/salesforce/services/data/v60.0/query"
+    q = (
+        "SELECT Id, LeadId, Field, OldValue, NewValue, CreatedDate FROM LeadHistory"
+        " WHERE Lead.Dealer_Code__c = 'SH001' AND CreatedDate > 2026-05-04T00:00:00Z"
+        " ORDER BY CreatedDate, Id"
+    )
+    rows = httpx.get(query, params={"q": q}, headers=headers).json()["records"]
+    owner = [r for r in rows if r["Field"] == "Owner"]
+    assert owner and len(owner) % 2 == 0
+    ids = [r for r in owner if r["NewValue"].startswith("005")]
+    assert ids and all(r["OldValue"].startswith("00G") for r in ids)
+    names = {(r["LeadId"], r["CreatedDate"]) for r in owner if not r["NewValue"].startswith("005")}
+    assert names == {(r["LeadId"], r["CreatedDate"]) for r in ids}
+    soql = "SELECT Id, Amount, CurrencyIsoCode FROM Opportunity WHERE Dealer_Code__c = 'SH001'"
+    currency = httpx.get(query, params={"q": soql}, headers=headers)
+    assert sb.sandbox.apis["salesforce"].multi_currency is False  # the test org's setting
+    assert currency.status_code == 400 and currency.json()[0]["errorCode"] == "INVALID_FIELD"
+
+
+def test_spend_comes_with_the_account_currency(sb, meta_get, google):
+    insights = meta_get(
+        "act_100000000001/insights", level="campaign", time_increment="1",
+        fields="campaign_id,account_currency,spend",
+        time_range=json.dumps({"since": "2026-05-04", "until": "2026-05-05"}),
+    ).json()["data"]  # fmt: skip
+    assert insights and {r["account_currency"] for r in insights} == {"CNY"}
+    rows = google(
+        "SELECT customer.currency_code, campaign.id, segments.date, metrics.cost_micros"
+        " FROM campaign WHERE segments.date BETWEEN '2026-05-04' AND '2026-05-05'"
+    ).json()[0]["results"]
+    assert rows and {r["customer"]["currencyCode"] for r in rows} == {"CNY"}
+    assert rows[0]["customer"]["resourceName"] == "customers/1110000001"

@@ -40,7 +40,16 @@ CRM_TABLES = {
         "salesforce__tasks",
         "salesforce__users",
     ),
-    "hubspot": ("hubspot__contacts", "hubspot__deals", "hubspot__owners", "hubspot__pipelines"),
+    "hubspot": (
+        "hubspot__contacts",
+        "hubspot__deals",
+        "hubspot__owners",
+        "hubspot__pipelines",
+        "hubspot__calls",
+        "hubspot__meetings",
+        "hubspot__emails",
+        "hubspot__notes",
+    ),
     "eventbrite": ("eventbrite__attendees",),
 }
 HUBSPOT_SEARCH_CAP = 20  # small, so that every run restarts its search window

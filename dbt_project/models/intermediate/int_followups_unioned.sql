@@ -6,8 +6,10 @@
         on_schema_change='append_new_columns',
     )
 }}
--- One row per deduplicated follow-up contact per source system. Sources: the dealer CRM export and
--- completed Salesforce Tasks on leads (consultant = the task owner's User.Name). Another source is
+-- One row per deduplicated follow-up contact per source system. Sources: the dealer CRM export,
+-- completed Salesforce Tasks on leads (consultant = the task owner's User.Name) and HubSpot
+-- calls, meetings, e-mails and notes with a contact (stg_hubspot__engagements; consultant = the
+-- owner's name; a call's outcome from its disposition, seed call_outcome_mapping). Another source is
 -- one more import CTE added to the list of `unioned` (macro union_ctes). lead_record_key is the key
 -- of the source record contacted; int_lead_records_matched_to_leads maps it to the resolved lead.
 -- outcome, grade (the lead's grade after the follow-up), purpose (sales / after_sales) and
@@ -72,9 +74,48 @@ salesforce_followups as (
 
 ),
 
+hubspot_engagements as (
+
+    select * from {{ ref('stg_hubspot__engagements') }}
+    {{ incremental_source_filter('hubspot') }}
+
+),
+
+hubspot_owners as (
+
+    select * from {{ ref('stg_hubspot__owners') }}
+
+),
+
+call_outcomes as (
+
+    select * from {{ ref('call_outcome_mapping') }}
+    where source = 'hubspot'
+
+),
+
+hubspot_followups as (
+
+    select
+        hubspot_engagements.*,
+        hubspot_owners.consultant,
+        call_outcomes.outcome,
+        null::text as grade,
+        null::text as purpose,
+        null::timestamptz as recorded_at
+    from hubspot_engagements
+    left join hubspot_owners
+        on
+            hubspot_engagements.portal_id = hubspot_owners.portal_id
+            and hubspot_engagements.owner_id = hubspot_owners.owner_id
+    left join call_outcomes
+        on hubspot_engagements.call_disposition = call_outcomes.source_value
+
+),
+
 unioned as (
 
-    {{ union_ctes(['dealer_export_followups', 'salesforce_followups'], followup_columns) }}
+    {{ union_ctes(['dealer_export_followups', 'salesforce_followups', 'hubspot_followups'], followup_columns) }}
 
 ),
 

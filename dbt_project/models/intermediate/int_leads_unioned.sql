@@ -9,9 +9,9 @@
 -- One row per lead record per source system (dealer_code × source_system × source_lead_id): the
 -- current version of every lead record, before identity resolution. Sources: the dealer CRM export,
 -- Meta Lead Ads leads, Google Ads lead form submissions, Salesforce Leads (consultant = the
--- owner's User.Name, as of the lead's load), Eventbrite attendees (channel event_signup) and HubSpot
--- contacts (consultant = the owner's name; deal stages not attributed yet, see
--- stg_hubspot__deal_stage_history). Every staging model has the lead-record columns of
+-- owner's User.Name, as of the lead's load; assigned_at from the owner history), Eventbrite
+-- attendees (channel event_signup) and HubSpot contacts (consultant = the owner's name; their deals'
+-- stages are events in int_stage_events_unioned). Every staging model has the lead-record columns of
 -- stg_dealer_export__leads (lead_record_columns; consultant is normalized here); a new source is one
 -- more import CTE added to the list of `unioned` (macro union_ctes). An ad-platform
 -- lead is a potential-stage lead at its created_at: a lead record needs no stage event to count as
@@ -112,17 +112,52 @@ salesforce_users as (
 
 ),
 
+salesforce_owner_changes as (
+
+    select * from {{ ref('stg_salesforce__lead_owner_changes') }}
+
+),
+
+-- Per lead: the first move from a queue to a user (the assignment), and whether it ever sat in
+-- a queue.
+salesforce_assignments as (
+
+    select
+        org_id,
+        source_lead_id,
+        min(changed_at) filter (where is_queue_to_user) as first_assigned_at,
+        bool_or(is_from_queue) as was_in_queue
+    from salesforce_owner_changes
+    group by
+        org_id,
+        source_lead_id
+
+),
+
 -- Salesforce leads name their owner by user id: the consultant is the owner's User.Name.
+-- assigned_at (DESIGN.md section 3): the first owner change from a queue to a user; a lead that
+-- never sat in a queue and is owned by a user was assigned when created (assignment rules assign
+-- on creation); a lead still in its queue is not assigned (null).
 salesforce_leads_with_owner as (
 
     select
         salesforce_leads.*,
-        salesforce_users.consultant
+        salesforce_users.consultant,
+        case
+            when salesforce_assignments.first_assigned_at is not null
+                then salesforce_assignments.first_assigned_at
+            when salesforce_leads.is_owned_by_user and not coalesce(salesforce_assignments.was_in_queue, false)
+                then salesforce_leads.created_at
+        end as assigned_at
     from salesforce_leads
     left join salesforce_users
         on
             salesforce_leads.org_id = salesforce_users.org_id
             and salesforce_leads.owner_id = salesforce_users.user_id
+    left join salesforce_assignments
+        on
+            salesforce_leads.org_id = salesforce_assignments.org_id
+            and salesforce_leads.source_lead_id = salesforce_assignments.source_lead_id
 
 ),
 

@@ -11,6 +11,13 @@
 --   * Salesforce LeadHistory status changes (stage = mapped NewValue);
 --   * Salesforce OpportunityHistory rows, attributed to the lead converted into the opportunity
 --     (Lead.ConvertedOpportunityId; rows of an opportunity no lead was converted into are left out);
+--   * HubSpot deal stage history (stg_hubspot__deal_stage_history), attributed to ONE contact of the
+--     deal (stg_hubspot__deal_contacts): a deal associated with several contacts (a couple buying one
+--     car) counts once, for the associated contact that first became a lead at the deal's dealer
+--     (earliest createdate among the associated contacts with a contact row at that dealer; ties and
+--     contacts without a row: the lowest contact id). A deal without associated contacts is left
+--     out. consultant = the deal owner's name; amount / currency of the won event = the deal's amount
+--     and deal_currency_code;
 --   * an Eventbrite attendee's status beyond registration (Checked In -> interested, Not Attending
 --     -> lost) at its `changed` time;
 --   * a Salesforce lead's current Status when no LeadHistory row records it (field history not
@@ -22,8 +29,9 @@
 -- lead_record_key is the key of the source record the event names (it may have no lead row);
 -- int_lead_records_matched_to_leads maps it to the resolved lead. consultant of a Salesforce event
 -- = User.Name of the user who made the change. lost_reason, amount and currency: the dealer export's
--- optional columns; amount of a Salesforce opportunity event = OpportunityHistory.Amount (no
--- currency: single-currency orgs do not send one); null elsewhere.
+-- optional columns; amount / currency of a Salesforce opportunity event = OpportunityHistory.Amount
+-- and CurrencyIsoCode (null in a single-currency org, which does not send one); of a HubSpot won
+-- event, see above; null elsewhere.
 --
 -- Incremental: per source system (macro incremental_source_filter), re-reads the events loaded since
 -- the newest extracted_at of that source here minus var incremental_lookback_hours; late events are
@@ -84,6 +92,30 @@ salesforce_users as (
 
 ),
 
+hubspot_deal_history as (
+
+    select * from {{ ref('stg_hubspot__deal_stage_history') }}
+
+),
+
+hubspot_deal_contacts as (
+
+    select * from {{ ref('stg_hubspot__deal_contacts') }}
+
+),
+
+hubspot_contacts as (
+
+    select * from {{ ref('stg_hubspot__contacts') }}
+
+),
+
+hubspot_owners as (
+
+    select * from {{ ref('stg_hubspot__owners') }}
+
+),
+
 salesforce_lead_events as (
 
     select
@@ -119,7 +151,7 @@ salesforce_opportunity_events as (
         salesforce_users.consultant,
         null::text as lost_reason,
         salesforce_opportunity_history.amount,
-        null::text as currency,
+        salesforce_opportunity_history.currency,
         greatest(salesforce_opportunity_history.extracted_at, salesforce_leads.extracted_at) as extracted_at
     from salesforce_opportunity_history
     inner join salesforce_leads
@@ -192,6 +224,66 @@ salesforce_stage_events_loaded as (
 
 ),
 
+-- The one contact a HubSpot deal counts for (see the header): associated contacts with a contact
+-- row at the deal's dealer first, the earliest created, then the lowest id (ids are digits: by
+-- length, then text).
+hubspot_deal_leads as (
+
+    select distinct on (hubspot_deal_contacts.portal_id, hubspot_deal_contacts.deal_id)
+        hubspot_deal_contacts.portal_id,
+        hubspot_deal_contacts.deal_id,
+        hubspot_deal_contacts.contact_id,
+        greatest(hubspot_deal_contacts.extracted_at, hubspot_contacts.extracted_at) as extracted_at
+    from hubspot_deal_contacts
+    left join hubspot_contacts
+        on
+            hubspot_deal_contacts.portal_id = hubspot_contacts.portal_id
+            and hubspot_deal_contacts.dealer_code = hubspot_contacts.dealer_code
+            and hubspot_deal_contacts.contact_id = hubspot_contacts.source_lead_id
+    order by
+        hubspot_deal_contacts.portal_id asc,
+        hubspot_deal_contacts.deal_id asc,
+        hubspot_contacts.source_lead_id is null asc,
+        hubspot_contacts.created_at asc,
+        length(hubspot_deal_contacts.contact_id) asc,
+        hubspot_deal_contacts.contact_id asc
+
+),
+
+hubspot_stage_events as (
+
+    select
+        hubspot_deal_history.stage_event_key,
+        hubspot_deal_history.dealer_code,
+        'hubspot'::text as source_system,
+        hubspot_deal_leads.contact_id as source_lead_id,
+        hubspot_deal_history.stage,
+        hubspot_deal_history.occurred_at,
+        hubspot_owners.consultant,
+        null::text as lost_reason,
+        case when hubspot_deal_history.stage = 'won' then hubspot_deal_history.amount end as amount,
+        case when hubspot_deal_history.stage = 'won' then hubspot_deal_history.currency end as currency,
+        greatest(hubspot_deal_history.extracted_at, hubspot_deal_leads.extracted_at) as extracted_at
+    from hubspot_deal_history
+    inner join hubspot_deal_leads
+        on
+            hubspot_deal_history.portal_id = hubspot_deal_leads.portal_id
+            and hubspot_deal_history.deal_id = hubspot_deal_leads.deal_id
+    left join hubspot_owners
+        on
+            hubspot_deal_history.portal_id = hubspot_owners.portal_id
+            and hubspot_deal_history.owner_id = hubspot_owners.owner_id
+    where hubspot_deal_history.stage is not null
+
+),
+
+hubspot_stage_events_loaded as (
+
+    select * from hubspot_stage_events
+    {{ incremental_source_filter('hubspot') }}
+
+),
+
 -- An attendee's status beyond registration (checked in: interested; cancelled: lost) at the
 -- time of its last change. The key carries the status, so a check-in adds an event and the
 -- registration's potential needs none (the lead record is potential by itself).
@@ -226,7 +318,12 @@ eventbrite_stage_events_loaded as (
 unioned as (
 
     {{ union_ctes(
-        ['dealer_export_stage_events', 'salesforce_stage_events_loaded', 'eventbrite_stage_events_loaded'],
+        [
+            'dealer_export_stage_events',
+            'salesforce_stage_events_loaded',
+            'eventbrite_stage_events_loaded',
+            'hubspot_stage_events_loaded',
+        ],
         stage_event_columns,
     ) }}
 

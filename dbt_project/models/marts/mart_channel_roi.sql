@@ -6,7 +6,10 @@
 -- the ad account's day), NULL when no platform reports spend for the row (organic channels, or a
 -- campaign without a spend source) — never a made-up 0. cost_per_lead = spend ÷ leads,
 -- cost_per_won = spend ÷ leads_won: NULL when spend is NULL or the denominator is 0. Rounded to 4
--- decimals; amounts in the account currency (currency column).
+-- decimals; amounts in the account currency (currency column). Currencies are never mixed: a row
+-- whose spend comes from accounts in different currencies (two ad accounts of the dealer on one
+-- channel and campaign name) has has_mixed_currencies = true and spend, cost_per_lead,
+-- cost_per_won and currency NULL (never a sum of yuan and dollars); impressions and clicks add up.
 
 with
 
@@ -55,8 +58,9 @@ monthly_spend as (
         channel,
         coalesce(campaign, '(none)') as campaign,
         date_trunc('month', spend_date)::date as month_start,
-        sum(spend) as spend,
-        min(currency) as currency,
+        case when count(distinct coalesce(currency, '')) = 1 then sum(spend) end as spend,
+        case when count(distinct coalesce(currency, '')) = 1 then min(currency) end as currency,
+        count(distinct coalesce(currency, '')) > 1 as has_mixed_currencies,
         sum(impressions)::bigint as impressions,
         sum(clicks)::bigint as clicks
     from ad_spend
@@ -76,6 +80,7 @@ joined as (
         {{ coalesced_keys('lead_cohorts', 'monthly_spend', keys) }},
         monthly_spend.spend,
         monthly_spend.currency,
+        coalesce(monthly_spend.has_mixed_currencies, false) as has_mixed_currencies,
         monthly_spend.impressions,
         monthly_spend.clicks,
         coalesce(lead_cohorts.leads, 0) as leads,
@@ -100,7 +105,8 @@ final as (
         round(spend / nullif(leads_won, 0), 4) as cost_per_won,
         currency,
         impressions,
-        clicks
+        clicks,
+        has_mixed_currencies
     from joined
 
 )

@@ -101,6 +101,7 @@ LEAD_FIELDS = (
     "lead_form_submission_data.lead_form_submission_fields",
 )
 COST_FIELDS = (
+    "customer.currency_code",  # the account currency: cost_micros is in it
     "campaign.id",
     "campaign.name",
     "segments.date",

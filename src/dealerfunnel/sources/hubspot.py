@@ -15,6 +15,18 @@ Written against the CRM v3 wire format as documented (developers.hubspot.com/doc
   "properties", "propertiesWithHistory": ["dealstage"]}`` returns ``{"status", "results":
   [{..., "propertiesWithHistory": {"dealstage": [{"value", "timestamp", "sourceType"}]}}]}``
   (search cannot return property history, so each page of changed deals is read this way).
+- *Associations v4 batch read* ``POST /crm/v4/associations/deals/contacts/batch/read`` with
+  ``{"inputs": [{"id", "after"?}]}`` (<= 1,000 inputs) returns ``{"status", "results": [{"from":
+  {"id"}, "to": [{"toObjectId", "associationTypes": [{"category", "typeId", "label"}]}],
+  "paging"?: {"next": {"after"}}}], "errors"?}`` (HTTP 207 with ``errors`` when some deals have
+  no association). Search and batch read return no associations, so each page of changed deals
+  is followed by this read; the deal's contacts are stored in the deal payload as
+  ``associations.contacts``: the v4 ``to`` entries exactly as returned (every page of them).
+  A change of a deal's associations updates its ``hs_lastmodifieddate``, so the search finds it.
+- *Engagements* ``POST /crm/v3/objects/{calls|meetings|emails|notes}/search`` like contacts and
+  deals (``hs_lastmodifieddate``), filtered on the owner's team (``hubspot_team_id`` EQ the
+  account's ``team_id``); each page is followed by the v4 associations read to contacts
+  (``/crm/v4/associations/{object}/contacts/batch/read``), stored as ``associations.contacts``.
 - *Owners* ``GET /crm/v3/owners?limit=&after=`` (``teams`` per owner); *pipelines*
   ``GET /crm/v3/pipelines/deals/{pipelineId}`` (``stages: [{id, label, displayOrder,
   metadata}]``: the stage id -> label map).
@@ -92,11 +104,28 @@ CONTACT_PROPERTIES = (
     "dealer_code",
     "createdate",
     "lastmodifieddate",
+    "hubspot_owner_assigneddate",  # when the current owner was set
+    "hs_analytics_source",  # original source (PAID_SOCIAL, OFFLINE, ...): the channel
 )
 DEAL_PROPERTIES = (
-    "dealname", "dealstage", "pipeline", "amount", "closedate", "hubspot_owner_id",
-    "dealer_code", "createdate", "hs_lastmodifieddate",
+    "dealname", "dealstage", "pipeline", "amount", "deal_currency_code", "closedate",
+    "hubspot_owner_id", "dealer_code", "createdate", "hs_lastmodifieddate",
 )  # fmt: skip
+ASSOCIATION_BATCH = 1000  # inputs per v4 associations batch read
+# Engagements (activities): calls, meetings, e-mails and notes, each its own CRM object with
+# ``hs_timestamp`` (when it happened), the owner and the owner's team (``hubspot_team_id``: the
+# dealer's team, how engagements are tied to a dealer; they carry no dealer property).
+ENGAGEMENT_PROPERTIES = {
+    "calls": ("hs_call_title", "hs_call_direction", "hs_call_disposition", "hs_call_status",
+              "hs_call_duration"),
+    "meetings": ("hs_meeting_title", "hs_meeting_outcome", "hs_meeting_start_time"),
+    "emails": ("hs_email_subject", "hs_email_direction", "hs_email_status"),
+    "notes": ("hs_note_body",),
+}  # fmt: skip
+ENGAGEMENT_COMMON = (
+    "hs_timestamp", "hubspot_owner_id", "hubspot_team_id", "hs_createdate", "hs_lastmodifieddate",
+)  # fmt: skip
+WITH_CONTACTS = frozenset({"deals", *ENGAGEMENT_PROPERTIES})  # objects read with their contacts
 
 
 class HubSpotDialect(CodedErrorDialect):
@@ -174,6 +203,23 @@ def _results(body: Any, what: str) -> list[Any]:
     return body_list(body, "results", what)
 
 
+def association_pages(body: Any) -> tuple[dict[str, list[Any]], dict[str, str]]:
+    """A v4 associations batch read: ``{from id: [to entries]}`` and ``{from id: next after}``."""
+    found: dict[str, list[Any]] = {}
+    more: dict[str, str] = {}
+    for result in _results(body, "associations batch read"):
+        if not isinstance(result, dict) or not isinstance(result.get("from"), dict):
+            raise ApiError("associations batch read: a result without 'from'")
+        from_id = str(result["from"].get("id"))
+        found.setdefault(from_id, []).extend(
+            entry for entry in result.get("to") or [] if isinstance(entry, dict)
+        )
+        after = next_after(result)
+        if after:
+            more[from_id] = after
+    return found, more
+
+
 def deal_stages(record: Mapping[str, Any]) -> list[Any]:
     """A deal's funnel stage values: its ``dealstage`` and those of its stage history."""
     values = [(record.get("properties") or {}).get("dealstage")]
@@ -194,9 +240,10 @@ class SearchStream(ApiStream):
     """
 
     dealer_value: str
-    object: str  # "contacts" | "deals"
+    object: str  # "contacts" | "deals" | "calls" | "meetings" | "emails" | "notes"
     start: datetime
     dealer_property: str = "dealer_code"
+    team_id: str | None = None  # engagements are the dealer team's (hubspot_team_id)
     page_size: int = 100
     search_cap: int = SEARCH_CAP
     source: str = SOURCE
@@ -211,7 +258,18 @@ class SearchStream(ApiStream):
 
     @property
     def properties(self) -> tuple[str, ...]:
+        if self.object in ENGAGEMENT_PROPERTIES:
+            return (*ENGAGEMENT_COMMON, *ENGAGEMENT_PROPERTIES[self.object])
         return CONTACT_PROPERTIES if self.object == "contacts" else DEAL_PROPERTIES
+
+    @property
+    def dealer_filter(self) -> tuple[str, str]:
+        """(property, value) tying a record to the dealer."""
+        if self.object in ENGAGEMENT_PROPERTIES:
+            if not self.team_id:
+                raise ApiError(f"{self.object}: the account has no team_id")
+            return "hubspot_team_id", self.team_id
+        return self.dealer_property, self.dealer_value
 
     def parse(self, record: dict[str, Any]) -> Parsed:
         record_id = required_id(record)
@@ -231,7 +289,30 @@ class SearchStream(ApiStream):
                 "propertiesWithHistory": ["dealstage"],
             },
         )
-        return _results(body, "deals batch read")
+        return self._with_contacts(_results(body, "deals batch read"))
+
+    def _with_contacts(self, deals: list[Any]) -> list[Any]:
+        """Each record with ``associations.contacts`` (v4 ``to`` entries; ``[]`` when none)."""
+        present = [d for d in deals if isinstance(d, dict) and d.get("id")]
+        ids = list(dict.fromkeys(str(d["id"]) for d in present))  # a page may repeat a record
+        contacts: dict[str, list[Any]] = {i: [] for i in ids}
+        for start in range(0, len(ids), ASSOCIATION_BATCH):
+            inputs = [{"id": i} for i in ids[start : start + ASSOCIATION_BATCH]]
+            while inputs:  # a deal with more associations than one page is read again
+                body = self.client.post(
+                    f"/crm/v4/associations/{self.object}/contacts/batch/read",
+                    json_body={"inputs": inputs},
+                )
+                found, more = association_pages(body)
+                for deal_id, entries in found.items():
+                    contacts.setdefault(deal_id, []).extend(entries)
+                inputs = [{"id": i, "after": after} for i, after in more.items()]
+        for deal in deals:
+            if isinstance(deal, dict) and deal.get("id"):
+                associations = dict(deal.get("associations") or {})
+                associations["contacts"] = contacts.get(str(deal["id"]), [])
+                deal["associations"] = associations
+        return deals
 
     def pages(self, state: dict[str, Any] | None) -> Iterator[Page]:
         state = state or {}
@@ -239,6 +320,7 @@ class SearchStream(ApiStream):
         since = int(newest) if newest is not None else to_ms(self.start)
         inclusive = bool(state.get("inclusive")) if newest is not None else True
         after = None
+        filter_property, filter_value = self.dealer_filter
         while True:
             body = self.client.post(
                 f"/crm/v3/objects/{self.object}/search",
@@ -246,8 +328,8 @@ class SearchStream(ApiStream):
                     cursor=self.cursor,
                     since_ms=since,
                     inclusive=inclusive,
-                    dealer_property=self.dealer_property,
-                    dealer_value=self.dealer_value,
+                    dealer_property=filter_property,
+                    dealer_value=filter_value,
                     properties=self.properties,
                     limit=self.page_size,
                     after=after,
@@ -263,6 +345,8 @@ class SearchStream(ApiStream):
             if self.object == "deals":
                 ids = [str(r["id"]) for r in found if isinstance(r, dict) and r.get("id")]
                 records = self._read_deals(list(dict.fromkeys(ids)))
+            elif self.object in WITH_CONTACTS:
+                records = self._with_contacts(found)
             else:
                 records = found
             after = next_after(body)
@@ -361,6 +445,7 @@ def _search_factory(obj: str):
             dealer_property=options.dealer_property,
             page_size=options.page_size,
             search_cap=options.search_cap,
+            team_id=str(ctx.account["team_id"]),
             stages=ctx.stage_check(deal_stages) if obj == "deals" else None,
         )
 
@@ -390,4 +475,5 @@ STREAMS = {
     "deals": _search_factory("deals"),
     "owners": owner_streams,
     "pipelines": pipeline_streams,
+    **{obj: _search_factory(obj) for obj in ENGAGEMENT_PROPERTIES},
 }

@@ -105,6 +105,7 @@ LEAD_FIELDS = (
 INSIGHTS_FIELDS = (
     "campaign_id",
     "campaign_name",
+    "account_currency",  # the ad account's currency: spend is in it
     "spend",
     "impressions",
     "clicks",

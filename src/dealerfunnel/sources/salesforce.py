@@ -41,6 +41,12 @@ credentials flow), optional ``token_url`` (default ``<host>/services/oauth2/toke
 ``api_version``. Accounts (``salesforce.dealers``): ``org_id`` (the raw ``account_id``),
 optional ``dealer_value`` (default: the dealer code); options: :class:`Options`.
 
+Owner history: ``LeadHistory`` rows of every field are read (``Field = 'Owner'`` ones give the
+assignment time: Salesforce writes an owner change as two rows, ids and names). Currency: with
+``options.multi_currency`` (an org with multiple currencies enabled) ``CurrencyIsoCode`` is
+selected on Opportunity and OpportunityHistory; in a single-currency org the field does not
+exist (``INVALID_FIELD``), so it is off by default.
+
 Stages: ``Lead.Status``, ``Opportunity.StageName``, ``OpportunityHistory.StageName`` and the
 ``NewValue`` of a ``LeadHistory`` row of the ``Status`` field are mapped by the stage mapping
 (``salesforce``) in dbt staging; raw keeps the payload as is, and a record with a value the
@@ -88,6 +94,9 @@ class Account(_Account):
 class Options(SourceOptions):
     page_size: int = Field(2000, ge=1, le=2000)  # Sforce-Query-Options batchSize
     dealer_field: Text(r"[A-Za-z0-9_]+") = "Dealer_Code__c"  # ties records to a dealer
+    # the org has multiple currencies enabled: CurrencyIsoCode exists on Opportunity and
+    # OpportunityHistory (selecting it in a single-currency org is an INVALID_FIELD error)
+    multi_currency: bool = False
 
 
 AUTH_CODES = frozenset({"INVALID_SESSION_ID", "INVALID_AUTH_HEADER", "INSUFFICIENT_ACCESS"})
@@ -102,6 +111,13 @@ class SObject:
     cursor: str  # incremental field (SystemModstamp, or CreatedDate for history rows)
     dealer_path: str  # "{field}" or "Lead.{field}": how a row is tied to the dealer
     stages: Callable[[Mapping[str, Any]], list[Any]] | None = None  # its funnel stage values
+    has_currency: bool = False  # carries CurrencyIsoCode in a multi-currency org
+
+    def select(self, *, multi_currency: bool = False) -> tuple[str, ...]:
+        """The fields to query: ``CurrencyIsoCode`` too where the org has it."""
+        if multi_currency and self.has_currency:
+            return (*self.fields, "CurrencyIsoCode")
+        return self.fields
 
 
 def _field(name: str) -> Callable[[Mapping[str, Any]], list[Any]]:
@@ -135,6 +151,7 @@ OBJECTS: dict[str, SObject] = {
         "SystemModstamp",
         "{field}",
         _field("StageName"),
+        has_currency=True,
     ),
     "lead_history": SObject(
         "LeadHistory",
@@ -152,6 +169,7 @@ OBJECTS: dict[str, SObject] = {
         "CreatedDate",
         "Opportunity.{field}",
         _field("StageName"),
+        has_currency=True,
     ),
     "tasks": SObject(
         "Task",
@@ -255,9 +273,16 @@ def soql_datetime(value: datetime) -> str:
 
 
 def build_query(
-    obj: SObject, *, dealer_field: str, dealer_value: str, since: datetime, inclusive: bool
+    obj: SObject,
+    *,
+    dealer_field: str,
+    dealer_value: str,
+    since: datetime,
+    inclusive: bool,
+    multi_currency: bool = False,
 ) -> str:
-    for name in (*obj.fields, obj.name, dealer_field, obj.cursor):
+    fields = obj.select(multi_currency=multi_currency)
+    for name in (*fields, obj.name, dealer_field, obj.cursor):
         if not name.replace("_", "a").isalnum():
             raise ValueError(f"not a SOQL identifier: {name!r}")
     op = ">=" if inclusive else ">"
@@ -265,7 +290,7 @@ def build_query(
         f"{obj.dealer_path.format(field=dealer_field)} = {soql_string(dealer_value)} "
         f"AND {obj.cursor} {op} {soql_datetime(since)}"
     )
-    return f"SELECT {', '.join(obj.fields)} FROM {obj.name} WHERE {where} ORDER BY {obj.cursor}, Id"
+    return f"SELECT {', '.join(fields)} FROM {obj.name} WHERE {where} ORDER BY {obj.cursor}, Id"
 
 
 def parse_sf_time(value: Any) -> datetime:
@@ -285,6 +310,7 @@ class SObjectStream(ApiStream):
     start: datetime
     dealer_field: str = "Dealer_Code__c"
     page_size: int = 2000
+    multi_currency: bool = False
     source: str = SOURCE
 
     @property
@@ -314,6 +340,7 @@ class SObjectStream(ApiStream):
             dealer_value=self.dealer_value,
             since=since,
             inclusive=inclusive,
+            multi_currency=self.multi_currency,
         )
         headers = {"Sforce-Query-Options": f"batchSize={self.page_size}"}
         body = self.client.request(
@@ -347,6 +374,7 @@ def _factory(obj: str):
             start=USERS_SINCE if obj == "users" else ctx.start_datetime(),
             dealer_field=ctx.options.dealer_field,
             page_size=ctx.options.page_size,
+            multi_currency=ctx.options.multi_currency,
             stages=ctx.stage_check(stages) if stages else None,
         )
 

@@ -30,6 +30,10 @@ API_RAW_TABLES: dict[str, str] = {
     "hubspot__deals": "HubSpot CRM v3 deal with dealstage history; key: id",
     "hubspot__owners": "HubSpot owner; key: id",
     "hubspot__pipelines": "HubSpot deal pipeline with its stages; key: id",
+    "hubspot__calls": "HubSpot call engagement with its contacts; key: id",
+    "hubspot__meetings": "HubSpot meeting engagement with its contacts; key: id",
+    "hubspot__emails": "HubSpot e-mail engagement with its contacts; key: id",
+    "hubspot__notes": "HubSpot note engagement with its contacts; key: id",
     "eventbrite__attendees": "Eventbrite attendee; key: id",
 }
 

@@ -50,8 +50,8 @@ def test_google_ads_dialect(code, status, error_code, delay, kind, expected_dela
 def test_gaql_builders():
     assert gads.gaql_literal("it's") == r"'it\'s'"
     assert gads.cost_query(date(2026, 5, 1), date(2026, 5, 7)) == (
-        "SELECT campaign.id, campaign.name, segments.date, metrics.cost_micros, "
-        "metrics.impressions, metrics.clicks FROM campaign "
+        "SELECT customer.currency_code, campaign.id, campaign.name, segments.date, "
+        "metrics.cost_micros, metrics.impressions, metrics.clicks FROM campaign "
         "WHERE segments.date BETWEEN '2026-05-01' AND '2026-05-07' ORDER BY segments.date"
     )
     query = gads.leads_query("2026-05-04 10:00:00", inclusive=True)

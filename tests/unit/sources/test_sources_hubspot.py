@@ -142,3 +142,96 @@ def test_hubspot_snapshot_streams_keys_and_parsing():
         pipelines.parse({"stages": []})
     with pytest.raises(RecordInvalid, match="'stages'"):
         pipelines.parse({"id": "default"})
+
+
+def test_hubspot_deals_carry_their_contacts_from_the_v4_associations_batch_read():
+    """Each page of changed deals is followed by the v4 associations batch read
+    (POST /crm/v4/associations/deals/contacts/batch/read); a deal with more contacts than one
+    page is read again with its ``after``; a deal without
+    contacts comes back in ``errors`` (HTTP 207) and gets ``[]``."""
+    calls = []
+
+    def to(cid: int) -> dict:
+        return {"toObjectId": cid, "associationTypes": [
+            {"category": "HUBSPOT_DEFINED", "typeId": 3, "label": None}]}  # fmt: skip
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        path = request.url.path
+        calls.append((path, body))
+        if path.endswith("/deals/search"):
+            results = [{"id": d, "properties": {"hs_lastmodifieddate": "1777852800000"}}
+                       for d in ("11", "12", "13")]  # fmt: skip
+            return httpx.Response(200, json={"results": results})
+        if path.endswith("/deals/batch/read"):
+            return httpx.Response(200, json={"status": "COMPLETE", "results": [
+                {"id": i["id"], "properties": {"hs_lastmodifieddate": "1777852800000"}}
+                for i in body["inputs"]]})  # fmt: skip
+        assert path == "/crm/v4/associations/deals/contacts/batch/read"
+        inputs = {i["id"]: i.get("after") for i in body["inputs"]}
+        if inputs == {"11": None, "12": None, "13": None}:
+            return httpx.Response(207, json={
+                "status": "COMPLETE",
+                "results": [
+                    {"from": {"id": "11"}, "to": [to(501)]},
+                    {"from": {"id": "12"}, "to": [to(601)], "paging": {"next": {"after": "1"}}},
+                ],
+                "numErrors": 1,
+                "errors": [{"status": "error", "category": "OBJECT_NOT_FOUND",
+                            "message": "no associations", "context": {"fromObjectId": ["13"]}}],
+            })  # fmt: skip
+        assert inputs == {"12": "1"}
+        return httpx.Response(200, json={"status": "COMPLETE", "results": [
+            {"from": {"id": "12"}, "to": [to(602)]}]})  # fmt: skip
+
+    stream = hs.SearchStream(
+        client=client(handler), dealer_code="SH001", account_id="1", dealer_value="SH001",
+        object="deals", start=START,
+    )  # fmt: skip
+    [page] = list(stream.pages(None))
+    contacts = {d["id"]: d["associations"]["contacts"] for d in page.records}
+    assert contacts == {"11": [to(501)], "12": [to(601), to(602)], "13": []}
+    assert [path for path, _ in calls] == [
+        "/crm/v3/objects/deals/search",
+        "/crm/v3/objects/deals/batch/read",
+        "/crm/v4/associations/deals/contacts/batch/read",
+        "/crm/v4/associations/deals/contacts/batch/read",
+    ]
+
+
+def test_hubspot_association_result_without_from_is_an_error():
+    with pytest.raises(ApiError, match="without 'from'"):
+        hs.association_pages({"results": [{"to": []}]})
+
+
+def test_hubspot_engagements_are_the_dealer_teams_and_carry_their_contacts():
+    """Calls (meetings, e-mails, notes) have no dealer property: the search filters on the
+    owner's team (hubspot_team_id), then reads the call -> contact associations."""
+    seen = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        seen.append((request.url.path, body))
+        if request.url.path.endswith("/search"):  # the same call twice on the page
+            record = {"id": "7001", "properties": {"hs_lastmodifieddate": "1777852800000"}}
+            return httpx.Response(200, json={"results": [record, dict(record)]})
+        to = [{"toObjectId": 501, "associationTypes": []}]
+        return httpx.Response(
+            200, json={"status": "COMPLETE", "results": [{"from": {"id": "7001"}, "to": to}]}
+        )
+
+    stream = hs.SearchStream(
+        client=client(handler), dealer_code="SH001", account_id="1", dealer_value="SH001",
+        object="calls", start=START, team_id="101",
+    )  # fmt: skip
+    [page] = list(stream.pages(None))
+    (search_path, search), (assoc_path, _) = seen
+    assert search_path == "/crm/v3/objects/calls/search"
+    assert search["filterGroups"][0]["filters"][1] == {
+        "propertyName": "hubspot_team_id", "operator": "EQ", "value": "101"
+    }  # fmt: skip
+    assert {"hs_timestamp", "hs_call_disposition", "hubspot_owner_id"} <= set(search["properties"])
+    assert assoc_path == "/crm/v4/associations/calls/contacts/batch/read"
+    assert [r["associations"]["contacts"] for r in page.records] == [
+        [{"toObjectId": 501, "associationTypes": []}]
+    ] * 2  # read once, not doubled

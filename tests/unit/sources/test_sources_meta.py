@@ -58,7 +58,10 @@ def test_meta_insights_params():
     )
     assert params["level"] == "campaign" and params["time_increment"] == "1"
     assert json.loads(params["time_range"]) == {"since": "2026-05-01", "until": "2026-05-07"}
-    assert params["fields"].split(",")[:3] == ["campaign_id", "campaign_name", "spend"]
+    # the account currency is asked for: spend is in it
+    assert params["fields"].split(",")[:4] == [
+        "campaign_id", "campaign_name", "account_currency", "spend"
+    ]  # fmt: skip
 
 
 def test_meta_next_cursor_only_when_next_present():

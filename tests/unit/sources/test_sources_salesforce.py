@@ -111,3 +111,22 @@ def test_salesforce_stage_values_per_object():
     assert history({"Field": "Rating", "NewValue": "Hot"}) == []  # not a stage change
     assert sf.OBJECTS["tasks"].stages is None  # a task's Status is not a funnel stage
     assert sf.OBJECTS["users"].stages is None
+
+
+def test_salesforce_currency_is_selected_only_in_a_multi_currency_org():
+    def query(obj: str, multi: bool) -> str:
+        return sf.build_query(
+            sf.OBJECTS[obj], dealer_field="Dealer_Code__c", dealer_value="SH001",
+            since=START, inclusive=True, multi_currency=multi,
+        )  # fmt: skip
+
+    # a single-currency org has no CurrencyIsoCode field: selecting it would be INVALID_FIELD
+    assert "CurrencyIsoCode" not in query("opportunity_history", False)
+    assert query("opportunity_history", True).startswith(
+        "SELECT Id, OpportunityId, StageName, Amount, CloseDate, Probability, CreatedById, "
+        "CreatedDate, SystemModstamp, CurrencyIsoCode FROM OpportunityHistory "
+    )
+    assert ", CurrencyIsoCode FROM Opportunity " in query("opportunities", True)
+    # objects without an amount never select it
+    assert "CurrencyIsoCode" not in query("leads", True)
+    assert "CurrencyIsoCode" not in query("lead_history", True)

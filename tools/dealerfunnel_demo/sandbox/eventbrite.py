@@ -14,7 +14,8 @@ Errors ``{"status_code", "error", "error_description"}``: 401 ``INVALID_AUTH``, 
 
 Data: per dealer organization, three events (test-drive days, a launch); registrations in the
 two weeks before each event; at the event most attendees check in (``checked_in``, status
-``Checked In``), some cancel before (``Not Attending``); each change bumps ``changed``. Schema
+``Checked In``), some cancel before (``Not Attending``); each change bumps ``changed``. A few
+guests are people the dealer later works in its CRM (:meth:`World.shared`): they come. Schema
 drift: some attendees carry ``survey_responses``; about 1% lack ``changed`` (quarantined).
 """
 
@@ -31,6 +32,7 @@ from starlette.responses import Response
 from dealerfunnel_demo.sandbox.core import Sandbox, bearer, http_connection, json_response
 from dealerfunnel_demo.sandbox.salesforce import Entity
 from dealerfunnel_demo.sandbox.world import World
+from dealerfunnel_demo.synth.people import EVENTS, event_start
 
 NAME = "eventbrite"
 PREFIX = "eventbrite"
@@ -71,7 +73,6 @@ class EventbriteApi:
 
     def _build(self) -> None:
         world = self.world
-        span = world.end - world.start
         for code, account in sorted(world.accounts(NAME).items()):
             org = self.orgs[code] = str(account["organization_id"])
             dealer = world.dealers[code]
@@ -79,9 +80,10 @@ class EventbriteApi:
             event_ids = account.get("event_ids") or [
                 f"8{dealer.index:02d}{k + 1:09d}" for k in range(3)
             ]
+            shared = world.shared(NAME, code)
+            shared_rng = world.rng(NAME, code, "shared")
             for k, event_id in enumerate(event_ids):
-                when = world.start + span * (0.3 + 0.3 * k) + timedelta(hours=2)
-                when = when.replace(microsecond=0)
+                when = event_start(world.spec.start, world.spec.weeks, k)
                 event = {
                     "id": str(event_id),
                     "name": {"text": EVENT_NAMES[k % 3], "html": EVENT_NAMES[k % 3]},
@@ -94,10 +96,14 @@ class EventbriteApi:
                 self.events[str(event_id)] = event
                 people = []
                 count = max(3, world.lead_count(rng) // 4)
-                for n in range(count):
-                    person = world.person(rng)
-                    created = when - timedelta(seconds=rng.randrange(3600, 14 * 86400))
-                    created = max(created, world.start)
+                guests = [None] * count + [
+                    p for p in shared if (p.key - 1) % EVENTS == k and k < EVENTS
+                ]
+                for n, known in enumerate(guests):
+                    r = rng if known is None else shared_rng  # the others' draws stay as they were
+                    person = world.person(r) if known is None else known
+                    created = when - timedelta(seconds=r.randrange(3600, 14 * 86400))
+                    created = max(created, world.start) if known is None else known.origin_at
                     aid = f"{event_id}{n + 1:05d}"
                     record = {
                         "id": aid,
@@ -121,20 +127,20 @@ class EventbriteApi:
                         "resource_uri": f"https://www.eventbriteapi.com/v3/events/{event_id}"
                         f"/attendees/{aid}/",
                     }
-                    drift = world.drift(rng)
+                    drift = world.drift(r) if known is None else None
                     attendee = Entity("attendee", code, aid, drift=drift)
-                    attendee.versions.append((created, self._drifted(record, drift, rng)))
-                    draw = rng.random()
+                    attendee.versions.append((created, self._drifted(record, drift, r)))
+                    draw = r.random() if known is None else 0.0  # a shared guest came
                     if drift != "missing_field" and draw < 0.65:
-                        at = when + timedelta(seconds=rng.randrange(0, 5 * 3600))
+                        at = when + timedelta(seconds=r.randrange(0, 5 * 3600))
                         changed = {**record, "checked_in": True, "status": "Checked In",
                                    "changed": eb_time(at)}  # fmt: skip
-                        attendee.versions.append((at, self._drifted(changed, drift, rng)))
+                        attendee.versions.append((at, self._drifted(changed, drift, r)))
                     elif drift != "missing_field" and draw < 0.8:
                         at = (created + (when - created) * 0.5).replace(microsecond=0)
                         changed = {**record, "cancelled": True, "status": "Not Attending",
                                    "changed": eb_time(at)}  # fmt: skip
-                        attendee.versions.append((at, self._drifted(changed, drift, rng)))
+                        attendee.versions.append((at, self._drifted(changed, drift, r)))
                     people.append(attendee)
                 self.attendees[str(event_id)] = people
 

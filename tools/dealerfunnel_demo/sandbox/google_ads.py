@@ -198,7 +198,11 @@ class GoogleAdsApi:
                         "budget_micros": rng.choice((200, 400, 700)) * 1_000_000,
                     }
                 )
-            self.customers[cid] = {"dealer": code, "campaigns": campaigns}
+            self.customers[cid] = {
+                "dealer": code,
+                "campaigns": campaigns,
+                "currency": world.currency("google_ads", code),
+            }
             subs: list[_Submission] = []
             models = world.models(code)
             for i, created in enumerate(world.creation_times(rng, world.lead_count(rng))):
@@ -254,6 +258,10 @@ class GoogleAdsApi:
                 clicks = int(impressions * rng.uniform(0.02, 0.06))
                 rows.append(
                     {
+                        "customer": {
+                            "resourceName": f"customers/{cid}",
+                            "currencyCode": self.customers[cid]["currency"],
+                        },
                         "campaign": {
                             "resourceName": campaign["resourceName"],
                             "id": campaign["id"],
@@ -496,8 +504,10 @@ def project(row: dict[str, Any], fields, resource: str) -> dict[str, Any]:
     """Only the selected fields (and resource names), as the REST API returns rows."""
     out: dict[str, Any] = {}
     res_key = camel(resource)
-    if isinstance(row.get(res_key), dict) and "resourceName" in row[res_key]:
-        out[res_key] = {"resourceName": row[res_key]["resourceName"]}
+    selected = {camel_path(f).split(".")[0] for f in fields}  # attributed resources too
+    for key in (res_key, *sorted(selected - {res_key, "segments", "metrics"})):
+        if isinstance(row.get(key), dict) and "resourceName" in row[key]:
+            out[key] = {"resourceName": row[key]["resourceName"]}
     for field in fields:
         parts = camel_path(field).split(".")
         value = lookup(row, field)

@@ -10,15 +10,23 @@ Endpoints (under the ``/hubspot`` prefix, standing for ``https://api.hubapi.com`
   ``search_cap`` (10,000) results per query: ``after`` beyond it is a 400 ``VALIDATION_ERROR``.
 - ``POST /crm/v3/objects/deals/batch/read``: ``inputs``, ``properties``,
   ``propertiesWithHistory`` (``dealstage``: newest first).
+- ``POST /crm/v4/associations/deals/contacts/batch/read``: ``inputs`` [{``id``, ``after``?}]
+  (<= 1,000) -> ``{"status": "COMPLETE", "results": [{"from": {"id"}, "to": [{"toObjectId",
+  "associationTypes": [{"category": "HUBSPOT_DEFINED", "typeId": 3, "label": null}]}],
+  "paging"?}], "startedAt", "completedAt"}``; ``to`` pages hold ``association_page`` entries
+  (``paging.next.after``); a deal without contacts is an ``errors`` entry and the status 207.
 - ``GET /crm/v3/owners?limit=&after=``; ``GET /crm/v3/pipelines/deals/{pipelineId}``.
 
 Errors: ``{"status": "error", "message", "correlationId", "category"}`` (429 ``RATE_LIMITS``,
 401 ``INVALID_AUTHENTICATION``, 500 ``INTERNAL_ERROR``, 400 ``VALIDATION_ERROR``).
 
 Data: per dealer (property ``dealer_code``), contacts whose ``lifecyclestage`` moves over time,
-deals of some contacts moving through the default pipeline's stages, four owners in the
-dealer's team. Schema drift: some contacts carry a top-level ``url``; about 1% lack
-``properties.lastmodifieddate`` (must be quarantined).
+deals of some contacts moving through the default pipeline's stages (about one deal in ten is
+associated with a second contact of the dealer, e.g. a spouse), four owners in the dealer's team.
+Some contacts are people who first came through a Meta lead form or a dealer event
+(:meth:`World.shared`). A contact's ``hubspot_owner_assigneddate`` is when its owner was set:
+mostly within hours of creation, sometimes days later. Schema drift: some contacts carry a
+top-level ``url``; about 1% lack ``properties.lastmodifieddate`` (must be quarantined).
 """
 
 from __future__ import annotations
@@ -46,11 +54,50 @@ STAGES = (
     ("closedwon", "Closed won", "1.0"),
     ("closedlost", "Closed lost", "0.0"),
 )
-CURSOR = {"contacts": "lastmodifieddate", "deals": "hs_lastmodifieddate"}
+ANALYTICS_SOURCES = (  # HubSpot's "Original source" values
+    "PAID_SOCIAL", "PAID_SEARCH", "ORGANIC_SEARCH", "DIRECT_TRAFFIC", "REFERRALS", "OFFLINE",
+    "EMAIL_MARKETING", "SOCIAL_MEDIA", "OTHER_CAMPAIGNS",
+)  # fmt: skip
+ENGAGEMENTS = ("calls", "meetings", "emails", "notes")
+# HubSpot-defined association type ids to contacts (deal_to_contact, call_to_contact, ...)
+TO_CONTACT_TYPE = {"deals": 3, "calls": 194, "meetings": 200, "emails": 198, "notes": 202}
+CALL_OUTCOMES = (  # HubSpot's default call dispositions (GUIDs): connected, no answer, busy
+    ("f240bbac-87c9-4f6e-bf70-924b57d47db7", 7),
+    ("73a0d17f-1163-4015-bdd5-ec830791da20", 2),
+    ("9d9162e7-6cf3-4944-bf63-4dff82258764", 1),
+)
+ENGAGEMENT_DETAIL = {
+    "calls": lambda rng, when: {
+        "hs_call_title": "跟进电话 Follow-up call",
+        "hs_call_direction": "OUTBOUND",
+        "hs_call_disposition": rng.choices(
+            [g for g, _ in CALL_OUTCOMES], weights=[w for _, w in CALL_OUTCOMES]
+        )[0],
+        "hs_call_status": "COMPLETED",
+        "hs_call_duration": str(rng.randrange(20, 600) * 1000),
+    },
+    "meetings": lambda rng, when: {
+        "hs_meeting_title": "到店看车 Showroom visit",
+        "hs_meeting_outcome": "COMPLETED",
+        "hs_meeting_start_time": hs_time(when),
+    },
+    "emails": lambda rng, when: {
+        "hs_email_subject": "车型报价 Quotation",
+        "hs_email_direction": "EMAIL",
+        "hs_email_status": "SENT",
+    },
+    "notes": lambda rng, when: {"hs_note_body": "客户需求记录 needs noted"},
+}
+CURSOR = {
+    "contacts": "lastmodifieddate",
+    "deals": "hs_lastmodifieddate",
+    **dict.fromkeys(ENGAGEMENTS, "hs_lastmodifieddate"),
+}
 DEFAULTS = {
     "contacts": ("createdate", "email", "firstname", "lastmodifieddate", "lastname"),
     "deals": ("amount", "closedate", "createdate", "dealname", "dealstage", "pipeline",
               "hs_lastmodifieddate"),
+    **dict.fromkeys(ENGAGEMENTS, ("hs_timestamp", "hs_createdate", "hs_lastmodifieddate")),
 }  # fmt: skip
 
 
@@ -91,9 +138,15 @@ class HubSpotApi:
         self.sandbox = sandbox
         self.search_cap = 10_000
         self.portals: dict[str, str] = {}  # dealer -> portal id
-        self.entities: dict[str, list[Entity]] = {"contacts": [], "deals": []}
+        self.entities: dict[str, list[Entity]] = {
+            obj: [] for obj in ("contacts", "deals", *ENGAGEMENTS)
+        }
+        self.engagement_contacts: dict[str, list[str]] = {}  # engagement id -> contact ids
+        self.engagement_count = 0
         self.owners: list[dict[str, Any]] = []
         self.owner_dealer: dict[str, str] = {}
+        self.deal_contacts: dict[str, list[str]] = {}  # deal id -> associated contact ids
+        self.association_page = 100
         self.pipeline = {
             "id": "default",
             "label": "Sales Pipeline",
@@ -125,6 +178,8 @@ class HubSpotApi:
             team = str(account["team_id"])
             dealer = world.dealers[code]
             rng = world.rng(NAME, code)
+            more = world.rng(NAME, code, "more")  # new draws; the others stay as they were
+            engagement_rng = world.rng(NAME, code, "engagements")
             owners = []
             for k in range(4):
                 person = world.person(rng)
@@ -147,11 +202,19 @@ class HubSpotApi:
                     }
                 )
             n = max(1, world.lead_count(rng) // 2)
-            for k, created in enumerate(world.creation_times(rng, n)):
-                person = world.person(rng)
+            contact_ids: list[str] = []
+            times = world.creation_times(rng, n)
+            shared = [(p.worked_at, p) for p in world.shared(NAME, code)]
+            for k, (created, known) in enumerate([(t, None) for t in times] + shared):
+                person = world.person(rng) if known is None else known
                 cid = str(100_000 + dealer.index * 10_000 + k + 1)
-                drift = world.drift(rng)
+                drift = world.drift(rng) if known is None else None
                 owner = rng.choice(owners)
+                delay = (
+                    timedelta(minutes=more.randrange(5, 240))
+                    if more.random() < 0.8
+                    else timedelta(hours=more.randrange(24, 96))
+                )
                 props = {
                     "email": person.email or None,
                     "firstname": person.name[1:],
@@ -159,17 +222,29 @@ class HubSpotApi:
                     "phone": f"+86{person.phone}",
                     "lifecyclestage": "lead",
                     "hs_lead_status": "NEW",
-                    "hubspot_owner_id": owner,
                     "car_model": rng.choice(world.models(code)),
                     "dealer_code": value,
                     "createdate": hs_time(created),
+                    "hs_analytics_source": (
+                        more.choice(ANALYTICS_SOURCES)
+                        if known is None
+                        else {"meta": "PAID_SOCIAL"}.get(known.origin, "OFFLINE")
+                    ),
                 }
+                assigned = {"hubspot_owner_id": owner}
                 contact = Entity("contacts", code, cid, drift=drift)
-                self._contact_version(contact, created, props, drift)
                 self.entities["contacts"].append(contact)
-                if drift == "missing_field":
+                if drift == "missing_field":  # one version, owned from the start
+                    assigned["hubspot_owner_assigneddate"] = hs_time(created)
+                    self._contact_version(contact, created, {**props, **assigned}, drift)
                     continue
-                when = created
+                # created without an owner; the owner is set (and its date stamped) later
+                self._contact_version(contact, created, props, drift)
+                when = created + delay
+                assigned["hubspot_owner_assigneddate"] = hs_time(when)
+                props = {**props, **assigned}
+                self._contact_version(contact, when, props, drift)
+                self._engagements(code, team, owner, cid, when, engagement_rng)
                 if rng.random() < 0.7:
                     when += timedelta(hours=rng.randrange(1, 72))
                     props = {**props, "lifecyclestage": "marketingqualifiedlead",
@@ -179,7 +254,42 @@ class HubSpotApi:
                         when += timedelta(hours=rng.randrange(24, 200))
                         props = {**props, "lifecyclestage": "opportunity"}
                         self._contact_version(contact, when, props, drift)
-                        self._deal(code, dealer.index, k, props, owner, when, value, rng)
+                        did = self._deal(code, dealer.index, k, props, owner, when, value, rng)
+                        self.deal_contacts[did] = [cid]
+                        if contact_ids and more.random() < 0.1:  # a second buyer (a spouse)
+                            self.deal_contacts[did].append(more.choice(contact_ids))
+                contact_ids.append(cid)
+
+    def _engagements(self, code, team, owner, contact_id, assigned, rng) -> None:
+        """The owner's calls, meetings, e-mails and notes with the contact after assignment."""
+        if rng.random() >= 0.9:
+            return
+        when = assigned + timedelta(minutes=rng.randrange(10, 20 * 60))
+        kinds = [rng.choices(ENGAGEMENTS, weights=(7, 1, 2, 0))[0]]
+        kinds += [rng.choice(ENGAGEMENTS) for _ in range(rng.randrange(0, 4))]
+        for number, kind in enumerate(kinds):
+            if number:
+                when += timedelta(hours=rng.randrange(24, 120))
+            self.engagement_count += 1
+            eid = str(50_000_000_000 + self.engagement_count)
+            props = {
+                "hs_timestamp": hs_time(when),
+                "hubspot_owner_id": owner,
+                "hubspot_team_id": team,
+                "hs_createdate": hs_time(when),
+                "hs_lastmodifieddate": hs_time(when),
+                "hs_object_id": eid,
+                **ENGAGEMENT_DETAIL[kind](rng, when),
+            }
+            record = {
+                "id": eid,
+                "properties": props,
+                "createdAt": props["hs_createdate"],
+                "updatedAt": props["hs_lastmodifieddate"],
+                "archived": False,
+            }
+            self.entities[kind].append(Entity(kind, code, eid, [(when, record)]))
+            self.engagement_contacts[eid] = [contact_id]
 
     def _contact_version(self, contact: Entity, when: datetime, props: dict, drift) -> None:
         props = {**props, "lastmodifieddate": hs_time(when), "hs_object_id": contact.record_id}
@@ -197,7 +307,7 @@ class HubSpotApi:
             record[NEW_FIELD] = f"https://app.hubspot.com/contacts/1/record/0-1/{contact.record_id}"
         contact.versions.append((when, record))
 
-    def _deal(self, code, index, k, contact, owner, when, value, rng) -> None:
+    def _deal(self, code, index, k, contact, owner, when, value, rng) -> str:
         did = str(900_000 + index * 10_000 + k + 1)
         deal = Entity("deals", code, did)
         path = [s for s, _, _ in STAGES[: rng.randrange(1, 6)]]
@@ -223,6 +333,7 @@ class HubSpotApi:
                 "dealstage": stage,
                 "pipeline": "default",
                 "amount": str(rng.randrange(150, 450) * 1000) if not number else None,
+                "deal_currency_code": "CNY",
                 "closedate": hs_time(created + timedelta(days=30)),
                 "hubspot_owner_id": owner,
                 "dealer_code": value,
@@ -246,18 +357,23 @@ class HubSpotApi:
                 )
             )
         self.entities["deals"].append(deal)
+        return did
 
     # -- truth --------------------------------------------------------------------------------
 
     def truth(self) -> dict[str, dict[str, dict[str, Any]]]:
         now = self.world.now
         out: dict[str, dict[str, dict[str, Any]]] = {
-            f"hubspot__{o}": {} for o in ("contacts", "deals", "owners", "pipelines")
+            f"hubspot__{o}": {} for o in ("contacts", "deals", "owners", "pipelines", *ENGAGEMENTS)
         }
         for obj, entities in self.entities.items():
             for entity in entities:
                 record = entity.at(now)
                 if record is not None and entity.drift != "missing_field":
+                    if obj != "contacts":  # as the connector stores it: with its contacts
+                        ids = self._contacts_of(obj).get(entity.record_id, [])
+                        contacts = self._to_entries(obj, ids)
+                        record = {**record, "associations": {"contacts": contacts}}
                     out[f"hubspot__{obj}"].setdefault(self.portals[entity.dealer], {})[
                         entity.record_id
                     ] = record
@@ -380,6 +496,21 @@ class HubSpotApi:
                 }
             )
 
+        @router.post("/crm/v4/associations/{obj}/contacts/batch/read")
+        async def contacts_of(obj: str, request: Request) -> Response:
+            if (failure := self._check(request)) is not None:
+                return failure
+            if obj not in self.entities or obj == "contacts":
+                return hs_error(400, "VALIDATION_ERROR", f"Unable to infer object type from: {obj}")
+            try:
+                body = await request.json()
+                inputs = [(str(i["id"]), int(i.get("after") or 0)) for i in body["inputs"]]
+            except (ValueError, TypeError, KeyError) as exc:
+                return hs_error(400, "VALIDATION_ERROR", f"Invalid input JSON: {exc}")
+            if len(inputs) > 1000:
+                return hs_error(400, "VALIDATION_ERROR", "Batch input is limited to 1000 inputs")
+            return json_response(*self._associations(obj, inputs))
+
         @router.get("/crm/v3/owners")
         @router.get("/crm/v3/owners/")
         def owners(request: Request) -> Response:
@@ -405,6 +536,54 @@ class HubSpotApi:
             return json_response(self.pipeline)
 
         return router
+
+    @staticmethod
+    def _to_entries(obj: str, contact_ids: list[str]) -> list[dict[str, Any]]:
+        """v4 ``to`` entries (to contacts: HubSpot-defined, unlabelled; the type id of the pair)."""
+        kind = {"category": "HUBSPOT_DEFINED", "typeId": TO_CONTACT_TYPE[obj], "label": None}
+        return [{"toObjectId": int(cid), "associationTypes": [dict(kind)]} for cid in contact_ids]
+
+    def _contacts_of(self, obj: str) -> dict[str, list[str]]:
+        return self.deal_contacts if obj == "deals" else self.engagement_contacts
+
+    def _associations(self, obj: str, inputs: list[tuple[str, int]]) -> tuple[dict[str, Any], int]:
+        started = hs_time(datetime.now(UTC))
+        visible = {e.record_id for e in self.entities[obj] if e.at(self.world.now)}
+        known = self._contacts_of(obj)
+        results, errors = [], []
+        for deal_id, offset in inputs:
+            contacts = known.get(deal_id, []) if deal_id in visible else []
+            if not contacts:
+                errors.append(deal_id)
+                continue
+            size = self.association_page
+            result: dict[str, Any] = {
+                "from": {"id": deal_id},
+                "to": self._to_entries(obj, contacts[offset : offset + size]),
+            }
+            if offset + size < len(contacts):
+                result["paging"] = {"next": {"after": str(offset + size), "link": None}}
+            results.append(result)
+        body: dict[str, Any] = {
+            "status": "COMPLETE",
+            "results": results,
+            "startedAt": started,
+            "completedAt": hs_time(datetime.now(UTC)),
+        }
+        if not errors:
+            return body, 200
+        body["numErrors"] = len(errors)
+        body["errors"] = [
+            {
+                "status": "error",
+                "category": "OBJECT_NOT_FOUND",
+                "subCategory": "crm.associations.NO_ASSOCIATIONS_FOUND",
+                "message": f"No {obj} is associated with contacts for {deal_id}.",
+                "context": {"fromObjectId": [deal_id]},
+            }
+            for deal_id in errors
+        ]
+        return body, 207
 
     def _search(self, obj: str, body: dict[str, Any]) -> list[dict[str, Any]]:
         groups = body.get("filterGroups") or []

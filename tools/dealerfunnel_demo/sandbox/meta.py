@@ -16,6 +16,7 @@ Errors use the Graph body ``{"error": {"message", "type", "code", "error_subcode
 ``WWW-Authenticate``), an unknown object code 100 subcode 33, throttling code 4 / 17 / 32 /
 613 (HTTP 400 with ``X-Business-Use-Case-Usage``; the injected 429 fault uses code 4).
 
+Some lead-form leads are people the dealer later works in its CRM or export (:meth:`World.shared`).
 Schema drift in the data: a few leads carry a field the connector never asked for
 (``lead_quality_tier``), and about 1% lack ``created_time`` (must be quarantined).
 """
@@ -135,9 +136,12 @@ class MetaApi:
                 self.leads[form["id"]] = []
             models = world.models(code)
             n = world.lead_count(rng)
-            for i, created in enumerate(world.creation_times(rng, n)):
+            times = world.creation_times(rng, n)
+            shared = world.shared("meta", code)
+            people = [(t, None) for t in times] + [(p.origin_at, p) for p in shared]
+            for i, (created, known) in enumerate(people):
                 form = rng.choice(forms)
-                person = world.person(rng)
+                person = world.person(rng) if known is None else known
                 lead_id = f"9{dealer.index:02d}{i + 1:013d}"
                 record: dict[str, Any] = {"id": lead_id, "created_time": graph_time(created)}
                 if rng.random() < 0.03:  # organic: no ad attribution
@@ -166,7 +170,7 @@ class MetaApi:
                     field_data.append({"name": "email", "values": [person.email]})
                 field_data.append({"name": "car_model", "values": [rng.choice(models)]})
                 record["field_data"] = field_data
-                drift = world.drift(rng)
+                drift = world.drift(rng) if known is None else None
                 if drift == "new_field":
                     record[NEW_FIELD] = rng.choice(("high", "medium"))
                 elif drift == "missing_field":
@@ -197,6 +201,7 @@ class MetaApi:
                         "account_id": act.removeprefix("act_"),
                         "campaign_id": campaign["id"],
                         "campaign_name": campaign["name"],
+                        "account_currency": self.world.currency("meta", account["dealer"]),
                         "spend": f"{spend:.2f}",
                         "impressions": str(impressions),
                         "clicks": str(clicks),
@@ -420,6 +425,7 @@ class MetaApi:
 INSIGHTS_DEFAULT_FIELDS = (
     "campaign_id",
     "campaign_name",
+    "account_currency",
     "spend",
     "impressions",
     "clicks",

@@ -17,10 +17,14 @@ Endpoints (under the ``/salesforce`` prefix, standing for ``https://<domain>.my.
   ``INVALID_QUERY_LOCATOR``, 500 ``UNKNOWN_EXCEPTION``.
 
 The data: per dealer, consultants (User), leads whose ``Status`` moves over time (each move is
-a ``LeadHistory`` row and bumps ``SystemModstamp``), opportunities of converted leads moving
-through ``StageName`` (``OpportunityHistory``), and follow-up Tasks. Records are visible from
-the time of their version (``world.now``). Schema drift: a few leads carry ``Lead_Score__c``
-(never selected), about 1% lack ``SystemModstamp`` (must be quarantined).
+a ``LeadHistory`` row and bumps ``SystemModstamp``); about 40% of leads arrive owned by the
+dealer's lead queue (``OwnerId`` prefix ``00G``) and are assigned to a consultant minutes to a
+day later: the owner change is recorded as Salesforce records it, two ``LeadHistory`` rows of
+``Field = 'Owner'`` (one with the ids, one with the names); opportunities of converted leads moving
+through ``StageName`` (``OpportunityHistory``), and follow-up Tasks. Some leads are people who
+first came through a Meta lead form or a dealer event (:meth:`World.shared`). Records are
+visible from the time of their version (``world.now``). Schema drift: a few leads carry
+``Lead_Score__c`` (never selected), about 1% lack ``SystemModstamp`` (must be quarantined).
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ TABLES = {
     "Task": "salesforce__tasks",
     "User": "salesforce__users",
 }
+CURRENCY = "CNY"  # the dealers' deals, in a multi-currency org
 CURSOR = {"LeadHistory": "CreatedDate", "OpportunityHistory": "CreatedDate"}
 
 
@@ -133,6 +138,10 @@ def parse_soql(text: str) -> dict[str, Any]:
     }
 
 
+class InvalidField(ValueError):
+    """A selected field the sObject does not have (400 ``INVALID_FIELD``)."""
+
+
 def _compare(left: Any, op: str, right: Any) -> bool:
     if isinstance(right, datetime):
         if not isinstance(left, str):
@@ -163,6 +172,11 @@ class SalesforceApi:
         self._tokens: set[str] = set()
         self._lock = threading.Lock()
         self.tokens_issued = 0
+        # the org has multiple currencies enabled when the connector is configured so: then
+        # Opportunity / OpportunityHistory carry CurrencyIsoCode; otherwise the field does not
+        # exist and selecting it is a 400 INVALID_FIELD, as in a real single-currency org
+        options = (world.sources.get(NAME) or {}).get("options") or {}
+        self.multi_currency = bool(options.get("multi_currency"))
         self._build()
 
     # -- data ---------------------------------------------------------------------------------
@@ -174,14 +188,18 @@ class SalesforceApi:
             value = self.values[code] = str(account.get("dealer_value") or code)
             dealer = world.dealers[code]
             rng = world.rng(NAME, code)
+            queue_rng = world.rng(NAME, code, "queue")  # leaves the other draws as they were
             i = dealer.index
             counters = {"lh": 0, "oh": 0, "task": 0}
             users = []
+            names = {}
+            queue, queue_name = _id("00G", i, 1), f"{code} Lead Queue"
             for k in range(4):
                 person = world.person(rng)
                 uid = _id("005", i, k + 1)
                 stamp = world.start - timedelta(days=30)
                 users.append(uid)
+                names[uid] = person.name
                 record = {
                     "Id": uid,
                     "Name": person.name,
@@ -194,10 +212,13 @@ class SalesforceApi:
                 }
                 self.entities["User"].append(Entity("User", code, uid, [(stamp, record)]))
             n = max(1, world.lead_count(rng) // 2)
-            for k, created in enumerate(world.creation_times(rng, n)):
-                person = world.person(rng)
+            times = world.creation_times(rng, n)
+            shared = [(p.worked_at, p) for p in world.shared(NAME, code)]
+            for k, (created, known) in enumerate([(t, None) for t in times] + shared):
+                person = world.person(rng) if known is None else known
                 lead_id = _id("00Q", i, k + 1)
                 owner = rng.choice(users[:3])
+                in_queue = queue_rng.random() < 0.4
                 base = {
                     "Id": lead_id,
                     "FirstName": person.name[1:],
@@ -209,14 +230,14 @@ class SalesforceApi:
                     "Status": "Open - Not Contacted",
                     "LeadSource": rng.choice(LEAD_SOURCES),
                     "Rating": rng.choice(("Hot", "Warm", "Cold")),
-                    "OwnerId": owner,
+                    "OwnerId": queue if in_queue else owner,
                     "IsConverted": False,
                     "ConvertedOpportunityId": None,
                     "Model_of_Interest__c": rng.choice(world.models(code)),
                     DEALER_FIELD: value,
                     "CreatedDate": sf_time(created),
                 }
-                drift = world.drift(rng)
+                drift = world.drift(rng) if known is None else None
                 lead = Entity("Lead", code, lead_id, drift=drift)
                 self._lead_version(lead, created, base, drift, rng)
                 self.entities["Lead"].append(lead)
@@ -244,8 +265,17 @@ class SalesforceApi:
                     self.entities["Task"].append(Entity("Task", code, tid, [(when, task)]))
                 if drift == "missing_field":
                     continue  # a broken lead stays as it is
+                when = created
+                if in_queue:  # the queue's lead is assigned to a consultant
+                    when = created + timedelta(minutes=queue_rng.randrange(10, 30 * 60))
+                    for old, new in ((queue, owner), (queue_name, names[owner])):
+                        self._lead_history(
+                            code, counters, lead_id, "Owner", old, new, users[0], when
+                        )
+                    base = {**base, "OwnerId": owner}
+                    self._lead_version(lead, when, base, drift, rng)
                 # status moves
-                status, when = "Open - Not Contacted", created
+                status = "Open - Not Contacted"
                 moves = []
                 if rng.random() < 0.75:
                     when = when + timedelta(hours=rng.randrange(1, 72))
@@ -257,20 +287,7 @@ class SalesforceApi:
                         )
                         moves.append((when, final))
                 for when, new in moves:
-                    counters["lh"] += 1
-                    hid = _id("017", i, counters["lh"])
-                    history = {
-                        "Id": hid,
-                        "LeadId": lead_id,
-                        "Field": "Status",
-                        "OldValue": status,
-                        "NewValue": new,
-                        "CreatedById": owner,
-                        "CreatedDate": sf_time(when),
-                    }
-                    self.entities["LeadHistory"].append(
-                        Entity("LeadHistory", code, hid, [(when, history)])
-                    )
+                    self._lead_history(code, counters, lead_id, "Status", status, new, owner, when)
                     status = new
                     changes = {"Status": new}
                     if new == "Closed - Converted":
@@ -279,6 +296,21 @@ class SalesforceApi:
                         self._opportunity(code, i, opp_id, base, owner, when, rng, counters)
                     base = {**base, **changes}
                     self._lead_version(lead, when, base, drift, rng)
+
+    def _lead_history(self, code, counters, lead_id, field, old, new, by, when) -> None:
+        """One LeadHistory row: ``field`` of the lead changed from ``old`` to ``new``."""
+        counters["lh"] += 1
+        hid = _id("017", self.world.dealers[code].index, counters["lh"])
+        history = {
+            "Id": hid,
+            "LeadId": lead_id,
+            "Field": field,
+            "OldValue": old,
+            "NewValue": new,
+            "CreatedById": by,
+            "CreatedDate": sf_time(when),
+        }
+        self.entities["LeadHistory"].append(Entity("LeadHistory", code, hid, [(when, history)]))
 
     def _lead_version(self, lead: Entity, when: datetime, base: dict, drift, rng) -> None:
         record = {"attributes": self._attributes("Lead", lead.record_id), **base}
@@ -307,6 +339,7 @@ class SalesforceApi:
                 "Name": f"{lead['Company']} - {lead['Model_of_Interest__c']}",
                 "StageName": stage,
                 "Amount": amount,
+                **self._currency(),
                 "CloseDate": close,
                 "IsClosed": closed,
                 "IsWon": stage == "Closed Won",
@@ -326,6 +359,7 @@ class SalesforceApi:
                 "OpportunityId": opp_id,
                 "StageName": stage,
                 "Amount": amount,
+                **self._currency(),
                 "CloseDate": close,
                 "Probability": {
                     "Qualification": 10,
@@ -343,6 +377,9 @@ class SalesforceApi:
                 Entity("OpportunityHistory", code, hid, [(when, history)])
             )
         self.entities["Opportunity"].append(opp)
+
+    def _currency(self) -> dict[str, str]:
+        return {"CurrencyIsoCode": CURRENCY} if self.multi_currency else {}
 
     def _attributes(self, sobject: str, record_id: str) -> dict[str, str]:
         return {"type": sobject, "url": f"/services/data/v60.0/sobjects/{sobject}/{record_id}"}
@@ -403,6 +440,11 @@ class SalesforceApi:
         sobject = query["object"]
         if sobject not in self.entities:
             raise ValueError(f"sObject type '{sobject}' is not supported.")
+        if "CurrencyIsoCode" in query["select"] and not self.multi_currency:
+            raise InvalidField(
+                f"No such column 'CurrencyIsoCode' on entity '{sobject}'. If you are attempting "
+                "to use a custom field, be sure to append the '__c' after the custom field name."
+            )
         rows = []
         for entity in self.entities[sobject]:
             record = self._record(entity)
@@ -436,6 +478,8 @@ class SalesforceApi:
     def _page(self, version: str, q: str, offset: int, batch: int, request: Request) -> Response:
         try:
             rows = self._run(parse_soql(q))
+        except InvalidField as exc:
+            return sf_error(400, "INVALID_FIELD", str(exc))
         except ValueError as exc:
             return sf_error(400, "MALFORMED_QUERY", str(exc))
         chunk = rows[offset : offset + batch]

@@ -2,8 +2,10 @@
 
 Dealers come from ``config/dealers.yml`` and their API accounts from ``config/sources.yml``
 (the same ids the connectors are configured with). Campaign names, models and people follow
-:mod:`dealerfunnel_demo.synth.generator`. Everything is derived from ``seed`` with one
-:class:`random.Random` per (API, dealer), so adding an API or a dealer changes no other data.
+:mod:`dealerfunnel_demo.synth.generator`; some people are shared between APIs and the dealer
+export files (:meth:`World.shared`, from :mod:`dealerfunnel_demo.synth.people`). Everything is
+derived from ``seed`` with one :class:`random.Random` per (API, dealer), so adding an API or a
+dealer changes no other data.
 
 The world has a clock, ``now``: records created after it are not served yet, and metrics of
 the last ``settling_days`` days are still provisional (they grow until they settle). Tests
@@ -24,14 +26,11 @@ from dealerfunnel.settings import load_dealer_registry, load_yaml
 from dealerfunnel_demo.synth.generator import (
     CAMPAIGNS,
     DEFAULT_SEED,
-    EMAIL_DOMAINS,
-    GIVEN_NAMES,
     MODELS,
-    PHONE_PREFIXES,
-    SURNAMES,
 )
+from dealerfunnel_demo.synth.people import SharedPerson, draw_person, shared_people
 
-__all__ = ["CAMPAIGNS", "MODELS", "DataSpec", "Person", "World"]
+__all__ = ["CAMPAIGNS", "MODELS", "DataSpec", "Person", "SharedPerson", "World"]
 
 
 @dataclass(frozen=True)
@@ -44,6 +43,9 @@ class DataSpec:
     new_field_share: float = 0.04
     missing_field_share: float = 0.01
     settling_days: int = 2
+    # ad-account currency per "<api>:<dealer>" (default CNY): SH002's Google Ads account is
+    # billed in US dollars, as cross-border accounts often are
+    currencies: dict[str, str] = field(default_factory=lambda: {"google_ads:SH002": "USD"})
     credentials: dict[str, str] = field(
         default_factory=lambda: {
             "meta_access_token": "sandbox-meta-access-token",
@@ -117,6 +119,17 @@ class World:
     def accounts(self, source: str) -> dict[str, dict[str, Any]]:
         return dict((self.sources.get(source) or {}).get("dealers") or {})
 
+    def shared(self, api: str, code: str) -> list[SharedPerson]:
+        """The people dealer ``code`` shares with other systems, as ``api`` records them: the
+        lead-form / registration side for ``meta`` and ``eventbrite``, the CRM side for
+        ``salesforce`` and ``hubspot`` (:mod:`dealerfunnel_demo.synth.people`)."""
+        people = shared_people(self.spec.seed, code, self.spec.start, self.spec.weeks)
+        return [p for p in people if api in (p.origin, p.worked_in)]
+
+    def currency(self, api: str, code: str) -> str:
+        """The ISO 4217 currency of dealer ``code``'s account on ``api``."""
+        return self.spec.currencies.get(f"{api}:{code}", "CNY")
+
     def models(self, code: str) -> tuple[str, ...]:
         brand = self.dealers[code].brand
         return MODELS.get(brand) or tuple(m for ms in MODELS.values() for m in ms)
@@ -138,13 +151,7 @@ class World:
         return max(1, round(rng.gauss(mean, mean * 0.1)))
 
     def person(self, rng: random.Random) -> Person:
-        surname, surname_py = rng.choice(SURNAMES)
-        given, given_py = rng.choice(GIVEN_NAMES)
-        phone = rng.choice(PHONE_PREFIXES) + f"{rng.randrange(10**8):08d}"
-        email = ""
-        if rng.random() < 0.5:
-            email = f"{given_py}.{surname_py}{rng.randrange(100)}@{rng.choice(EMAIL_DOMAINS)}"
-        return Person(surname + given, phone, email)
+        return Person(*draw_person(rng))
 
     def drift(self, rng: random.Random) -> str | None:
         """``"new_field"``, ``"missing_field"`` or None for one record."""

@@ -12,7 +12,9 @@ What the data looks like:
   hours; walk-ins and event sign-ups only during opening hours. About 2% of leads have no
   channel, about 2% are a repeat enquiry by a person already known to the dealer (same phone,
   another channel), a few carry a ``+08:00`` offset, and one column (``utm_source``) is not in
-  the contract.
+  the contract. Some ``meta_lead_ads`` / ``event_signup`` leads are people the API sandbox
+  also serves as a Meta lead or an Eventbrite guest (:mod:`dealerfunnel_demo.synth.people`):
+  the export lead comes after that record, with the same phone and e-mail.
 - **Funnel.** Every lead has a ``potential`` event at ``created_at``. About 60% reach
   ``interested`` (at the first contact, after assignment), then about 55% ``needs_defined``,
   50% ``decision`` and 40% ``won``, hours to weeks apart; many of the others end ``lost``.
@@ -80,6 +82,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from dealerfunnel.settings import FunnelSettings, load_dealer_registry, load_funnel_settings
+from dealerfunnel_demo.synth.people import shared_people
 
 DEFAULT_SEED = 20261123
 UNREGISTERED_DEALER = "NB001"
@@ -463,6 +466,29 @@ def _make_leads(
         lead.email = _email(rng, pinyin, number) if rng.random() < 0.35 else ""
         known.append(lead)
     return leads
+
+
+def _give_shared_people(
+    spec: DealerSpec, leads: Sequence[Lead], seed: int, start: date, weeks: int
+) -> None:
+    """The dealer's ``dealer_export`` shared people become the first leads of their channel
+    created after the person's ``worked_at`` (no extra leads, no draw from the main rng)."""
+    tz = ZoneInfo(spec.timezone)
+    taken: set[str] = set()
+    for person in shared_people(seed, spec.dealer_code, start, weeks):
+        if person.worked_in != "dealer_export":
+            continue
+        after = person.worked_at.astimezone(tz).replace(tzinfo=None)
+        for lead in leads:  # sorted by creation
+            if (
+                lead.channel == person.channel
+                and lead.created >= after
+                and lead.lead_id not in taken
+            ):
+                taken.add(lead.lead_id)
+                lead.customer_name, lead.phone = person.name, person.phone
+                lead.email = person.email
+                break
 
 
 def _restyle(rng: random.Random, phone: str) -> str:
@@ -1053,6 +1079,7 @@ def generate(
     files: dict[str, _Files] = {}
     for spec, count in zip(specs, _lead_counts(specs, n_leads), strict=True):
         dealer_leads = _make_leads(rng, spec, count, start, weeks)
+        _give_shared_people(spec, dealer_leads, seed, start, weeks)
         _choose_interested(rng, spec, dealer_leads, start, weeks)
         for lead in dealer_leads:
             _simulate(rng, spec, lead, end)

@@ -2,14 +2,15 @@
 -- contact as a lead record with the columns of stg_dealer_export__leads (source_system 'hubspot').
 -- Choices:
 --   * created_at = properties.createdate (else createdAt).
---   * assigned_at = properties.hubspot_owner_assigneddate when extracted, else null.
+--   * assigned_at = properties.hubspot_owner_assigneddate (when the current owner was set; null
+--     while the contact has no owner).
 --   * channel = properties.hs_analytics_source lower-cased (HubSpot's original source, e.g.
 --     'paid_social', 'offline'), 'unknown' when not extracted; no campaign.
 --   * owner_id = hubspot_owner_id; the consultant name comes from stg_hubspot__owners in
 --     int_leads_unioned.
 --   * phone = mobilephone, else phone; model_of_interest = the custom property car_model.
---   * lifecyclestage is kept but not mapped: the stage mapping seed maps deal stages only, and a
---     deal cannot be tied to its contact until the connector extracts deal-contact associations.
+--   * lifecyclestage is kept but not mapped: the funnel stages come from the contact's deals
+--     (stg_hubspot__deal_stage_history via stg_hubspot__deal_contacts, in int_stage_events_unioned).
 -- Contacts without a create date are left out.
 
 with

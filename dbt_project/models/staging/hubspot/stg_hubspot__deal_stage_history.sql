@@ -1,9 +1,10 @@
 -- One row per HubSpot deal × entry of propertiesWithHistory.dealstage ({value, timestamp,
 -- updatedByUserId}, newest first in the API): a deal's stage change. stage = the stage id through
 -- seeds/stage_mapping.csv (source 'hubspot'; the default pipeline's ids), null when unmapped.
--- Not yet unioned into int_stage_events_unioned: the deal payload carries no associated contact,
--- so the events cannot be attributed to a lead until the connector extracts deal-contact
--- associations.
+-- The deal's current amount (properties.amount, a decimal string), currency
+-- (properties.deal_currency_code, ISO 4217; null in a single-currency portal) and owner
+-- (hubspot_owner_id) are repeated on each row. int_stage_events_unioned attributes the events to
+-- one associated contact (stg_hubspot__deal_contacts).
 
 with
 
@@ -23,16 +24,13 @@ history as (
         entry.value ->> 'value' as deal_stage_id,
         (entry.value ->> 'timestamp')::timestamptz as occurred_at,
         entry.value ->> 'updatedByUserId' as updated_by_user_id,
+        nullif(btrim(source.payload #>> '{properties,amount}'), '')::numeric as amount,
+        upper(nullif(btrim(source.payload #>> '{properties,deal_currency_code}'), '')) as currency,
+        nullif(source.payload #>> '{properties,hubspot_owner_id}', '') as owner_id,
         source._extracted_at as extracted_at
     from source
     cross join
-        lateral jsonb_array_elements(
-            case
-                when jsonb_typeof(source.payload #> '{propertiesWithHistory,dealstage}') = 'array'
-                    then source.payload #> '{propertiesWithHistory,dealstage}'
-                else '[]'::jsonb
-            end
-        ) as entry
+        lateral {{ jsonb_elements_or_none("source.payload #> '{propertiesWithHistory,dealstage}'") }} as entry
 
 ),
 

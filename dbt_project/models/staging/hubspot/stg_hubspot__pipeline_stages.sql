@@ -24,12 +24,7 @@ stages as (
         source._extracted_at as extracted_at
     from source
     cross join
-        lateral jsonb_array_elements(
-            case
-                when jsonb_typeof(source.payload -> 'stages') = 'array' then source.payload -> 'stages'
-                else '[]'::jsonb
-            end
-        ) as pipeline_stage
+        lateral {{ jsonb_elements_or_none("source.payload -> 'stages'") }} as pipeline_stage
 
 ),
 

@@ -1,12 +1,14 @@
 -- One row per Salesforce org × Lead: the lead as a lead record with the columns of
 -- stg_dealer_export__leads (source_system 'salesforce'). Choices:
 --   * created_at = CreatedDate (Salesforce time '2026-05-04T02:13:00.000+0000', UTC).
---   * assigned_at = CreatedDate when the owner is a user (OwnerId prefix 005; a queue, prefix 00G,
---     is not an assignment): lead assignment rules assign on creation and the selected fields have
---     no assignment time. consultant is resolved from OwnerId in int_leads_unioned.
+--   * no assigned_at here: the assignment time comes from the owner history
+--     (stg_salesforce__lead_owner_changes) in int_leads_unioned; is_owned_by_user = the current
+--     OwnerId is a user (prefix 005; a queue, prefix 00G, is not an assignment). consultant is
+--     resolved from OwnerId in int_leads_unioned.
 --   * channel = LeadSource lower-cased ('web', 'phone inquiry', 'walk-in', 'event', ...), 'unknown'
 --     when empty; no campaign (Campaign members are not extracted).
---   * grade is null: Rating (Hot/Warm/Cold) is kept as rating, not mapped to the A-D policy grades.
+--   * grade = Rating (Hot/Warm/Cold) through seeds/grade_mapping.csv (source 'salesforce'); null
+--     when the rating is empty or unmapped. rating keeps the value as sent.
 --   * status = Lead.Status; stage = its canonical stage through seeds/stage_mapping.csv (source
 --     'salesforce'); int_stage_events_unioned turns it into an event when no LeadHistory row has it.
 --   * customer_name = 'FirstName LastName' (PII, not published); phone = MobilePhone, else Phone.
@@ -27,13 +29,11 @@ renamed as (
         'salesforce'::text as source_system,
         coalesce(source.payload ->> 'Id', source.record_id) as source_lead_id,
         (source.payload ->> 'CreatedDate')::timestamptz as created_at,
-        case
-            when source.payload ->> 'OwnerId' like '005%' then (source.payload ->> 'CreatedDate')::timestamptz
-        end as assigned_at,
+        coalesce(source.payload ->> 'OwnerId' like '005%', false) as is_owned_by_user,
         coalesce(nullif(lower(btrim(source.payload ->> 'LeadSource')), ''), 'unknown') as channel,
         null::text as campaign,
         null::text as campaign_id,
-        null::text as grade,
+        {{ mapped_grade("source.payload ->> 'Rating'", 'grade_mapping') }} as grade,  -- noqa: RF04
         nullif(
             btrim(concat_ws(' ', btrim(source.payload ->> 'FirstName'), btrim(source.payload ->> 'LastName'))), ''
         ) as customer_name,
@@ -58,6 +58,7 @@ renamed as (
         source._extracted_at as extracted_at
     from source
     {{ stage_mapping_join('salesforce', "source.payload ->> 'Status'", 'status_mapping') }}
+    {{ grade_mapping_join('salesforce', "source.payload ->> 'Rating'", 'grade_mapping') }}
     where source.payload ->> 'CreatedDate' is not null
 
 ),

@@ -1,6 +1,7 @@
 -- One row per Salesforce OpportunityHistory row: the opportunity's StageName at CreatedDate, as a
 -- stage event of the opportunity. stage = StageName through seeds/stage_mapping.csv (source
--- 'salesforce'). An opportunity belongs to the lead converted into it (Lead.ConvertedOpportunityId);
+-- 'salesforce'); amount = Amount, currency = CurrencyIsoCode (sent by multi-currency orgs only; null
+-- otherwise). An opportunity belongs to the lead converted into it (Lead.ConvertedOpportunityId);
 -- int_stage_events_unioned attributes the event to that lead.
 
 with
@@ -21,6 +22,7 @@ renamed as (
         (source.payload ->> 'CreatedDate')::timestamptz as occurred_at,
         source.payload ->> 'CreatedById' as changed_by_id,
         nullif(source.payload ->> 'Amount', '')::numeric as amount,
+        upper(nullif(btrim(source.payload ->> 'CurrencyIsoCode'), '')) as currency,
         source.account_id as org_id,
         source._batch_id as batch_id,
         source._extracted_at as extracted_at
