@@ -28,7 +28,10 @@ UR001
   U4  web     created Tue 10-06 10:00, won 10-05 10:00: won before created (anomaly).
 Surveys (SH001): L1 9 of 10 on Sun 10-11 09:00, L2 4 of 5 (= 8 of 10) on Sat 10-10; one answer
 about an unknown lead id (left out). Targets (SH001): leads 4 in September and 3 in October,
-Li Na won 2 in October.
+Li Na won 2 in October. Lost reason: L3's loss says "Price too high" (-> price). Activities
+(SH001): L1 (Li Na) appointment "Show", showroom visit and test drive Mon 10-05; L2 (Li Na)
+appointments "No show" Thu 10-08 and "show" Fri 10-09, test drive 10-09; L3 appointment by
+" Wang Li " Sun 10-04 20:00 (no outcome) and a test drive without consultant at Mon 10-05 00:30.
 """
 
 from __future__ import annotations
@@ -99,7 +102,8 @@ FILES = [
         {"lead_id": "SH-L1", "stage": "won", "occurred_at": "2026-10-10T22:00:00+08:00"},
         {"lead_id": "SH-L1", "stage": "decision", "occurred_at": "2026-10-08T10:00:00+08:00"},
         {"lead_id": "SH-L2", "stage": "decision", "occurred_at": "2026-10-09T10:00:00+08:00"},
-        {"lead_id": "SH-L3", "stage": "lost", "occurred_at": "2026-10-05T10:00:00+08:00"},
+        {"lead_id": "SH-L3", "stage": "lost", "occurred_at": "2026-10-05T10:00:00+08:00",
+         "lost_reason": "Price too high"},
     ]),
     ("SH001", "followups", "followups_2026-10-11.csv", "2026-10-11T00:00:00Z", [
         {"lead_id": "SH-L1", "occurred_at": "2026-09-29T09:00:00+08:00", "method": "Call",
@@ -139,6 +143,27 @@ FILES += [
         {"month": "2026-09-01", "metric": "leads", "target": "4", "consultant": None},
         {"month": "2026-10-01", "metric": "leads", "target": "3", "consultant": None},
         {"month": "2026-10-01", "metric": "won", "target": "2", "consultant": "Li Na"},
+    ]),
+]
+
+FILES += [
+    ("SH001", "activities", "activities_2026-10.csv", "2026-10-11T00:00:00Z", [
+        {"lead_id": "SH-L1", "activity": "appointment", "occurred_at": "2026-10-05T10:00:00+08:00",
+         "consultant": "Li Na", "outcome": "Show"},
+        {"lead_id": "SH-L1", "activity": "showroom_visit",
+         "occurred_at": "2026-10-05T10:30:00+08:00", "consultant": "Li Na"},
+        {"lead_id": "SH-L1", "activity": "test_drive", "occurred_at": "2026-10-05T11:00:00+08:00",
+         "consultant": "Li Na"},
+        {"lead_id": "SH-L2", "activity": "appointment", "occurred_at": "2026-10-08T10:00:00+08:00",
+         "consultant": "Li Na", "outcome": "No show"},
+        {"lead_id": "SH-L2", "activity": "appointment", "occurred_at": "2026-10-09T10:00:00+08:00",
+         "consultant": "Li Na", "outcome": "show"},
+        {"lead_id": "SH-L2", "activity": "test_drive", "occurred_at": "2026-10-09T11:00:00+08:00",
+         "consultant": "Li Na"},
+        {"lead_id": "SH-L3", "activity": "appointment", "occurred_at": "2026-10-04T20:00:00+08:00",
+         "consultant": " Wang Li "},
+        # no consultant on the row: the lead's (Wang Li); 16:30 UTC = Mon 10-05 00:30 local
+        {"lead_id": "SH-L3", "activity": "test_drive", "occurred_at": "2026-10-04T16:30:00Z"},
     ]),
 ]
 
@@ -759,3 +784,81 @@ def test_dealer_ranking(built):
         " from marts.mart_dealer_ranking",
     )
     assert count["n"] == count["periods"] * 3 * 5
+
+
+def test_lost_reasons(built):
+    url, _ = built
+    rows = h.fetch_rows(url, "select * from marts.mart_lost_reasons order by dealer_code")
+    # The one lost lead of the fixture: SH001 L3 (wechat), lost Mon 10-05 10:00 local with
+    # "Price too high" (lost_reason_mapping -> price) after reaching interested (10-03): one loss in
+    # October, the whole month's losses (1 of 1); October is open on 10-11.
+    assert rows == [
+        {
+            "dealer_code": "SH001",
+            "channel": "wechat",
+            "lost_reason": "price",
+            "month_start": date(2026, 10, 1),
+            "leads_lost": 1,
+            "share_of_month_lost": Decimal("1.0000"),
+            "lost_from_potential": 0,
+            "lost_from_interested": 1,
+            "lost_from_needs_defined": 0,
+            "lost_from_decision": 0,
+            "is_period_complete": False,
+        }
+    ]
+
+
+def test_showroom_activity(built):
+    url, _ = built
+    rows = h.fetch_rows(
+        url,
+        "select consultant, week_start, appointments, appointments_shown, appointments_no_show,"
+        " show_up_rate, showroom_visits, test_drives, test_drive_leads, test_drive_leads_won,"
+        " rate_test_drive_to_won, cohort_age_days, is_period_complete, is_mature"
+        " from marts.mart_showroom_activity where dealer_code = 'SH001'"
+        " order by consultant, week_start",
+    )
+    got = [tuple(r.values()) for r in rows]
+    # Li Na, week of Mon 10-05: appointments L1 "Show", L2 "No show", L2 "show" = 3, 2 shown of 3
+    # known = 0.6667; 1 visit; test drives L1 and L2 (2 leads), L1 won = 1 of 2. The week ends Sun
+    # 10-11, the as-of day: open, age 0, not mature.
+    # Wang Li, week of 09-28: L3's appointment Sun 10-04 20:00, no outcome -> show-up NULL; the week
+    # ended 10-04: age 10-11 - 10-04 = 7 < maturity_days_decision_to_won 60: complete, not mature.
+    # Wang Li, week of 10-05: L3's test drive (the lead's consultant), L3 lost -> 0 of 1 won.
+    assert got == [
+        (
+            "Li Na",
+            date(2026, 10, 5),
+            3,
+            2,
+            1,
+            Decimal("0.6667"),
+            1,
+            2,
+            2,
+            1,
+            Decimal("0.5000"),
+            0,
+            False,
+            False,
+        ),
+        ("Wang Li", date(2026, 9, 28), 1, 0, 0, None, 0, 0, 0, 0, None, 7, True, False),
+        (
+            "Wang Li",
+            date(2026, 10, 5),
+            0,
+            0,
+            0,
+            None,
+            0,
+            1,
+            1,
+            0,
+            Decimal("0.0000"),
+            0,
+            False,
+            False,
+        ),
+    ]
+    assert h.fetch_rows(url, "select count(*) as n from marts.mart_showroom_activity") == [{"n": 3}]

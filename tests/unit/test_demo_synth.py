@@ -283,3 +283,25 @@ def test_surveys_targets_and_amounts(generated) -> None:
     ]
     assert amounts and all(row["currency"] == "CNY" for row in amounts)
     assert all(100_000 <= int(row["amount"]) <= 360_000 for row in amounts)
+
+
+def test_lost_reasons_and_appointment_outcomes(generated) -> None:
+    """Lost events carry a reason the seed lost_reason_mapping maps (or none); appointments carry
+    a show / no_show outcome (mart_lost_reasons, mart_showroom_activity)."""
+    folder, _ = generated
+    seed = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / "lost_reason_mapping.csv"
+    mapped = {r["source_value"].casefold() for r in records(seed)}
+    reasons = [
+        row["lost_reason"]
+        for path in sorted(folder.glob("*/stage_events_*.csv"))
+        for row in records(path)
+        if row["lost_reason"]
+    ]
+    assert reasons and {r.casefold() for r in reasons} <= mapped
+    outcomes = [
+        row["outcome"]
+        for path in sorted(folder.glob("*/activities_*.csv"))
+        for row in records(path)
+        if row["activity"] == "appointment"
+    ]
+    assert set(outcomes) == {"show", "no_show"}

@@ -113,7 +113,28 @@ LEAD_COLUMNS = (
     "model_of_interest",
     "utm_source",
 )
-STAGE_COLUMNS = ("lead_id", "stage", "occurred_at", "consultant", "amount", "currency")
+STAGE_COLUMNS = (
+    "lead_id",
+    "stage",
+    "occurred_at",
+    "consultant",
+    "amount",
+    "currency",
+    "lost_reason",
+)
+# The free-text lost reasons of lost events (seed lost_reason_mapping maps each; "" = none given).
+LOST_REASON_TEXTS = (
+    "价格太高",
+    "bought a competitor",
+    "他店购买",
+    "贷款未通过",
+    "置换价格低",
+    "无现车",
+    "联系不上",
+    "暂不购车",
+    "Price too high",
+    "",
+)
 FOLLOWUP_COLUMNS = (
     "lead_id",
     "occurred_at",
@@ -877,6 +898,7 @@ def _dealer_files(rng: random.Random, spec: DealerSpec, leads: Sequence[Lead]) -
             row = [lead.lead_id, _stage_word(rng, spec, stage), _event_time_text(rng, when)]
             row.append(lead.consultant if stage != "potential" else "")
             row.extend(_won_amount(lead) if stage == "won" else ("", ""))
+            row.append(_lost_reason(lead) if stage == "lost" else "")
             target = files.get("stage_events", _month(when)).rows
             target.append(row)
             if rng.random() < 0.01:
@@ -905,6 +927,13 @@ def _won_amount(lead: Lead) -> tuple[str, str]:
     digest = int(hashlib.sha256(lead.lead_id.encode()).hexdigest()[:8], 16)
     price = MODEL_PRICES.get(lead.model, DEFAULT_PRICE)
     return str(int(round(price * (1 - (digest % 80) / 1000), -2))), "CNY"
+
+
+def _lost_reason(lead: Lead) -> str:
+    """The free-text reason of a lost lead, one of LOST_REASON_TEXTS chosen by the lead id (no
+    random draw, so the other columns do not move)."""
+    digest = int(hashlib.sha256(f"lost|{lead.lead_id}".encode()).hexdigest()[:8], 16)
+    return LOST_REASON_TEXTS[digest % len(LOST_REASON_TEXTS)]
 
 
 def _survey_score(rng: random.Random, scale_max: int) -> int:
