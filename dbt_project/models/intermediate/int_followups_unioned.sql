@@ -7,7 +7,8 @@
     )
 }}
 -- One row per deduplicated follow-up contact per source system. Sources: the dealer CRM export,
--- completed Salesforce Tasks on leads (consultant = the task owner's User.Name) and HubSpot
+-- completed Salesforce Tasks on leads or on the opportunity a lead converted into (consultant =
+-- the task owner's User.Name) and HubSpot
 -- calls, meetings, e-mails and notes with a contact (stg_hubspot__engagements; consultant = the
 -- owner's name; a call's outcome from its disposition, seed call_outcome_mapping). Another source is
 -- one more import CTE added to the list of `unioned` (macro union_ctes). lead_record_key is the key
@@ -57,20 +58,50 @@ salesforce_users as (
 
 ),
 
+salesforce_leads as (
+
+    select * from {{ ref('stg_salesforce__leads') }}
+
+),
+
+-- a task on an opportunity belongs to the lead converted into it
+salesforce_tasks_attributed as (
+
+    select
+        salesforce_tasks.followup_key,
+        salesforce_tasks.dealer_code,
+        salesforce_tasks.source_system,
+        coalesce(salesforce_tasks.source_lead_id, salesforce_leads.source_lead_id)
+            as source_lead_id,
+        salesforce_tasks.occurred_at,
+        salesforce_tasks.contact_method,
+        salesforce_tasks.owner_id,
+        salesforce_tasks.note,
+        salesforce_tasks.org_id,
+        salesforce_tasks.extracted_at
+    from salesforce_tasks
+    left join salesforce_leads
+        on
+            salesforce_tasks.org_id = salesforce_leads.org_id
+            and salesforce_tasks.opportunity_id = salesforce_leads.converted_opportunity_id
+    where coalesce(salesforce_tasks.source_lead_id, salesforce_leads.source_lead_id) is not null
+
+),
+
 salesforce_followups as (
 
     select
-        salesforce_tasks.*,
+        salesforce_tasks_attributed.*,
         salesforce_users.consultant,
         null::text as outcome,
         null::text as grade,
         null::text as purpose,
         null::timestamptz as recorded_at
-    from salesforce_tasks
+    from salesforce_tasks_attributed
     left join salesforce_users
         on
-            salesforce_tasks.org_id = salesforce_users.org_id
-            and salesforce_tasks.owner_id = salesforce_users.user_id
+            salesforce_tasks_attributed.org_id = salesforce_users.org_id
+            and salesforce_tasks_attributed.owner_id = salesforce_users.user_id
 
 ),
 

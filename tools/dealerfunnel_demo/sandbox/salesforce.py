@@ -41,6 +41,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from dealerfunnel.settings import load_funnel_settings, read_seed
 from dealerfunnel_demo.sandbox.core import Sandbox, bearer, http_connection, json_response
 from dealerfunnel_demo.sandbox.world import World
 
@@ -183,12 +184,20 @@ class SalesforceApi:
 
     def _build(self) -> None:
         world = self.world
+        # the policy's grades and cadences, from their one home (the dbt seeds)
+        self.grades = {
+            row["source_grade"].casefold(): row["grade"]
+            for row in read_seed("grade_mapping", ("source", "source_grade", "grade"))
+            if row["source"] == NAME
+        }
+        self.settings = load_funnel_settings()
         for code, account in sorted(world.accounts(NAME).items()):
             self.orgs[code] = str(account["org_id"])
             value = self.values[code] = str(account.get("dealer_value") or code)
             dealer = world.dealers[code]
             rng = world.rng(NAME, code)
             queue_rng = world.rng(NAME, code, "queue")  # leaves the other draws as they were
+            cadence_rng = world.rng(NAME, code, "cadence")
             i = dealer.index
             counters = {"lh": 0, "oh": 0, "task": 0}
             users = []
@@ -286,6 +295,7 @@ class SalesforceApi:
                             "Closed - Converted" if rng.random() < 0.6 else "Closed - Not Converted"
                         )
                         moves.append((when, final))
+                open_opportunity = None
                 for when, new in moves:
                     self._lead_history(code, counters, lead_id, "Status", status, new, owner, when)
                     status = new
@@ -293,9 +303,59 @@ class SalesforceApi:
                     if new == "Closed - Converted":
                         opp_id = _id("006", i, k + 1)
                         changes.update(IsConverted=True, ConvertedOpportunityId=opp_id)
-                        self._opportunity(code, i, opp_id, base, owner, when, rng, counters)
+                        closed, _ = self._opportunity(
+                            code, i, opp_id, base, owner, when, rng, counters
+                        )
+                        open_opportunity = None if closed else (opp_id, when)
                     base = {**base, **changes}
                     self._lead_version(lead, when, base, drift, rng)
+                # the consultant keeps the rating's cadence while the sale is open: on the lead,
+                # then on the opportunity it converted into (a task related to it, WhatId)
+                if not status.startswith("Closed"):
+                    contacted = status == "Working - Contacted"
+                    self._keep_cadence(
+                        code, counters, (lead_id, None), base, owner, when, cadence_rng, contacted
+                    )
+                elif open_opportunity is not None:  # from the conversion on
+                    opp_id, converted = open_opportunity
+                    self._keep_cadence(
+                        code, counters, (None, opp_id), base, owner, converted, cadence_rng, True
+                    )
+
+    def _keep_cadence(self, code, counters, about, lead, owner, since, rng, call_now) -> None:
+        """Completed calls on an open sale within its rating's cadence until the world ends, as
+        a consultant makes them (the grade from the seed grade_mapping, its longest gap between
+        contacts from funnel_settings), so only planted data breaches the follow-up rules.
+        ``about`` = (WhoId, WhatId); ``call_now``: a call at ``since`` too (the status says the
+        customer was contacted then)."""
+        grade = self.grades.get(str(lead["Rating"]).casefold())
+        if grade is None:
+            return
+        cadence = f"grade_{grade.lower()}_max_days_between_contacts"
+        longest = self.settings.number(cadence, code) * 86400
+        last = since
+        if not call_now:
+            last = last + timedelta(seconds=rng.uniform(0.3, 0.6) * longest)
+        while last < self.world.end:
+            counters["task"] += 1
+            tid = _id("00T", self.world.dealers[code].index, counters["task"])
+            task = {
+                "Id": tid,
+                "WhoId": about[0],
+                "WhatId": about[1],
+                "Subject": "Call",
+                "Status": "Completed",
+                "Priority": "Normal",
+                "ActivityDate": last.date().isoformat(),
+                "TaskSubtype": "Call",
+                "CompletedDateTime": sf_time(last),
+                "OwnerId": owner,
+                DEALER_FIELD: lead[DEALER_FIELD],
+                "CreatedDate": sf_time(last),
+                "SystemModstamp": sf_time(last),
+            }
+            self.entities["Task"].append(Entity("Task", code, tid, [(last, task)]))
+            last = last + timedelta(seconds=rng.uniform(0.3, 0.6) * longest)
 
     def _lead_history(self, code, counters, lead_id, field, old, new, by, when) -> None:
         """One LeadHistory row: ``field`` of the lead changed from ``old`` to ``new``."""
@@ -322,7 +382,10 @@ class SalesforceApi:
             del record["SystemModstamp"]
         lead.versions.append((when, record))
 
-    def _opportunity(self, code, i, opp_id, lead, owner, when, rng, counters) -> None:
+    def _opportunity(
+        self, code, i, opp_id, lead, owner, when, rng, counters
+    ) -> tuple[bool, datetime]:
+        """The opportunity a lead converts into; returns (whether it closed, its last change)."""
         opp = Entity("Opportunity", code, opp_id)
         stages = list(OPP_STAGES[: rng.randrange(1, len(OPP_STAGES) + 1)])
         if rng.random() < 0.6:
@@ -377,6 +440,7 @@ class SalesforceApi:
                 Entity("OpportunityHistory", code, hid, [(when, history)])
             )
         self.entities["Opportunity"].append(opp)
+        return stages[-1].startswith("Closed"), when
 
     def _currency(self) -> dict[str, str]:
         return {"CurrencyIsoCode": CURRENCY} if self.multi_currency else {}

@@ -1,10 +1,11 @@
--- One row per completed Salesforce Task on a Lead (WhoId with the Lead key prefix 00Q): a
--- follow-up contact with the columns of stg_dealer_export__followups. Choices: only
+-- One row per completed Salesforce Task on a Lead (WhoId with the Lead key prefix 00Q) or on an
+-- Opportunity (WhatId with the prefix 006, e.g. the one a lead converted into; int_followups_unioned
+-- attributes it to that lead): a follow-up contact with the columns of stg_dealer_export__followups. Choices: only
 -- Status = 'Completed' tasks are contacts made (an open task is a plan, not a contact);
 -- occurred_at = CompletedDateTime when extracted, else CreatedDate (the task is logged when the
 -- call is made); contact_method = TaskSubtype lower-cased ('call', 'email', 'task'); note =
--- Subject; consultant resolved from OwnerId in int_followups_unioned. Tasks on contacts or only on
--- an opportunity (WhatId) are not attributed yet.
+-- Subject; consultant resolved from OwnerId in int_followups_unioned. source_lead_id is NULL for a
+-- task on an opportunity (opportunity_id set). Tasks on contacts only are not attributed.
 
 with
 
@@ -21,7 +22,12 @@ renamed as (
             as followup_key,
         source._dealer_code as dealer_code,
         'salesforce'::text as source_system,
-        source.payload ->> 'WhoId' as source_lead_id,
+        case
+            when source.payload ->> 'WhoId' like '00Q%' then source.payload ->> 'WhoId'
+        end as source_lead_id,
+        case
+            when source.payload ->> 'WhatId' like '006%' then source.payload ->> 'WhatId'
+        end as opportunity_id,
         coalesce(
             (source.payload ->> 'CompletedDateTime')::timestamptz,
             (source.payload ->> 'CreatedDate')::timestamptz
@@ -35,7 +41,7 @@ renamed as (
     from source
     where
         source.payload ->> 'Status' = 'Completed'
-        and source.payload ->> 'WhoId' like '00Q%'
+        and (source.payload ->> 'WhoId' like '00Q%' or source.payload ->> 'WhatId' like '006%')
         and source.payload ->> 'CreatedDate' is not null
 
 ),
