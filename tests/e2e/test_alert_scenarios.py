@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 import psycopg
 import pytest
 from alert_fixtures import local_receivers, p2i_rule
+from mart_fixtures import dbt_ok
 
 from dealerfunnel.alerts.episodes import evaluate_rules
 from dealerfunnel.alerts.rules import parse_rules
@@ -269,7 +270,7 @@ def _volume_mart(url, weekly: dict[str, list[tuple[date, int, float | None, bool
                 )
 
 
-def test_volume_drop_by_robust_z_and_silent_source(clean_warehouse, receivers):
+def test_volume_drop_by_robust_z_and_silent_source(clean_warehouse, receivers, data_dir):
     url = clean_warehouse
     web, _ = receivers
     rules = parse_rules(
@@ -304,12 +305,15 @@ def test_volume_drop_by_robust_z_and_silent_source(clean_warehouse, receivers):
             (uuid.uuid4(), datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 11, 1, tzinfo=UTC)),
         )
     as_of = datetime(2026, 11, 2, 12, tzinfo=UTC)
+    freshness = ["run", "--select", "stg_ops__load_batches", "mart_source_freshness"]
+    dbt_ok(freshness, url, vars_={"as_of_at": as_of.isoformat()})  # 36 h since the load
     summary = evaluate_rules(url, rules, as_of=as_of, notifications=NOTIFY)
     assert summary["opened"] == ["volume_drop:GZ001"]
     (slack,) = web.on("/slack")
     assert "1 leads in the week vs a median of 12 over the previous 8 weeks" in slack.body["text"]
     assert "Open: marts.mart_volume_monitoring" in slack.body["text"]
     # Four days later nothing new has landed: the source is silent (> 48 h).
+    dbt_ok(freshness, url, vars_={"as_of_at": (as_of + timedelta(days=3)).isoformat()})
     later = evaluate_rules(url, rules, as_of=as_of + timedelta(days=3), notifications=NOTIFY)
     assert "silent:GZ001:source=dealer_export" in later["opened"]
     assert len(web.on("/hook")) == 1  # routed to the engineers

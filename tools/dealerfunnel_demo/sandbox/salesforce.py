@@ -284,6 +284,7 @@ class SalesforceApi:
                     base = {**base, "OwnerId": owner}
                     self._lead_version(lead, when, base, drift, rng)
                 # status moves
+                opened = when
                 status = "Open - Not Contacted"
                 moves = []
                 if rng.random() < 0.75:
@@ -309,34 +310,42 @@ class SalesforceApi:
                         open_opportunity = None if closed else (opp_id, when)
                     base = {**base, **changes}
                     self._lead_version(lead, when, base, drift, rng)
-                # the consultant keeps the rating's cadence while the sale is open: on the lead,
-                # then on the opportunity it converted into (a task related to it, WhatId)
-                if not status.startswith("Closed"):
-                    contacted = status == "Working - Contacted"
-                    self._keep_cadence(
-                        code, counters, (lead_id, None), base, owner, when, cadence_rng, contacted
-                    )
-                elif open_opportunity is not None:  # from the conversion on
+                # the consultant keeps the rating's cadence while the sale is open: on the lead
+                # until it closes, then on the opportunity it converted into (WhatId)
+                contacted = next((t for t, new in moves if new == "Working - Contacted"), None)
+                closing = next((t for t, new in moves if new.startswith("Closed")), world.end)
+                self._keep_cadence(
+                    code,
+                    counters,
+                    (lead_id, None),
+                    base,
+                    owner,
+                    (contacted or opened, min(closing, world.end)),
+                    cadence_rng,
+                    call_now=contacted is not None,
+                )
+                if open_opportunity is not None:
                     opp_id, converted = open_opportunity
+                    span = (converted, world.end)
                     self._keep_cadence(
-                        code, counters, (None, opp_id), base, owner, converted, cadence_rng, True
+                        code, counters, (None, opp_id), base, owner, span, cadence_rng, True
                     )
 
-    def _keep_cadence(self, code, counters, about, lead, owner, since, rng, call_now) -> None:
+    def _keep_cadence(self, code, counters, about, lead, owner, span, rng, call_now) -> None:
         """Completed calls on an open sale within its rating's cadence until the world ends, as
         a consultant makes them (the grade from the seed grade_mapping, its longest gap between
         contacts from funnel_settings), so only planted data breaches the follow-up rules.
-        ``about`` = (WhoId, WhatId); ``call_now``: a call at ``since`` too (the status says the
-        customer was contacted then)."""
+        ``about`` = (WhoId, WhatId), ``span`` = (from, until); ``call_now``: a call at its start
+        too (the status says the customer was contacted then)."""
         grade = self.grades.get(str(lead["Rating"]).casefold())
         if grade is None:
             return
         cadence = f"grade_{grade.lower()}_max_days_between_contacts"
         longest = self.settings.number(cadence, code) * 86400
-        last = since
+        last, until = span
         if not call_now:
             last = last + timedelta(seconds=rng.uniform(0.3, 0.6) * longest)
-        while last < self.world.end:
+        while last < until:
             counters["task"] += 1
             tid = _id("00T", self.world.dealers[code].index, counters["task"])
             task = {
