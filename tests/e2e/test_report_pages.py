@@ -199,11 +199,11 @@ def test_every_chart_is_drawn_over_http(reports, served, tmp_path):
 def test_dealer_page_content(reports):
     folder, _ = reports
     page = (folder / "SH001.html").read_text(encoding="utf-8")
-    # the sections name their periods; the future marts say they are not available
+    # the sections name their periods; the marts without a chart yet say so
     assert "Latest complete week: week 2026-10-05 – 2026-10-11" in page
     assert "Latest complete month: September 2026" in page
     assert "Latest complete quarter: Q3 2026" in page
-    assert "Not yet available: marts.mart_lost_reasons is not built yet." in page
+    assert "marts.mart_lost_reasons is built; its chart is not drawn on this page yet." in page
     # the alert threshold of config/alert_rules.yml is drawn on the weekly trend
     assert "alert potential_to_interested_low" in page
     group = (folder / "group.html").read_text(encoding="utf-8")
