@@ -185,74 +185,54 @@ business_day_clocks as (
 
 ),
 
-assignment_checks as (
+{#- the two business-day SLAs: who answers for them, from which time, within which setting #}
+{%- set business_day_checks = [
+    {'name': 'assignment', 'role': 'manager', 'responsible': 'manager', 'start': 'created_at',
+     'day_number': 'created_day_number', 'sla_days': 'assignment_sla_business_days',
+     'done_at': 'assigned_at', 'is_met': 'is_assignment_sla_met', 'where': 'true'},
+    {'name': 'first_contact', 'role': 'consultant', 'responsible': 'consultant',
+     'start': 'assigned_at', 'day_number': 'assigned_day_number',
+     'sla_days': 'first_contact_sla_business_days', 'done_at': 'first_contact_at',
+     'is_met': 'is_first_contact_sla_met', 'where': 'business_day_clocks.assigned_at is not null'},
+] %}
+{%- for check in business_day_checks %}
 
-    select
-        business_day_clocks.lead_key,
-        business_day_clocks.dealer_code,
-        business_day_clocks.consultant,
-        'manager'::text as responsible_role,
-        business_day_clocks.manager as responsible,
-        'assignment'::text as check_type,
-        1 as check_number,
-        greatest(
-            due_day.date_day, (business_day_clocks.created_at at time zone business_day_clocks.dealer_timezone)::date
-        ) as due_date,
-        next_day.date_day::timestamp at time zone business_day_clocks.dealer_timezone as due_at,
-        business_day_clocks.assigned_at as done_at,
-        coalesce(business_day_clocks.is_assignment_sla_met, false) as is_met,
-        null::boolean as is_early,
-        null::integer as contact_count,
-        business_day_clocks.dealer_timezone,
-        business_day_clocks.data_as_of_at
-    from business_day_clocks
-    inner join working_day_dates as due_day
-        on
-            business_day_clocks.calendar_code = due_day.calendar_code
-            and business_day_clocks.created_day_number + business_day_clocks.assignment_sla_business_days
-            = due_day.working_day_number
-    inner join working_day_dates as next_day
-        on
-            business_day_clocks.calendar_code = next_day.calendar_code
-            and business_day_clocks.created_day_number + business_day_clocks.assignment_sla_business_days + 1
-            = next_day.working_day_number
+    {{ check.name }}_checks as (
 
-),
+        select
+            business_day_clocks.lead_key,
+            business_day_clocks.dealer_code,
+            business_day_clocks.consultant,
+            '{{ check.role }}'::text as responsible_role,
+            business_day_clocks.{{ check.responsible }} as responsible,
+            '{{ check.name }}'::text as check_type,
+            1 as check_number,
+            greatest(
+                due_day.date_day,
+                (business_day_clocks.{{ check.start }} at time zone business_day_clocks.dealer_timezone)::date
+            ) as due_date,
+            next_day.date_day::timestamp at time zone business_day_clocks.dealer_timezone as due_at,
+            business_day_clocks.{{ check.done_at }} as done_at,
+            coalesce(business_day_clocks.{{ check.is_met }}, false) as is_met,
+            null::boolean as is_early,
+            null::integer as contact_count,
+            business_day_clocks.dealer_timezone,
+            business_day_clocks.data_as_of_at
+        from business_day_clocks
+        inner join working_day_dates as due_day
+            on
+                business_day_clocks.calendar_code = due_day.calendar_code
+                and business_day_clocks.{{ check.day_number }} + business_day_clocks.{{ check.sla_days }}
+                = due_day.working_day_number
+        inner join working_day_dates as next_day
+            on
+                business_day_clocks.calendar_code = next_day.calendar_code
+                and business_day_clocks.{{ check.day_number }} + business_day_clocks.{{ check.sla_days }} + 1
+                = next_day.working_day_number
+        where {{ check.where }}
 
-first_contact_checks as (
-
-    select
-        business_day_clocks.lead_key,
-        business_day_clocks.dealer_code,
-        business_day_clocks.consultant,
-        'consultant'::text as responsible_role,
-        business_day_clocks.consultant as responsible,
-        'first_contact'::text as check_type,
-        1 as check_number,
-        greatest(
-            due_day.date_day, (business_day_clocks.assigned_at at time zone business_day_clocks.dealer_timezone)::date
-        ) as due_date,
-        next_day.date_day::timestamp at time zone business_day_clocks.dealer_timezone as due_at,
-        business_day_clocks.first_contact_at as done_at,
-        coalesce(business_day_clocks.is_first_contact_sla_met, false) as is_met,
-        null::boolean as is_early,
-        null::integer as contact_count,
-        business_day_clocks.dealer_timezone,
-        business_day_clocks.data_as_of_at
-    from business_day_clocks
-    inner join working_day_dates as due_day
-        on
-            business_day_clocks.calendar_code = due_day.calendar_code
-            and business_day_clocks.assigned_day_number + business_day_clocks.first_contact_sla_business_days
-            = due_day.working_day_number
-    inner join working_day_dates as next_day
-        on
-            business_day_clocks.calendar_code = next_day.calendar_code
-            and business_day_clocks.assigned_day_number + business_day_clocks.first_contact_sla_business_days + 1
-            = next_day.working_day_number
-    where business_day_clocks.assigned_at is not null
-
-),
+    ),
+{%- endfor %}
 
 contacts_ordered as (
 
