@@ -4,7 +4,8 @@
 - ``GET /api/health``: 503 ``{"status": "initializing", "progress": …}`` for the first
   ``initializing_polls`` calls, then 200 ``{"status": "ok"}``;
 - ``GET /api/session/properties``: ``setup-token`` (a UUID) and ``has-user-setup`` false
-  until setup; then ``setup-token`` null and ``has-user-setup`` true;
+  until setup; then ``has-user-setup`` true and ``setup-token`` null (or still the token,
+  with ``keep_token_after_setup``, as newer versions show it);
 - ``POST /api/setup``: 403 on a wrong token or when a user exists, 400
   ``{"errors": {field: …}}`` on a missing field, else 200 ``{"id": <session>}``;
 - ``POST /api/session``: 401 ``{"errors": {"password": "did not match stored password"}}``
@@ -22,10 +23,10 @@ import json
 import threading
 import uuid
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from dealerfunnel_demo.receivers import free_port
+from dealerfunnel_demo.receivers import LocalHttpServer
 
 PASSWORD_MASK = "**MetabasePass**"  # noqa: S105 - the mask Metabase shows, no secret
 
@@ -49,21 +50,24 @@ def _missing(body: Any, fields: list[str]) -> dict[str, str]:
     return errors
 
 
-class FakeMetabase:
-    def __init__(self, *, initializing_polls: int = 0, port: int | None = None) -> None:
-        self.port = port or free_port()
+class FakeMetabase(LocalHttpServer):
+    def __init__(
+        self,
+        *,
+        initializing_polls: int = 0,
+        keep_token_after_setup: bool = False,
+        port: int | None = None,
+    ) -> None:
+        super().__init__(port)
+        # newer Metabase versions still show the setup token once set up; has-user-setup tells
+        self.keep_token_after_setup = keep_token_after_setup
         self.initializing_polls = initializing_polls
         self.setup_token: str | None = str(uuid.uuid4())
         self.users: dict[str, str] = {}  # email -> password
         self.sessions: set[str] = set()
         self.databases: list[dict[str, Any]] = []
         self.requests: list[MetabaseCall] = []
-        self._server: ThreadingHTTPServer | None = None
         self._lock = threading.Lock()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     def calls(self, method: str, path: str) -> list[MetabaseCall]:
         return [c for c in self.requests if c.method == method and c.path == path]
@@ -71,7 +75,8 @@ class FakeMetabase:
     def set_up_already(self, email: str, password: str) -> None:
         """A Metabase someone already set up by hand (admin exists, no warehouse)."""
         self.users[email] = password
-        self.setup_token = None
+        if not self.keep_token_after_setup:
+            self.setup_token = None
 
     # -- the API ----------------------------------------------------------------------------
 
@@ -116,7 +121,8 @@ class FakeMetabase:
             if body["token"] != self.setup_token:
                 return 403, "Token does not match the setup token."
             self.users[body["user"]["email"]] = body["user"]["password"]
-            self.setup_token = None
+            if not self.keep_token_after_setup:
+                self.setup_token = None
             if body.get("database"):
                 self._add_database(body["database"])
             return 200, {"id": self._session()}
@@ -178,15 +184,3 @@ class FakeMetabase:
                 self._serve("POST")
 
         return Handler
-
-    def start(self) -> FakeMetabase:
-        ThreadingHTTPServer.allow_reuse_address = True
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler())
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None

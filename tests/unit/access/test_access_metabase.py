@@ -82,7 +82,9 @@ def test_a_set_up_metabase_gets_the_database_after_a_login(metabase, env):
     assert [d["name"] for d in metabase.databases] == [DATABASE_NAME]
 
 
-def test_running_twice_adds_no_second_database(metabase, env):
+@pytest.mark.parametrize("keep_token", [False, True])
+def test_running_twice_adds_no_second_database(metabase, env, keep_token):
+    metabase.keep_token_after_setup = keep_token  # a set-up Metabase may still show its token
     assert run() == "setup"
     assert run() == "exists"
     assert run() == "exists"
