@@ -19,6 +19,8 @@ def test_compose_config_is_valid():
         METADATA_PASSWORD="m",
         WAREHOUSE_PASSWORD="w",
         METABASE_HQ_PASSWORD="h",
+        MB_ADMIN_EMAIL="admin@example.com",
+        MB_ADMIN_PASSWORD="a",
     )
     subprocess.run(["docker-compose", "-f", str(COMPOSE), "config", "-q"], env=env, check=True)
 
@@ -70,3 +72,22 @@ def test_metabase_reads_the_warehouse_as_an_hq_reader_of_its_own():
         "warehouse-access": {"condition": "service_completed_successfully"},
     }
     assert login == "metabase_hq" and f"user {login}" in COMPOSE.read_text()
+
+
+def test_metabase_setup_registers_the_warehouse_after_metabase_and_the_roles():
+    """The one-shot metabase-setup service runs our CLI once Metabase is started and the
+    metabase_hq login exists; its admin credentials and the HQ password are required
+    variables, never literals."""
+    spec = yaml.safe_load(COMPOSE.read_text())
+    setup = spec["services"]["metabase-setup"]
+    assert setup["command"] == ["python", "-m", "dealerfunnel.cli", "metabase-setup"]
+    assert setup["depends_on"] == {
+        "metabase": {"condition": "service_started"},
+        "warehouse-access": {"condition": "service_completed_successfully"},
+    }
+    assert setup["restart"] == "no"
+    env = setup["environment"]
+    for variable in ("MB_ADMIN_EMAIL", "MB_ADMIN_PASSWORD", "METABASE_HQ_PASSWORD"):
+        assert env[variable].startswith("${" + variable + ":?"), variable
+    assert env["MB_WAREHOUSE_USER"] == "metabase_hq"
+    assert "Admin > Databases" not in COMPOSE.read_text()  # no manual step left

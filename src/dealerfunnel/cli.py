@@ -1,4 +1,5 @@
-"""Command line: ``python -m dealerfunnel.cli {run,check-warehouse,stop-warehouse,roles,airflow}``.
+"""Command line: ``python -m dealerfunnel.cli
+{run,check-warehouse,stop-warehouse,roles,metabase-setup,airflow}``.
 
 ``run`` runs every DAG through Airflow itself (``dag.test()`` on a migrated metadata DB under
 ``<data_dir>/airflow``) over whatever ``$LANDING_DIR`` holds and the APIs whose Airflow
@@ -392,10 +393,27 @@ def access_help(url: str, hq_role: str) -> str:
     )
 
 
+def metabase_setup() -> int:
+    """``metabase-setup``: register the warehouse in Metabase as its HQ reader login
+    (``dealerfunnel.access.metabase``; settings and secrets from the environment)."""
+    import logging
+
+    from dealerfunnel.access.metabase import MetabaseError, settings_from_env, setup_metabase
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    try:
+        setup_metabase(settings_from_env())
+    except (ConfigError, MetabaseError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="dealerfunnel")
     parser.add_argument(
-        "command", choices=["run", "check-warehouse", "stop-warehouse", "roles", "airflow"]
+        "command",
+        choices=["run", "check-warehouse", "stop-warehouse", "roles", "metabase-setup", "airflow"],
     )
     parser.add_argument(
         "--verbose", action="store_true", help="show Airflow/dbt/GX logs instead of a log file"
@@ -418,6 +436,8 @@ def main(argv: list[str] | None = None) -> int:
 
         stop_embedded()
         return 0
+    if args.command == "metabase-setup":
+        return metabase_setup()
     if args.command == "roles":
         configure_airflow()
         return manage_access(args.reader, args.dealers, args.hq, args.password_env)

@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
 
 
@@ -39,19 +39,42 @@ class Captured:
     body: Any
 
 
-class WebhookReceiver:
+class LocalHttpServer:
+    """An HTTP server on 127.0.0.1 (a free port unless given) in a daemon thread; a subclass
+    gives the request handler class with ``_handler()``."""
+
     def __init__(self, port: int | None = None):
         self.port = port or free_port()
-        self.requests: list[Captured] = []
-        self.failures = 0  # requests answered with an error
-        self.status: int | None = None  # None = healthy
-        self.robot_error: tuple[int, str] | None = None  # DingTalk/WeCom errcode, errmsg
         self._server: ThreadingHTTPServer | None = None
-        self._lock = threading.Lock()
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        raise NotImplementedError
+
+    def start(self) -> Self:
+        ThreadingHTTPServer.allow_reuse_address = True
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler())
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+
+class WebhookReceiver(LocalHttpServer):
+    def __init__(self, port: int | None = None):
+        super().__init__(port)
+        self.requests: list[Captured] = []
+        self.failures = 0  # requests answered with an error
+        self.status: int | None = None  # None = healthy
+        self.robot_error: tuple[int, str] | None = None  # DingTalk/WeCom errcode, errmsg
+        self._lock = threading.Lock()
 
     def _handler(self):
         receiver = self
@@ -98,18 +121,6 @@ class WebhookReceiver:
                 self.wfile.write(answer)
 
         return Handler
-
-    def start(self) -> WebhookReceiver:
-        ThreadingHTTPServer.allow_reuse_address = True
-        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), self._handler())
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
 
     def fail_with(self, status: int | None) -> None:
         self.status = status
