@@ -19,10 +19,7 @@ cleaned as (
         {{ normalize_person_name("payload ->> 'consultant'") }} as consultant,
         nullif(regexp_replace(lower(btrim(payload ->> 'outcome')), '[\s-]+', '_', 'g'), '') as outcome,
         nullif(btrim(payload ->> 'detail'), '') as detail,
-        _batch_id as batch_id,
-        _file_name as file_name,
-        _row_number as file_row_number,
-        _extracted_at as extracted_at
+        {{ dealer_export_file_columns() }}
     from source
 
 ),

@@ -25,10 +25,7 @@ cleaned as (
         nullif(upper(btrim(payload ->> 'grade')), '') as grade,
         nullif(lower(btrim(payload ->> 'purpose')), '') as purpose,
         recorded_at,
-        _batch_id as batch_id,
-        _file_name as file_name,
-        _row_number as file_row_number,
-        _extracted_at as extracted_at
+        {{ dealer_export_file_columns() }}
     from source
 
 ),

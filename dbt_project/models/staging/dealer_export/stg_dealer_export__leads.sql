@@ -39,10 +39,7 @@ renamed as (
         nullif(trim(payload ->> 'email'), '') as email,
         nullif(trim(payload ->> 'model_of_interest'), '') as model_of_interest,
         payload as source_payload,
-        _batch_id as batch_id,
-        _file_name as file_name,
-        _row_number as file_row_number,
-        _extracted_at as extracted_at
+        {{ dealer_export_file_columns() }}
     from ranked
     where version_rank = 1
 

@@ -43,10 +43,7 @@ renamed as (
                 then regexp_replace(payload ->> 'amount', '[\s,]', '', 'g')::numeric
         end as amount,
         nullif(upper(trim(payload ->> 'currency')), '') as currency,
-        _batch_id as batch_id,
-        _file_name as file_name,
-        _row_number as file_row_number,
-        _extracted_at as extracted_at
+        {{ dealer_export_file_columns() }}
     from ranked
     where duplicate_rank = 1
 

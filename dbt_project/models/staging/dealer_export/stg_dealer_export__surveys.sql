@@ -40,10 +40,7 @@ renamed as (
         scale_max,
         round(score * 10 / scale_max, 4) as satisfaction_score,
         nullif(trim(payload ->> 'comment'), '') as survey_comment,
-        _batch_id as batch_id,
-        _file_name as file_name,
-        _row_number as file_row_number,
-        _extracted_at as extracted_at
+        {{ dealer_export_file_columns() }}
     from ranked
     where duplicate_rank = 1
 

@@ -18,10 +18,7 @@ cleaned as (
         metric,
         {{ normalize_person_name('consultant') }} as consultant,
         target,
-        _batch_id as batch_id,
-        _file_name as file_name,
-        _row_number as file_row_number,
-        _extracted_at as extracted_at
+        {{ dealer_export_file_columns() }}
     from source
 
 ),
