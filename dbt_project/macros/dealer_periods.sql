@@ -20,11 +20,11 @@
 
 {#-
     Returns a from-clause item: the relation `period_grains`, one column period_grain, one row per
-    grain a periodic mart is cut in ('week', 'month', 'quarter'). Cross join it to have each row
+    grain a periodic mart is cut in ('week', 'month', 'quarter', 'year'). Cross join it to have each row
     once per grain.
 -#}
 {% macro period_grains() -%}
-    (values ('week'), ('month'), ('quarter')) as period_grains (period_grain)
+    (values ('week'), ('month'), ('quarter'), ('year')) as period_grains (period_grain)
 {%- endmacro %}
 
 {#-

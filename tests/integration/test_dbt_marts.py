@@ -457,6 +457,15 @@ EXPECTED_FUNNEL = {
         (1, 1, 1, 1, 1, 0, R("1.0000"), R("1.0000"), R("1.0000"), R("1.0000"), R("1.0000")),
     ("UR001", "web", "quarter", date(2026, 10, 1)):
         (2, 1, 1, 1, 1, 0, R("0.5000"), R("1.0000"), R("1.0000"), R("1.0000"), R("0.5000")),
+    # the year 2026 holds every cohort of a dealer x channel: the sum of its quarters.
+    # SH001 wechat L1-L4: 4 potential, 3 interested, 2, 2, 1 won, 1 lost: 3/4, 2/3, 2/2, 1/2, 1/4
+    ("SH001", "wechat", "year", date(2026, 1, 1)):
+        (4, 3, 2, 2, 1, 1, R("0.7500"), R("0.6667"), R("1.0000"), R("0.5000"), R("0.2500")),
+    ("SH001", "unknown", "year", date(2026, 1, 1)):
+        (2, 2, 0, 0, 0, 0, R("1.0000"), R("0.0000"), None, None, R("0.0000")),
+    # UR001 web U1, U2, U4: 3 potential, 2 reached every later stage (U1, U4 won): 2/3, 1, 1, 1, 2/3
+    ("UR001", "web", "year", date(2026, 1, 1)):
+        (3, 2, 2, 2, 2, 0, R("0.6667"), R("1.0000"), R("1.0000"), R("1.0000"), R("0.6667")),
 }
 
 FUNNEL_KEY = ["dealer_code", "channel", "period_grain", "period_start"]

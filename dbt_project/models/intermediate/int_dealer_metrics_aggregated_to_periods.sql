@@ -9,8 +9,8 @@
 --   won_in_period       leads won (won_in_period);
 --   amount_won          sales amount of those wins (amount_won; NULL when none has an amount);
 --   satisfaction_score  average of the survey answers given in the period (0-10 scale).
--- The year grain sums the dealer's months (counts and amounts add up); satisfaction is averaged
--- over the answers themselves at every grain (an average of averages would weigh months wrongly).
+-- Every grain is mart_funnel_activity's own (month, quarter, year); satisfaction is averaged over
+-- the answers themselves at every grain (an average of averages would weigh months wrongly).
 -- A dealer with no activity in a period has 0 leads / interested / won and a NULL amount and
 -- satisfaction. The group row sums the dealers (satisfaction: every answer of every dealer).
 -- is_period_complete: the period has ended in the dealer's local time (group row: for every dealer).
@@ -46,27 +46,11 @@ activity_by_dealer as (
         sum(won_in_period) as won_in_period,
         sum(amount_won) as amount_won
     from activity
-    where period_grain in ('month', 'quarter')
+    where period_grain in ('month', 'quarter', 'year')
     group by
         dealer_code,
         period_grain,
         period_start
-
-    union all
-
-    select
-        dealer_code,
-        'year' as period_grain,
-        date_trunc('year', period_start)::date as period_start,
-        sum(entered_potential) as leads,
-        sum(entered_interested) as interested,
-        sum(won_in_period) as won_in_period,
-        sum(amount_won) as amount_won
-    from activity
-    where period_grain = 'month'
-    group by
-        dealer_code,
-        date_trunc('year', period_start)::date
 
 ),
 

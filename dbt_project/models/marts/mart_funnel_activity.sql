@@ -1,4 +1,4 @@
--- One row per dealer_code × channel × period_grain (week, month, quarter) × period_start in which
+-- One row per dealer_code × channel × period_grain (week, month, quarter, year) × period_start in which
 -- something HAPPENED (the activity view, DESIGN.md §2 "Two views of a period"): how many leads
 -- entered each stage in the period, whatever their creation date, periods cut in dealer local time.
 -- entered_potential = leads created in the period; entered_<stage> = leads whose <stage>_at falls in

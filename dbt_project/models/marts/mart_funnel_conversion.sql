@@ -1,4 +1,4 @@
--- One row per dealer_code × channel × period_grain (week, month, quarter) × period_start for the
+-- One row per dealer_code × channel × period_grain (week, month, quarter, year) × period_start for the
 -- cohort of leads CREATED in that period, cut in dealer local time. Only non-empty cohorts have a
 -- row. A lead counts at a stage when it reached that stage or a later one (fct_leads), so counts
 -- never increase along potential -> interested -> needs_defined -> decision -> won. Rates come from

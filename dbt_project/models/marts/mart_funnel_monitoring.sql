@@ -1,4 +1,4 @@
--- One row per dealer_code × period_grain (week, month, quarter) × period_start: the published
+-- One row per dealer_code × period_grain (week, month, quarter, year) × period_start: the published
 -- monitoring mart (DESIGN.md §2 "Monitoring and alerts"). Every figure an alert or a summary reads
 -- is computed here; Python compares, it does not recompute. The cohort view of
 -- mart_funnel_conversion with all channels together: leads created in the period (dealer local

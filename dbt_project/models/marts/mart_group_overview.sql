@@ -1,4 +1,4 @@
--- One row per region × brand × period_grain (week, month, quarter) × period_start for group HQ:
+-- One row per region × brand × period_grain (week, month, quarter, year) × period_start for group HQ:
 -- the dealers' funnels rolled up. Funnel counts are the sums of mart_funnel_conversion over the
 -- region's dealers of that brand and all channels (cohort = leads created in the period, each
 -- dealer's periods cut in its own local time); rates are recomputed from the summed counts (not

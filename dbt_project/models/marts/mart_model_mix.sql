@@ -1,4 +1,4 @@
--- One row per dealer_code × model_of_interest × period_grain (week, month, quarter) × period_start
+-- One row per dealer_code × model_of_interest × period_grain (week, month, quarter, year) × period_start
 -- (dealer local time) with a lead created or won: the model mix of the activity view.
 -- entered_potential = leads created in the period interested in the model; won_in_period = leads
 -- of that model won in the period (whatever their creation date). model_of_interest is

@@ -1,4 +1,4 @@
--- One row per dealer_code × channel × period_grain (week, month, quarter) × period_start for the
+-- One row per dealer_code × channel × period_grain (week, month, quarter, year) × period_start for the
 -- leads WON in the period, cut in dealer local time (won_at at time zone the dealer's timezone).
 -- won_in_period counts every won lead; the cycle and stage figures leave out leads flagged with an
 -- impossible duration (fct_leads.anomaly_reason; has_cycle_anomaly, counted in

@@ -110,7 +110,8 @@ REMOVED_FROM_GX = [
       "rate_needs_defined_to_decision", "rate_decision_to_won", "rate_lead_to_won"]),
     ("mart_funnel_conversion", "unique_combination_of_columns",
      ["dealer_code", "channel", "period_grain", "period_start"]),
-    ("mart_funnel_conversion", "accepted_values", "period_grain", ["week", "month", "quarter"]),
+    ("mart_funnel_conversion", "accepted_values", "period_grain",
+     ["week", "month", "quarter", "year"]),
     ("mart_funnel_conversion", "not_null", "channel"),
     ("mart_funnel_conversion", "not_null", "period_start"),
     ("mart_funnel_conversion", "range", "leads_potential", 0, None),
@@ -129,7 +130,7 @@ REMOVED_FROM_GX = [
       "cycle_days_median", "cycle_days_p90"]),
     ("mart_sales_cycle", "unique_combination_of_columns",
      ["dealer_code", "channel", "period_grain", "period_start"]),
-    ("mart_sales_cycle", "accepted_values", "period_grain", ["week", "month", "quarter"]),
+    ("mart_sales_cycle", "accepted_values", "period_grain", ["week", "month", "quarter", "year"]),
     ("mart_sales_cycle", "range", "won_in_period", 0, None),
     ("mart_sales_cycle", "range", "cycle_days_avg", 0, None),
     # mart_sla_compliance
