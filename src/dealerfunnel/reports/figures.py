@@ -267,31 +267,55 @@ def cost_label(row: Row, with_month: bool, with_dealer: bool = False) -> str:
     return " · ".join(parts)
 
 
+NO_CURRENCY = "currency not given"
+
+
 def channel_cost_figure(rows: Sequence[Row], title: str, with_dealer: bool = False) -> Spec | None:
-    """Cost per lead and per won lead per channel / campaign (rows with reported spend only);
-    None when no row has spend."""
+    """Cost per lead and per won lead per channel / campaign (rows with reported spend only),
+    one panel per currency, each with its own axis: amounts in different currencies are never
+    drawn on one axis nor added up. None when no row has spend."""
     spent = [r for r in rows if r.get("spend") is not None]
     if not spent:
         return None
     months = {r["month_start"] for r in spent}
-    x = [cost_label(r, len(months) > 1, with_dealer) for r in spent]
-    currencies = sorted({str(r["currency"]) for r in spent if r.get("currency")})
-    unit = "/".join(currencies) or "spend"
-    data = [
-        {
-            "type": "bar",
-            "name": f"cost per lead ({unit})",
-            "x": x,
-            "y": [r.get("cost_per_lead") for r in spent],
-        },
-        {
-            "type": "bar",
-            "name": f"cost per won ({unit})",
-            "x": x,
-            "y": [r.get("cost_per_won") for r in spent],
-        },
-    ]
-    layout = _layout(title, barmode="group", yaxis={"title": {"text": unit}})
+    by_currency: dict[str, list[Row]] = {}
+    for row in spent:
+        by_currency.setdefault(str(row.get("currency") or NO_CURRENCY), []).append(row)
+    currencies = sorted(by_currency)
+    gap = 0.12 if len(currencies) > 1 else 0.0
+    height = (1 - gap * (len(currencies) - 1)) / len(currencies)
+    data: list[dict[str, Any]] = []
+    axes: dict[str, Any] = {}
+    for number_, currency in enumerate(currencies):
+        suffix = "" if number_ == 0 else str(number_ + 1)
+        shown = by_currency[currency]
+        x = [cost_label(r, len(months) > 1, with_dealer) for r in shown]
+        for column, name, color in (
+            ("cost_per_lead", "cost per lead", SERIES_COLORS[0]),
+            ("cost_per_won", "cost per won", SERIES_COLORS[1]),
+        ):
+            data.append(
+                {
+                    "type": "bar",
+                    "name": f"{name} ({currency})",
+                    "x": x,
+                    "y": [r.get(column) for r in shown],
+                    "marker": {"color": color},
+                    "legendgroup": column,
+                    "xaxis": f"x{suffix}",
+                    "yaxis": f"y{suffix}",
+                    "hovertemplate": "%{x}: %{y:,.2f} " + currency + "<extra>" + name + "</extra>",
+                }
+            )
+        top = 1 - number_ * (height + gap)
+        axes[f"xaxis{suffix}"] = {"anchor": f"y{suffix}", "automargin": True}
+        axes[f"yaxis{suffix}"] = {
+            "anchor": f"x{suffix}",
+            "domain": [max(top - height, 0), top],
+            "title": {"text": currency},
+            "rangemode": "tozero",
+        }
+    layout = _layout(title, barmode="group", height=380 * len(currencies), **axes)
     return {"data": data, "layout": layout}
 
 

@@ -411,26 +411,41 @@ def cost_block(scope: Scope, grain: str, start: date, end: date, label: str) -> 
         return Block(title, note="Channel cost is published per month: see the month section.")
     if not scope.catalog.has(marts.CHANNEL_ROI, *ROI_COLUMNS):
         return Block(title, note="Not available: marts.mart_channel_roi is not built.")
+    mixed = scope.catalog.present(marts.CHANNEL_ROI, ["has_mixed_currencies"])
     rows = select(
         scope.conn,
         marts.CHANNEL_ROI,
-        ROI_COLUMNS,
+        [*ROI_COLUMNS, *mixed],
         equal=scope.equal,
         date_range=("month_start", start, end),
         order_by=["dealer_code", "channel", "campaign", "month_start"],
     )
-    note = None
-    if not scope.dealer_code:
-        spent = sorted(
-            (r for r in rows if r["spend"] is not None), key=lambda r: -(r["spend"] or 0)
+    notes = ["One panel per currency: amounts in different currencies are never added up."]
+    left_out = [r for r in rows if r.get("has_mixed_currencies")]
+    if left_out:
+        notes.append(
+            f"{len(left_out)} campaign-month(s) with spend in more than one currency are left "
+            "out (marts.mart_channel_roi.has_mixed_currencies): "
+            + ", ".join(figures.cost_label(r, True, not scope.dealer_code) for r in left_out)
+            + "."
         )
-        if len(spent) > GROUP_COST_ROWS:
-            note = f"The {GROUP_COST_ROWS} campaigns with the highest spend."
-        rows = spent[:GROUP_COST_ROWS]
+    if not scope.dealer_code:
+        # the campaigns with the highest spend, per currency (amounts compare within one only)
+        kept = []
+        for currency in sorted({str(r["currency"]) for r in rows if r["spend"] is not None}):
+            spent = sorted(
+                (r for r in rows if r["spend"] is not None and str(r["currency"]) == currency),
+                key=lambda r: -r["spend"],
+            )
+            if len(spent) > GROUP_COST_ROWS:
+                notes.append(f"The {GROUP_COST_ROWS} campaigns with the highest {currency} spend.")
+            kept += spent[:GROUP_COST_ROWS]
+        rows = kept
     figure = figures.channel_cost_figure(rows, title, with_dealer=not scope.dealer_code)
     if figure is None:
-        return Block(title, note="No ad spend reported in this period (organic channels cost 0).")
-    return Block(title, figure, note)
+        notes.insert(0, "No ad spend reported in this period (organic channels cost 0).")
+        return Block(title, note=" ".join(notes[:1] + notes[2:]))
+    return Block(title, figure, " ".join(notes))
 
 
 def ranking_block(scope: Scope, grain: str, start: date, label: str) -> Block:

@@ -200,6 +200,40 @@ def test_channel_cost_only_where_spend_is_reported():
     ]
 
 
+def test_channel_cost_one_panel_per_currency_never_summed():
+    base = {
+        "dealer_code": "SH001",
+        "month_start": date(2026, 9, 1),
+        "leads": 10,
+        "leads_won": 1,
+    }
+    rows = [
+        {**base, "channel": "meta_lead_ads", "campaign": "autumn", "spend": 300.0,
+         "cost_per_lead": 30.0, "cost_per_won": 300.0, "currency": "CNY"},  # fmt: skip
+        {**base, "channel": "google_ads", "campaign": "search", "spend": 50.0,
+         "cost_per_lead": 5.0, "cost_per_won": 50.0, "currency": "USD"},  # fmt: skip
+        {**base, "channel": "meta_lead_ads", "campaign": "spring", "spend": 120.0,
+         "cost_per_lead": 12.0, "cost_per_won": None, "currency": "CNY"},  # fmt: skip
+    ]
+    spec = valid(channel_cost_figure(rows, "t"))
+    panels = {}
+    for trace in spec["data"]:
+        panels.setdefault((trace["xaxis"], trace["yaxis"]), []).append(trace)
+    assert sorted(panels) == [("x", "y"), ("x2", "y2")]
+    cny, usd = panels[("x", "y")], panels[("x2", "y2")]
+    assert [t["name"] for t in cny] == ["cost per lead (CNY)", "cost per won (CNY)"]
+    assert [t["name"] for t in usd] == ["cost per lead (USD)", "cost per won (USD)"]
+    # each panel holds only its currency's campaigns, values as published (nothing added)
+    assert cny[0]["x"] == ["meta_lead_ads / autumn", "meta_lead_ads / spring"]
+    assert cny[0]["y"] == [30.0, 12.0] and cny[1]["y"] == [300.0, None]
+    assert usd[0]["x"] == ["google_ads / search"] and usd[0]["y"] == [5.0]
+    layout = spec["layout"]
+    assert layout["yaxis"]["title"]["text"] == "CNY" and layout["yaxis2"]["title"]["text"] == "USD"
+    # the panels do not overlap
+    top, bottom = layout["yaxis"]["domain"], layout["yaxis2"]["domain"]
+    assert bottom[1] < top[0]
+
+
 def test_rank_dealers_on_rate_then_volume():
     rows = [
         {"dealer_code": "A", "rate_lead_to_won": 0.10, "leads_potential": 50},
