@@ -207,14 +207,16 @@ def test_channel_cost_one_panel_per_currency_never_summed():
         "leads": 10,
         "leads_won": 1,
     }
+    # fmt: off
     rows = [
         {**base, "channel": "meta_lead_ads", "campaign": "autumn", "spend": 300.0,
-         "cost_per_lead": 30.0, "cost_per_won": 300.0, "currency": "CNY"},  # fmt: skip
+         "cost_per_lead": 30.0, "cost_per_won": 300.0, "currency": "CNY"},
         {**base, "channel": "google_ads", "campaign": "search", "spend": 50.0,
-         "cost_per_lead": 5.0, "cost_per_won": 50.0, "currency": "USD"},  # fmt: skip
+         "cost_per_lead": 5.0, "cost_per_won": 50.0, "currency": "USD"},
         {**base, "channel": "meta_lead_ads", "campaign": "spring", "spend": 120.0,
-         "cost_per_lead": 12.0, "cost_per_won": None, "currency": "CNY"},  # fmt: skip
+         "cost_per_lead": 12.0, "cost_per_won": None, "currency": "CNY"},
     ]
+    # fmt: on
     spec = valid(channel_cost_figure(rows, "t"))
     panels = {}
     for trace in spec["data"]:
