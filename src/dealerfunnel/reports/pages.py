@@ -41,10 +41,8 @@ log = logging.getLogger(__name__)
 
 PLOTLY_JS = "plotly.min.js"
 DEFAULT_TREND_RATE = "rate_potential_to_interested"
-FUTURE_MARTS = (
-    ("mart_lost_reasons", "Why leads were lost"),
-    ("mart_showroom_activity", "Showroom visits and test drives"),
-)
+LOST_COLUMNS = ("dealer_code", "lost_reason", "month_start", "leads_lost", "share_of_month_lost")
+SHOWROOM_COLUMNS = ("dealer_code", "consultant", "week_start", *figures.SHOWROOM_COUNTS)
 TARGET_COLUMNS = (
     "dealer_code",
     "consultant",
@@ -121,7 +119,6 @@ class Page:
     subtitle: str
     sections: list[Section]
     notes: list[str] = field(default_factory=list)
-    future: list[Block] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -448,6 +445,128 @@ def cost_block(scope: Scope, grain: str, start: date, end: date, label: str) -> 
     return Block(title, figure, " ".join(notes))
 
 
+def lost_reasons_block(scope: Scope, grain: str, start: date, end: date, label: str) -> Block:
+    """Why leads were lost (mart_lost_reasons): losses per canonical reason and stage at loss
+    over the months of the period; the share of the month's losses where the mart publishes it
+    for what is shown (one dealer, one month)."""
+    title = f"Why leads were lost, {label}"
+    if grain == "week":
+        return Block(title, note="Lost reasons are published per month: see the month section.")
+    stages = scope.catalog.present(marts.LOST_REASONS, figures.LOST_STAGES)
+    if not scope.catalog.has(marts.LOST_REASONS, *LOST_COLUMNS):
+        return Block(title, note=f"Not available: marts.{marts.LOST_REASONS} is not built.")
+    rows = select(
+        scope.conn,
+        marts.LOST_REASONS,
+        [*LOST_COLUMNS, *stages],
+        equal=scope.equal,
+        date_range=("month_start", start, end),
+        order_by=["dealer_code", "month_start", "lost_reason"],
+    )
+    if not rows:
+        return Block(title, note="No lead was lost in this period.")
+    # one dealer's one month: its channels' shares have one denominator and add up
+    with_share = bool(scope.dealer_code) and grain == "month"
+    reasons: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        total = reasons.setdefault(
+            row["lost_reason"],
+            {
+                "lost_reason": row["lost_reason"],
+                "leads_lost": 0,
+                "share": 0.0 if with_share else None,
+            },
+        )
+        total["leads_lost"] += row["leads_lost"]
+        for column in stages:
+            total[column] = total.get(column, 0) + (row[column] or 0)
+        if with_share:
+            total["share"] += row["share_of_month_lost"] or 0
+    ordered = sorted(reasons.values(), key=lambda r: (-r["leads_lost"], r["lost_reason"]))
+    unmapped = sum(r["leads_lost"] for r in ordered if r["lost_reason"] == "other")
+    note = (
+        "Canonical reasons (seed lost_reasons); 'other' = the source's reason is not mapped "
+        f"({unmapped} lost lead(s) in this period), 'unknown' = no reason given. Counted in the "
+        "month the lead was lost, stacked by the stage it was lost at."
+    )
+    if not with_share:
+        note += (
+            " The share of the month's losses is published per dealer and month: see the "
+            + ("month section" if scope.dealer_code else "dealer pages")
+            + "; here counts only add up."
+        )
+    table = {
+        "columns": ["reason", "leads lost", "share of the month's losses"],
+        "rows": [
+            [r["lost_reason"], f"{r['leads_lost']:,}", figures.percent(r["share"])] for r in ordered
+        ],
+    }
+    return Block(title, figures.lost_reasons_figure(ordered, title), note, table)
+
+
+def showroom_block(scope: Scope, grain: str, start: date, end: date, label: str) -> Block:
+    """Showroom visits, test drives and appointment show-up (mart_showroom_activity): per
+    consultant on a dealer page, per dealer on the group page."""
+    title = f"Showroom visits, test drives and show-up, {label}"
+    cat = scope.catalog
+    if not cat.has(marts.SHOWROOM, *SHOWROOM_COLUMNS):
+        return Block(title, note=f"Not available: marts.{marts.SHOWROOM} is not built.")
+    by = "consultant" if scope.dealer_code else "dealer_code"
+    rates = cat.present(marts.SHOWROOM, figures.SHOWROOM_RATES)
+    if scope.dealer_code and grain == "week":
+        # the mart's own grain: the consultant-week rates as published
+        rows = select(
+            scope.conn,
+            marts.SHOWROOM,
+            [by, *figures.SHOWROOM_COUNTS, *rates, *cat.present(marts.SHOWROOM, marts.MATURITY)],
+            equal={**scope.equal, "week_start": start},
+            order_by=[by],
+        )
+        rows = _complete([{**r, "period_start": start} for r in rows], grain, scope.today)
+        note = (
+            "Bars: counts; diamonds: the consultant's appointment show-up rate (shown ÷ shown or "
+            "no-show) and test drive → won (a cohort rate: hollow while not mature)."
+        )
+    else:
+        rows = select_totals(
+            scope.conn,
+            marts.SHOWROOM,
+            [by],
+            list(figures.SHOWROOM_COUNTS),
+            equal=scope.equal,
+            date_range=("week_start", start, end),
+        )
+        note = (
+            "Counts summed over the weeks starting in this period. The show-up and test drive → "
+            "won rates are published per consultant and week: "
+            + ("see the week section." if scope.dealer_code else "see the dealer pages.")
+        )
+        if not scope.dealer_code:
+            for row in rows:
+                row["dealer_code"] = (scope.dealer_names.get(row["dealer_code"]) or {}).get(
+                    "dealer_name"
+                ) or row["dealer_code"]
+    if not rows:
+        return Block(title, note="No appointment, showroom visit or test drive in this period.")
+    columns = {**figures.SHOWROOM_COUNTS}
+    if rows and "show_up_rate" in rows[0]:
+        columns["show_up_rate"] = figures.SHOWROOM_RATES["show_up_rate"]
+    table = {
+        "columns": ["consultant" if scope.dealer_code else "dealer", *columns.values()],
+        "rows": [
+            [
+                r[by],
+                *(
+                    figures.percent(r[c]) if c in figures.SHOWROOM_RATES else f"{int(r[c] or 0):,}"
+                    for c in columns
+                ),
+            ]
+            for r in rows
+        ],
+    }
+    return Block(title, figures.showroom_figure(rows, by, title), note, table)
+
+
 def ranking_block(scope: Scope, grain: str, start: date, label: str) -> Block:
     title = f"Dealer ranking, {label}"
     cat = scope.catalog
@@ -641,22 +760,13 @@ def build_sections(scope: Scope) -> list[Section]:
         section.blocks.append(cycle_block(scope, latest, end, label))
         section.blocks.append(sla_block(scope, grain, latest, end, label))
         section.blocks.append(cost_block(scope, grain, latest, end, label))
+        section.blocks.append(lost_reasons_block(scope, grain, latest, end, label))
+        section.blocks.append(showroom_block(scope, grain, latest, end, label))
         if grain != "week":  # targets are monthly; the ranking is per month, quarter and year
             section.blocks.append(targets_block(scope, grain, latest, label))
             section.blocks.append(headline_ranking_block(scope, grain, latest, label))
         sections.append(section)
     return sections
-
-
-def future_blocks(catalog: Catalog) -> list[Block]:
-    out = []
-    for table, title in FUTURE_MARTS:
-        if table in catalog.columns:
-            note = f"marts.{table} is built; its chart is not drawn on this page yet."
-        else:
-            note = f"Not yet available: marts.{table} is not built yet."
-        out.append(Block(title, note=note))
-    return out
 
 
 # -- rendering ----------------------------------------------------------------------------------
@@ -740,7 +850,6 @@ def write_reports(url: str, *, now: datetime | None = None) -> Path:
                 order_by=["dealer_code"],
             )
         names = {d["dealer_code"]: d for d in dealers}
-        future = future_blocks(catalog)
         for dealer in dealers:
             scope = Scope(
                 conn,
@@ -756,7 +865,6 @@ def write_reports(url: str, *, now: datetime | None = None) -> Path:
                     f"{dealer['dealer_name']} ({dealer['dealer_code']})",
                     f"{dealer['region']} · {dealer['brand']} · periods in {dealer['timezone']}",
                     build_sections(scope),
-                    future=future,
                 )
             )
         # the group: a period is complete once it is over for every dealer
@@ -767,7 +875,6 @@ def write_reports(url: str, *, now: datetime | None = None) -> Path:
             "Dealer group",
             f"{len(dealers)} dealers · every channel",
             build_sections(group),
-            future=future,
         )
     index = {
         "generated_at": now.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"),

@@ -16,9 +16,11 @@ from dealerfunnel.reports.figures import (
     cycle_figure,
     funnel_figure,
     is_final,
+    lost_reasons_figure,
     rank_dealers,
     ranking_figure,
     rate_bars_figure,
+    showroom_figure,
     trend_figure,
 )
 
@@ -337,3 +339,54 @@ def test_change_figure():
     assert previous["name"] == "vs the previous month"
     assert previous["x"] == ["leads", "won"]  # headline order
     assert (previous["y"], year["y"]) == ([0.5, -0.4], [0.25, None])
+
+
+def test_lost_reasons_stacked_by_stage_with_unmapped_always_listed():
+    rows = [
+        {"lost_reason": "price", "leads_lost": 3, "share": 0.75, "lost_from_potential": 1,
+         "lost_from_interested": 2, "lost_from_needs_defined": 0, "lost_from_decision": 0},
+        {"lost_reason": "other", "leads_lost": 1, "share": 0.25, "lost_from_potential": 0,
+         "lost_from_interested": 0, "lost_from_needs_defined": 0, "lost_from_decision": 1},
+    ]  # fmt: skip
+    spec = valid(lost_reasons_figure(rows, "t"))
+    potential, interested, needs, decision = spec["data"]
+    # bottom to top: unknown (none), other (unmapped), then price with the most losses on top
+    assert potential["y"] == ["unknown", "other (unmapped)", "price"]
+    assert potential["x"] == [0, 0, 1] and interested["x"] == [0, 0, 2]
+    assert decision["x"] == [0, 1, 0] and needs["x"] == [0, 0, 0]
+    assert spec["layout"]["barmode"] == "stack"
+    texts = [a["text"] for a in spec["layout"]["annotations"]]
+    assert texts == ["0", "1 (25.0%)", "3 (75.0%)"]
+    # without a published share, the count only
+    no_share = lost_reasons_figure([{**rows[0], "share": None}], "t")
+    assert [a["text"] for a in no_share["layout"]["annotations"]][-1] == "3"
+
+
+def test_showroom_counts_and_the_marts_rates_on_a_second_axis():
+    rows = [
+        {"consultant": "Li Na", "appointments": 3, "appointments_shown": 2,
+         "appointments_no_show": 1, "showroom_visits": 1, "test_drives": 2,
+         "test_drive_leads_won": 1, "show_up_rate": 0.6667, "rate_test_drive_to_won": 0.5,
+         "period_complete": True, "is_mature": False},
+        {"consultant": "Wang Li", "appointments": 1, "appointments_shown": 0,
+         "appointments_no_show": 0, "showroom_visits": 0, "test_drives": 0,
+         "test_drive_leads_won": 0, "show_up_rate": None, "rate_test_drive_to_won": None,
+         "period_complete": False, "is_mature": False},
+    ]  # fmt: skip
+    spec = valid(showroom_figure(rows, "consultant", "t"))
+    bars = [t for t in spec["data"] if t["type"] == "bar"]
+    assert [b["name"] for b in bars] == [
+        "appointments", "appointments shown", "no-shows", "showroom visits", "test drives",
+        "test-driven leads won",
+    ]  # fmt: skip
+    assert [b["y"] for b in bars] == [[3, 1], [2, 0], [1, 0], [1, 0], [2, 0], [1, 0]]
+    show_up, to_won = (t for t in spec["data"] if t["type"] == "scatter")
+    assert show_up["y"] == [0.6667, None] and show_up["yaxis"] == "y2"
+    # show-up is final once the week is over; test drive -> won also needs a mature cohort
+    assert show_up["marker"]["symbol"] == ["diamond", "diamond-open"]
+    assert to_won["marker"]["symbol"] == ["diamond-open", "diamond-open"]
+    assert spec["layout"]["yaxis2"]["overlaying"] == "y"
+    # summed rows carry no rate: bars only, no second axis
+    summed = [{k: v for k, v in rows[0].items() if "rate" not in k}]
+    spec = valid(showroom_figure(summed, "consultant", "t"))
+    assert {t["type"] for t in spec["data"]} == {"bar"} and "yaxis2" not in spec["layout"]

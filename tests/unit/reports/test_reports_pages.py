@@ -74,8 +74,22 @@ def test_pages_escape_every_value():
         "SH001.html",
         evil,
         evil,
-        [Section("week", "Latest complete week", evil, evil, [Block(evil, figure, evil)])],
-        future=[Block(evil, note=evil)],
+        [
+            Section(
+                "week",
+                "Latest complete week",
+                evil,
+                evil,
+                [
+                    Block(evil, figure, evil),
+                    Block(
+                        evil,
+                        note=evil,
+                        table={"columns": [evil], "rows": [[evil, {"text": evil, "href": evil}]]},
+                    ),
+                ],
+            )
+        ],
     )
     html = environment().get_template("report.html.j2").render(page=page, plotly_js="plotly.min.js")
     assert evil not in html
