@@ -628,3 +628,36 @@ def showroom_figure(rows: Sequence[Row], label_key: str, title: str) -> Spec:
         title, barmode="group", yaxis={"title": {"text": "count"}, "rangemode": "tozero"}, **extra
     )
     return {"data": data, "layout": layout}
+
+
+def period_comparison_figure(
+    labels: Sequence[str], series: Mapping[str, Sequence[Row | None]], rate: str, title: str
+) -> Spec:
+    """Grouped bars: per label (a dealer) one bar per period of ``series`` (name -> one row or
+    None per label), the ``rate`` as published; pale where the row is not final for it."""
+    data = []
+    for number_, (name, rows) in enumerate(series.items()):
+        color = SERIES_COLORS[number_ % len(SERIES_COLORS)]
+        data.append(
+            {
+                "type": "bar",
+                "name": name,
+                "x": list(labels),
+                "y": [r.get(rate) if r else None for r in rows],
+                "marker": {
+                    "color": color,
+                    "opacity": [1.0 if r and is_final(r, rate) else 0.4 for r in rows],
+                },
+                "text": [
+                    ("final" if is_final(r, rate) else "not mature yet") if r else "no leads"
+                    for r in rows
+                ],
+                "hovertemplate": "%{x}: %{y:.1%} (%{text})<extra>" + name + "</extra>",
+            }
+        )
+    layout = _layout(
+        title,
+        barmode="group",
+        yaxis={"tickformat": ".0%", "rangemode": "tozero", "title": {"text": RATE_LABELS[rate]}},
+    )
+    return {"data": data, "layout": layout}

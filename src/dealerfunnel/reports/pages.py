@@ -17,7 +17,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from dealerfunnel.reports.periods import (
     latest_complete,
     period_end,
     period_label,
+    period_start_of,
     row_is_complete,
     trailing,
 )
@@ -719,6 +720,66 @@ def headline_ranking_block(scope: Scope, grain: str, start: date, label: str) ->
     return Block(title, figure, note, table)
 
 
+def win_rate_change_block(scope: Scope, grain: str, start: date, label: str) -> Block:
+    """Each dealer's lead → won rate (the cohort view, mart_funnel_monitoring) for the period,
+    the previous one and the same period a year before, side by side as published: the headline
+    ranking compares leads and wins, this the win rate."""
+    rate = "rate_lead_to_won"
+    title = f"Lead → won rate vs the previous {grain} and a year before, {label}"
+    key = ("dealer_code", "period_grain", "period_start", "leads_potential", "leads_won", rate)
+    if not scope.catalog.has(marts.MONITORING, *key):
+        return Block(title, note=f"Not available: marts.{marts.MONITORING} is not built.")
+    previous = period_start_of(start - timedelta(days=1), grain)
+    year_before = start.replace(year=start.year - 1)
+    periods = {
+        f"{period_label(year_before, grain)} (a year before)": year_before,
+        f"{period_label(previous, grain)} (previous)": previous,
+        period_label(start, grain): start,
+    }
+    found: dict[tuple[str, date], dict[str, Any]] = {}
+    for when in periods.values():
+        rows = select(
+            scope.conn,
+            marts.MONITORING,
+            [*key, *scope.catalog.present(marts.MONITORING, marts.MATURITY)],
+            equal={**scope.equal, "period_grain": grain, "period_start": when},
+        )
+        for row in _complete(rows, grain, scope.today):
+            found[(row["dealer_code"], when)] = row
+    codes = sorted({code for code, when in found if when == start})
+    if not codes:
+        return Block(title, note="No dealer had leads in this period.")
+    names = {c: (scope.dealer_names.get(c) or {}).get("dealer_name") or c for c in codes}
+
+    def cell(row: dict[str, Any] | None) -> str:
+        if row is None:
+            return "no leads"
+        text = f"{figures.percent(row[rate])} ({int(row['leads_won'] or 0):,} of "
+        text += f"{int(row['leads_potential'] or 0):,})"
+        return text if figures.is_final(row, rate) else text + " not mature"
+
+    table = {
+        "columns": ["dealer", *periods],
+        "rows": [
+            [
+                {"text": names[code], "href": page_filename(code)},
+                *(cell(found.get((code, when))) for when in periods.values()),
+            ]
+            for code in codes
+        ],
+    }
+    series = {name: [found.get((code, when)) for code in codes] for name, when in periods.items()}
+    note = (
+        "The cohort's lead → won rate (won ÷ leads created in the period) as marts."
+        f"{marts.MONITORING} publishes it per dealer; pale bars: the cohort is not mature yet, "
+        "its rate may still rise. A group-total win rate is not published by the marts yet."
+    )
+    figure = figures.period_comparison_figure(
+        [names[c] for c in codes], series, rate, f"{title}: {marts.RATE_LABELS[rate]}"
+    )
+    return Block(title, figure, note, table)
+
+
 def _ranking_order(row: dict[str, Any]) -> tuple:
     """Dealers by code, the group total last; each dealer's metrics in headline order."""
     order = list(figures.HEADLINE_METRICS)
@@ -765,6 +826,8 @@ def build_sections(scope: Scope) -> list[Section]:
         if grain != "week":  # targets are monthly; the ranking is per month, quarter and year
             section.blocks.append(targets_block(scope, grain, latest, label))
             section.blocks.append(headline_ranking_block(scope, grain, latest, label))
+            if not scope.dealer_code:
+                section.blocks.append(win_rate_change_block(scope, grain, latest, label))
         sections.append(section)
     return sections
 

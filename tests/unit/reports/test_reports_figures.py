@@ -17,6 +17,7 @@ from dealerfunnel.reports.figures import (
     funnel_figure,
     is_final,
     lost_reasons_figure,
+    period_comparison_figure,
     rank_dealers,
     ranking_figure,
     rate_bars_figure,
@@ -390,3 +391,21 @@ def test_showroom_counts_and_the_marts_rates_on_a_second_axis():
     summed = [{k: v for k, v in rows[0].items() if "rate" not in k}]
     spec = valid(showroom_figure(summed, "consultant", "t"))
     assert {t["type"] for t in spec["data"]} == {"bar"} and "yaxis2" not in spec["layout"]
+
+
+def test_period_comparison_bars_pale_where_not_mature():
+    mature = {"rate_lead_to_won": 0.25, "period_complete": True, "is_mature": True}
+    young = {"rate_lead_to_won": 0.5, "period_complete": True, "is_mature": False}
+    spec = valid(
+        period_comparison_figure(
+            ["A", "B"],
+            {"previous": [mature, None], "this": [young, mature]},
+            "rate_lead_to_won",
+            "t",
+        )
+    )
+    previous, this = spec["data"]
+    assert previous["y"] == [0.25, None] and this["y"] == [0.5, 0.25]
+    assert previous["marker"]["opacity"] == [1.0, 0.4] and this["marker"]["opacity"] == [0.4, 1.0]
+    assert previous["text"] == ["final", "no leads"]
+    assert this["text"] == ["not mature yet", "final"]
