@@ -357,3 +357,13 @@ def test_screenshot_is_not_blank(served, tmp_path):
     )
     assert done.returncode == 0 and shot.exists(), done.stderr[-2000:]
     assert len(png_colours(shot.read_bytes())) > 1
+
+
+def test_page_sizes_and_write_time(reports):
+    """Every page stays small (its charts are JSON specs; plotly.min.js is one shared file) and
+    writing them all takes seconds. The figures are printed for the record (pytest -s)."""
+    folder, seconds = reports
+    sizes = {p.name: p.stat().st_size for p in sorted(folder.glob("*.html"))}
+    print(f"\nreport pages written in {seconds:.2f}s; bytes per page: {sizes}")
+    assert all(0 < size < 1_000_000 for size in sizes.values()), sizes
+    assert seconds < 60
