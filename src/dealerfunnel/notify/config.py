@@ -188,11 +188,7 @@ class NotificationConfig:
 
     def channels_for(self, alert: dict[str, Any]) -> list[Channel]:
         """Every channel of every recipient routed to ``alert`` (each recipient once)."""
-        names: list[str] = []
-        for route in self.routes:
-            if route.matches(alert):
-                names += [n for n in route.recipients if n not in names]
-        return [ch for n in names for ch in self.recipients[n]]
+        return self._channels([r for r in self.routes if r.matches(alert)])
 
     def digest_channels(self, dealer_code: str) -> list[Channel]:
         """Every channel routed to ``dealer_code``'s weekly digest: the routes that name the
@@ -203,10 +199,17 @@ class NotificationConfig:
             "rule": DIGEST_RULE_TYPE,
             "rule_type": DIGEST_RULE_TYPE,
         }
-        names: list[str] = []
-        for route in self.routes:
-            if DIGEST_RULE_TYPE in route.match.get("rule_type", ()) and route.matches(digest):
-                names += [n for n in route.recipients if n not in names]
+        return self._channels(
+            [
+                r
+                for r in self.routes
+                if DIGEST_RULE_TYPE in r.match.get("rule_type", ()) and r.matches(digest)
+            ]
+        )
+
+    def _channels(self, routes: list[Route]) -> list[Channel]:
+        """The channels of the recipients of ``routes``, each recipient once."""
+        names = list(dict.fromkeys(n for route in routes for n in route.recipients))
         return [ch for n in names for ch in self.recipients[n]]
 
 
