@@ -23,7 +23,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from dealerfunnel.notify.channels import DeliveryError, send
+from dealerfunnel.notify.channels import ConnectionMissing, DeliveryError, send
 from dealerfunnel.notify.config import Channel, NotificationConfig, load_notifications
 from dealerfunnel.notify.message import build_message
 from dealerfunnel.warehouse.connection import connect
@@ -148,12 +148,15 @@ def send_with_retries(
 ) -> bool:
     """Send ``message`` through ``channel``, up to ``retry.attempts`` tries with exponential
     backoff; ``failed(error)`` is called for every failed try (to record it). True once sent.
+    A Connection that is not defined is not retried within the run (the next run tries again).
     The one retry loop of every delivery (episode notices, weekly digests)."""
     for i in range(retry.attempts):
         try:
             send(channel, message, timeout=retry.timeout_seconds)
         except DeliveryError as exc:
             failed(str(exc)[:1000])
+            if isinstance(exc, ConnectionMissing):
+                return False
             if i + 1 < retry.attempts:
                 sleep(min(retry.backoff_seconds * 2**i, retry.max_backoff_seconds))
             continue

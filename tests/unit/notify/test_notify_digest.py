@@ -115,3 +115,20 @@ def test_the_shipped_notifications_route_each_dealers_digest_to_its_sales_manage
         recipients = {c.recipient for c in config.digest_channels(dealer)}
         assert recipients == {f"sales_manager_{dealer}"}, dealer
     assert config.reports_base_url
+
+
+def test_a_missing_connection_is_not_retried_within_the_run(monkeypatch):
+    from dealerfunnel.notify.config import Channel, Retry
+    from dealerfunnel.notify.delivery import send_with_retries
+
+    monkeypatch.delenv("AIRFLOW_CONN_NOWHERE_AT_ALL", raising=False)
+    errors, pauses = [], []
+    ok = send_with_retries(
+        Channel("r", "webhook", "webhook", conn_id="nowhere_at_all"),
+        build_digest_message(FIGURES),
+        Retry(attempts=3, backoff_seconds=5),
+        sleep=pauses.append,
+        failed=errors.append,
+    )
+    assert not ok and pauses == []
+    assert len(errors) == 1 and "'nowhere_at_all' is not defined" in errors[0]
