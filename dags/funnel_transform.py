@@ -21,7 +21,9 @@ swapped in.
 4. `publish`: one transaction renames `marts` -> `marts_previous`, `marts_candidate` ->
    `marts`. Emits the mart Assets, which schedule `funnel_alerts`.
 5. `dbt_docs`: `dbt docs generate` for the reports folder; `report_pages`: the static report
-   pages per dealer and for the group (week, month, quarter; `make docs` serves them).
+   pages per dealer and for the group (week, month, quarter; `make docs` serves them), then
+   `weekly_digests`: each dealer's routed recipients get the latest complete week's headline
+   figures and the link to its page, once per dealer and week (`ops.report_digests`).
 6. `alert_data_quality` (always runs): every gate run is recorded in `ops.quality_runs`; the
    data-quality rule opens/resolves episodes from them and notifies (warnings included).
 
@@ -109,6 +111,13 @@ def funnel_transform():
         return str(write_reports(_transformer_url()))
 
     @task
+    def weekly_digests() -> dict:
+        from dealerfunnel.notify.digest import deliver_weekly_digests
+        from dealerfunnel.warehouse import resolve_warehouse_url
+
+        return deliver_weekly_digests(resolve_warehouse_url())
+
+    @task
     def dbt_docs() -> str:
         from dealerfunnel.transform.docs import generate_docs
 
@@ -135,7 +144,9 @@ def funnel_transform():
     access >> [raw, built]
     audited = audit_candidate()
     published = publish()
-    raw >> built >> audited >> published >> [dbt_docs(), report_pages()]
+    pages = report_pages()
+    raw >> built >> audited >> published >> [dbt_docs(), pages]
+    pages >> weekly_digests()
     [raw, built, audited, published] >> alert_data_quality()
 
 

@@ -27,7 +27,7 @@ from browser import CHROMIUM
 from browser import CHROMIUM_FLAGS as BASE_FLAGS
 from conftest import require
 from integration.test_dbt_marts import _load_fixture
-from mart_fixtures import DBT_SCHEMAS
+from mart_fixtures import DBT_SCHEMAS, insert_export_files
 
 from dealerfunnel.reports import write_reports
 from dealerfunnel.transform.runner import run_dbt
@@ -42,6 +42,15 @@ CHROMIUM_FLAGS = (
 # The fixture's leads are from late September and early October 2026: on 2026-10-20 the latest
 # complete week is 10-12 (no leads: the page shows 10-05), month September, quarter Q3.
 NOW = datetime(2026, 10, 20, 6, 0, tzinfo=UTC)
+# One more loss on top of the mart fixture, so September and Q3 have a lost reason to draw: SH001
+# L5 (created 09-29, interested 09-29 12:00) lost Wed 09-30 with a reason the mapping does not
+# know (-> 'other'), after reaching interested. The fixture's own loss (L3, price) is in October.
+EXTRA_FILES = [
+    ("SH001", "stage_events", "stage_events_2026-10-12.csv", "2026-10-12T00:00:00Z", [
+        {"lead_id": "SH-L5", "stage": "lost", "occurred_at": "2026-09-30T10:00:00+08:00",
+         "lost_reason": "moved abroad"},
+    ]),
+]  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -53,6 +62,8 @@ def reports(warehouse_url, tmp_path_factory):
             conn.execute(f'drop schema if exists "{schema}" cascade')
     ensure_schema(warehouse_url)
     _load_fixture(warehouse_url)
+    with psycopg.connect(warehouse_url) as conn:
+        insert_export_files(conn, EXTRA_FILES)
     var_dir = tmp_path_factory.mktemp("var")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("DEALERFUNNEL_DATA_DIR", str(var_dir))
@@ -153,6 +164,11 @@ def assert_page_drew(dom: str, source: str, page: str) -> int:
 # has SH001 targets for September and October and the ranking of both dealers.
 HQ_CHARTS = {
     "SH001.html": (
+        "Why leads were lost, September 2026",
+        "Why leads were lost, Q3 2026",
+        "Showroom visits, test drives and show-up, week 2026-10-05 – 2026-10-11",
+        "Showroom visits, test drives and show-up, September 2026",
+        "Showroom visits, test drives and show-up, Q3 2026",
         "Targets vs actual, September 2026",
         "Targets vs actual, Q3 2026",
         "Dealer ranking on the headline metrics, September 2026",
@@ -160,9 +176,15 @@ HQ_CHARTS = {
     ),
     "UR001.html": ("Dealer ranking on the headline metrics, September 2026",),
     "group.html": (
+        "Why leads were lost, September 2026",
+        "Why leads were lost, Q3 2026",
+        "Showroom visits, test drives and show-up, September 2026",
+        "Showroom visits, test drives and show-up, Q3 2026",
         "Targets vs actual, September 2026",
         "Dealer ranking on the headline metrics, September 2026",
         "Dealer ranking on the headline metrics, Q3 2026",
+        "Lead → won rate vs the previous month and a year before, September 2026",
+        "Lead → won rate vs the previous quarter and a year before, Q3 2026",
     ),
 }
 
@@ -199,15 +221,54 @@ def test_every_chart_is_drawn_over_http(reports, served, tmp_path):
 def test_dealer_page_content(reports):
     folder, _ = reports
     page = (folder / "SH001.html").read_text(encoding="utf-8")
-    # the sections name their periods; the marts without a chart yet say so
+    # the sections name their periods; every built mart is drawn (no "not drawn yet" list)
     assert "Latest complete week: week 2026-10-05 – 2026-10-11" in page
     assert "Latest complete month: September 2026" in page
     assert "Latest complete quarter: Q3 2026" in page
-    assert "marts.mart_lost_reasons is built; its chart is not drawn on this page yet." in page
+    assert "not drawn on this page yet" not in page and "Not yet available" not in page
+    # lost reasons, September: L5's unmapped reason is 'other', 1 of the month's 1 losses; the
+    # quarter adds up counts only (no share); the week points at the month
+    assert "<tr><td>other</td><td>1</td><td>100.0%</td></tr>" in page
+    assert "(1 lost lead(s) in this period)" in page
+    assert "Lost reasons are published per month: see the month section." in page
+    # showroom, week 10-05 (test_dbt_marts.test_showroom_activity): Li Na 3 appointments, 2
+    # shown, 1 no-show, 1 visit, 2 test drives, 1 test-driven lead won, show-up 66.7% (0.6667);
+    # Wang Li 0 appointments, 1 test drive, show-up not published
+    assert (
+        "<tr><td>Li Na</td><td>3</td><td>2</td><td>1</td><td>1</td><td>2</td><td>1</td>"
+        "<td>66.7%</td></tr>" in page
+    )
+    assert (
+        "<tr><td>Wang Li</td><td>0</td><td>0</td><td>0</td><td>0</td><td>1</td><td>0</td>"
+        "<td>–</td></tr>" in page
+    )
+    # September: the week of 09-28 (starts in September): Wang Li's appointment without outcome
+    assert (
+        "<tr><td>Wang Li</td><td>1</td><td>0</td><td>0</td><td>0</td><td>0</td><td>0</td></tr>"
+        in page
+    )
     # the alert threshold of config/alert_rules.yml is drawn on the weekly trend
     assert "alert potential_to_interested_low" in page
     group = (folder / "group.html").read_text(encoding="utf-8")
     assert "Dealer ranking" in group
+    # the group's September: SH001's 1 loss ('other'), no share across dealers; showroom per
+    # dealer, summed over the weeks starting in September (only SH001's week of 09-28)
+    assert "<tr><td>other</td><td>1</td><td>–</td></tr>" in group
+    # the lead -> won rate vs the previous month and a year before: SH001's September cohort is
+    # L1, L2, L5 and X9, L1 won = 1 of 4; UR001's is U1 (created 09-30 23:30 local), won = 1 of
+    # 1; both 20 days old on 10-20 (< 60): not mature. No leads in August nor in September 2025.
+    assert (
+        '<tr><td><a href="SH001.html">Shanghai Pudong Motors</a></td><td>no leads</td>'
+        "<td>no leads</td><td>25.0% (1 of 4) not mature</td></tr>" in group
+    )
+    assert (
+        '<tr><td><a href="UR001.html">Urumqi Xinshi Auto</a></td><td>no leads</td>'
+        "<td>no leads</td><td>100.0% (1 of 1) not mature</td></tr>" in group
+    )
+    assert (
+        "<tr><td>Shanghai Pudong Motors</td><td>1</td><td>0</td><td>0</td><td>0</td><td>0</td>"
+        "<td>0</td></tr>" in group
+    )
     # targets: September leads 4 of 4 (see test_dbt_marts.test_targets_attainment); the ranking
     # table names the group total
     assert "<td>dealer total</td><td>leads</td><td>4</td><td>4</td><td>100.0%</td>" in page
@@ -296,3 +357,13 @@ def test_screenshot_is_not_blank(served, tmp_path):
     )
     assert done.returncode == 0 and shot.exists(), done.stderr[-2000:]
     assert len(png_colours(shot.read_bytes())) > 1
+
+
+def test_page_sizes_and_write_time(reports):
+    """Every page stays small (its charts are JSON specs; plotly.min.js is one shared file) and
+    writing them all takes seconds. The figures are printed for the record (pytest -s)."""
+    folder, seconds = reports
+    sizes = {p.name: p.stat().st_size for p in sorted(folder.glob("*.html"))}
+    print(f"\nreport pages written in {seconds:.2f}s; bytes per page: {sizes}")
+    assert all(0 < size < 1_000_000 for size in sizes.values()), sizes
+    assert seconds < 60

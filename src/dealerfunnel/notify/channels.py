@@ -36,7 +36,7 @@ from dealerfunnel.notify.notifiers import (
     dingtalk_sign,
 )
 
-__all__ = ["DeliveryError", "build_notifier", "dingtalk_sign", "send"]
+__all__ = ["ConnectionMissing", "DeliveryError", "build_notifier", "dingtalk_sign", "send"]
 
 DEFAULT_FROM_EMAIL = "dealerfunnel-alerts@localhost"
 
@@ -45,13 +45,17 @@ class DeliveryError(RuntimeError):
     """A channel did not accept the message; the message says why (no secrets)."""
 
 
+class ConnectionMissing(DeliveryError):
+    """The channel's Airflow Connection is not defined: no retry within the run can help."""
+
+
 def get_connection(conn_id: str):
     from airflow.sdk import BaseHook
 
     try:
         return BaseHook.get_connection(conn_id)
     except Exception as exc:
-        raise DeliveryError(
+        raise ConnectionMissing(
             f"Airflow Connection {conn_id!r} is not defined ({type(exc).__name__})"
         ) from None
 

@@ -30,6 +30,11 @@ Channel types (each an Airflow notifier, :mod:`dealerfunnel.notify.channels`): `
 channel takes its address and secrets from the Airflow Connection ``conn_id``, never from
 this file. Match keys: ``dealer``, ``severity``, ``min_severity``, ``rule``, ``rule_type``
 (lists, except ``min_severity``); a group-wide episode has dealer ``*``.
+
+The weekly digest of a dealer (:mod:`dealerfunnel.notify.digest`) goes to the recipients of the
+routes that ask for it by name, ``rule_type: [..., weekly_digest]``, and match the dealer
+(severity ``info``, rule ``weekly_digest``): a route without that rule type, a catch-all route
+included, never receives digests.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ CHANNEL_TYPES = ("slack", "email", "dingtalk", "wecom", "webhook", "outbox")
 SEVERITY_ORDER = {"info": 0, "warning": 1, "critical": 2}
 MATCH_KEYS = {"dealer", "severity", "min_severity", "rule", "rule_type"}
 NAME_PATTERN = r"^[A-Za-z0-9_.-]+$"
+DIGEST_RULE_TYPE = "weekly_digest"
 
 Names = tuple[str, ...]
 Severity = Literal["info", "warning", "critical"]
@@ -182,10 +188,28 @@ class NotificationConfig:
 
     def channels_for(self, alert: dict[str, Any]) -> list[Channel]:
         """Every channel of every recipient routed to ``alert`` (each recipient once)."""
-        names: list[str] = []
-        for route in self.routes:
-            if route.matches(alert):
-                names += [n for n in route.recipients if n not in names]
+        return self._channels([r for r in self.routes if r.matches(alert)])
+
+    def digest_channels(self, dealer_code: str) -> list[Channel]:
+        """Every channel routed to ``dealer_code``'s weekly digest: the routes that name the
+        rule type ``weekly_digest`` and match the dealer (each recipient once)."""
+        digest = {
+            "dealer_code": dealer_code,
+            "severity": "info",
+            "rule": DIGEST_RULE_TYPE,
+            "rule_type": DIGEST_RULE_TYPE,
+        }
+        return self._channels(
+            [
+                r
+                for r in self.routes
+                if DIGEST_RULE_TYPE in r.match.get("rule_type", ()) and r.matches(digest)
+            ]
+        )
+
+    def _channels(self, routes: list[Route]) -> list[Channel]:
+        """The channels of the recipients of ``routes``, each recipient once."""
+        names = list(dict.fromkeys(n for route in routes for n in route.recipients))
         return [ch for n in names for ch in self.recipients[n]]
 
 

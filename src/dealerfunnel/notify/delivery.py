@@ -23,7 +23,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from dealerfunnel.notify.channels import DeliveryError, send
+from dealerfunnel.notify.channels import ConnectionMissing, DeliveryError, send
 from dealerfunnel.notify.config import Channel, NotificationConfig, load_notifications
 from dealerfunnel.notify.message import build_message
 from dealerfunnel.warehouse.connection import connect
@@ -37,7 +37,9 @@ ALERT_COLUMNS = (
 )
 
 
-def _target(channel: Channel) -> str:
+def delivery_target(channel: Channel) -> str:
+    """The Connection (or outbox file) a channel sends through: one that failed every try is
+    not tried again in the same run."""
     return f"{channel.type}:{channel.conn_id or channel.path}"
 
 
@@ -102,7 +104,7 @@ def _deliver(conn, config: NotificationConfig, summary: dict, sleep) -> None:
                 key = (alert["alert_id"], channel.key, kind)
                 if key in sent:
                     continue
-                if _target(channel) in down:
+                if delivery_target(channel) in down:
                     complete = False
                     summary["pending"] += 1
                     break
@@ -125,7 +127,7 @@ def _deliver(conn, config: NotificationConfig, summary: dict, sleep) -> None:
                             (alert["notified_at"], alert["alert_id"]),
                         )
                 else:
-                    down.add(_target(channel))
+                    down.add(delivery_target(channel))
                     complete = False
                     summary["pending"] += 1
                     break  # no recovery before its notice
@@ -136,40 +138,62 @@ def _deliver(conn, config: NotificationConfig, summary: dict, sleep) -> None:
             )
 
 
-def _attempt(conn, config, channel, alert, kind, message, attempts, summary, sleep) -> bool:
-    key = (alert["alert_id"], channel.key, kind)
-    retry = config.retry
+def send_with_retries(
+    channel: Channel,
+    message,
+    retry,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    failed: Callable[[str], None],
+) -> bool:
+    """Send ``message`` through ``channel``, up to ``retry.attempts`` tries with exponential
+    backoff; ``failed(error)`` is called for every failed try (to record it). True once sent.
+    A Connection that is not defined is not retried within the run (the next run tries again).
+    The one retry loop of every delivery (episode notices, weekly digests)."""
     for i in range(retry.attempts):
-        attempts[key] = attempts.get(key, 0) + 1
         try:
             send(channel, message, timeout=retry.timeout_seconds)
         except DeliveryError as exc:
-            error = str(exc)[:1000]
-            summary["failed_attempts"] += 1
-            conn.execute(
-                """insert into ops.alert_deliveries (alert_id, channel, recipient, kind, attempt,
-                       status, error) values (%s, %s, %s, %s, %s, 'failed', %s)""",
-                (alert["alert_id"], channel.type, channel.key, kind, attempts[key], error),
-            )
-            log.warning(
-                "delivery of alert %s (%s) to %s failed (attempt %d): %s",
-                alert["alert_id"],
-                kind,
-                channel.key,
-                attempts[key],
-                error,
-            )
+            failed(str(exc)[:1000])
+            if isinstance(exc, ConnectionMissing):
+                return False
             if i + 1 < retry.attempts:
                 sleep(min(retry.backoff_seconds * 2**i, retry.max_backoff_seconds))
             continue
-        conn.execute(
-            """insert into ops.alert_deliveries (alert_id, channel, recipient, kind, attempt,
-                   status) values (%s, %s, %s, %s, %s, 'sent')""",
-            (alert["alert_id"], channel.type, channel.key, kind, attempts[key]),
-        )
-        log.info("alert %s (%s) delivered to %s", alert["alert_id"], kind, channel.key)
         return True
     return False
+
+
+def _attempt(conn, config, channel, alert, kind, message, attempts, summary, sleep) -> bool:
+    key = (alert["alert_id"], channel.key, kind)
+
+    def failed(error: str) -> None:
+        attempts[key] = attempts.get(key, 0) + 1
+        summary["failed_attempts"] += 1
+        conn.execute(
+            """insert into ops.alert_deliveries (alert_id, channel, recipient, kind, attempt,
+                   status, error) values (%s, %s, %s, %s, %s, 'failed', %s)""",
+            (alert["alert_id"], channel.type, channel.key, kind, attempts[key], error),
+        )
+        log.warning(
+            "delivery of alert %s (%s) to %s failed (attempt %d): %s",
+            alert["alert_id"],
+            kind,
+            channel.key,
+            attempts[key],
+            error,
+        )
+
+    if not send_with_retries(channel, message, config.retry, sleep=sleep, failed=failed):
+        return False
+    attempts[key] = attempts.get(key, 0) + 1
+    conn.execute(
+        """insert into ops.alert_deliveries (alert_id, channel, recipient, kind, attempt,
+               status) values (%s, %s, %s, %s, %s, 'sent')""",
+        (alert["alert_id"], channel.type, channel.key, kind, attempts[key]),
+    )
+    log.info("alert %s (%s) delivered to %s", alert["alert_id"], kind, channel.key)
+    return True
 
 
 def delivery_report(url: str) -> list[dict[str, Any]]:

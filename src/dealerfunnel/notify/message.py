@@ -103,12 +103,9 @@ def links_for(
     alert's dealer (the group page for a group-wide episode)."""
     detail = alert.get("detail") or {}
     links = []
-    if reports_base_url:
-        from dealerfunnel.reports.pages import page_filename
-
-        dealer = alert.get("dealer_code")
-        page = "group.html" if dealer in (None, "*") else page_filename(str(dealer))
-        links.append(("Report page", f"{reports_base_url.rstrip('/')}/{page}"))
+    page = report_page_url(reports_base_url, alert.get("dealer_code"))
+    if page:
+        links.append(("Report page", page))
     docs = detail.get("data_docs_url") or data_docs_url
     if docs:
         links.append(("Data Docs", docs))
@@ -222,4 +219,75 @@ def build_message(
             "first_fired_at": _when(alert["first_fired_at"]),
         },
         dedup_key=f"{alert.get('alert_id')}:{recipient}:{kind}",
+    )
+
+
+def report_page_url(reports_base_url: str | None, dealer_code: str | None) -> str | None:
+    """``<reports_base_url>/<page>``: the dealer's report page (the group page for ``*``/None)."""
+    if not reports_base_url:
+        return None
+    from dealerfunnel.reports.pages import page_filename
+
+    page = "group.html" if dealer_code in (None, "*") else page_filename(str(dealer_code))
+    return f"{reports_base_url.rstrip('/')}/{page}"
+
+
+def _rate_line(label: str, value: float | None, final: bool | None) -> str:
+    if value is None:
+        return f"{label}: n/a (no lead reached the earlier stage)"
+    if final is None:
+        return f"{label}: {value:.1%} (maturity not published)"
+    return f"{label}: {value:.1%} " + (
+        "(final)" if final else "(not mature yet: the rate may still rise)"
+    )
+
+
+def build_digest_message(
+    digest: dict[str, Any], *, recipient: str = "", reports_base_url: str | None = None
+) -> Message:
+    """A dealer's weekly digest: the week's headline figures as the marts publish them (see
+    :func:`dealerfunnel.notify.digest.week_figures`) and the link to its report page."""
+    code = digest["dealer_code"]
+    week = digest["week_start"]
+    name = digest.get("dealer_name") or code
+    title = f"Weekly funnel report, {name} ({code}): week {week} – {digest['week_end']}"
+    lines = [f"Week {week} – {digest['week_end']} ({digest.get('timezone') or 'UTC'})"]
+    if digest.get("leads") is None:
+        lines.append("Leads: not available (marts.mart_funnel_monitoring is not built)")
+    elif not digest["leads"]:
+        lines.append("Leads created in the week: 0")
+    else:
+        lines.append(
+            f"Leads created in the week: {digest['leads']:,}; of them won so far: "
+            f"{digest['won']:,} (cohort view)"
+        )
+        lines += [_rate_line(label, value, final) for label, value, final in digest["rates"]]
+    if digest.get("won_in_period") is not None:
+        lines.append(f"Won in the week: {digest['won_in_period']:,} (activity view, any lead)")
+    checks = digest.get("sla")
+    if checks is None:
+        lines.append("SLA compliance: not available (marts.mart_sla_compliance is not built)")
+    elif not any(due for _, _, due in checks):
+        lines.append("SLA compliance: no check was due in the week")
+    else:
+        lines += [f"{label}: {met:,} of {due:,} met" for label, met, due in checks if due]
+    url = report_page_url(reports_base_url, code)
+    if url is None:
+        lines.append("Report page: not linked (links.reports_base_url is not set)")
+    return Message(
+        kind="weekly_digest",
+        title=title,
+        lines=tuple(lines),
+        links=(("Report page", url),) if url else (),
+        data={
+            "dealer_code": code,
+            "week_start": str(week),
+            "leads": digest.get("leads"),
+            "won": digest.get("won"),
+            "won_in_period": digest.get("won_in_period"),
+            "rates": {label: value for label, value, _ in digest.get("rates", ())},
+            "sla": {label: {"met": met, "due": due} for label, met, due in checks or ()},
+            "report_page": url,
+        },
+        dedup_key=f"digest:{code}:{week}:{recipient}",
     )

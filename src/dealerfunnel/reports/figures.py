@@ -267,31 +267,55 @@ def cost_label(row: Row, with_month: bool, with_dealer: bool = False) -> str:
     return " · ".join(parts)
 
 
+NO_CURRENCY = "currency not given"
+
+
 def channel_cost_figure(rows: Sequence[Row], title: str, with_dealer: bool = False) -> Spec | None:
-    """Cost per lead and per won lead per channel / campaign (rows with reported spend only);
-    None when no row has spend."""
+    """Cost per lead and per won lead per channel / campaign (rows with reported spend only),
+    one panel per currency, each with its own axis: amounts in different currencies are never
+    drawn on one axis nor added up. None when no row has spend."""
     spent = [r for r in rows if r.get("spend") is not None]
     if not spent:
         return None
     months = {r["month_start"] for r in spent}
-    x = [cost_label(r, len(months) > 1, with_dealer) for r in spent]
-    currencies = sorted({str(r["currency"]) for r in spent if r.get("currency")})
-    unit = "/".join(currencies) or "spend"
-    data = [
-        {
-            "type": "bar",
-            "name": f"cost per lead ({unit})",
-            "x": x,
-            "y": [r.get("cost_per_lead") for r in spent],
-        },
-        {
-            "type": "bar",
-            "name": f"cost per won ({unit})",
-            "x": x,
-            "y": [r.get("cost_per_won") for r in spent],
-        },
-    ]
-    layout = _layout(title, barmode="group", yaxis={"title": {"text": unit}})
+    by_currency: dict[str, list[Row]] = {}
+    for row in spent:
+        by_currency.setdefault(str(row.get("currency") or NO_CURRENCY), []).append(row)
+    currencies = sorted(by_currency)
+    gap = 0.12 if len(currencies) > 1 else 0.0
+    height = (1 - gap * (len(currencies) - 1)) / len(currencies)
+    data: list[dict[str, Any]] = []
+    axes: dict[str, Any] = {}
+    for number_, currency in enumerate(currencies):
+        suffix = "" if number_ == 0 else str(number_ + 1)
+        shown = by_currency[currency]
+        x = [cost_label(r, len(months) > 1, with_dealer) for r in shown]
+        for column, name, color in (
+            ("cost_per_lead", "cost per lead", SERIES_COLORS[0]),
+            ("cost_per_won", "cost per won", SERIES_COLORS[1]),
+        ):
+            data.append(
+                {
+                    "type": "bar",
+                    "name": f"{name} ({currency})",
+                    "x": x,
+                    "y": [r.get(column) for r in shown],
+                    "marker": {"color": color},
+                    "legendgroup": column,
+                    "xaxis": f"x{suffix}",
+                    "yaxis": f"y{suffix}",
+                    "hovertemplate": "%{x}: %{y:,.2f} " + currency + "<extra>" + name + "</extra>",
+                }
+            )
+        top = 1 - number_ * (height + gap)
+        axes[f"xaxis{suffix}"] = {"anchor": f"y{suffix}", "automargin": True}
+        axes[f"yaxis{suffix}"] = {
+            "anchor": f"x{suffix}",
+            "domain": [max(top - height, 0), top],
+            "title": {"text": currency},
+            "rangemode": "tozero",
+        }
+    layout = _layout(title, barmode="group", height=380 * len(currencies), **axes)
     return {"data": data, "layout": layout}
 
 
@@ -462,3 +486,178 @@ def change_figure(rows: Sequence[Row], previous: str, title: str) -> Spec:
     spec = rate_bars_figure(shown, "label", changes, title)
     spec["layout"]["yaxis"] = {"tickformat": "+.0%", "title": {"text": "change"}}
     return spec
+
+
+# -- what the group reviews: lost reasons and the showroom (mart_lost_reasons, -----------------
+# -- mart_showroom_activity) -------------------------------------------------------------------
+
+LOST_STAGES = {
+    "lost_from_potential": "lost at potential",
+    "lost_from_interested": "lost at interested",
+    "lost_from_needs_defined": "lost at needs defined",
+    "lost_from_decision": "lost at decision",
+}
+UNMAPPED_REASONS = ("other", "unknown")
+"""``other``: the source's text is not in the mapping; ``unknown``: the source gave none."""
+
+
+def lost_reasons_figure(rows: Sequence[Row], title: str) -> Spec:
+    """Losses per canonical reason (rows: ``lost_reason``, ``leads_lost``, the ``lost_from_*``
+    counts and, where the mart publishes it, ``share``), stacked by the stage at loss, the reason
+    with most losses on top. ``other`` and ``unknown`` are always listed (0 when none), so
+    unmapped reasons stay visible."""
+    by_reason = {str(r["lost_reason"]): r for r in rows}
+    for reason in UNMAPPED_REASONS:
+        by_reason.setdefault(reason, {"lost_reason": reason, "leads_lost": 0})
+    mapped = sorted(
+        (r for name, r in by_reason.items() if name not in UNMAPPED_REASONS),
+        key=lambda r: (int(r.get("leads_lost") or 0), str(r["lost_reason"])),
+    )
+    # plotly draws the first category at the bottom: unmapped first, then the fewest losses
+    shown = [by_reason[name] for name in reversed(UNMAPPED_REASONS)] + mapped
+    labels = [
+        f"{r['lost_reason']} (unmapped)" if r["lost_reason"] == "other" else str(r["lost_reason"])
+        for r in shown
+    ]
+    data = [
+        {
+            "type": "bar",
+            "orientation": "h",
+            "name": name,
+            "x": [int(r.get(column) or 0) for r in shown],
+            "y": labels,
+            "marker": {"color": SERIES_COLORS[number_]},
+            "hovertemplate": "%{y}: %{x}<extra>" + name + "</extra>",
+        }
+        for number_, (column, name) in enumerate(LOST_STAGES.items())
+    ]
+    annotations = []
+    for label, row in zip(labels, shown, strict=True):
+        text = f"{int(row.get('leads_lost') or 0):,}"
+        if row.get("share") is not None:
+            text += f" ({percent(row['share'])})"
+        annotations.append(
+            {
+                "x": int(row.get("leads_lost") or 0),
+                "y": label,
+                "text": text,
+                "xanchor": "left",
+                "showarrow": False,
+                "xshift": 4,
+            }
+        )
+    layout = _layout(
+        title,
+        barmode="stack",
+        annotations=annotations,
+        height=max(300, 120 + 30 * len(shown)),
+        xaxis={"title": {"text": "leads lost"}, "rangemode": "tozero"},
+    )
+    layout["margin"] = {"l": 200, "r": 60, "t": 60, "b": 60}
+    return {"data": data, "layout": layout}
+
+
+SHOWROOM_COUNTS = {
+    "appointments": "appointments",
+    "appointments_shown": "appointments shown",
+    "appointments_no_show": "no-shows",
+    "showroom_visits": "showroom visits",
+    "test_drives": "test drives",
+    "test_drive_leads_won": "test-driven leads won",
+}
+SHOWROOM_RATES = {
+    "show_up_rate": "show-up rate",
+    "rate_test_drive_to_won": "test drive → won",
+}
+
+
+def showroom_figure(rows: Sequence[Row], label_key: str, title: str) -> Spec:
+    """Per row (a consultant or a dealer) the showroom counts as bars and, where the rows carry
+    the mart's rates (a consultant-week), show-up and test drive → won as markers on a second
+    axis: hollow while the week is running (show-up) or its cohort is not mature (→ won)."""
+    x = [str(r[label_key]) for r in rows]
+    data: list[dict[str, Any]] = [
+        {
+            "type": "bar",
+            "name": name,
+            "x": x,
+            "y": [int(r.get(column) or 0) for r in rows],
+            "marker": {"color": SERIES_COLORS[number_ % len(SERIES_COLORS)]},
+            "hovertemplate": "%{x}: %{y}<extra>" + name + "</extra>",
+        }
+        for number_, (column, name) in enumerate(SHOWROOM_COUNTS.items())
+    ]
+    extra: dict[str, Any] = {}
+    rates = [c for c in SHOWROOM_RATES if any(c in r for r in rows)]
+    for number_, column in enumerate(rates):
+        name = SHOWROOM_RATES[column]
+        color = ("#000000", THRESHOLD_COLOR)[number_ % 2]
+        finals = [
+            r.get("period_complete") is not False
+            and (column == "show_up_rate" or r.get("is_mature") is not False)
+            for r in rows
+        ]
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": name,
+                "x": x,
+                "y": [r.get(column) for r in rows],
+                "yaxis": "y2",
+                "marker": {
+                    "size": 12,
+                    "color": color,
+                    "symbol": ["diamond" if f else "diamond-open" for f in finals],
+                    "line": {"width": 2, "color": color},
+                },
+                "text": ["final" if f else "not final" for f in finals],
+                "hovertemplate": "%{x}: %{y:.1%} (%{text})<extra>" + name + "</extra>",
+            }
+        )
+    if rates:
+        extra["yaxis2"] = {
+            "overlaying": "y",
+            "side": "right",
+            "range": [0, 1.05],
+            "tickformat": ".0%",
+            "title": {"text": "rate"},
+            "showgrid": False,
+        }
+    layout = _layout(
+        title, barmode="group", yaxis={"title": {"text": "count"}, "rangemode": "tozero"}, **extra
+    )
+    return {"data": data, "layout": layout}
+
+
+def period_comparison_figure(
+    labels: Sequence[str], series: Mapping[str, Sequence[Row | None]], rate: str, title: str
+) -> Spec:
+    """Grouped bars: per label (a dealer) one bar per period of ``series`` (name -> one row or
+    None per label), the ``rate`` as published; pale where the row is not final for it."""
+    data = []
+    for number_, (name, rows) in enumerate(series.items()):
+        color = SERIES_COLORS[number_ % len(SERIES_COLORS)]
+        data.append(
+            {
+                "type": "bar",
+                "name": name,
+                "x": list(labels),
+                "y": [r.get(rate) if r else None for r in rows],
+                "marker": {
+                    "color": color,
+                    "opacity": [1.0 if r and is_final(r, rate) else 0.4 for r in rows],
+                },
+                "text": [
+                    ("final" if is_final(r, rate) else "not mature yet") if r else "no leads"
+                    for r in rows
+                ],
+                "hovertemplate": "%{x}: %{y:.1%} (%{text})<extra>" + name + "</extra>",
+            }
+        )
+    layout = _layout(
+        title,
+        barmode="group",
+        yaxis={"tickformat": ".0%", "rangemode": "tozero", "title": {"text": RATE_LABELS[rate]}},
+    )
+    return {"data": data, "layout": layout}

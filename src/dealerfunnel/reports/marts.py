@@ -27,6 +27,8 @@ CHANNEL_ROI = "mart_channel_roi"
 FCT_LEADS = "fct_leads"
 TARGETS = "mart_targets_attainment"
 RANKING = "mart_dealer_ranking"
+LOST_REASONS = "mart_lost_reasons"
+SHOWROOM = "mart_showroom_activity"
 DEALERS = "dim_dealerships"
 
 STAGES = ("potential", "interested", "needs_defined", "decision", "won")

@@ -17,7 +17,7 @@ import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -33,6 +33,7 @@ from dealerfunnel.reports.periods import (
     latest_complete,
     period_end,
     period_label,
+    period_start_of,
     row_is_complete,
     trailing,
 )
@@ -41,10 +42,8 @@ log = logging.getLogger(__name__)
 
 PLOTLY_JS = "plotly.min.js"
 DEFAULT_TREND_RATE = "rate_potential_to_interested"
-FUTURE_MARTS = (
-    ("mart_lost_reasons", "Why leads were lost"),
-    ("mart_showroom_activity", "Showroom visits and test drives"),
-)
+LOST_COLUMNS = ("dealer_code", "lost_reason", "month_start", "leads_lost", "share_of_month_lost")
+SHOWROOM_COLUMNS = ("dealer_code", "consultant", "week_start", *figures.SHOWROOM_COUNTS)
 TARGET_COLUMNS = (
     "dealer_code",
     "consultant",
@@ -121,7 +120,6 @@ class Page:
     subtitle: str
     sections: list[Section]
     notes: list[str] = field(default_factory=list)
-    future: list[Block] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -411,26 +409,163 @@ def cost_block(scope: Scope, grain: str, start: date, end: date, label: str) -> 
         return Block(title, note="Channel cost is published per month: see the month section.")
     if not scope.catalog.has(marts.CHANNEL_ROI, *ROI_COLUMNS):
         return Block(title, note="Not available: marts.mart_channel_roi is not built.")
+    mixed = scope.catalog.present(marts.CHANNEL_ROI, ["has_mixed_currencies"])
     rows = select(
         scope.conn,
         marts.CHANNEL_ROI,
-        ROI_COLUMNS,
+        [*ROI_COLUMNS, *mixed],
         equal=scope.equal,
         date_range=("month_start", start, end),
         order_by=["dealer_code", "channel", "campaign", "month_start"],
     )
-    note = None
-    if not scope.dealer_code:
-        spent = sorted(
-            (r for r in rows if r["spend"] is not None), key=lambda r: -(r["spend"] or 0)
+    notes = ["One panel per currency: amounts in different currencies are never added up."]
+    left_out = [r for r in rows if r.get("has_mixed_currencies")]
+    if left_out:
+        notes.append(
+            f"{len(left_out)} campaign-month(s) with spend in more than one currency are left "
+            "out (marts.mart_channel_roi.has_mixed_currencies): "
+            + ", ".join(figures.cost_label(r, True, not scope.dealer_code) for r in left_out)
+            + "."
         )
-        if len(spent) > GROUP_COST_ROWS:
-            note = f"The {GROUP_COST_ROWS} campaigns with the highest spend."
-        rows = spent[:GROUP_COST_ROWS]
+    if not scope.dealer_code:
+        # the campaigns with the highest spend, per currency (amounts compare within one only)
+        kept = []
+        for currency in sorted({str(r["currency"]) for r in rows if r["spend"] is not None}):
+            spent = sorted(
+                (r for r in rows if r["spend"] is not None and str(r["currency"]) == currency),
+                key=lambda r: -r["spend"],
+            )
+            if len(spent) > GROUP_COST_ROWS:
+                notes.append(f"The {GROUP_COST_ROWS} campaigns with the highest {currency} spend.")
+            kept += spent[:GROUP_COST_ROWS]
+        rows = kept
     figure = figures.channel_cost_figure(rows, title, with_dealer=not scope.dealer_code)
     if figure is None:
-        return Block(title, note="No ad spend reported in this period (organic channels cost 0).")
-    return Block(title, figure, note)
+        notes.insert(0, "No ad spend reported in this period (organic channels cost 0).")
+        return Block(title, note=" ".join(notes[:1] + notes[2:]))
+    return Block(title, figure, " ".join(notes))
+
+
+def lost_reasons_block(scope: Scope, grain: str, start: date, end: date, label: str) -> Block:
+    """Why leads were lost (mart_lost_reasons): losses per canonical reason and stage at loss
+    over the months of the period; the share of the month's losses where the mart publishes it
+    for what is shown (one dealer, one month)."""
+    title = f"Why leads were lost, {label}"
+    if grain == "week":
+        return Block(title, note="Lost reasons are published per month: see the month section.")
+    stages = scope.catalog.present(marts.LOST_REASONS, figures.LOST_STAGES)
+    if not scope.catalog.has(marts.LOST_REASONS, *LOST_COLUMNS):
+        return Block(title, note=f"Not available: marts.{marts.LOST_REASONS} is not built.")
+    rows = select(
+        scope.conn,
+        marts.LOST_REASONS,
+        [*LOST_COLUMNS, *stages],
+        equal=scope.equal,
+        date_range=("month_start", start, end),
+        order_by=["dealer_code", "month_start", "lost_reason"],
+    )
+    if not rows:
+        return Block(title, note="No lead was lost in this period.")
+    # one dealer's one month: its channels' shares have one denominator and add up
+    with_share = bool(scope.dealer_code) and grain == "month"
+    reasons: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        total = reasons.setdefault(
+            row["lost_reason"],
+            {
+                "lost_reason": row["lost_reason"],
+                "leads_lost": 0,
+                "share": 0.0 if with_share else None,
+            },
+        )
+        total["leads_lost"] += row["leads_lost"]
+        for column in stages:
+            total[column] = total.get(column, 0) + (row[column] or 0)
+        if with_share:
+            total["share"] += row["share_of_month_lost"] or 0
+    ordered = sorted(reasons.values(), key=lambda r: (-r["leads_lost"], r["lost_reason"]))
+    unmapped = sum(r["leads_lost"] for r in ordered if r["lost_reason"] == "other")
+    note = (
+        "Canonical reasons (seed lost_reasons); 'other' = the source's reason is not mapped "
+        f"({unmapped} lost lead(s) in this period), 'unknown' = no reason given. Counted in the "
+        "month the lead was lost, stacked by the stage it was lost at."
+    )
+    if not with_share:
+        note += (
+            " The share of the month's losses is published per dealer and month: see the "
+            + ("month section" if scope.dealer_code else "dealer pages")
+            + "; here counts only add up."
+        )
+    table = {
+        "columns": ["reason", "leads lost", "share of the month's losses"],
+        "rows": [
+            [r["lost_reason"], f"{r['leads_lost']:,}", figures.percent(r["share"])] for r in ordered
+        ],
+    }
+    return Block(title, figures.lost_reasons_figure(ordered, title), note, table)
+
+
+def showroom_block(scope: Scope, grain: str, start: date, end: date, label: str) -> Block:
+    """Showroom visits, test drives and appointment show-up (mart_showroom_activity): per
+    consultant on a dealer page, per dealer on the group page."""
+    title = f"Showroom visits, test drives and show-up, {label}"
+    cat = scope.catalog
+    if not cat.has(marts.SHOWROOM, *SHOWROOM_COLUMNS):
+        return Block(title, note=f"Not available: marts.{marts.SHOWROOM} is not built.")
+    by = "consultant" if scope.dealer_code else "dealer_code"
+    rates = cat.present(marts.SHOWROOM, figures.SHOWROOM_RATES)
+    if scope.dealer_code and grain == "week":
+        # the mart's own grain: the consultant-week rates as published
+        rows = select(
+            scope.conn,
+            marts.SHOWROOM,
+            [by, *figures.SHOWROOM_COUNTS, *rates, *cat.present(marts.SHOWROOM, marts.MATURITY)],
+            equal={**scope.equal, "week_start": start},
+            order_by=[by],
+        )
+        rows = _complete([{**r, "period_start": start} for r in rows], grain, scope.today)
+        note = (
+            "Bars: counts; diamonds: the consultant's appointment show-up rate (shown ÷ shown or "
+            "no-show) and test drive → won (a cohort rate: hollow while not mature)."
+        )
+    else:
+        rows = select_totals(
+            scope.conn,
+            marts.SHOWROOM,
+            [by],
+            list(figures.SHOWROOM_COUNTS),
+            equal=scope.equal,
+            date_range=("week_start", start, end),
+        )
+        note = (
+            "Counts summed over the weeks starting in this period. The show-up and test drive → "
+            "won rates are published per consultant and week: "
+            + ("see the week section." if scope.dealer_code else "see the dealer pages.")
+        )
+        if not scope.dealer_code:
+            for row in rows:
+                row["dealer_code"] = (scope.dealer_names.get(row["dealer_code"]) or {}).get(
+                    "dealer_name"
+                ) or row["dealer_code"]
+    if not rows:
+        return Block(title, note="No appointment, showroom visit or test drive in this period.")
+    columns = {**figures.SHOWROOM_COUNTS}
+    if rows and "show_up_rate" in rows[0]:
+        columns["show_up_rate"] = figures.SHOWROOM_RATES["show_up_rate"]
+    table = {
+        "columns": ["consultant" if scope.dealer_code else "dealer", *columns.values()],
+        "rows": [
+            [
+                r[by],
+                *(
+                    figures.percent(r[c]) if c in figures.SHOWROOM_RATES else f"{int(r[c] or 0):,}"
+                    for c in columns
+                ),
+            ]
+            for r in rows
+        ],
+    }
+    return Block(title, figures.showroom_figure(rows, by, title), note, table)
 
 
 def ranking_block(scope: Scope, grain: str, start: date, label: str) -> Block:
@@ -585,6 +720,66 @@ def headline_ranking_block(scope: Scope, grain: str, start: date, label: str) ->
     return Block(title, figure, note, table)
 
 
+def win_rate_change_block(scope: Scope, grain: str, start: date, label: str) -> Block:
+    """Each dealer's lead → won rate (the cohort view, mart_funnel_monitoring) for the period,
+    the previous one and the same period a year before, side by side as published: the headline
+    ranking compares leads and wins, this the win rate."""
+    rate = "rate_lead_to_won"
+    title = f"Lead → won rate vs the previous {grain} and a year before, {label}"
+    key = ("dealer_code", "period_grain", "period_start", "leads_potential", "leads_won", rate)
+    if not scope.catalog.has(marts.MONITORING, *key):
+        return Block(title, note=f"Not available: marts.{marts.MONITORING} is not built.")
+    previous = period_start_of(start - timedelta(days=1), grain)
+    year_before = start.replace(year=start.year - 1)
+    periods = {
+        f"{period_label(year_before, grain)} (a year before)": year_before,
+        f"{period_label(previous, grain)} (previous)": previous,
+        period_label(start, grain): start,
+    }
+    found: dict[tuple[str, date], dict[str, Any]] = {}
+    for when in periods.values():
+        rows = select(
+            scope.conn,
+            marts.MONITORING,
+            [*key, *scope.catalog.present(marts.MONITORING, marts.MATURITY)],
+            equal={**scope.equal, "period_grain": grain, "period_start": when},
+        )
+        for row in _complete(rows, grain, scope.today):
+            found[(row["dealer_code"], when)] = row
+    codes = sorted({code for code, when in found if when == start})
+    if not codes:
+        return Block(title, note="No dealer had leads in this period.")
+    names = {c: (scope.dealer_names.get(c) or {}).get("dealer_name") or c for c in codes}
+
+    def cell(row: dict[str, Any] | None) -> str:
+        if row is None:
+            return "no leads"
+        text = f"{figures.percent(row[rate])} ({int(row['leads_won'] or 0):,} of "
+        text += f"{int(row['leads_potential'] or 0):,})"
+        return text if figures.is_final(row, rate) else text + " not mature"
+
+    table = {
+        "columns": ["dealer", *periods],
+        "rows": [
+            [
+                {"text": names[code], "href": page_filename(code)},
+                *(cell(found.get((code, when))) for when in periods.values()),
+            ]
+            for code in codes
+        ],
+    }
+    series = {name: [found.get((code, when)) for code in codes] for name, when in periods.items()}
+    note = (
+        "The cohort's lead → won rate (won ÷ leads created in the period) as marts."
+        f"{marts.MONITORING} publishes it per dealer; pale bars: the cohort is not mature yet, "
+        "its rate may still rise. A group-total win rate is not published by the marts yet."
+    )
+    figure = figures.period_comparison_figure(
+        [names[c] for c in codes], series, rate, f"{title}: {marts.RATE_LABELS[rate]}"
+    )
+    return Block(title, figure, note, table)
+
+
 def _ranking_order(row: dict[str, Any]) -> tuple:
     """Dealers by code, the group total last; each dealer's metrics in headline order."""
     order = list(figures.HEADLINE_METRICS)
@@ -626,22 +821,15 @@ def build_sections(scope: Scope) -> list[Section]:
         section.blocks.append(cycle_block(scope, latest, end, label))
         section.blocks.append(sla_block(scope, grain, latest, end, label))
         section.blocks.append(cost_block(scope, grain, latest, end, label))
+        section.blocks.append(lost_reasons_block(scope, grain, latest, end, label))
+        section.blocks.append(showroom_block(scope, grain, latest, end, label))
         if grain != "week":  # targets are monthly; the ranking is per month, quarter and year
             section.blocks.append(targets_block(scope, grain, latest, label))
             section.blocks.append(headline_ranking_block(scope, grain, latest, label))
+            if not scope.dealer_code:
+                section.blocks.append(win_rate_change_block(scope, grain, latest, label))
         sections.append(section)
     return sections
-
-
-def future_blocks(catalog: Catalog) -> list[Block]:
-    out = []
-    for table, title in FUTURE_MARTS:
-        if table in catalog.columns:
-            note = f"marts.{table} is built; its chart is not drawn on this page yet."
-        else:
-            note = f"Not yet available: marts.{table} is not built yet."
-        out.append(Block(title, note=note))
-    return out
 
 
 # -- rendering ----------------------------------------------------------------------------------
@@ -725,7 +913,6 @@ def write_reports(url: str, *, now: datetime | None = None) -> Path:
                 order_by=["dealer_code"],
             )
         names = {d["dealer_code"]: d for d in dealers}
-        future = future_blocks(catalog)
         for dealer in dealers:
             scope = Scope(
                 conn,
@@ -741,7 +928,6 @@ def write_reports(url: str, *, now: datetime | None = None) -> Path:
                     f"{dealer['dealer_name']} ({dealer['dealer_code']})",
                     f"{dealer['region']} · {dealer['brand']} · periods in {dealer['timezone']}",
                     build_sections(scope),
-                    future=future,
                 )
             )
         # the group: a period is complete once it is over for every dealer
@@ -752,7 +938,6 @@ def write_reports(url: str, *, now: datetime | None = None) -> Path:
             "Dealer group",
             f"{len(dealers)} dealers · every channel",
             build_sections(group),
-            future=future,
         )
     index = {
         "generated_at": now.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"),

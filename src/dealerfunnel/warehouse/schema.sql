@@ -164,6 +164,24 @@ create table if not exists ops.alert_deliveries (
 create unique index if not exists alert_deliveries_once
     on ops.alert_deliveries (alert_id, recipient, kind) where status = 'sent';
 
+-- One row per attempt to send a dealer's weekly digest (the week's headline figures and the link
+-- to the dealer's report page; dealerfunnel.notify.digest) to one recipient channel. A (dealer,
+-- week, recipient) is sent once: at most one 'sent' row (unique index), so a re-run or a second
+-- run in the same week sends nothing again; failed attempts are kept and retried on the next run.
+create table if not exists ops.report_digests (
+    digest_id bigserial primary key,
+    dealer_code text not null,
+    week_start date not null,
+    channel text not null,
+    recipient text not null,
+    attempt integer not null,
+    attempted_at timestamptz not null default now(),
+    status text not null check (status in ('sent', 'failed')),
+    error text
+);
+create unique index if not exists report_digests_once
+    on ops.report_digests (dealer_code, week_start, recipient) where status = 'sent';
+
 -- Quality gates (GX checkpoints, dbt tests and models): one row per gate run, and
 -- one row per failed check of that run. Feeds the data-quality alert rule.
 create table if not exists ops.quality_runs (

@@ -16,9 +16,12 @@ from dealerfunnel.reports.figures import (
     cycle_figure,
     funnel_figure,
     is_final,
+    lost_reasons_figure,
+    period_comparison_figure,
     rank_dealers,
     ranking_figure,
     rate_bars_figure,
+    showroom_figure,
     trend_figure,
 )
 
@@ -200,6 +203,42 @@ def test_channel_cost_only_where_spend_is_reported():
     ]
 
 
+def test_channel_cost_one_panel_per_currency_never_summed():
+    base = {
+        "dealer_code": "SH001",
+        "month_start": date(2026, 9, 1),
+        "leads": 10,
+        "leads_won": 1,
+    }
+    # fmt: off
+    rows = [
+        {**base, "channel": "meta_lead_ads", "campaign": "autumn", "spend": 300.0,
+         "cost_per_lead": 30.0, "cost_per_won": 300.0, "currency": "CNY"},
+        {**base, "channel": "google_ads", "campaign": "search", "spend": 50.0,
+         "cost_per_lead": 5.0, "cost_per_won": 50.0, "currency": "USD"},
+        {**base, "channel": "meta_lead_ads", "campaign": "spring", "spend": 120.0,
+         "cost_per_lead": 12.0, "cost_per_won": None, "currency": "CNY"},
+    ]
+    # fmt: on
+    spec = valid(channel_cost_figure(rows, "t"))
+    panels = {}
+    for trace in spec["data"]:
+        panels.setdefault((trace["xaxis"], trace["yaxis"]), []).append(trace)
+    assert sorted(panels) == [("x", "y"), ("x2", "y2")]
+    cny, usd = panels[("x", "y")], panels[("x2", "y2")]
+    assert [t["name"] for t in cny] == ["cost per lead (CNY)", "cost per won (CNY)"]
+    assert [t["name"] for t in usd] == ["cost per lead (USD)", "cost per won (USD)"]
+    # each panel holds only its currency's campaigns, values as published (nothing added)
+    assert cny[0]["x"] == ["meta_lead_ads / autumn", "meta_lead_ads / spring"]
+    assert cny[0]["y"] == [30.0, 12.0] and cny[1]["y"] == [300.0, None]
+    assert usd[0]["x"] == ["google_ads / search"] and usd[0]["y"] == [5.0]
+    layout = spec["layout"]
+    assert layout["yaxis"]["title"]["text"] == "CNY" and layout["yaxis2"]["title"]["text"] == "USD"
+    # the panels do not overlap
+    top, bottom = layout["yaxis"]["domain"], layout["yaxis2"]["domain"]
+    assert bottom[1] < top[0]
+
+
 def test_rank_dealers_on_rate_then_volume():
     rows = [
         {"dealer_code": "A", "rate_lead_to_won": 0.10, "leads_potential": 50},
@@ -301,3 +340,72 @@ def test_change_figure():
     assert previous["name"] == "vs the previous month"
     assert previous["x"] == ["leads", "won"]  # headline order
     assert (previous["y"], year["y"]) == ([0.5, -0.4], [0.25, None])
+
+
+def test_lost_reasons_stacked_by_stage_with_unmapped_always_listed():
+    rows = [
+        {"lost_reason": "price", "leads_lost": 3, "share": 0.75, "lost_from_potential": 1,
+         "lost_from_interested": 2, "lost_from_needs_defined": 0, "lost_from_decision": 0},
+        {"lost_reason": "other", "leads_lost": 1, "share": 0.25, "lost_from_potential": 0,
+         "lost_from_interested": 0, "lost_from_needs_defined": 0, "lost_from_decision": 1},
+    ]  # fmt: skip
+    spec = valid(lost_reasons_figure(rows, "t"))
+    potential, interested, needs, decision = spec["data"]
+    # bottom to top: unknown (none), other (unmapped), then price with the most losses on top
+    assert potential["y"] == ["unknown", "other (unmapped)", "price"]
+    assert potential["x"] == [0, 0, 1] and interested["x"] == [0, 0, 2]
+    assert decision["x"] == [0, 1, 0] and needs["x"] == [0, 0, 0]
+    assert spec["layout"]["barmode"] == "stack"
+    texts = [a["text"] for a in spec["layout"]["annotations"]]
+    assert texts == ["0", "1 (25.0%)", "3 (75.0%)"]
+    # without a published share, the count only
+    no_share = lost_reasons_figure([{**rows[0], "share": None}], "t")
+    assert [a["text"] for a in no_share["layout"]["annotations"]][-1] == "3"
+
+
+def test_showroom_counts_and_the_marts_rates_on_a_second_axis():
+    rows = [
+        {"consultant": "Li Na", "appointments": 3, "appointments_shown": 2,
+         "appointments_no_show": 1, "showroom_visits": 1, "test_drives": 2,
+         "test_drive_leads_won": 1, "show_up_rate": 0.6667, "rate_test_drive_to_won": 0.5,
+         "period_complete": True, "is_mature": False},
+        {"consultant": "Wang Li", "appointments": 1, "appointments_shown": 0,
+         "appointments_no_show": 0, "showroom_visits": 0, "test_drives": 0,
+         "test_drive_leads_won": 0, "show_up_rate": None, "rate_test_drive_to_won": None,
+         "period_complete": False, "is_mature": False},
+    ]  # fmt: skip
+    spec = valid(showroom_figure(rows, "consultant", "t"))
+    bars = [t for t in spec["data"] if t["type"] == "bar"]
+    assert [b["name"] for b in bars] == [
+        "appointments", "appointments shown", "no-shows", "showroom visits", "test drives",
+        "test-driven leads won",
+    ]  # fmt: skip
+    assert [b["y"] for b in bars] == [[3, 1], [2, 0], [1, 0], [1, 0], [2, 0], [1, 0]]
+    show_up, to_won = (t for t in spec["data"] if t["type"] == "scatter")
+    assert show_up["y"] == [0.6667, None] and show_up["yaxis"] == "y2"
+    # show-up is final once the week is over; test drive -> won also needs a mature cohort
+    assert show_up["marker"]["symbol"] == ["diamond", "diamond-open"]
+    assert to_won["marker"]["symbol"] == ["diamond-open", "diamond-open"]
+    assert spec["layout"]["yaxis2"]["overlaying"] == "y"
+    # summed rows carry no rate: bars only, no second axis
+    summed = [{k: v for k, v in rows[0].items() if "rate" not in k}]
+    spec = valid(showroom_figure(summed, "consultant", "t"))
+    assert {t["type"] for t in spec["data"]} == {"bar"} and "yaxis2" not in spec["layout"]
+
+
+def test_period_comparison_bars_pale_where_not_mature():
+    mature = {"rate_lead_to_won": 0.25, "period_complete": True, "is_mature": True}
+    young = {"rate_lead_to_won": 0.5, "period_complete": True, "is_mature": False}
+    spec = valid(
+        period_comparison_figure(
+            ["A", "B"],
+            {"previous": [mature, None], "this": [young, mature]},
+            "rate_lead_to_won",
+            "t",
+        )
+    )
+    previous, this = spec["data"]
+    assert previous["y"] == [0.25, None] and this["y"] == [0.5, 0.25]
+    assert previous["marker"]["opacity"] == [1.0, 0.4] and this["marker"]["opacity"] == [0.4, 1.0]
+    assert previous["text"] == ["final", "no leads"]
+    assert this["text"] == ["not mature yet", "final"]

@@ -74,8 +74,22 @@ def test_pages_escape_every_value():
         "SH001.html",
         evil,
         evil,
-        [Section("week", "Latest complete week", evil, evil, [Block(evil, figure, evil)])],
-        future=[Block(evil, note=evil)],
+        [
+            Section(
+                "week",
+                "Latest complete week",
+                evil,
+                evil,
+                [
+                    Block(evil, figure, evil),
+                    Block(
+                        evil,
+                        note=evil,
+                        table={"columns": [evil], "rows": [[evil, {"text": evil, "href": evil}]]},
+                    ),
+                ],
+            )
+        ],
     )
     html = environment().get_template("report.html.j2").render(page=page, plotly_js="plotly.min.js")
     assert evil not in html
@@ -109,3 +123,34 @@ def test_index_escapes_and_links():
     )
     assert "&lt;i&gt;A&lt;/i&gt;" in html and "A&amp;B" in html
     assert "no complete period yet" in html
+
+
+def test_the_report_page_exposures_list_every_mart_the_pages_read():
+    """dbt docs shows the report pages downstream of each mart they read (exposures.yml)."""
+    import inspect
+    from pathlib import Path
+
+    import yaml
+
+    from dealerfunnel.reports import pages
+
+    root = Path(__file__).resolve().parents[3]
+    exposures = yaml.safe_load(
+        (root / "dbt_project/models/marts/exposures.yml").read_text(encoding="utf-8")
+    )["exposures"]
+    listed = {
+        e["name"]: {ref.split("'")[1] for ref in e["depends_on"]}
+        for e in exposures
+        if e["name"] in ("dealer_report_page", "group_report_page")
+    }
+    source = inspect.getsource(pages)
+    read = {
+        getattr(marts, name)
+        for name in re.findall(r"\bmarts\.([A-Z_]+)\b", source)
+        if isinstance(getattr(marts, name, None), str)
+        and getattr(marts, name).startswith(("mart_", "fct_", "dim_"))
+    }
+    assert {"mart_lost_reasons", "mart_showroom_activity"} <= read
+    assert read <= listed["dealer_report_page"] | listed["group_report_page"]
+    for name in ("mart_lost_reasons", "mart_showroom_activity", "mart_channel_roi"):
+        assert name in listed["dealer_report_page"] and name in listed["group_report_page"]
