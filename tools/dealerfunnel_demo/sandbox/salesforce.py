@@ -22,8 +22,8 @@ dealer's lead queue (``OwnerId`` prefix ``00G``) and are assigned to a consultan
 day later: the owner change is recorded as Salesforce records it, two ``LeadHistory`` rows of
 ``Field = 'Owner'`` (one with the ids, one with the names); opportunities of converted leads moving
 through ``StageName`` (``OpportunityHistory``), and follow-up Tasks. Some leads are people who
-first came through a Meta lead form or a dealer event (:meth:`World.shared`). Records are
-visible from the time of their version (``world.now``). Schema drift: a few leads carry
+first came through a Meta or Google Ads lead form or a dealer event (:meth:`World.shared`).
+Records are visible from the time of their version (``world.now``). Schema drift: a few leads carry
 ``Lead_Score__c`` (never selected), about 1% lack ``SystemModstamp`` (must be quarantined).
 """
 
