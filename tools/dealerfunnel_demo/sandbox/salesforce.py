@@ -44,6 +44,7 @@ from starlette.responses import Response
 from dealerfunnel.settings import load_funnel_settings, read_seed
 from dealerfunnel_demo.sandbox.core import Sandbox, bearer, http_connection, json_response
 from dealerfunnel_demo.sandbox.world import World
+from dealerfunnel_demo.synth.generator import cadence_times
 
 NAME = "salesforce"
 PREFIX = "salesforce"
@@ -304,10 +305,12 @@ class SalesforceApi:
                     if new == "Closed - Converted":
                         opp_id = _id("006", i, k + 1)
                         changes.update(IsConverted=True, ConvertedOpportunityId=opp_id)
-                        closed, _ = self._opportunity(
+                        closed, last_change = self._opportunity(
                             code, i, opp_id, base, owner, when, rng, counters
                         )
-                        open_opportunity = None if closed else (opp_id, when)
+                        # open until it closes, which may be after the world ends
+                        until = last_change if closed else world.end
+                        open_opportunity = (opp_id, when, until)
                     base = {**base, **changes}
                     self._lead_version(lead, when, base, drift, rng)
                 # the consultant keeps the rating's cadence while the sale is open: on the lead
@@ -325,27 +328,29 @@ class SalesforceApi:
                     call_now=contacted is not None,
                 )
                 if open_opportunity is not None:
-                    opp_id, converted = open_opportunity
-                    span = (converted, world.end)
+                    opp_id, converted, until = open_opportunity
+                    span = (converted, min(until, world.end))
                     self._keep_cadence(
                         code, counters, (None, opp_id), base, owner, span, cadence_rng, True
                     )
 
     def _keep_cadence(self, code, counters, about, lead, owner, span, rng, call_now) -> None:
-        """Completed calls on an open sale within its rating's cadence until the world ends, as
-        a consultant makes them (the grade from the seed grade_mapping, its longest gap between
-        contacts from funnel_settings), so only planted data breaches the follow-up rules.
-        ``about`` = (WhoId, WhatId), ``span`` = (from, until); ``call_now``: a call at its start
-        too (the status says the customer was contacted then)."""
+        """Completed calls on an open sale within its rating's cadence until it closes or the
+        world ends, as a consultant makes them (the grade from the seed grade_mapping, its
+        longest gap between contacts from funnel_settings; the times from
+        :func:`~dealerfunnel_demo.synth.generator.cadence_times`, as the dealer export's), so
+        only planted data breaches the follow-up rules. ``about`` = (WhoId, WhatId), ``span`` =
+        (from, until); ``call_now``: a call at its start too (the status says the customer was
+        contacted then)."""
         grade = self.grades.get(str(lead["Rating"]).casefold())
-        if grade is None:
+        start, until = span
+        if grade is None or start >= until:
             return
         cadence = f"grade_{grade.lower()}_max_days_between_contacts"
         longest = self.settings.number(cadence, code) * 86400
-        last, until = span
-        if not call_now:
-            last = last + timedelta(seconds=rng.uniform(0.3, 0.6) * longest)
-        while last < until:
+        zone = self.world.dealers[code].timezone
+        calls = [start] if call_now else []
+        for last in [*calls, *cadence_times(rng, start, until, longest, zone)]:
             counters["task"] += 1
             tid = _id("00T", self.world.dealers[code].index, counters["task"])
             task = {
@@ -364,7 +369,6 @@ class SalesforceApi:
                 "SystemModstamp": sf_time(last),
             }
             self.entities["Task"].append(Entity("Task", code, tid, [(last, task)]))
-            last = last + timedelta(seconds=rng.uniform(0.3, 0.6) * longest)
 
     def _lead_history(self, code, counters, lead_id, field, old, new, by, when) -> None:
         """One LeadHistory row: ``field`` of the lead changed from ``old`` to ``new``."""
