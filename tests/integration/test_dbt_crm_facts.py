@@ -34,6 +34,11 @@ HubSpot (owner 77 "Jing Chen"):
 Dealer export: D1 created Sat 10-10 15:00 (walk-in), won Mon 10-12 10:00, activity delivered Thu
   10-15 09:00, survey 4 of 5 -> delivered_at 10-15 09:00, satisfaction 8.
 
+As follow-ups of H1 (meetings are contacts only when the customer came; hs_meeting_outcome through
+  seed call_outcome_mapping): 8001 NO_SHOW and 8003 CANCELED are attempts, 8002 and 8004 COMPLETED
+  contacts, 8005 still SCHEDULED is not a contact yet. first_contact_at = 10-18 10:00, not the
+  no-show on 10-17.
+
 mart_showroom_activity, week 10-12: Chen Jing: 1 test drive (S1, won: rate 1.0); Jing Chen: 2
   appointments, 1 shown, 1 no-show: show_up_rate 0.5.
 mart_unmapped_source_values: one row, activity 'Trade-in Appraisal' (salesforce, SH001), 1 record.
@@ -347,3 +352,25 @@ def test_unmapped_event_type_is_reported_not_an_activity(built):
         ("salesforce", "Test Drive", "test_drive", False),
         ("salesforce", "Trade-in Appraisal", "other", True),
     ]  # the CANCELED test drive meeting was left out in staging
+
+
+def test_a_meeting_the_customer_missed_is_an_attempt_not_the_first_contact(built):
+    rows = h.fetch_rows(
+        built,
+        "select occurred_at, outcome, is_contact from intermediate.int_followups_matched_to_leads"
+        " where lead_key = %(lead)s and contact_method = 'meeting' order by occurred_at",
+        {"lead": H1},
+    )
+    assert [tuple(r.values()) for r in rows] == [
+        (sh("2026-10-17 10:00"), "no_show", False),
+        (sh("2026-10-18 10:00"), "reached", True),
+        (sh("2026-10-18 11:00"), "canceled", False),
+        (sh("2026-10-22 15:00"), "reached", True),
+        (sh("2026-11-05 15:00"), "scheduled", False),
+    ]
+    lead = h.fetch_rows(
+        built,
+        "select first_contact_at from marts.fct_leads where lead_key = %(lead)s",
+        {"lead": H1},
+    )
+    assert lead == [{"first_contact_at": sh("2026-10-18 10:00")}]
