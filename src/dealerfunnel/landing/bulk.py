@@ -1,29 +1,38 @@
-"""Set-based landing of a plain CSV file: COPY it as it is, then type, check and split in SQL.
+"""Set-based landing of a CSV file: COPY it as it is, then type, check and split in SQL.
 
 The row-by-row path (:func:`dealerfunnel.landing.files.prepare`) parses every record in
-Python, which costs many times a bare ``COPY``. For the common file, a machine export with
-no quoting at all, this module does the same work inside PostgreSQL:
+Python, which costs many times a bare ``COPY``. For the common file, a machine export, this
+module does the same work inside PostgreSQL, and no per-row work in Python:
 
-1. ``COPY ... (FORMAT csv, HEADER true)`` of the decoded text into a temporary all-text table
+1. ``COPY ... (FORMAT csv, HEADER true, FORCE_NULL (...))`` of the file's own UTF-8 bytes
+   into a temporary all-text table (one per session and header width, emptied at commit)
    whose identity column numbers the data rows in file order;
-2. one ``SELECT`` finds the rows that break a rule (empty ``lead_id``, an empty, unparseable
-   or future timestamp, an empty or unknown stage, a field over the size limit);
-3. one ``INSERT ... SELECT`` types the other rows (trimmed ids, stages mapped through the
+2. one ``INSERT ... SELECT`` types the good rows (trimmed ids, stages mapped through the
    vocabulary, local times converted to UTC in the dealer's zone, offsets honoured, the jsonb
-   payload) straight into the raw table.
+   payload) straight into the raw table; each trimmed text, timestamp shape and part is
+   computed once per row (sub-queries fenced by ``offset 0``), and the common timestamp
+   shapes (:data:`COMMON_SHAPES`) are resolved by a ``case`` rather than a jsonb lookup;
+3. only when that inserted fewer rows than were copied, one ``SELECT`` finds the rows that
+   break a rule (empty ``lead_id``, an empty, unparseable or future timestamp, an empty or
+   unknown stage or activity, a value outside a closed vocabulary).
 
 **The same result as the row-by-row path.** The rows SQL finds bad are parsed again by
 :class:`~dealerfunnel.landing.parsing.RowParser`, so their quarantine reasons are the Python
 path's own; if it finds such a row good (full-width digits, exotic case folding), the file is
 :class:`Unsupported` and goes the row-by-row way, like any file outside what the SQL
-reproduces exactly. A file is taken here only when its text has no double quote (PostgreSQL
-and Python then cut the same fields, and a row's raw text is its fields joined by commas), no
-NUL, a usable header on line 1, only typed columns this module knows, and a dealer time zone
-with one UTC offset all year (Python's ``fold`` rules for ambiguous local times are not
-PostgreSQL's). A year before 2000 or after 9998 is left to Python too. A file PostgreSQL
-cannot COPY as it is (a ragged row, a blank line, mixed line breaks) rolls back to a savepoint
-and is :class:`Unsupported`. Every data row is one physical line, so its ``line_number`` is
-its row number + 1; a line count that disagrees with the rows copied is :class:`Unsupported`.
+reproduces exactly. A file is taken here only when it has no NUL, a usable unquoted header
+on line 1, only typed columns this module knows, and a dealer time zone with one UTC offset
+all year (Python's ``fold`` rules for ambiguous local times are not PostgreSQL's). Quotes
+are allowed when every one belongs to a well-formed quoted field that is a whole field
+(``"..."`` with inner quotes doubled, between commas or line breaks; a line break inside is
+fine): two regular expressions over the text check that, and on such text PostgreSQL's CSV
+reading and Python's :mod:`csv` cut the same fields. Masking every quoted field leaves one
+line per record: that counts the records, and a line (and a quoted field) within the field
+size limit bounds every field. A year before 2000 or after 9998 is left to Python too. A file
+PostgreSQL cannot COPY as it is (a ragged row, a blank line, mixed line breaks) rolls back to
+a savepoint and is :class:`Unsupported`, as is one where COPY reads another number of rows
+than the text has records. Where each record starts (its ``line_number``, its raw text) is
+worked out only for quarantined rows.
 """
 
 from __future__ import annotations
