@@ -11,10 +11,13 @@ formats (Airflow Connections `meta_ads`, `google_ads`, `salesforce`, `hubspot`,
 - `raw.meta__insights`: Graph API `/act_{id}/insights`, spend per campaign and day;
 - `raw.google_ads__lead_form_submissions`: GAQL `lead_form_submission_data`;
 - `raw.google_ads__campaign_costs`: GAQL `campaign` x `segments.date` (`cost_micros`);
-- `raw.salesforce__{leads, opportunities, lead_history, opportunity_history, tasks, users}`:
+- `raw.salesforce__{leads, opportunities, lead_history, opportunity_history, tasks, events,
+  users}`:
   SOQL on `SystemModstamp` / `CreatedDate`, following `nextRecordsUrl`;
-- `raw.hubspot__{contacts, deals, owners, pipelines}`: CRM v3 search on last-modified
-  (deals batch-read with `dealstage` history), owners of the dealer's team, the deal pipeline;
+- `raw.hubspot__{contacts, deals, owners, pipelines, calls, meetings, emails, notes,
+  feedback_submissions}`: CRM v3 search on last-modified (deals batch-read with `dealstage`
+  history; engagements and survey responses with their contacts), owners of the dealer's team,
+  the deal pipeline;
 - `raw.eventbrite__attendees`: attendees per event, `changed_since` + continuation.
 
 Each task is mapped over the dealers x accounts of its source (dynamic task mapping).

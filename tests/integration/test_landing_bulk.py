@@ -255,3 +255,23 @@ def test_closed_vocabularies_land_the_same_both_ways(two_warehouses, tmp_path) -
         ("followups_2026-05.csv", 5, "unknown purpose 'marketing'"),
     ]
     assert activities == [("A1", "test_drive"), ("A2", "showroom_visit"), ("A3", "delivered")]
+
+
+def test_quoted_empty_fields_land_the_same_both_ways(two_warehouses, tmp_path) -> None:
+    """A quoted empty field is an empty cell like an unquoted one: NULL in the payload."""
+    root = tmp_path / "landing"
+    (root / "SH001").mkdir(parents=True)
+    (root / "SH001" / "leads_quoted_empty.csv").write_text(
+        "lead_id,created_at,assigned_at,channel,note\n"
+        'Q1,2026-05-04 09:30,"","","a, b"\n'
+        'Q2,2026-05-04 09:31,,walk_in,"two\nlines"\n'
+        'Q3,"",,"",\n',
+        encoding="utf-8",
+    )
+    _land_both(two_warehouses, root)
+    assert set(_methods(two_warehouses[0]).values()) == {"set_based"}
+    with psycopg.connect(two_warehouses[0]) as conn:
+        payloads = conn.execute(
+            "select payload from raw.dealer_export__leads order by lead_id"
+        ).fetchall()
+    assert payloads[0][0]["channel"] is None and payloads[0][0]["note"] == "a, b"

@@ -38,6 +38,7 @@ CRM_TABLES = {
         "salesforce__lead_history",
         "salesforce__opportunity_history",
         "salesforce__tasks",
+        "salesforce__events",
         "salesforce__users",
     ),
     "hubspot": (
@@ -49,6 +50,7 @@ CRM_TABLES = {
         "hubspot__meetings",
         "hubspot__emails",
         "hubspot__notes",
+        "hubspot__feedback_submissions",
     ),
     "eventbrite": ("eventbrite__attendees",),
 }

@@ -1,8 +1,29 @@
 -- One row per activity (activity_key) of a resolved lead: every activity of the dealer CRM export's
 -- activities*.csv (appointment, showroom_visit, test_drive, proposal, quote, order_signed, delivered,
--- first_service) with the lead_key of its source record's resolved lead. An activity naming a lead id
+-- first_service), every Salesforce Event and every HubSpot meeting (per contact) whose type is an
+-- activity, with the lead_key of its source record's resolved lead. An activity naming a lead id
 -- that has neither a lead row nor stage events matches no lead and is left out. Another source is one
 -- more import CTE unioned into `activities`.
+--
+-- CRM events and meetings: the type (Salesforce Event.Type, HubSpot hs_activity_type) is mapped by
+-- int_source_values_mapped (seeds activity_mapping / activities): only a canonical activity code
+-- makes an activity; a type known to be none (a generic meeting) or unmapped (reported in
+-- mart_unmapped_source_values) is no activity. A Salesforce event on an opportunity belongs to the
+-- lead converted into it (as its tasks do, int_followups_unioned). consultant = the owner's name
+-- (Salesforce User.Name, HubSpot owner), as for follow-ups. An event or meeting that starts after the
+-- as-of time (macro as_of_at) is planned, not done, and is left out until then.
+
+{%- set activity_columns = [
+    'activity_key',
+    'dealer_code',
+    'source_system',
+    'source_lead_id',
+    'activity',
+    'occurred_at',
+    normalize_person_name('consultant') ~ ' as consultant',
+    'outcome',
+    'detail',
+] %}
 
 with
 
@@ -12,9 +33,119 @@ dealer_export_activities as (
 
 ),
 
+salesforce_events as (
+
+    select * from {{ ref('stg_salesforce__events') }}
+
+),
+
+salesforce_leads as (
+
+    select * from {{ ref('stg_salesforce__leads') }}
+
+),
+
+salesforce_users as (
+
+    select * from {{ ref('stg_salesforce__users') }}
+
+),
+
+hubspot_meetings as (
+
+    select * from {{ ref('stg_hubspot__meetings') }}
+
+),
+
+hubspot_owners as (
+
+    select * from {{ ref('stg_hubspot__owners') }}
+
+),
+
+activity_types as (
+
+    select * from {{ ref('int_source_values_mapped') }}
+    where value_kind = 'activity'
+
+),
+
+activity_codes as (
+
+    select * from {{ ref('activities') }}
+
+),
+
 lead_records as (
 
     select * from {{ ref('int_lead_records_matched_to_leads') }}
+
+),
+
+-- the event's type as an activity; an event on an opportunity belongs to the lead converted into it
+salesforce_activities as (
+
+    select
+        salesforce_events.activity_key,
+        salesforce_events.dealer_code,
+        salesforce_events.source_system,
+        coalesce(salesforce_events.source_lead_id, salesforce_leads.source_lead_id) as source_lead_id,
+        activity_codes.activity,
+        salesforce_events.occurred_at,
+        salesforce_users.consultant,
+        salesforce_events.outcome,
+        salesforce_events.detail
+    from salesforce_events
+    inner join activity_types
+        on
+            salesforce_events.source_system = activity_types.source_system
+            and salesforce_events.event_type = activity_types.source_value
+    inner join activity_codes
+        on activity_types.canonical_value = activity_codes.activity
+    left join salesforce_leads
+        on
+            salesforce_events.org_id = salesforce_leads.org_id
+            and salesforce_events.opportunity_id = salesforce_leads.converted_opportunity_id
+    left join salesforce_users
+        on
+            salesforce_events.org_id = salesforce_users.org_id
+            and salesforce_events.owner_id = salesforce_users.user_id
+    where
+        coalesce(salesforce_events.source_lead_id, salesforce_leads.source_lead_id) is not null
+        and salesforce_events.occurred_at <= {{ as_of_at() }}
+
+),
+
+hubspot_activities as (
+
+    select
+        hubspot_meetings.activity_key,
+        hubspot_meetings.dealer_code,
+        hubspot_meetings.source_system,
+        hubspot_meetings.source_lead_id,
+        activity_codes.activity,
+        hubspot_meetings.occurred_at,
+        hubspot_owners.consultant,
+        hubspot_meetings.outcome,
+        hubspot_meetings.detail
+    from hubspot_meetings
+    inner join activity_types
+        on
+            hubspot_meetings.source_system = activity_types.source_system
+            and hubspot_meetings.meeting_type = activity_types.source_value
+    inner join activity_codes
+        on activity_types.canonical_value = activity_codes.activity
+    left join hubspot_owners
+        on
+            hubspot_meetings.portal_id = hubspot_owners.portal_id
+            and hubspot_meetings.owner_id = hubspot_owners.owner_id
+    where hubspot_meetings.occurred_at <= {{ as_of_at() }}
+
+),
+
+unioned as (
+
+    {{ union_ctes(['dealer_export_activities', 'salesforce_activities', 'hubspot_activities'], activity_columns) }}
 
 ),
 
@@ -23,7 +154,7 @@ activities as (
     select
         {{ lead_key('dealer_code', 'source_system', 'source_lead_id') }} as lead_record_key,
         *
-    from dealer_export_activities
+    from unioned
 
 ),
 

@@ -10,7 +10,8 @@
 -- completed Salesforce Tasks on leads or on the opportunity a lead converted into (consultant =
 -- the task owner's User.Name) and HubSpot
 -- calls, meetings, e-mails and notes with a contact (stg_hubspot__engagements; consultant = the
--- owner's name; a call's outcome from its disposition, seed call_outcome_mapping). Another source is
+-- owner's name; a call's outcome from its disposition, a meeting's from its outcome, seed
+-- call_outcome_mapping). Another source is
 -- one more import CTE added to the list of `unioned` (macro union_ctes). lead_record_key is the key
 -- of the source record contacted; int_lead_records_matched_to_leads maps it to the resolved lead.
 -- outcome, grade (the lead's grade after the follow-up), purpose (sales / after_sales) and
@@ -140,7 +141,7 @@ hubspot_followups as (
             hubspot_engagements.portal_id = hubspot_owners.portal_id
             and hubspot_engagements.owner_id = hubspot_owners.owner_id
     left join call_outcomes
-        on hubspot_engagements.call_disposition = call_outcomes.source_value
+        on hubspot_engagements.outcome_code = call_outcomes.source_value
 
 ),
 

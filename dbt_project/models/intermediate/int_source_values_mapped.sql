@@ -1,15 +1,19 @@
 -- One row per value_kind × source_system × source_value: every distinct channel of a lead record
--- (int_leads_unioned) and every distinct lost reason of a lost stage event (int_stage_events_unioned)
--- as the source wrote it, with its canonical value (DESIGN.md section 3). The one place where free
--- text meets the seeds: int_leads_resolved takes the canonical channel from here,
--- int_stage_events_pivoted_to_leads the canonical lost reason, mart_unmapped_source_values counts the
--- unmapped ones.
+-- (int_leads_unioned), every distinct lost reason of a lost stage event (int_stage_events_unioned)
+-- and every distinct CRM event / meeting type (stg_salesforce__events.event_type,
+-- stg_hubspot__meetings.meeting_type) as the source wrote it, with its canonical value (DESIGN.md
+-- section 3). The one place where free text meets the seeds: int_leads_resolved takes the
+-- canonical channel from here, int_stage_events_pivoted_to_leads the canonical lost reason,
+-- int_activities_matched_to_leads the activity, mart_unmapped_source_values counts the unmapped
+-- ones.
 -- Matching compares keys (macro source_value_key: case, whitespace and separators ignored), in this
 -- order: a mapping row of the value's own source system; a mapping row with an empty source (any
 -- source); the canonical code itself (seeds channels / lost_reasons: a canonical code is accepted as
 -- is). A value whose key is empty is missing: channel 'unknown', lost reason null (not given). Any
 -- other value is unmapped: canonical value 'other', is_unmapped true; it is never dropped and never
--- becomes a new channel. A table rebuilt on every run, so a seed change applies to every record.
+-- becomes a new channel. An activity type: a canonical activity code, NULL when activity_mapping
+-- says it is no activity (a mapping row with no activity), 'other' when unmapped; only a code makes
+-- an activity. A table rebuilt on every run, so a seed change applies to every record.
 
 with
 
@@ -22,6 +26,18 @@ lead_records as (
 stage_events as (
 
     select * from {{ ref('int_stage_events_unioned') }}
+
+),
+
+salesforce_events as (
+
+    select * from {{ ref('stg_salesforce__events') }}
+
+),
+
+hubspot_meetings as (
+
+    select * from {{ ref('stg_hubspot__meetings') }}
 
 ),
 
@@ -44,6 +60,24 @@ source_values as (
     where
         stage = 'lost'
         and lost_reason is not null
+
+    union all
+
+    select distinct
+        'activity'::text as value_kind,
+        source_system,
+        event_type as source_value
+    from salesforce_events
+    where event_type is not null
+
+    union all
+
+    select distinct
+        'activity'::text as value_kind,
+        source_system,
+        meeting_type as source_value
+    from hubspot_meetings
+    where meeting_type is not null
 
 ),
 
@@ -70,7 +104,8 @@ matched as (
         keyed.value_kind,
         keyed.source_system,
         keyed.source_value,
-        mappings.canonical_value
+        mappings.canonical_value,
+        true as is_matched
     from keyed
     inner join mappings
         on
@@ -94,12 +129,12 @@ final as (
         keyed.source_value,
         keyed.source_value_key,
         case
-            when matched.canonical_value is not null then matched.canonical_value
+            when matched.is_matched then matched.canonical_value
             when keyed.source_value_key is null and keyed.value_kind = 'channel' then 'unknown'
             when keyed.source_value_key is null then null
             else 'other'
         end as canonical_value,
-        keyed.source_value_key is not null and matched.canonical_value is null as is_unmapped
+        keyed.source_value_key is not null and matched.is_matched is null as is_unmapped
     from keyed
     left join matched
         on

@@ -7,7 +7,8 @@
 -- attempt, first_attempt_at); business days are the dealer's working days
 -- (int_dealer_calendar_days_numbered: its working_weekdays setting and the holiday calendar; the
 -- group calendar for a dealer missing from the registry). delivered_at: the first 'delivered'
--- activity (activities*.csv), NULL when no source gives a delivery date.
+-- activity (int_activities_matched_to_leads: activities*.csv, a Salesforce Event or HubSpot meeting
+-- of a delivery type; never Opportunity.CloseDate), NULL when no source gives a delivery date.
 --
 -- Impossible durations (DESIGN.md section 2). anomaly_reason names the first contradiction found, in
 -- this order (null when none), with a tolerance of the dealer's clock_skew_minutes (default 10):

@@ -1,40 +1,49 @@
-"""Set-based landing of a plain CSV file: COPY it as it is, then type, check and split in SQL.
+"""Set-based landing of a CSV file: COPY it as it is, then type, check and split in SQL.
 
 The row-by-row path (:func:`dealerfunnel.landing.files.prepare`) parses every record in
-Python, which costs many times a bare ``COPY``. For the common file, a machine export with
-no quoting at all, this module does the same work inside PostgreSQL:
+Python, which costs many times a bare ``COPY``. For the common file, a machine export, this
+module does the same work inside PostgreSQL, and no per-row work in Python:
 
-1. ``COPY ... (FORMAT csv, HEADER true)`` of the decoded text into a temporary all-text table
+1. ``COPY ... (FORMAT csv, HEADER true, FORCE_NULL (...))`` of the file's own UTF-8 bytes
+   into a temporary all-text table (one per session and header width, emptied at commit)
    whose identity column numbers the data rows in file order;
-2. one ``SELECT`` finds the rows that break a rule (empty ``lead_id``, an empty, unparseable
-   or future timestamp, an empty or unknown stage, a field over the size limit);
-3. one ``INSERT ... SELECT`` types the other rows (trimmed ids, stages mapped through the
+2. one ``INSERT ... SELECT`` types the good rows (trimmed ids, stages mapped through the
    vocabulary, local times converted to UTC in the dealer's zone, offsets honoured, the jsonb
-   payload) straight into the raw table.
+   payload) straight into the raw table; each trimmed text, timestamp shape and part is
+   computed once per row (sub-queries fenced by ``offset 0``), and the common timestamp
+   shapes (:data:`COMMON_SHAPES`) are resolved by a ``case`` rather than a jsonb lookup;
+3. only when that inserted fewer rows than were copied, one ``SELECT`` finds the rows that
+   break a rule (empty ``lead_id``, an empty, unparseable or future timestamp, an empty or
+   unknown stage or activity, a value outside a closed vocabulary).
 
 **The same result as the row-by-row path.** The rows SQL finds bad are parsed again by
 :class:`~dealerfunnel.landing.parsing.RowParser`, so their quarantine reasons are the Python
 path's own; if it finds such a row good (full-width digits, exotic case folding), the file is
 :class:`Unsupported` and goes the row-by-row way, like any file outside what the SQL
-reproduces exactly. A file is taken here only when its text has no double quote (PostgreSQL
-and Python then cut the same fields, and a row's raw text is its fields joined by commas), no
-NUL, a usable header on line 1, only typed columns this module knows, and a dealer time zone
-with one UTC offset all year (Python's ``fold`` rules for ambiguous local times are not
-PostgreSQL's). A year before 2000 or after 9998 is left to Python too. A file PostgreSQL
-cannot COPY as it is (a ragged row, a blank line, mixed line breaks) rolls back to a savepoint
-and is :class:`Unsupported`. Every data row is one physical line, so its ``line_number`` is
-its row number + 1; a line count that disagrees with the rows copied is :class:`Unsupported`.
+reproduces exactly. A file is taken here only when it has no NUL, a usable unquoted header
+on line 1, only typed columns this module knows, and a dealer time zone with one UTC offset
+all year (Python's ``fold`` rules for ambiguous local times are not PostgreSQL's). Quotes
+are allowed when every one belongs to a well-formed quoted field that is a whole field
+(``"..."`` with inner quotes doubled, between commas or line breaks; a line break inside is
+fine): two regular expressions over the text check that, and on such text PostgreSQL's CSV
+reading and Python's :mod:`csv` cut the same fields. Masking every quoted field leaves one
+line per record: that counts the records, and a line (and a quoted field) within the field
+size limit bounds every field. A year before 2000 or after 9998 is left to Python too. A file
+PostgreSQL cannot COPY as it is (a ragged row, a blank line, mixed line breaks) rolls back to
+a savepoint and is :class:`Unsupported`, as is one where COPY reads another number of rows
+than the text has records. Where each record starts (its ``line_number``, its raw text) is
+worked out only for quarantined rows.
 """
 
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
 import psycopg
@@ -99,31 +108,38 @@ def _timestamp_shapes() -> dict[str, list[int]]:
 
 TIMESTAMP_SHAPES = _timestamp_shapes()
 
+#: The shapes of nearly every machine export's timestamps: looked up by a ``case``, without
+#: the jsonb lookup (and its conversion) that the other shapes take.
+COMMON_SHAPES = ("9999-99-99 99:99:99", "9999-99-99 99:99", "9999-99-99")
+
 #: A timestamp column's parts as integers, from its trimmed text ``{v}`` and its shape entry
-#: ``{e}`` (the shape says where each part is; every part of a date-only value's time is 0;
-#: ``y`` is NULL when the shape is unknown).
+#: ``{e}`` as an ``int[]`` (the shape says where each part is; every part of a date-only
+#: value's time is 0; ``y`` is NULL when the shape is unknown).
 _TIMESTAMP_PARTS = {
     "y": "case when {e} is not null then substr({v}, 1, 4)::int end",
     "mo": "case when {e} is not null then substr({v}, 6, 2)::int end",
     "d": "case when {e} is not null then substr({v}, 9, 2)::int end",
-    "h": "case when {e} ->> 0 <> '0' then substr({v}, 12, 2)::int else 0 end",
-    "mi": "case when {e} ->> 0 <> '0' then substr({v}, 15, 2)::int else 0 end",
-    "s": "case when {e} ->> 1 <> '0' then substr({v}, 18, 2)::int else 0 end",
-    "us": "case when {e} ->> 2 <> '0' then rpad(left(substr({v}, ({e} ->> 2)::int,"
-    " ({e} ->> 3)::int), 6), 6, '0')::int else 0 end",
-    "has_offset": "coalesce({e} ->> 4 = '1', false)",
-    "sign": "coalesce(({e} ->> 5)::int, 1)",
-    "oh": "case when {e} ->> 6 <> '0' then substr({v}, ({e} ->> 6)::int, 2)::int else 0 end",
-    "om": "case when {e} ->> 7 <> '0' then substr({v}, ({e} ->> 7)::int, 2)::int else 0 end",
+    "h": "case when {e}[1] <> 0 then substr({v}, 12, 2)::int else 0 end",
+    "mi": "case when {e}[1] <> 0 then substr({v}, 15, 2)::int else 0 end",
+    "s": "case when {e}[2] <> 0 then substr({v}, 18, 2)::int else 0 end",
+    "us": "case when {e}[3] <> 0 then rpad(left(substr({v}, {e}[3], {e}[4]), 6), 6, '0')::int"
+    " else 0 end",
+    "has_offset": "coalesce({e}[5] = 1, false)",
+    "sign": "coalesce({e}[6], 1)",
+    "oh": "case when {e}[7] <> 0 then substr({v}, {e}[7], 2)::int else 0 end",
+    "om": "case when {e}[8] <> 0 then substr({v}, {e}[8], 2)::int else 0 end",
 }
 
 #: The UTC value of those parts, NULL where ``parse_timestamp`` raises (or where Python is
-#: left to decide: a year outside 2000-9998).
+#: left to decide: a year outside 2000-9998). Without a fraction or an offset (the common
+#: case) no interval arithmetic is done.
 _TIMESTAMP_VALUE = """case
     when {y} is null or {y} not between 2000 and 9998 or {mo} not between 1 and 12
         or {d} < 1 or {d} > (array[31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])[{mo}]
             + ({mo} = 2 and {y} %% 4 = 0 and ({y} %% 100 <> 0 or {y} %% 400 = 0))::int
         or {h} > 23 or {mi} > 59 or {s} > 59 or {oh} > 23 or {om} > 59 then null
+    when not {has_offset} and {us} = 0
+        then make_timestamp({y}, {mo}, {d}, {h}, {mi}, {s}) at time zone %(tz)s
     else (
         make_timestamp({y}, {mo}, {d}, {h}, {mi}, {s})
         + {us} * interval '1 microsecond'
@@ -134,19 +150,37 @@ end"""
 
 @dataclass(frozen=True)
 class BulkFile:
-    """A decoded CSV file that :func:`load` can take: its text and physical lines, its header
-    names as the file has them (trimmed) and as columns (an empty name as ``_column_<n>``),
-    its number of data rows, and for a file with quotes the physical line each data row
-    starts on (``starts[0]`` for row 1; a quoted field may span lines) and the digest of the
-    rows as Python's :mod:`csv` reads them, which PostgreSQL's reading must reproduce."""
+    """A decoded CSV file that :func:`load` can take: its text and the UTF-8 bytes COPY reads,
+    its header names as the file has them (trimmed) and as columns (an empty name as
+    ``_column_<n>``), its number of data records and whether it holds quoted fields.
+
+    Its physical lines and, for a quoted file, the physical line each record starts on (a
+    quoted field may span lines) are worked out only when a row goes to quarantine."""
 
     text: str
-    lines: list[str]
+    data: bytes
     raw_header: list[str]
     header: list[str]
     rows: int
-    starts: list[int] | None = None
-    digest: str | None = None
+    quoted: bool = False
+
+    @cached_property
+    def lines(self) -> list[str]:
+        lines = _LINE_BREAK.split(self.text)
+        if len(lines) > 1 and lines[-1] == "":
+            lines.pop()  # the break that ends the last line
+        return lines
+
+    @cached_property
+    def starts(self) -> list[int] | None:
+        """The physical line each data record starts on (``None``: record n is on line n + 1)."""
+        if not self.quoted:
+            return None
+        reader = csv.reader(io.StringIO(self.text, newline=""), strict=True)
+        ends = []
+        for _row in reader:
+            ends.append(reader.line_num)
+        return [end + 1 for end in ends[:-1]]
 
     def line_of(self, row_number: int) -> int:
         return row_number + 1 if self.starts is None else self.starts[row_number - 1]
@@ -162,43 +196,51 @@ class BulkFile:
 
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
-_FIELD_SEPARATOR, _ROW_SEPARATOR = "\x1f", "\x1e"
+#: A well-formed quoted field: quotes inside it doubled (the unrolled ``"([^"]|"")*"``).
+_QUOTED = re.compile(r'"[^"]*(?:""[^"]*)*"')
+#: Characters that never occur in a file taken here; the first stands in for a quoted field.
+_MASK, _SPARE = "\x1f", "\x1e"
+#: A quoted field that is not a whole field (text before its opening or after its closing quote).
+_MISPLACED = re.compile(r"[^,\r\n]\x1f|\x1f[^,\r\n]")
 
 
-def eligible(text: str, obj: str, local_tz: ZoneInfo, field_limit: int) -> BulkFile | None:
-    """The file as a :class:`BulkFile` when this module can load it, else ``None``."""
-    if any(c in text for c in ("\x00", _FIELD_SEPARATOR, _ROW_SEPARATOR)):
+def eligible(
+    text: str, obj: str, local_tz: ZoneInfo, field_limit: int, data: bytes | None = None
+) -> BulkFile | None:
+    """The file as a :class:`BulkFile` when this module can load it, else ``None``.
+
+    ``data`` are the file's UTF-8 bytes without BOMs when ``text`` is their decoding (else
+    ``text`` is encoded again). Quoted fields are checked with two regular expressions, not by
+    reading the file with :mod:`csv`: every quote must belong to a well-formed quoted field
+    that is a whole field; the text with each quoted field masked then has one line per record.
+    """
+    if any(c in text for c in ("\x00", _MASK, _SPARE)):
         return None
     if any(_kind(c) is None for c in (*typed_columns(obj), *CHECKED_TIMESTAMP_COLUMNS[obj])):
         return None
     if not _fixed_offset(local_tz):
         return None
-    lines = _LINE_BREAK.split(text)
-    if len(lines) > 1 and lines[-1] == "":
-        lines.pop()  # the break that ends the last line
-    if not lines[0].strip():
-        return None  # leading blank lines: the row-by-row path counts them
-    if '"' not in text:
-        if max(map(len, lines)) > field_limit:
-            return None  # a row that may hold an oversized field
-        return _with_header(BulkFile(text, lines, [], lines[0].split(","), len(lines) - 1), obj)
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    rows, ends = [], []
-    try:
-        for row in reader:
-            rows.append(row)
-            ends.append(reader.line_num)
-    except csv.Error:
-        return None
-    width = len(rows[0])
-    if ends[0] != 1 or ends[-1] != len(lines) or any(len(row) != width for row in rows):
-        return None  # a header over several lines, a blank line, a ragged row
-    starts = [end + 1 for end in ends[:-1]]
-    for first, last in zip(starts, ends[1:], strict=True):
-        # a record's text bounds each of its fields, as the row-by-row path measures them
-        if sum(len(line) + 2 for line in lines[first - 1 : last]) > field_limit:
+    masked, quoted = text, '"' in text
+    if quoted:
+        # a quoted field's raw length (quotes and line breaks included) is what the row-by-row
+        # path measures against the limit
+        if max(map(len, _QUOTED.findall(text)), default=0) > field_limit:
             return None
-    found = BulkFile(text, lines, [], rows[0], len(rows) - 1, starts, _digest(rows[1:]))
+        masked = _QUOTED.sub(_MASK, text)
+        if '"' in masked or _MISPLACED.search(masked):
+            return None  # a stray or unterminated quote, text beside a quoted field
+    first = _LINE_BREAK.split(masked, maxsplit=1)[0]
+    if not first.strip() or _MASK in first:
+        return None  # a blank first line (the row-by-row path counts it), a quoted header
+    # an unquoted field lies within a line: a line within the limit bounds it (conservative
+    # for lone \r breaks, which this split does not cut)
+    if len(masked) > field_limit and max(map(len, masked.split("\n"))) > field_limit:
+        return None
+    breaks = masked.count("\n") + masked.count("\r") - masked.count("\r\n")
+    lines = breaks + (0 if masked.endswith(("\n", "\r")) else 1)
+    if data is None:
+        data = text.encode("utf-8")
+    found = BulkFile(text, data, [], first.split(","), lines - 1, quoted)
     return _with_header(found, obj)
 
 
@@ -210,13 +252,6 @@ def _with_header(found: BulkFile, obj: str) -> BulkFile | None:
     if header_problem(header, obj):
         return None
     return replace(found, raw_header=raw_header, header=header)
-
-
-def _digest(rows: Iterable[Sequence[str]]) -> str:
-    hashed = hashlib.md5(usedforsecurity=False)
-    for row in rows:
-        hashed.update(_FIELD_SEPARATOR.join(row).encode() + _ROW_SEPARATOR.encode())
-    return hashed.hexdigest()
 
 
 def _kind(column: str) -> str | None:
@@ -270,92 +305,35 @@ def load(
     columns = [f"c{i}" for i in range(1, len(bulk.header) + 1)]
     rows_name = f"_landing_rows_{len(columns)}"
     rows = sql.Identifier(rows_name)
-    by_name = dict(zip(bulk.header, columns, strict=True))
-    present = [c for c in (*typed_columns(obj), *CHECKED_TIMESTAMP_COLUMNS[obj]) if c in by_name]
-    stamps = [c for c in present if _kind(c) == "timestamp"]
-    vocabularies = {c: v for c, v in CHECKED_VALUE_COLUMNS.get(obj, {}).items() if c in by_name}
-    statement = sql.SQL(
-        """
-        with typed as (
-            select parts.*, {values_of}
-            from (
-                select shaped.*{parts}
-                from (select copied.*{shapes} from {rows} as copied offset 0) as shaped
-                offset 0
-            ) as parts
-        ),
-        parsed as (
-            select typed.*, {ok} as is_ok from typed
-        ),
-        inserted as (
-            insert into {table} ({raw_columns})
-            select {typed}, jsonb_object(%(names)s::text[], array[{values}]), {meta}, _row
-            from parsed where is_ok
-            returning 1
-        )
-        select
-            (select count(*) from inserted),
-            coalesce(
-                jsonb_agg(jsonb_build_array(_row, {values}) order by _row)
-                    filter (where not is_ok),
-                '[]'
-            )
-        from parsed
-        """
+    typed, ok = _typed_rows(bulk, obj, rows)
+    values = sql.SQL(", ").join(map(_col, columns))
+    insert = sql.SQL(
+        "insert into {table} ({raw_columns})"
+        " select {typed_values}, jsonb_object(%(names)s::text[], array[{values}]), {meta}, _row"
+        " from ({typed}) as typed where {ok}"
     ).format(
-        values_of=sql.SQL(", ").join(
-            sql.SQL("{} as {}, {} as {}").format(
-                _value(c, by_name[c]), _typed(c), _trimmed(by_name[c]), _text(c)
-            )
-            for c in present
-        ),
-        # each timestamp's text and shape, then its parts, each computed once per row
-        shapes=sql.SQL("").join(
-            sql.SQL(
-                ", {v} as {tv}, %(shapes)s::jsonb -> translate({v}, '0123456789Tt',"
-                " '9999999999  ') as {te}"
-            ).format(v=_trimmed(by_name[c]), tv=_part(c, "v"), te=_part(c, "e"))
-            for c in stamps
-        ),
-        parts=sql.SQL("").join(
-            sql.SQL(", {} as {}").format(
-                sql.SQL(template).format(v=_part(c, "v"), e=_part(c, "e")), _part(c, name)
-            )
-            for c in stamps
-            for name, template in _TIMESTAMP_PARTS.items()
-        ),
-        ok=sql.SQL(" and ").join(
-            [
-                *(_check(c, obj) for c in present),
-                # an optional column with a closed vocabulary: empty, or one of its values
-                *(
-                    sql.SQL("({v} = '' or lower({v}) = any({values}))").format(
-                        v=_trimmed(by_name[c]), values=sql.Placeholder(f"values_{c}")
-                    )
-                    for c in vocabularies
-                ),
-            ]
-        ),
-        rows=rows,
         table=target.table,
         raw_columns=sql.SQL(", ").join(
             map(_col, [*typed_columns(obj), "payload", *target.metadata, "_row_number"])
         ),
-        typed=sql.SQL(", ").join(
-            _typed(c) if c in by_name else sql.SQL("null") for c in typed_columns(obj)
+        typed_values=sql.SQL(", ").join(
+            _typed(c) if c in bulk.header else sql.SQL("null") for c in typed_columns(obj)
         ),
-        values=sql.SQL(", ").join(map(_col, columns)),
+        values=values,
         meta=sql.SQL(", ").join(sql.Placeholder(f"m{i}") for i in range(len(target.metadata))),
+        typed=typed,
+        ok=ok,
     )
+    vocabularies = CHECKED_VALUE_COLUMNS.get(obj, {})
     params = {
         "ws": WHITESPACE,
         "shapes": Jsonb(TIMESTAMP_SHAPES),
         "tz": target.local_tz.key,
         "not_after": target.load_time + timedelta(minutes=target.skew_minutes),
-        # the row-by-row path accepts a canonical code before it looks up the vocabulary
         "names": bulk.header,  # a parameter: a header is data, whatever it holds
         "activities": list(ACTIVITIES),
-        **{f"values_{c}": list(values) for c, values in vocabularies.items()},
+        **{f"values_{c}": list(v) for c, v in vocabularies.items() if c in bulk.header},
+        # the row-by-row path accepts a canonical code before it looks up the vocabulary
         "vocab": Jsonb({**dict(target.vocabulary), **{c: c for c in CANONICAL_CODES}}),
         **{f"m{i}": v for i, v in enumerate(target.metadata.values())},
     }
@@ -375,19 +353,110 @@ def load(
                 )
             )
             cur.execute("select setval(pg_get_serial_sequence(%s, '_row'), 1, false)", (rows_name,))
-            copy_sql = sql.SQL("copy {} ({}) from stdin (format csv, header true)")
-            with cur.copy(copy_sql.format(rows, sql.SQL(", ").join(map(_col, columns)))) as copy:
-                copy.write(bulk.text.encode("utf-8"))
-            if bulk.digest is not None and bulk.digest != _copied_digest(cur, rows, columns):
-                raise Unsupported("PostgreSQL reads the quoted fields differently from Python")
-            loaded, found = cur.execute(statement, params).fetchone()
-            bad = _recheck(found, obj, bulk, target)
-            rows_in = loaded + len(bad)
-            if rows_in != bulk.rows:
+            # force_null: a quoted empty field is NULL like an unquoted one (the row parser's
+            # record holds None for both)
+            copy_sql = sql.SQL(
+                "copy {} ({}) from stdin (format csv, header true, force_null ({}))"
+            ).format(rows, values, values)
+            with cur.copy(copy_sql) as copy:
+                copy.write(bulk.data)
+            copied = cur.rowcount
+            if copied != bulk.rows:
                 raise Unsupported("COPY read another number of rows than the file has")
+            loaded = cur.execute(insert, params).rowcount
+            bad: list[ParsedRow] = []
+            if loaded < copied:  # only then: a second pass that finds the bad rows
+                query = sql.SQL(
+                    "select _row, {values} from ({typed}) as typed where not ({ok}) order by _row"
+                ).format(values=values, typed=typed, ok=ok)
+                bad = _recheck(cur.execute(query, params).fetchall(), obj, bulk, target)
+            if loaded + len(bad) != copied:
+                raise Unsupported("SQL found another number of bad rows than it left out")
     except psycopg.errors.DataError as exc:
         raise Unsupported(f"COPY refused the file as it is: {exc.diag.message_primary}") from None
-    return BulkResult(rows_in, loaded, bad)
+    return BulkResult(copied, loaded, bad)
+
+
+def _typed_rows(bulk: BulkFile, obj: str, rows: sql.Identifier) -> tuple[sql.Composable, ...]:
+    """The query of the copied rows with each typed column as ``_typed_<name>`` (and its
+    trimmed text as ``_v_<name>``), and the condition of a good row over it.
+
+    Each step is a sub-query fenced by ``offset 0`` so that PostgreSQL computes every trimmed
+    text, shape and part once per row instead of once per use."""
+    by_name = dict(zip(bulk.header, (f"c{i}" for i in range(1, len(bulk.header) + 1)), strict=True))
+    present = [c for c in (*typed_columns(obj), *CHECKED_TIMESTAMP_COLUMNS[obj]) if c in by_name]
+    stamps = [c for c in present if _kind(c) == "timestamp"]
+    vocabularies = [c for c in CHECKED_VALUE_COLUMNS.get(obj, {}) if c in by_name]
+    trimmed = [*present, *(c for c in vocabularies if c not in present)]
+
+    def step(inner: sql.Composable, name: str, columns: list[sql.Composable]) -> sql.Composable:
+        listed = sql.SQL("").join(sql.SQL(", ") + c for c in columns)
+        return sql.SQL("select {name}.*{listed} from ({inner}) as {name} offset 0").format(
+            name=sql.Identifier(name), listed=listed, inner=inner
+        )
+
+    query = step(
+        sql.SQL("select * from {}").format(rows),
+        "copied",
+        [
+            sql.SQL("btrim(coalesce({}, ''), %(ws)s) as {}").format(_col(by_name[c]), _part(c, "v"))
+            for c in trimmed
+        ],
+    )
+    query = step(
+        query,
+        "trimmed",
+        [
+            sql.SQL("translate({}, '0123456789Tt', '9999999999  ') as {}").format(
+                _part(c, "v"), _part(c, "shape")
+            )
+            for c in stamps
+        ],
+    )
+    common = sql.SQL(" ").join(
+        sql.SQL("when {} then {}::int[]").format(
+            sql.Literal(shape), sql.Literal("{" + ",".join(map(str, TIMESTAMP_SHAPES[shape])) + "}")
+        )
+        for shape in COMMON_SHAPES
+    )
+    query = step(
+        query,
+        "shaped",
+        [
+            sql.SQL(
+                "case {s} {common} else translate((%(shapes)s::jsonb -> {s})::text, '[]', '{{}}')"
+                "::int[] end as {e}"
+            ).format(s=_part(c, "shape"), common=common, e=_part(c, "e"))
+            for c in stamps
+        ],
+    )
+    query = step(
+        query,
+        "located",
+        [
+            sql.SQL("{} as {}").format(
+                sql.SQL(template).format(v=_part(c, "v"), e=_part(c, "e")), _part(c, name)
+            )
+            for c in stamps
+            for name, template in _TIMESTAMP_PARTS.items()
+        ],
+    )
+    query = step(
+        query, "parts", [sql.SQL("{} as {}").format(_value(c), _typed(c)) for c in present]
+    )
+    ok = sql.SQL(" and ").join(
+        [
+            *(_check(c, obj) for c in present),
+            # an optional column with a closed vocabulary: empty, or one of its values
+            *(
+                sql.SQL("({v} = '' or lower({v}) = any({values}))").format(
+                    v=_part(c, "v"), values=sql.Placeholder(f"values_{c}")
+                )
+                for c in vocabularies
+            ),
+        ]
+    )
+    return query, ok
 
 
 def _col(name: str) -> sql.Identifier:
@@ -402,24 +471,16 @@ def _typed(name: str) -> sql.Identifier:
     return sql.Identifier(f"_typed_{name}")
 
 
-def _text(name: str) -> sql.Identifier:
-    return sql.Identifier(f"_text_{name}")
-
-
-def _trimmed(column: str) -> sql.Composable:
-    return sql.SQL("btrim(coalesce({}, ''), %(ws)s)").format(_col(column))
-
-
-def _value(name: str, column: str) -> sql.Composable:
-    """The typed value of column ``name`` (the file's ``column``) as the raw table holds it."""
-    kind = _kind(name)
+def _value(name: str) -> sql.Composable:
+    """The typed value of column ``name`` as the raw table holds it (from its trimmed text)."""
+    kind, v = _kind(name), _part(name, "v")
     if kind == "id":
-        return _trimmed(column)
+        return v
     if kind == "stage":
-        return sql.SQL("(%(vocab)s::jsonb ->> lower({}))").format(_trimmed(column))
+        return sql.SQL("(%(vocab)s::jsonb ->> lower({}))").format(v)
     if kind == "activity":
         return sql.SQL("(case when lower({v}) = any(%(activities)s) then lower({v}) end)").format(
-            v=_trimmed(column)
+            v=v
         )
     return sql.SQL(_TIMESTAMP_VALUE).format(**{p: _part(name, p) for p in _TIMESTAMP_PARTS})
 
@@ -434,17 +495,7 @@ def _check(name: str, obj: str) -> sql.Composable:
     parsed_ok = sql.SQL("coalesce({} <= %(not_after)s, false)").format(_typed(name))
     if name in REQUIRED_COLUMNS[obj]:
         return parsed_ok
-    return sql.SQL("({} = '' or {})").format(_text(name), parsed_ok)
-
-
-def _copied_digest(cur: psycopg.Cursor, rows: sql.Identifier, columns: Sequence[str]) -> str:
-    """:func:`_digest` of the rows as COPY read them."""
-    fields = sql.SQL(", ").join(sql.SQL("coalesce({}, '')").format(_col(c)) for c in columns)
-    query = sql.SQL(
-        "select md5(coalesce(string_agg(concat_ws(%(fs)s, {}) || %(rs)s, '' order by _row), ''))"
-        " from {}"
-    ).format(fields, rows)
-    return cur.execute(query, {"fs": _FIELD_SEPARATOR, "rs": _ROW_SEPARATOR}).fetchone()[0]
+    return sql.SQL("({} = '' or {})").format(_part(name, "v"), parsed_ok)
 
 
 def _recheck(

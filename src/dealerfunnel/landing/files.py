@@ -106,6 +106,7 @@ from dealerfunnel.landing.parsing import (
     read_csv,
     read_xlsx,
     row_record,
+    strip_boms,
     typed_columns,
 )
 from dealerfunnel.settings import (
@@ -670,7 +671,9 @@ def _bulk_file(
         decoded = decode(data)
     except FileRejected:
         return None
-    found = bulk.eligible(decoded.text, lf.obj, local_tz, ctx.limits.field_chars)
+    # UTF-8 text goes to COPY as the file's own bytes (BOMs stripped): no second encoding
+    raw = strip_boms(data)[0] if decoded.encoding != "gb18030" else None
+    found = bulk.eligible(decoded.text, lf.obj, local_tz, ctx.limits.field_chars, raw)
     return None if found is None else (found, decoded.encoding)
 
 

@@ -1,4 +1,5 @@
-"""HubSpot CRM API v3 connector: contacts, deals with their stage history, owners, pipelines.
+"""HubSpot CRM API v3 connector: contacts, deals with their stage history, owners, pipelines,
+engagements (calls, meetings, e-mails, notes) and survey responses (feedback submissions).
 
 Written against the CRM v3 wire format as documented (developers.hubspot.com/docs/api/crm,
 "CRM API | Search" and the v3 reference for objects, owners and pipelines; checked against the
@@ -27,6 +28,16 @@ Written against the CRM v3 wire format as documented (developers.hubspot.com/doc
   deals (``hs_lastmodifieddate``), filtered on the owner's team (``hubspot_team_id`` EQ the
   account's ``team_id``); each page is followed by the v4 associations read to contacts
   (``/crm/v4/associations/{object}/contacts/batch/read``), stored as ``associations.contacts``.
+  Meetings also carry ``hs_activity_type`` (the portal's "call and meeting type", e.g. "Test
+  drive", "Delivery": mapped to an activity in dbt) and ``hs_meeting_outcome`` (``SCHEDULED``,
+  ``COMPLETED``, ``RESCHEDULED``, ``NO_SHOW``, ``CANCELED``).
+- *Survey responses* ``POST /crm/v3/objects/feedback_submissions/search`` (read-only object;
+  ``hs_survey_type`` NPS / CSAT / CES / CUSTOM, ``hs_response_value``, ``hs_submission_timestamp``,
+  ``hs_sentiment``, ``hs_content``) on ``hs_lastmodifieddate``. A submission has no dealer
+  property nor team: each page is followed by the v4 associations read to contacts, then a
+  contacts batch read (``POST /crm/v3/objects/contacts/batch/read``, the ``dealer_property``)
+  keeps the submissions of the dealer's contacts; one whose contacts are no dealer's is left to
+  the dealer it belongs to (every dealer of the portal reads the same pages).
 - *Owners* ``GET /crm/v3/owners?limit=&after=`` (``teams`` per owner); *pipelines*
   ``GET /crm/v3/pipelines/deals/{pipelineId}`` (``stages: [{id, label, displayOrder,
   metadata}]``: the stage id -> label map).
@@ -127,14 +138,24 @@ ASSOCIATION_BATCH = 1000  # inputs per v4 associations batch read
 ENGAGEMENT_PROPERTIES = {
     "calls": ("hs_call_title", "hs_call_direction", "hs_call_disposition", "hs_call_status",
               "hs_call_duration"),
-    "meetings": ("hs_meeting_title", "hs_meeting_outcome", "hs_meeting_start_time"),
+    "meetings": ("hs_meeting_title", "hs_meeting_outcome", "hs_meeting_start_time",
+                 "hs_meeting_end_time", "hs_activity_type"),
     "emails": ("hs_email_subject", "hs_email_direction", "hs_email_status"),
     "notes": ("hs_note_body",),
 }  # fmt: skip
 ENGAGEMENT_COMMON = (
     "hs_timestamp", "hubspot_owner_id", "hubspot_team_id", "hs_createdate", "hs_lastmodifieddate",
 )  # fmt: skip
-WITH_CONTACTS = frozenset({"deals", *ENGAGEMENT_PROPERTIES})  # objects read with their contacts
+# Survey responses (NPS, CSAT, CES): the answer, the survey and when it was submitted.
+FEEDBACK_PROPERTIES = (
+    "hs_survey_id", "hs_survey_name", "hs_survey_type", "hs_survey_channel", "hs_response_value",
+    "hs_sentiment", "hs_content", "hs_submission_timestamp", "hs_createdate",
+    "hs_lastmodifieddate",
+)  # fmt: skip
+FEEDBACK = "feedback_submissions"
+CONTACT_BATCH = 100  # inputs per contacts batch read
+# objects read with their contacts
+WITH_CONTACTS = frozenset({"deals", FEEDBACK, *ENGAGEMENT_PROPERTIES})
 
 
 class HubSpotDialect(CodedErrorDialect):
@@ -165,25 +186,19 @@ def search_body(
     cursor: str,
     since_ms: int,
     inclusive: bool,
-    dealer_property: str,
-    dealer_value: str,
+    dealer_property: str | None,
+    dealer_value: str | None,
     properties: tuple[str, ...],
     limit: int,
     after: str | None,
 ) -> dict[str, Any]:
+    filters = [
+        {"propertyName": cursor, "operator": "GTE" if inclusive else "GT", "value": str(since_ms)}
+    ]
+    if dealer_property is not None:  # None: the object has no dealer property (surveys)
+        filters.append({"propertyName": dealer_property, "operator": "EQ", "value": dealer_value})
     body: dict[str, Any] = {
-        "filterGroups": [
-            {
-                "filters": [
-                    {
-                        "propertyName": cursor,
-                        "operator": "GTE" if inclusive else "GT",
-                        "value": str(since_ms),
-                    },
-                    {"propertyName": dealer_property, "operator": "EQ", "value": dealer_value},
-                ]
-            }
-        ],
+        "filterGroups": [{"filters": filters}],
         "sorts": [{"propertyName": cursor, "direction": "ASCENDING"}],
         "properties": list(properties),
         "limit": min(int(limit), 100),
@@ -254,7 +269,7 @@ class SearchStream(ApiStream):
     """
 
     dealer_value: str
-    object: str  # "contacts" | "deals" | "calls" | "meetings" | "emails" | "notes"
+    object: str  # contacts, deals, calls, meetings, emails, notes, feedback_submissions
     start: datetime
     dealer_property: str = "dealer_code"
     team_id: str | None = None  # engagements are the dealer team's (hubspot_team_id)
@@ -274,11 +289,16 @@ class SearchStream(ApiStream):
     def properties(self) -> tuple[str, ...]:
         if self.object in ENGAGEMENT_PROPERTIES:
             return (*ENGAGEMENT_COMMON, *ENGAGEMENT_PROPERTIES[self.object])
+        if self.object == FEEDBACK:
+            return FEEDBACK_PROPERTIES
         return CONTACT_PROPERTIES if self.object == "contacts" else DEAL_PROPERTIES
 
     @property
-    def dealer_filter(self) -> tuple[str, str]:
-        """(property, value) tying a record to the dealer."""
+    def dealer_filter(self) -> tuple[str | None, str | None]:
+        """(property, value) tying a record to the dealer; (None, None): no search filter (a
+        survey response is the dealer's through its contacts, :meth:`_of_dealer`)."""
+        if self.object == FEEDBACK:
+            return None, None
         if self.object in ENGAGEMENT_PROPERTIES:
             if not self.team_id:
                 raise ApiError(f"{self.object}: the account has no team_id")
@@ -328,6 +348,41 @@ class SearchStream(ApiStream):
                 deal["associations"] = associations
         return deals
 
+    def _of_dealer(self, records: list[Any]) -> list[Any]:
+        """The records (with ``associations.contacts``) one of whose contacts is the dealer's:
+        the contacts' ``dealer_property`` read in batches (contacts batch read)."""
+        ids = list(
+            dict.fromkeys(
+                str(entry.get("toObjectId"))
+                for record in records
+                if isinstance(record, dict)
+                for entry in (record.get("associations") or {}).get("contacts") or []
+                if entry.get("toObjectId") is not None
+            )
+        )
+        dealers: dict[str, Any] = {}
+        for start in range(0, len(ids), CONTACT_BATCH):
+            body = self.client.post(
+                "/crm/v3/objects/contacts/batch/read",
+                json_body={
+                    "inputs": [{"id": i} for i in ids[start : start + CONTACT_BATCH]],
+                    "properties": [self.dealer_property],
+                },
+            )
+            for contact in _results(body, "contacts batch read"):
+                if isinstance(contact, dict) and contact.get("id"):
+                    value = (contact.get("properties") or {}).get(self.dealer_property)
+                    dealers[str(contact["id"])] = value
+        return [
+            record
+            for record in records
+            if not isinstance(record, dict)  # kept: the loader quarantines it
+            or any(
+                dealers.get(str(entry.get("toObjectId"))) == self.dealer_value
+                for entry in (record.get("associations") or {}).get("contacts") or []
+            )
+        ]
+
     def pages(self, state: dict[str, Any] | None) -> Iterator[Page]:
         state = state or {}
         newest = state.get("since")
@@ -359,6 +414,8 @@ class SearchStream(ApiStream):
             if self.object == "deals":
                 ids = [str(r["id"]) for r in found if isinstance(r, dict) and r.get("id")]
                 records = self._read_deals(list(dict.fromkeys(ids)))
+            elif self.object == FEEDBACK:
+                records = self._of_dealer(self._with_contacts(found))
             elif self.object in WITH_CONTACTS:
                 records = self._with_contacts(found)
             else:
@@ -493,4 +550,5 @@ STREAMS = {
     "owners": owner_streams,
     "pipelines": pipeline_streams,
     **{obj: _search_factory(obj) for obj in ENGAGEMENT_PROPERTIES},
+    FEEDBACK: _search_factory(FEEDBACK),
 }

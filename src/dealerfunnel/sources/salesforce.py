@@ -1,4 +1,5 @@
-"""Salesforce REST API connector: Lead, Opportunity, their stage history, Task and User (v60.0).
+"""Salesforce REST API connector: Lead, Opportunity, their stage history, Task, Event and User
+(v60.0).
 
 Written against the REST API wire format as documented (Salesforce REST API Developer Guide,
 checked for API v60.0 and the current v66.0 pages):
@@ -27,6 +28,10 @@ field holding the dealer's value; history rows are filtered through their parent
 
     SELECT <fields> FROM Lead WHERE <field> = 'SH001' AND SystemModstamp > 2026-05-04T00:00:00Z
     ORDER BY SystemModstamp, Id
+
+Events (``Event``: calendar entries such as showroom visits, test drives and deliveries, with
+``Type`` (the org's picklist), ``StartDateTime`` / ``EndDateTime``, ``WhoId`` (a Lead) and
+``WhatId`` (an Opportunity)) are read like Tasks; dbt maps ``Type`` to an activity.
 
 Incremental on ``SystemModstamp`` (``LeadHistory`` / ``OpportunityHistory``: ``CreatedDate``,
 they are immutable). State ``{"since": "<ISO of the newest committed record>", "inclusive"}``,
@@ -177,6 +182,17 @@ OBJECTS: dict[str, SObject] = {
             "Id", "WhoId", "WhatId", "Subject", "Status", "Priority", "ActivityDate",
             "TaskSubtype", "CompletedDateTime", "OwnerId", "Dealer_Code__c", "CreatedDate",
             "SystemModstamp",
+        ),
+        "SystemModstamp",
+        "{field}",
+    ),
+    # calendar events (showroom visits, test drives, deliveries): Type is the org's picklist
+    # value, mapped to the canonical activity in dbt (seeds/activity_mapping.csv)
+    "events": SObject(
+        "Event",
+        (
+            "Id", "WhoId", "WhatId", "OwnerId", "Subject", "Type", "StartDateTime",
+            "EndDateTime", "Dealer_Code__c", "CreatedDate", "LastModifiedDate", "SystemModstamp",
         ),
         "SystemModstamp",
         "{field}",

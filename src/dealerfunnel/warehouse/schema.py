@@ -25,6 +25,7 @@ API_RAW_TABLES: dict[str, str] = {
     "salesforce__lead_history": "Salesforce LeadHistory row; key: Id",
     "salesforce__opportunity_history": "Salesforce OpportunityHistory row; key: Id",
     "salesforce__tasks": "Salesforce Task (follow-up activity); key: Id",
+    "salesforce__events": "Salesforce Event (showroom visit, test drive, delivery); key: Id",
     "salesforce__users": "Salesforce User (consultant); key: Id",
     "hubspot__contacts": "HubSpot CRM v3 contact; key: id",
     "hubspot__deals": "HubSpot CRM v3 deal with dealstage history; key: id",
@@ -34,6 +35,7 @@ API_RAW_TABLES: dict[str, str] = {
     "hubspot__meetings": "HubSpot meeting engagement with its contacts; key: id",
     "hubspot__emails": "HubSpot e-mail engagement with its contacts; key: id",
     "hubspot__notes": "HubSpot note engagement with its contacts; key: id",
+    "hubspot__feedback_submissions": "HubSpot survey response (NPS, CSAT), its contacts; key: id",
     "eventbrite__attendees": "Eventbrite attendee; key: id",
 }
 

@@ -70,3 +70,27 @@ def test_a_zone_with_daylight_saving_time_is_left_to_the_row_parser() -> None:
     text = "lead_id,created_at\nL1,2026-05-04\n"
     assert bulk.eligible(text, "leads", ZoneInfo("Asia/Shanghai"), 100) is not None
     assert bulk.eligible(text, "leads", ZoneInfo("Europe/Berlin"), 100) is None
+
+
+def test_quoted_fields_are_counted_without_reading_the_file_with_csv() -> None:
+    """Quoted fields (a comma, doubled quotes, a line break inside) are masked: the records are
+    counted from the masked text, and only a record's line is worked out, when asked."""
+    text = 'lead_id,created_at,note\nL1,2026-05-04,"a, b"\nL2,2026-05-04,"x ""y""\nz"\nL3,,\n'
+    found = bulk.eligible(text, "leads", ZoneInfo("Asia/Shanghai"), 100)
+    assert found is not None and found.quoted and found.rows == 3
+    assert [found.line_of(n) for n in (1, 2, 3)] == [2, 3, 5]
+    assert found.raw_of(2) == 'L2,2026-05-04,"x ""y""\nz"'
+    assert found.data == text.encode("utf-8")
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ('lead_id,created_at\nL1,2026-05-04,Jo"e\n', "a quote inside an unquoted field"),
+        ('lead_id,created_at\nL1,x"2026-05-04"\n', "text before an opening quote"),
+        ('"lead_id",created_at\nL1,2026-05-04\n', "a quoted header"),
+        (f'lead_id,created_at\nL1,"{"y" * 99}"\n', "a quoted field over the limit"),
+    ],
+)
+def test_quoted_files_left_to_the_row_parser(text, why) -> None:
+    assert bulk.eligible(text, "leads", ZoneInfo("Asia/Shanghai"), 100) is None, why

@@ -235,3 +235,69 @@ def test_hubspot_engagements_are_the_dealer_teams_and_carry_their_contacts():
     assert [r["associations"]["contacts"] for r in page.records] == [
         [{"toObjectId": 501, "associationTypes": []}]
     ] * 2  # read once, not doubled
+
+
+def test_hubspot_meetings_ask_for_their_type_and_outcome():
+    stream = hs.SearchStream(
+        client=client(lambda r: httpx.Response(500)), dealer_code="SH001", account_id="1",
+        dealer_value="SH001", object="meetings", start=START, team_id="101",
+    )  # fmt: skip
+    assert {"hs_activity_type", "hs_meeting_outcome", "hs_timestamp"} <= set(stream.properties)
+
+
+def test_hubspot_survey_responses_are_those_of_the_dealers_contacts():
+    """feedback_submissions have no dealer property nor team: the search filters on time only,
+    the v4 associations give each response's contacts, and a contacts batch read of the dealer
+    property keeps the responses of the dealer's contacts (one without contacts is no dealer's)."""
+    seen = []
+
+    def to(cid: int) -> dict:
+        return {"toObjectId": cid, "associationTypes": [
+            {"category": "HUBSPOT_DEFINED", "typeId": 1, "label": None}]}  # fmt: skip
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        path = request.url.path
+        seen.append((path, body))
+        if path.endswith("/feedback_submissions/search"):
+            results = [
+                {"id": sid, "properties": {"hs_lastmodifieddate": "1777852800000",
+                                           "hs_survey_type": "NPS", "hs_response_value": "9"}}
+                for sid in ("31", "32", "33")
+            ]  # fmt: skip
+            return httpx.Response(200, json={"results": results})
+        if path == "/crm/v4/associations/feedback_submissions/contacts/batch/read":
+            return httpx.Response(207, json={
+                "status": "COMPLETE",
+                "results": [{"from": {"id": "31"}, "to": [to(501)]},
+                            {"from": {"id": "32"}, "to": [to(601)]}],
+                "numErrors": 1,
+                "errors": [{"status": "error", "context": {"fromObjectId": ["33"]}}],
+            })  # fmt: skip
+        assert path == "/crm/v3/objects/contacts/batch/read"
+        return httpx.Response(200, json={"status": "COMPLETE", "results": [
+            {"id": "501", "properties": {"dealer_code": "SH001"}},
+            {"id": "601", "properties": {"dealer_code": "SH002"}},
+        ]})  # fmt: skip
+
+    stream = hs.SearchStream(
+        client=client(handler), dealer_code="SH001", account_id="1", dealer_value="SH001",
+        object="feedback_submissions", start=START, team_id="101",
+    )  # fmt: skip
+    [page] = list(stream.pages(None))
+    assert [r["id"] for r in page.records] == ["31"]
+    assert page.records[0]["associations"]["contacts"] == [to(501)]
+    assert page.state == {"since": 1777852800000, "inclusive": False}
+    (_, search), _, (_, contacts) = seen
+    assert search["filterGroups"] == [
+        {
+            "filters": [
+                {"propertyName": "hs_lastmodifieddate", "operator": "GTE", "value": "1777852800000"}
+            ]
+        }
+    ]
+    assert {"hs_survey_type", "hs_response_value", "hs_submission_timestamp"} <= set(
+        search["properties"]
+    )
+    assert contacts == {"inputs": [{"id": "501"}, {"id": "601"}], "properties": ["dealer_code"]}
+    assert "feedback_submissions" in hs.STREAMS

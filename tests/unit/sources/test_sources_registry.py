@@ -9,6 +9,7 @@ def test_project_sources_yml_is_valid():
 
     # every connector stream lands in a table the DDL creates, and every table has a stream
     assert set(registry.tables()) == set(API_RAW_TABLES)
-    assert len(API_RAW_TABLES) == 19  # HubSpot: + calls, meetings, emails, notes
+    # HubSpot: + calls, meetings, emails, notes; + Salesforce events, HubSpot survey responses
+    assert len(API_RAW_TABLES) == 21
     for table in registry.tables():
         assert len(registry.plan(table)) == 6

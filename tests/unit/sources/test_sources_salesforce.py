@@ -130,3 +130,18 @@ def test_salesforce_currency_is_selected_only_in_a_multi_currency_org():
     # objects without an amount never select it
     assert "CurrencyIsoCode" not in query("leads", True)
     assert "CurrencyIsoCode" not in query("lead_history", True)
+
+
+def test_salesforce_events_are_read_like_tasks_with_type_and_times():
+    """Event (calendar: showroom visits, test drives, deliveries) on SystemModstamp, per dealer,
+    with the fields dbt maps to activities (Type, StartDateTime, WhoId / WhatId, OwnerId)."""
+    q = sf.build_query(
+        sf.OBJECTS["events"], dealer_field="Dealer_Code__c", dealer_value="SH001",
+        since=START, inclusive=False,
+    )  # fmt: skip
+    fields = q.removeprefix("SELECT ").split(" FROM ")[0].split(", ")
+    assert {"Id", "WhoId", "WhatId", "OwnerId", "Subject", "Type", "StartDateTime",
+            "EndDateTime", "CreatedDate", "LastModifiedDate"} <= set(fields)  # fmt: skip
+    assert " FROM Event WHERE Dealer_Code__c = 'SH001' AND SystemModstamp > " in q
+    assert q.endswith("ORDER BY SystemModstamp, Id")
+    assert "events" in sf.STREAMS

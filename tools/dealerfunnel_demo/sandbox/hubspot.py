@@ -8,13 +8,15 @@ Endpoints (under the ``/hubspot`` prefix, standing for ``https://api.hubapi.com`
   operators ``EQ``, ``NEQ``, ``GT``, ``GTE``, ``LT``, ``LTE``; dates in epoch ms or ISO),
   one ``sorts`` entry, ``properties``, ``limit`` (<= 100), ``after`` (offset); at most
   ``search_cap`` (10,000) results per query: ``after`` beyond it is a 400 ``VALIDATION_ERROR``.
-- ``POST /crm/v3/objects/deals/batch/read``: ``inputs``, ``properties``,
-  ``propertiesWithHistory`` (``dealstage``: newest first).
+- ``POST /crm/v3/objects/{deals|contacts}/batch/read``: ``inputs``, ``properties``,
+  ``propertiesWithHistory`` (deals: ``dealstage``, newest first).
 - ``POST /crm/v4/associations/deals/contacts/batch/read``: ``inputs`` [{``id``, ``after``?}]
   (<= 1,000) -> ``{"status": "COMPLETE", "results": [{"from": {"id"}, "to": [{"toObjectId",
   "associationTypes": [{"category": "HUBSPOT_DEFINED", "typeId": 3, "label": null}]}],
   "paging"?}], "startedAt", "completedAt"}``; ``to`` pages hold ``association_page`` entries
   (``paging.next.after``); a deal without contacts is an ``errors`` entry and the status 207.
+- ``POST /crm/v3/objects/feedback_submissions/search`` (survey responses; no dealer property)
+  and ``POST /crm/v4/associations/{calls|meetings|...|feedback_submissions}/contacts/batch/read``.
 - ``GET /crm/v3/owners?limit=&after=``; ``GET /crm/v3/pipelines/deals/{pipelineId}``.
 
 Errors: ``{"status": "error", "message", "correlationId", "category"}`` (429 ``RATE_LIMITS``,
@@ -26,8 +28,12 @@ deals of some contacts moving through the default pipeline's stages (about one d
 associated with a second contact of the dealer, e.g. a spouse), four owners in the dealer's team.
 Some contacts are people who first came through a Meta or Google Ads lead form or a dealer
 event (:meth:`World.shared`). A contact's ``hubspot_owner_assigneddate`` is when its owner was set:
-mostly within hours of creation, sometimes days later. Schema drift: some contacts carry a
-top-level ``url``; about 1% lack ``properties.lastmodifieddate`` (must be quarantined).
+mostly within hours of creation, sometimes days later. Meetings carry the portal's meeting type
+(``hs_activity_type``: "Appointment", "Showroom visit", "Test drive", "Delivery") and outcome
+(``hs_meeting_outcome``; about a quarter of appointments are ``NO_SHOW``); a won deal's contact
+gets a "Delivery" meeting 2-10 days after the win and, about two times in three, an NPS survey
+response (``feedback_submissions``, 0-10) a few days after delivery. Schema drift: some contacts
+carry a top-level ``url``; about 1% lack ``properties.lastmodifieddate`` (must be quarantined).
 """
 
 from __future__ import annotations
@@ -61,8 +67,17 @@ ANALYTICS_SOURCES = (  # HubSpot's "Original source" values
 )  # fmt: skip
 ORIGIN_SOURCES = {"meta": "PAID_SOCIAL", "google_ads": "PAID_SEARCH"}  # a shared person's source
 ENGAGEMENTS = ("calls", "meetings", "emails", "notes")
+FEEDBACK = "feedback_submissions"
+# the portal's meeting types ("call and meeting types"), their titles and outcomes
+MEETING_TYPES = (
+    ("Appointment", "预约到店 Appointment", 4),
+    ("Showroom visit", "到店看车 Showroom visit", 3),
+    ("Test drive", "试驾 Test drive", 3),
+)
 # HubSpot-defined association type ids to contacts (deal_to_contact, call_to_contact, ...)
-TO_CONTACT_TYPE = {"deals": 3, "calls": 194, "meetings": 200, "emails": 198, "notes": 202}
+TO_CONTACT_TYPE = {
+    "deals": 3, "calls": 194, "meetings": 200, "emails": 198, "notes": 202, FEEDBACK: 1,
+}  # fmt: skip
 CALL_OUTCOMES = (  # HubSpot's default call dispositions (GUIDs): connected, no answer, busy
     ("f240bbac-87c9-4f6e-bf70-924b57d47db7", 7),
     ("73a0d17f-1163-4015-bdd5-ec830791da20", 2),
@@ -94,12 +109,14 @@ CURSOR = {
     "contacts": "lastmodifieddate",
     "deals": "hs_lastmodifieddate",
     **dict.fromkeys(ENGAGEMENTS, "hs_lastmodifieddate"),
+    FEEDBACK: "hs_lastmodifieddate",
 }
 DEFAULTS = {
     "contacts": ("createdate", "email", "firstname", "lastmodifieddate", "lastname"),
     "deals": ("amount", "closedate", "createdate", "dealname", "dealstage", "pipeline",
               "hs_lastmodifieddate"),
     **dict.fromkeys(ENGAGEMENTS, ("hs_timestamp", "hs_createdate", "hs_lastmodifieddate")),
+    FEEDBACK: ("hs_createdate", "hs_lastmodifieddate"),
 }  # fmt: skip
 
 
@@ -141,10 +158,11 @@ class HubSpotApi:
         self.search_cap = 10_000
         self.portals: dict[str, str] = {}  # dealer -> portal id
         self.entities: dict[str, list[Entity]] = {
-            obj: [] for obj in ("contacts", "deals", *ENGAGEMENTS)
+            obj: [] for obj in ("contacts", "deals", *ENGAGEMENTS, FEEDBACK)
         }
         self.engagement_contacts: dict[str, list[str]] = {}  # engagement id -> contact ids
         self.engagement_count = 0
+        self.aftersale_count = 0  # delivery meetings and survey responses (their own ids)
         self.owners: list[dict[str, Any]] = []
         self.owner_dealer: dict[str, str] = {}
         self.deal_contacts: dict[str, list[str]] = {}  # deal id -> associated contact ids
@@ -182,6 +200,7 @@ class HubSpotApi:
             rng = world.rng(NAME, code)
             more = world.rng(NAME, code, "more")  # new draws; the others stay as they were
             engagement_rng = world.rng(NAME, code, "engagements")
+            meeting_rng = world.rng(NAME, code, "meetings")
             owners = []
             for k in range(4):
                 person = world.person(rng)
@@ -247,7 +266,7 @@ class HubSpotApi:
                 assigned["hubspot_owner_assigneddate"] = hs_time(when)
                 props = {**props, **assigned}
                 self._contact_version(contact, when, props, drift)
-                self._engagements(code, team, owner, cid, when, engagement_rng)
+                self._engagements(code, team, owner, cid, when, engagement_rng, meeting_rng)
                 if rng.random() < 0.7:
                     when += timedelta(hours=rng.randrange(1, 72))
                     props = {**props, "lifecyclestage": "marketingqualifiedlead",
@@ -261,12 +280,14 @@ class HubSpotApi:
                         self._contact_version(contact, when, props, drift)
                         did = self._deal(code, dealer.index, k, props, owner, when, value, rng)
                         self.deal_contacts[did] = [cid]
+                        self._after_sale(code, team, owner, cid, did, meeting_rng)
                         if contact_ids and more.random() < 0.1:  # a second buyer (a spouse)
                             self.deal_contacts[did].append(more.choice(contact_ids))
                 contact_ids.append(cid)
 
-    def _engagements(self, code, team, owner, contact_id, assigned, rng) -> None:
-        """The owner's calls, meetings, e-mails and notes with the contact after assignment."""
+    def _engagements(self, code, team, owner, contact_id, assigned, rng, meeting_rng) -> None:
+        """The owner's calls, meetings, e-mails and notes with the contact after assignment (a
+        meeting's type and outcome drawn from ``meeting_rng``)."""
         if rng.random() >= 0.9:
             return
         when = assigned + timedelta(minutes=rng.randrange(10, 20 * 60))
@@ -286,6 +307,8 @@ class HubSpotApi:
                 "hs_object_id": eid,
                 **ENGAGEMENT_DETAIL[kind](rng, when),
             }
+            if kind == "meetings":
+                props.update(self._meeting_type(meeting_rng))
             record = {
                 "id": eid,
                 "properties": props,
@@ -295,6 +318,69 @@ class HubSpotApi:
             }
             self.entities[kind].append(Entity(kind, code, eid, [(when, record)]))
             self.engagement_contacts[eid] = [contact_id]
+
+    @staticmethod
+    def _meeting_type(rng) -> dict[str, str]:
+        names, titles, weights = zip(*MEETING_TYPES, strict=True)
+        k = rng.choices(range(len(names)), weights=weights)[0]
+        no_show = names[k] == "Appointment" and rng.random() < 0.25
+        return {
+            "hs_activity_type": names[k],
+            "hs_meeting_title": titles[k],
+            "hs_meeting_outcome": "NO_SHOW" if no_show else "COMPLETED",
+        }
+
+    def _after_sale(self, code, team, owner, contact_id, deal_id, rng) -> None:
+        """A won deal's delivery meeting (2-10 days after the win) and, two times in three, the
+        customer's NPS survey response 1-7 days after the delivery."""
+        deal = self.entities["deals"][-1]
+        assert deal.record_id == deal_id
+        won_at, last = deal.versions[-1]
+        if last["properties"]["dealstage"] != "closedwon":
+            return
+        delivered = won_at + timedelta(days=rng.randrange(2, 11), hours=rng.randrange(0, 8))
+        self.aftersale_count += 1
+        mid = str(60_000_000_000 + self.aftersale_count)
+        props = {
+            "hs_timestamp": hs_time(delivered),
+            "hubspot_owner_id": owner,
+            "hubspot_team_id": team,
+            "hs_createdate": hs_time(delivered),
+            "hs_lastmodifieddate": hs_time(delivered),
+            "hs_object_id": mid,
+            "hs_meeting_title": "交车 Delivery",
+            "hs_meeting_outcome": "COMPLETED",
+            "hs_meeting_start_time": hs_time(delivered),
+            "hs_meeting_end_time": hs_time(delivered + timedelta(hours=1)),
+            "hs_activity_type": "Delivery",
+        }
+        record = {"id": mid, "properties": props, "createdAt": props["hs_createdate"],
+                  "updatedAt": props["hs_lastmodifieddate"], "archived": False}  # fmt: skip
+        self.entities["meetings"].append(Entity("meetings", code, mid, [(delivered, record)]))
+        self.engagement_contacts[mid] = [contact_id]
+        if rng.random() >= 2 / 3:
+            return
+        answered = delivered + timedelta(days=rng.randrange(1, 8), minutes=rng.randrange(0, 600))
+        score = rng.choices(range(11), weights=(1, 0, 0, 1, 1, 2, 3, 5, 8, 10, 9))[0]
+        self.aftersale_count += 1
+        sid = str(70_000_000_000 + self.aftersale_count)
+        props = {
+            "hs_survey_id": "1001",
+            "hs_survey_name": "交车满意度 Delivery NPS",
+            "hs_survey_type": "NPS",
+            "hs_survey_channel": "EMAIL",
+            "hs_response_value": str(score),
+            "hs_sentiment": "Promoter" if score >= 9 else "Passive" if score >= 7 else "Detractor",
+            "hs_content": None,
+            "hs_submission_timestamp": hs_time(answered),
+            "hs_createdate": hs_time(answered),
+            "hs_lastmodifieddate": hs_time(answered),
+            "hs_object_id": sid,
+        }
+        record = {"id": sid, "properties": props, "createdAt": props["hs_createdate"],
+                  "updatedAt": props["hs_lastmodifieddate"], "archived": False}  # fmt: skip
+        self.entities[FEEDBACK].append(Entity(FEEDBACK, code, sid, [(answered, record)]))
+        self.engagement_contacts[sid] = [contact_id]
 
     def _contact_version(self, contact: Entity, when: datetime, props: dict, drift) -> None:
         props = {**props, "lastmodifieddate": hs_time(when), "hs_object_id": contact.record_id}
@@ -369,7 +455,8 @@ class HubSpotApi:
     def truth(self) -> dict[str, dict[str, dict[str, Any]]]:
         now = self.world.now
         out: dict[str, dict[str, dict[str, Any]]] = {
-            f"hubspot__{o}": {} for o in ("contacts", "deals", "owners", "pipelines", *ENGAGEMENTS)
+            f"hubspot__{o}": {}
+            for o in ("contacts", "deals", "owners", "pipelines", *ENGAGEMENTS, FEEDBACK)
         }
         for obj, entities in self.entities.items():
             for entity in entities:
@@ -469,8 +556,8 @@ class HubSpotApi:
                 out["paging"] = {"next": {"after": str(offset + limit), "link": "?after="}}
             return json_response(out)
 
-        @router.post("/crm/v3/objects/deals/batch/read")
-        async def batch_read(request: Request) -> Response:
+        @router.post("/crm/v3/objects/{obj}/batch/read")
+        async def batch_read(obj: str, request: Request) -> Response:
             if (failure := self._check(request)) is not None:
                 return failure
             try:
@@ -480,16 +567,18 @@ class HubSpotApi:
                 return hs_error(400, "VALIDATION_ERROR", f"Invalid input JSON: {exc}")
             if len(ids) > 100:
                 return hs_error(400, "VALIDATION_ERROR", "Batch input is limited to 100 inputs")
+            if obj not in ("deals", "contacts"):
+                return hs_error(400, "VALIDATION_ERROR", f"Unable to infer object type from: {obj}")
             started = hs_time(datetime.now(UTC))
-            by_id = {e.record_id: e for e in self.entities["deals"]}
+            by_id = {e.record_id: e for e in self.entities[obj]}
             results = []
             for did in ids:
                 entity = by_id.get(did)
                 record = entity.at(self.world.now) if entity else None
                 if record is None:
                     continue
-                out = self._render(record, "deals", body.get("properties"))
-                if "dealstage" in (body.get("propertiesWithHistory") or []):
+                out = self._render(record, obj, body.get("properties"))
+                if obj == "deals" and "dealstage" in (body.get("propertiesWithHistory") or []):
                     out["propertiesWithHistory"] = record["propertiesWithHistory"]
                 results.append(out)
             return json_response(

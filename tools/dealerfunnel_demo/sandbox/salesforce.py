@@ -21,10 +21,13 @@ a ``LeadHistory`` row and bumps ``SystemModstamp``); about 40% of leads arrive o
 dealer's lead queue (``OwnerId`` prefix ``00G``) and are assigned to a consultant minutes to a
 day later: the owner change is recorded as Salesforce records it, two ``LeadHistory`` rows of
 ``Field = 'Owner'`` (one with the ids, one with the names); opportunities of converted leads moving
-through ``StageName`` (``OpportunityHistory``), and follow-up Tasks. Some leads are people who
-first came through a Meta or Google Ads lead form or a dealer event (:meth:`World.shared`).
-Records are visible from the time of their version (``world.now``). Schema drift: a few leads carry
-``Lead_Score__c`` (never selected), about 1% lack ``SystemModstamp`` (must be quarantined).
+through ``StageName`` (``OpportunityHistory``), follow-up Tasks, and calendar Events (``Type``
+"Showroom Visit" and often a "Test Drive" the same day for about half of the contacted leads, a
+generic "Meeting" for some, a "Delivery" on the opportunity 2-10 days after it is won). Some
+leads are people who first came through a Meta or Google Ads lead form or a dealer event
+(:meth:`World.shared`). Records are visible from the time of their version (``world.now``).
+Schema drift: a few leads carry ``Lead_Score__c`` (never selected), about 1% lack
+``SystemModstamp`` (must be quarantined).
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ TABLES = {
     "LeadHistory": "salesforce__lead_history",
     "OpportunityHistory": "salesforce__opportunity_history",
     "Task": "salesforce__tasks",
+    "Event": "salesforce__events",
     "User": "salesforce__users",
 }
 CURRENCY = "CNY"  # the dealers' deals, in a multi-currency org
@@ -199,8 +203,9 @@ class SalesforceApi:
             rng = world.rng(NAME, code)
             queue_rng = world.rng(NAME, code, "queue")  # leaves the other draws as they were
             cadence_rng = world.rng(NAME, code, "cadence")
+            events_rng = world.rng(NAME, code, "events")
             i = dealer.index
-            counters = {"lh": 0, "oh": 0, "task": 0}
+            counters = {"lh": 0, "oh": 0, "task": 0, "event": 0}
             users = []
             names = {}
             queue, queue_name = _id("00G", i, 1), f"{code} Lead Queue"
@@ -313,6 +318,7 @@ class SalesforceApi:
                         open_opportunity = (opp_id, when, until)
                     base = {**base, **changes}
                     self._lead_version(lead, when, base, drift, rng)
+                self._events(code, counters, lead_id, base, owner, moves, events_rng)
                 # the consultant keeps the rating's cadence while the sale is open: on the lead
                 # until it closes, then on the opportunity it converted into (WhatId)
                 contacted = next((t for t, new in moves if new == "Working - Contacted"), None)
@@ -333,6 +339,45 @@ class SalesforceApi:
                     self._keep_cadence(
                         code, counters, (None, opp_id), base, owner, span, cadence_rng, True
                     )
+
+    def _events(self, code, counters, lead_id, lead, owner, moves, rng) -> None:
+        """Calendar events of a lead: a showroom visit (and a test drive an hour later, most
+        times) a few days after the first contact, a generic meeting for some, and the delivery
+        of a won opportunity (on the opportunity, ``WhatId``) 2-10 days after it is won."""
+        contacted = next((t for t, new in moves if new == "Working - Contacted"), None)
+        planned: list[tuple[datetime, str, str | None, str | None]] = []
+        if contacted is not None and rng.random() < 0.5:
+            visit = contacted + timedelta(hours=rng.randrange(24, 120))
+            planned.append((visit, "Showroom Visit", lead_id, None))
+            if rng.random() < 0.7:
+                planned.append((visit + timedelta(hours=1), "Test Drive", lead_id, None))
+        if contacted is not None and rng.random() < 0.15:
+            planned.append((contacted + timedelta(hours=2), "Meeting", lead_id, None))
+        opp_id = lead.get("ConvertedOpportunityId")
+        opportunity = next(
+            (o for o in reversed(self.entities["Opportunity"]) if o.record_id == opp_id), None
+        )
+        if opportunity is not None and opportunity.versions[-1][1]["IsWon"]:
+            won = opportunity.versions[-1][0]
+            planned.append((won + timedelta(days=rng.randrange(2, 11)), "Delivery", None, opp_id))
+        for start, kind, who, what in planned:
+            counters["event"] += 1
+            eid = _id("00U", self.world.dealers[code].index, counters["event"])
+            event = {
+                "Id": eid,
+                "WhoId": who,
+                "WhatId": what,
+                "OwnerId": owner,
+                "Subject": kind,
+                "Type": kind,
+                "StartDateTime": sf_time(start),
+                "EndDateTime": sf_time(start + timedelta(hours=1)),
+                DEALER_FIELD: lead[DEALER_FIELD],
+                "CreatedDate": sf_time(start),
+                "LastModifiedDate": sf_time(start),
+                "SystemModstamp": sf_time(start),
+            }
+            self.entities["Event"].append(Entity("Event", code, eid, [(start, event)]))
 
     def _keep_cadence(self, code, counters, about, lead, owner, span, rng, call_now) -> None:
         """Completed calls on an open sale within its rating's cadence until it closes or the

@@ -1,7 +1,7 @@
 -- One row per dealer × lead_id × occurred_at × survey kind: the satisfaction answers of the export
 -- files, with exact duplicates (the same answer exported again) collapsed, the latest loaded copy
--- kept. satisfaction_score puts every answer on one 0-10 scale: score × 10 ÷ scale_max (a 4 on a
--- 5-point scale is 8), so dealers that survey on different scales compare.
+-- kept. satisfaction_score puts every answer on one 0-10 scale (macro satisfaction_score: score × 10
+-- ÷ scale_max, a 4 on a 5-point scale is 8), so dealers that survey on different scales compare.
 
 with
 
@@ -38,7 +38,7 @@ renamed as (
         kind as survey_kind,
         score,
         scale_max,
-        round(score * 10 / scale_max, 4) as satisfaction_score,
+        {{ satisfaction_score('score', 'scale_max') }} as satisfaction_score,
         nullif(trim(payload ->> 'comment'), '') as survey_comment,
         {{ dealer_export_file_columns() }}
     from ranked

@@ -3,20 +3,24 @@
 -- source_lead_id = the contact id). occurred_at = hs_timestamp (when the activity happened; else
 -- hs_createdate); contact_method = the engagement type (call, meeting, email, note); owner_id =
 -- hubspot_owner_id (the consultant, resolved in int_followups_unioned); note = the call / meeting
--- title, e-mail subject or note body; call_disposition = hs_call_disposition as sent (HubSpot's
--- outcome id, e.g. f240bbac-... Connected), kept for the follow-up outcome. An engagement with
+-- title, e-mail subject or note body; outcome_code = a call's hs_call_disposition as sent (HubSpot's
+-- outcome id, e.g. f240bbac-... Connected) or a meeting's hs_meeting_outcome upper-cased (COMPLETED,
+-- NO_SHOW, CANCELED, ...), mapped to the follow-up outcome through seed call_outcome_mapping, so a
+-- meeting the customer did not come to is an attempt, not a contact. An engagement with
 -- several contacts is a follow-up of each; one without contacts is left out.
 
 {%- set engagement_types = [
-    ('calls', 'call', "coalesce(payload #>> '{properties,hs_call_title}', '')"),
-    ('meetings', 'meeting', "coalesce(payload #>> '{properties,hs_meeting_title}', '')"),
-    ('emails', 'email', "coalesce(payload #>> '{properties,hs_email_subject}', '')"),
-    ('notes', 'note', "coalesce(payload #>> '{properties,hs_note_body}', '')"),
+    ('calls', 'call', "coalesce(payload #>> '{properties,hs_call_title}', '')",
+        "nullif(payload #>> '{properties,hs_call_disposition}', '')"),
+    ('meetings', 'meeting', "coalesce(payload #>> '{properties,hs_meeting_title}', '')",
+        "upper(nullif(btrim(payload #>> '{properties,hs_meeting_outcome}'), ''))"),
+    ('emails', 'email', "coalesce(payload #>> '{properties,hs_email_subject}', '')", "null::text"),
+    ('notes', 'note', "coalesce(payload #>> '{properties,hs_note_body}', '')", "null::text"),
 ] %}
 
 with
 
-{% for table, method, note in engagement_types %}
+{% for table, method, note, outcome_code in engagement_types %}
     {{ table }} as (
 
         select
@@ -30,7 +34,7 @@ with
             ) as occurred_at,
             nullif(payload #>> '{properties,hubspot_owner_id}', '') as owner_id,
             nullif(btrim({{ note }}), '') as note,
-            nullif(payload #>> '{properties,hs_call_disposition}', '') as call_disposition,
+            {{ outcome_code }} as outcome_code,
             payload #> '{associations,contacts}' as contacts,
             _extracted_at as extracted_at
         from {{ source('hubspot', 'hubspot__' ~ table) }}
@@ -40,7 +44,7 @@ with
 {% endfor %}
 engagements as (
 
-    {% for table, _method, _note in engagement_types %}
+    {% for table, _method, _note, _outcome_code in engagement_types %}
         select * from {{ table }}
         {% if not loop.last %}union all{% endif %}
     {% endfor %}
@@ -65,7 +69,7 @@ per_contact as (
         engagements.contact_method,
         engagements.owner_id,
         engagements.note,
-        engagements.call_disposition,
+        engagements.outcome_code,
         engagements.engagement_id,
         engagements.portal_id,
         engagements.extracted_at
