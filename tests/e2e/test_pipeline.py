@@ -160,7 +160,7 @@ def _snapshot(url: str) -> dict:
                 " from marts.mart_funnel_conversion t"
             ).fetchone()[0],
             "alerts": conn.execute(
-                "select rule, dealer_code, status, notified_at is not null"
+                "select rule, dealer_code, status, notified_at is not null, coalesce(subject, '')"
                 " from ops.alerts order by alert_id"
             ).fetchall(),
         }
@@ -255,8 +255,18 @@ def test_alert_fires_for_the_scenario_dealer_only(pipeline):
     # delivery is not asserted here: `run` has no notification Connections (it stays pending
     # and is retried next run); tests/e2e/test_alert_scenarios.py covers delivery
     assert funnel == [("potential_to_interested_low", scenario["dealer_code"], "open")]
-    # the only other episodes are data-quality warnings about the deliberate oddities
-    assert {a[0] for a in alerts} <= {"potential_to_interested_low", "data_quality"}
+    # the overdue rule fires for the planted overdue lead only (none when the window is too short
+    # to plant one): every other open graded lead keeps its grade's cadence
+    planted = pipeline["manifest"]["planted_overdue_lead"]
+    overdue = [(a[1], a[4]) for a in alerts if a[0] == "overdue_followups"]
+    assert overdue == ([(planted["dealer_code"], f"grade={planted['grade']}")] if planted else [])
+    # the only other episode: at most one data-quality digest about the deliberate oddities
+    assert len([a for a in alerts if a[0] == "data_quality"]) <= 1
+    assert {a[0] for a in alerts} <= {
+        "potential_to_interested_low",
+        "overdue_followups",
+        "data_quality",
+    }
 
 
 def test_second_run_is_idempotent(pipeline):

@@ -57,8 +57,29 @@ Records (times local):
   S5  salesforce Lead at dealer SH002, Thu 10-15 10:00, the same mobile as M5 -> NOT matched (other
               dealer): its own lead at SH002.
 
+Google Ads lead-form people the dealer works in its CRM (same phone, same dealer):
+  G3  google  Mon 10-12 09:00, campaign 2222, phone "+8613200000021"
+  H3  hubspot contact 503, Mon 10-12 12:00, owner 77 (Jing Chen) assigned 12:30, mobile
+              "132 0000 0021" (= G3), no deal; lifecycle stage moves
+              (hs_lifecyclestage_<stage>_date): lead 10-12 12:00 -> potential,
+              marketingqualifiedlead Tue 10-13 15:00 -> interested, salesqualifiedlead
+              Thu 10-15 10:00 -> needs_defined
+      -> one lead: primary G3 (earliest): google_ads / Search Brand, created 10-12 09:00, consultant
+         Jing Chen, assigned 10-12 12:30, interested 10-13 15:00, needs_defined 10-15 10:00,
+         current stage needs_defined, lead_record_count 2.
+  G4  google  Tue 10-13 10:00, campaign 2222, phone "+8613200000031"
+  S6  salesforce Lead 00QA6, Tue 10-13 16:00, owner 005A (Chen Jing), Rating Cold, mobile
+              "+86 132 0000 0031" (= G4); LeadHistory Working - Contacted Wed 10-14 09:00
+      -> one lead: primary G4: google_ads / Search Brand, consultant Chen Jing, grade C, assigned
+         10-13 16:00, interested 10-14 09:00, lead_record_count 2.
+  A deal's stages win over the lifecycle stage: contact 501 (deal 9001) also carries
+  marketingqualifiedlead Fri 10-16 09:30 and opportunity 10-16 10:00, 502 (associated with deal
+  9001) customer Mon 10-19 10:00; neither counts (E1 stays interested at 10-16 10:00 from the
+  deal, 502 stays potential).
+
 Spend: Meta campaign 120200000001000 "Golden Autumn" 10-12 100.50 + 10-13 49.50 = 150.00 CNY;
-Google campaign 2222 "Search Brand" 10-15 costMicros 80000000 = 80.00 CNY. "Spring Launch" runs on
+Google campaign 2222 "Search Brand" 10-15 costMicros 80000000 = 80.00 CNY for its 3 leads (G1, G3,
+G4): 26.6667 CNY per lead. "Spring Launch" runs on
 two Meta accounts of SH001: 20.00 CNY (account 555000) and 30.00 HKD (account 555001) on 10-14:
 the row's spend is never 50.00 of mixed money: spend, cost_per_lead and currency NULL,
 has_mixed_currencies true.
@@ -159,6 +180,14 @@ GOOGLE_SUBMISSIONS = [
         {"fieldType": "LAST_NAME", "fieldValue": "Wang"},
         {"fieldType": "EMAIL", "fieldValue": " wang.lei@example.com "},
     ]),
+    google_submission("557", "2026-10-12 09:00:00+08:00", [  # G3, worked in HubSpot (H3)
+        {"fieldType": "FULL_NAME", "fieldValue": "Zhang Min"},
+        {"fieldType": "PHONE_NUMBER", "fieldValue": "+8613200000021"},
+    ]),
+    google_submission("558", "2026-10-13 10:00:00+08:00", [  # G4, worked in Salesforce (S6)
+        {"fieldType": "FULL_NAME", "fieldValue": "Xu Tao"},
+        {"fieldType": "PHONE_NUMBER", "fieldValue": "+8613200000031"},
+    ]),
 ]
 
 EXPORT_LEADS = [
@@ -238,6 +267,12 @@ API_RECORDS = {
            Dealer_Code__c="SH001", CreatedDate=sf_time("2026-10-14 10:00"),
            LastModifiedDate=sf_time("2026-10-14 15:00"),
            SystemModstamp=sf_time("2026-10-14 15:00")),
+        sf("Lead", "00QA6", FirstName="Tao", LastName="Xu", Company="Xu Tao",
+           MobilePhone="+86 132 0000 0031", Status="Working - Contacted", LeadSource="Web",
+           Rating="Cold", OwnerId="005A", IsConverted=False, ConvertedOpportunityId=None,
+           Dealer_Code__c="SH001", CreatedDate=sf_time("2026-10-13 16:00"),
+           LastModifiedDate=sf_time("2026-10-14 09:00"),
+           SystemModstamp=sf_time("2026-10-14 09:00")),
     ],
     "salesforce__lead_history": [
         sf("LeadHistory", "017A1", LeadId="00QA1", Field="Status",
@@ -256,6 +291,9 @@ API_RECORDS = {
         sf("LeadHistory", "017A6", LeadId="00QA4", Field="Status",
            OldValue="Open - Not Contacted", NewValue="Working - Contacted",
            CreatedById="005A", CreatedDate=sf_time("2026-10-14 15:00")),
+        sf("LeadHistory", "017A7", LeadId="00QA6", Field="Status",
+           OldValue="Open - Not Contacted", NewValue="Working - Contacted",
+           CreatedById="005A", CreatedDate=sf_time("2026-10-14 09:00")),
     ],
     "salesforce__opportunity_history": [
         sf("OpportunityHistory", "008A1", OpportunityId="006A1",
@@ -307,18 +345,36 @@ API_RECORDS["hubspot__owners"] = [
 API_RECORDS["hubspot__contacts"] = [
     {"id": "501", "properties": {
         "email": None, "firstname": "Wei", "lastname": "Sun", "mobilephone": "133 0000 0007",
-        "lifecyclestage": "lead", "hs_lead_status": "NEW", "hubspot_owner_id": "77",
+        "lifecyclestage": "opportunity", "hs_lead_status": "NEW", "hubspot_owner_id": "77",
         "hubspot_owner_assigneddate": "2026-10-16T03:00:00.000Z",
+        # the deal's stages win: these moves do not count
+        "hs_lifecyclestage_lead_date": "2026-10-16T01:00:00.000Z",
+        "hs_lifecyclestage_marketingqualifiedlead_date": "2026-10-16T01:30:00.000Z",
+        "hs_lifecyclestage_opportunity_date": "2026-10-16T02:00:00.000Z",
         "dealer_code": "SH001", "createdate": "2026-10-16T01:00:00.000Z",
         "lastmodifieddate": "2026-10-16T01:00:00.000Z", "hs_object_id": "501"},
      "createdAt": "2026-10-16T01:00:00.000Z", "updatedAt": "2026-10-16T01:00:00.000Z",
      "archived": False},
     {"id": "502", "properties": {
         "email": None, "firstname": "Li", "lastname": "Sun", "mobilephone": "133 0000 0009",
-        "lifecyclestage": "lead", "hs_lead_status": "NEW", "hubspot_owner_id": "77",
+        "lifecyclestage": "customer", "hs_lead_status": "NEW", "hubspot_owner_id": "77",
+        "hs_lifecyclestage_customer_date": "2026-10-19T02:00:00.000Z",  # a deal's contact: no
         "dealer_code": "SH001", "createdate": "2026-10-17T01:00:00.000Z",
         "lastmodifieddate": "2026-10-17T01:00:00.000Z", "hs_object_id": "502"},
      "createdAt": "2026-10-17T01:00:00.000Z", "updatedAt": "2026-10-17T01:00:00.000Z",
+     "archived": False},
+    {"id": "503", "properties": {  # H3: G3's person, worked in HubSpot without a deal
+        "email": None, "firstname": "Min", "lastname": "Zhang", "mobilephone": "132 0000 0021",
+        "lifecyclestage": "salesqualifiedlead", "hs_lead_status": "IN_PROGRESS",
+        "hubspot_owner_id": "77", "hubspot_owner_assigneddate": "2026-10-12T04:30:00.000Z",
+        "hs_analytics_source": "PAID_SEARCH",
+        "hs_lifecyclestage_lead_date": "2026-10-12T04:00:00.000Z",
+        "hs_lifecyclestage_marketingqualifiedlead_date": "2026-10-13T07:00:00.000Z",
+        "hs_lifecyclestage_salesqualifiedlead_date": "2026-10-15T02:00:00.000Z",
+        "hs_lifecyclestage_customer_date": "",  # HubSpot sends unset dates empty
+        "dealer_code": "SH001", "createdate": "2026-10-12T04:00:00.000Z",
+        "lastmodifieddate": "2026-10-15T02:00:00.000Z", "hs_object_id": "503"},
+     "createdAt": "2026-10-12T04:00:00.000Z", "updatedAt": "2026-10-15T02:00:00.000Z",
      "archived": False},
 ]
 
@@ -464,7 +520,7 @@ def test_staging_extracts_the_answers(built):
     google = h.fetch_rows(
         url, "select * from staging.stg_google_ads__lead_form_submissions order by source_lead_id"
     )
-    g1, g2 = google
+    g1, g2, _g3, _g4 = google
     assert g1["source_lead_id"] == f"customers/{CUSTOMER}/leadFormSubmissionData/555"
     assert (g1["channel"], g1["campaign"], g1["campaign_id"]) == ("google_ads", None, "2222")
     assert (g1["phone"], g1["customer_name"], g1["model_of_interest"]) == (
@@ -535,6 +591,19 @@ EXPECTED_LEADS = {
         "created_at": sh("2026-10-15 20:30"), "interested_at": None,
         "current_stage": "potential", "lead_record_count": 1,
     },
+    ("google_ads", f"customers/{CUSTOMER}/leadFormSubmissionData/557"): {  # G3 + H3
+        "channel": "google_ads", "campaign": "Search Brand", "consultant": "Jing Chen",
+        "grade": None, "created_at": sh("2026-10-12 09:00"), "assigned_at": sh("2026-10-12 12:30"),
+        "interested_at": sh("2026-10-13 15:00"), "needs_defined_at": sh("2026-10-15 10:00"),
+        "decision_at": None, "won_at": None, "current_stage": "needs_defined",
+        "lead_record_count": 2,
+    },
+    ("google_ads", f"customers/{CUSTOMER}/leadFormSubmissionData/558"): {  # G4 + S6
+        "channel": "google_ads", "campaign": "Search Brand", "consultant": "Chen Jing",
+        "grade": "C", "created_at": sh("2026-10-13 10:00"), "assigned_at": sh("2026-10-13 16:00"),
+        "interested_at": sh("2026-10-14 09:00"), "needs_defined_at": None,
+        "current_stage": "interested", "lead_record_count": 2,
+    },
     ("dealer_export", "SH-D2"): {
         "channel": "douyin", "campaign": None, "consultant": None, "grade": None,
         "created_at": sh("2026-10-10 15:00"), "interested_at": None,
@@ -563,6 +632,37 @@ def test_hubspot_deal_history_and_pipeline_stages_are_staged(built):
     assert [tuple(r.values()) for r in stages] == [
         ("appointmentscheduled", "Appointment scheduled", False, "interested"),
         ("closedwon", "Closed won", True, "won"),
+    ]
+
+
+def test_hubspot_lifecycle_moves_count_only_without_a_deal(built):
+    url, _, _ = built
+    staged = h.fetch_rows(
+        url,
+        "select contact_id, lifecycle_stage, stage, occurred_at"
+        " from staging.stg_hubspot__contact_lifecycle_stages order by occurred_at, contact_id",
+    )
+    assert [tuple(r.values()) for r in staged] == [
+        ("503", "lead", "potential", sh("2026-10-12 12:00")),
+        ("503", "marketingqualifiedlead", "interested", sh("2026-10-13 15:00")),
+        ("503", "salesqualifiedlead", "needs_defined", sh("2026-10-15 10:00")),
+        ("501", "lead", "potential", sh("2026-10-16 09:00")),
+        ("501", "marketingqualifiedlead", "interested", sh("2026-10-16 09:30")),
+        ("501", "opportunity", "needs_defined", sh("2026-10-16 10:00")),
+        ("502", "customer", "won", sh("2026-10-19 10:00")),
+    ]  # 503's empty customer date is no move
+    events = h.fetch_rows(
+        url,
+        "select source_lead_id, stage, occurred_at, consultant"
+        " from intermediate.int_stage_events_unioned where source_system = 'hubspot'"
+        " order by occurred_at, source_lead_id",
+    )
+    # 503 (no deal) by its lifecycle (potential is not an event); 501 by deal 9001 only; 502 none
+    assert [tuple(r.values()) for r in events] == [
+        ("503", "interested", sh("2026-10-13 15:00"), "Jing Chen"),
+        ("503", "needs_defined", sh("2026-10-15 10:00"), "Jing Chen"),
+        ("501", "interested", sh("2026-10-16 10:00"), "Jing Chen"),
+        ("501", "won", sh("2026-10-19 10:00"), "Jing Chen"),
     ]
 
 
@@ -632,8 +732,21 @@ def test_every_record_maps_to_its_lead(built):
     assert got["salesforce", "00QA4"]["is_matched_on_phone"] is True
     assert got["salesforce", "00QB5"]["lead_key"] == key("SH002", "salesforce", "00QB5")
     assert got["salesforce", "00QB5"]["is_matched_on_phone"] is False
-    # 11 + M5, S3, S4, S5, H2
-    assert len(got) == 16
+    g3 = key("SH001", "google_ads", f"customers/{CUSTOMER}/leadFormSubmissionData/557")
+    g4 = key("SH001", "google_ads", f"customers/{CUSTOMER}/leadFormSubmissionData/558")
+    assert (got["hubspot", "503"]["lead_key"], got["hubspot", "503"]["is_matched_on_phone"]) == (
+        g3,
+        True,
+    )
+    assert (
+        got["salesforce", "00QA6"]["lead_key"],
+        got["salesforce", "00QA6"]["is_matched_on_phone"],
+    ) == (
+        g4,
+        True,
+    )
+    # 11 + M5, S3, S4, S5, H2 + G3, H3, G4, S6
+    assert len(got) == 20
 
 
 R = Decimal
@@ -643,7 +756,7 @@ EXPECTED_WEEKS = {
     ("web", date(2026, 10, 12)): (2, 1, 1, 1, 1, 0),  # S1 won, S3 potential
     ("event_signup", date(2026, 10, 12)): (2, 1, 1, 1, 1, 1),  # E1 won (deal 9001), E2 lost
     ("unknown", date(2026, 10, 12)): (1, 0, 0, 0, 0, 0),  # H2
-    ("google_ads", date(2026, 10, 12)): (1, 0, 0, 0, 0, 0),
+    ("google_ads", date(2026, 10, 12)): (3, 2, 1, 0, 0, 0),  # G1; G3 needs_defined, G4 interested
     ("douyin", date(2026, 10, 5)): (1, 0, 0, 0, 0, 0),
 }
 
@@ -695,8 +808,8 @@ def test_channel_roi_joins_spend_to_api_leads(built):
     search = actual["google_ads", "Search Brand"]
     assert (search["spend"], search["leads"], search["cost_per_lead"]) == (
         R("80.0000"),
-        1,
-        R("80.0000"),
+        3,  # G1, G3, G4
+        R("26.6667"),
     )
     organic = actual["meta_lead_ads", "(none)"]
     assert (organic["spend"], organic["leads"]) == (None, 2)  # M2, M5
@@ -741,3 +854,48 @@ def test_late_api_lead_is_picked_up_incrementally(built):
             "current_stage": "potential",
         }
     ]
+
+
+def test_a_deal_associated_later_supersedes_the_lifecycle_moves(built):
+    """Runs after the late Meta lead: deal 9002 of contact 503 (H3) arrives later; an incremental
+    run drops H3's lifecycle events (a deal's stages win) and counts the deal's: G3's lead is
+    interested at the deal's appointmentscheduled, Fri 10-16 14:00, and no longer needs_defined."""
+    url, var_dir, _ = built
+    deal = {
+        "id": "9002",
+        "properties": {"dealname": "Zhang Min - Aurora X", "dealstage": "appointmentscheduled",
+                       "pipeline": "default", "hubspot_owner_id": "77", "amount": "180000",
+                       "deal_currency_code": "CNY"},
+        "associations": {"contacts": [deal_contact(503)]},
+        "propertiesWithHistory": {"dealstage": [
+            {"value": "appointmentscheduled", "timestamp": "2026-10-16T06:00:00.000Z",
+             "sourceType": "CRM_UI"},
+        ]},
+        "createdAt": "2026-10-16T06:00:00.000Z", "updatedAt": "2026-10-16T06:00:00.000Z",
+        "archived": False,
+    }  # fmt: skip
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            API_INSERT.format(table="hubspot__deals"),
+            ("9002", ORG, json.dumps(deal), "hubspot", uuid.uuid4(), "2026-10-22T00:00:00Z"),
+        )
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("DEALERFUNNEL_DATA_DIR", str(var_dir))
+        run_dbt(["run", "--select", "int_stage_events_unioned+,+fct_leads"], url)
+    events = h.fetch_rows(
+        url,
+        "select stage, occurred_at from intermediate.int_stage_events_unioned"
+        " where source_system = 'hubspot' and source_lead_id = '503'",
+    )
+    assert events == [{"stage": "interested", "occurred_at": sh("2026-10-16 14:00")}]
+    [lead] = h.fetch_rows(
+        url,
+        "select interested_at, needs_defined_at, current_stage from marts.fct_leads"
+        " where source_lead_id = %s",
+        (f"customers/{CUSTOMER}/leadFormSubmissionData/557",),
+    )
+    assert lead == {
+        "interested_at": sh("2026-10-16 14:00"),
+        "needs_defined_at": None,
+        "current_stage": "interested",
+    }

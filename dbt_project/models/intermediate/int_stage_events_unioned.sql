@@ -4,6 +4,15 @@
         unique_key='stage_event_key',
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
+        post_hook=[
+            "delete from {{ this }} as events
+            using {{ ref('stg_hubspot__contact_lifecycle_stages') }} as lifecycle,
+                {{ ref('stg_hubspot__deal_contacts') }} as deal_contacts
+            where
+                events.stage_event_key = lifecycle.stage_event_key
+                and lifecycle.portal_id = deal_contacts.portal_id
+                and lifecycle.contact_id = deal_contacts.contact_id",
+        ],
     )
 }}
 -- One row per deduplicated stage event per source system. Sources:
@@ -18,6 +27,12 @@
 --     contacts without a row: the lowest contact id). A deal without associated contacts is left
 --     out. consultant = the deal owner's name; amount / currency of the won event = the deal's amount
 --     and deal_currency_code;
+--   * a HubSpot contact's lifecycle stage moves (stg_hubspot__contact_lifecycle_stages: lead ->
+--     potential, marketingqualifiedlead -> interested, ...; seeds/stage_mapping.csv) when NO deal is
+--     associated with the contact: a deal's stages win, so the contact progresses by lifecycle stage
+--     only while it has no deal. consultant = the contact owner's name. The post-hook removes the
+--     lifecycle events of contacts a deal was associated with after they were loaded (an
+--     incremental run keeps rows it does not re-read), so a run and a full refresh agree;
 --   * an Eventbrite attendee's status beyond registration (Checked In -> interested, Not Attending
 --     -> lost) at its `changed` time;
 --   * a Salesforce lead's current Status when no LeadHistory row records it (field history not
@@ -113,6 +128,12 @@ hubspot_contacts as (
 hubspot_owners as (
 
     select * from {{ ref('stg_hubspot__owners') }}
+
+),
+
+hubspot_contact_lifecycle as (
+
+    select * from {{ ref('stg_hubspot__contact_lifecycle_stages') }}
 
 ),
 
@@ -277,9 +298,51 @@ hubspot_stage_events as (
 
 ),
 
-hubspot_stage_events_loaded as (
+-- A contact's lifecycle moves while no deal is associated with it (potential is skipped: every lead
+-- record is potential already).
+hubspot_lifecycle_events as (
+
+    select
+        hubspot_contact_lifecycle.stage_event_key,
+        hubspot_contact_lifecycle.dealer_code,
+        'hubspot'::text as source_system,
+        hubspot_contact_lifecycle.contact_id as source_lead_id,
+        hubspot_contact_lifecycle.stage,
+        hubspot_contact_lifecycle.occurred_at,
+        hubspot_owners.consultant,
+        null::text as lost_reason,
+        null::numeric as amount,
+        null::text as currency,
+        hubspot_contact_lifecycle.extracted_at
+    from hubspot_contact_lifecycle
+    left join hubspot_owners
+        on
+            hubspot_contact_lifecycle.portal_id = hubspot_owners.portal_id
+            and hubspot_contact_lifecycle.owner_id = hubspot_owners.owner_id
+    where
+        hubspot_contact_lifecycle.stage is not null
+        and hubspot_contact_lifecycle.stage != 'potential'
+        and not exists (
+            select 1
+            from hubspot_deal_contacts
+            where
+                hubspot_deal_contacts.portal_id = hubspot_contact_lifecycle.portal_id
+                and hubspot_deal_contacts.contact_id = hubspot_contact_lifecycle.contact_id
+        )
+
+),
+
+hubspot_all_stage_events as (
 
     select * from hubspot_stage_events
+    union all
+    select * from hubspot_lifecycle_events
+
+),
+
+hubspot_stage_events_loaded as (
+
+    select * from hubspot_all_stage_events
     {{ incremental_source_filter('hubspot') }}
 
 ),

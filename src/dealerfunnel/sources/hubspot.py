@@ -57,9 +57,11 @@ Incremental (contacts on ``lastmodifieddate``, deals on ``hs_lastmodifieddate``)
 like :mod:`.salesforce` (resume with ``GTE``, complete runs end with ``GT``). Owners and
 pipelines are small snapshots re-read each run (the merge changes only what changed).
 
-Stages: deal ``dealstage`` ids are mapped by the stage mapping (``hubspot``) in dbt staging; a
-deal whose current ``dealstage`` or a ``dealstage`` of its history is not in the mapping is
-quarantined at load time (``unknown stage 'x' for source hubspot``).
+Stages: deal ``dealstage`` ids and contact ``lifecyclestage`` values are mapped by the stage
+mapping (``hubspot``) in dbt staging; a deal whose current ``dealstage`` or a ``dealstage`` of its
+history is not in the mapping, or a contact whose ``lifecyclestage`` is not, is quarantined at
+load time (``unknown stage 'x' for source hubspot``). The contact's stage moves are its
+``hs_lifecyclestage_<stage>_date`` properties (when it entered each lifecycle stage).
 """
 
 from __future__ import annotations
@@ -103,6 +105,12 @@ class Options(SourceOptions):
     search_cap: int = Field(SEARCH_CAP, ge=1)  # results per search query
 
 
+# HubSpot's default contact lifecycle stages (internal values of ``lifecyclestage``); entering
+# one stamps the contact's ``hs_lifecyclestage_<stage>_date`` ("Became a ... date")
+LIFECYCLE_STAGES = (
+    "subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead", "opportunity",
+    "customer", "evangelist", "other",
+)  # fmt: skip
 CONTACT_PROPERTIES = (
     "email",
     "firstname",
@@ -117,6 +125,7 @@ CONTACT_PROPERTIES = (
     "lastmodifieddate",
     "hubspot_owner_assigneddate",  # when the current owner was set
     "hs_analytics_source",  # original source (PAID_SOCIAL, OFFLINE, ...): the channel
+    *(f"hs_lifecyclestage_{stage}_date" for stage in LIFECYCLE_STAGES),  # the stage moves
 )
 DEAL_PROPERTIES = (
     "dealname", "dealstage", "pipeline", "amount", "deal_currency_code", "closedate",
@@ -233,6 +242,11 @@ def association_pages(body: Any) -> tuple[dict[str, list[Any]], dict[str, str]]:
         if after:
             more[from_id] = after
     return found, more
+
+
+def contact_stages(record: Mapping[str, Any]) -> list[Any]:
+    """A contact's funnel stage value: its ``lifecyclestage``."""
+    return [(record.get("properties") or {}).get("lifecyclestage")]
 
 
 def deal_stages(record: Mapping[str, Any]) -> list[Any]:
@@ -491,6 +505,9 @@ class PipelinesStream(SnapshotStream):
         yield Page([body], {"read": True})
 
 
+STAGE_VALUES = {"contacts": contact_stages, "deals": deal_stages}  # checked at load time
+
+
 def _search_factory(obj: str):
     def streams(ctx: ExtractContext) -> Iterator[SearchStream]:
         options = ctx.options
@@ -503,7 +520,7 @@ def _search_factory(obj: str):
             page_size=options.page_size,
             search_cap=options.search_cap,
             team_id=str(ctx.account["team_id"]),
-            stages=ctx.stage_check(deal_stages) if obj == "deals" else None,
+            stages=ctx.stage_check(STAGE_VALUES[obj]) if obj in STAGE_VALUES else None,
         )
 
     streams.__name__ = f"{obj}_streams"

@@ -76,15 +76,16 @@ def test_lookup_is_case_insensitive_trimmed_and_accepts_canonical_codes(seed):
 @pytest.mark.parametrize(
     ("row", "message"),
     [
-        ("hubspot,closedwon,sold\n", r"stage_mapping.csv: row 34: stage 'sold' is not canonical"),
-        ("hubspot,,won\n", r"stage_mapping.csv: row 34: source and source_stage are required"),
-        ("hubspot,ClosedWon,lost\n", r"stage_mapping.csv: row 34: hubspot 'ClosedWon' maps to"),
+        ("hubspot,closedwon,sold\n", r"stage_mapping.csv: row {n}: stage 'sold' is not canonical"),
+        ("hubspot,,won\n", r"stage_mapping.csv: row {n}: source and source_stage are required"),
+        ("hubspot,ClosedWon,lost\n", r"stage_mapping.csv: row {n}: hubspot 'ClosedWon' maps to"),
     ],
 )
 def test_bad_seed_row_names_file_and_row(seed, row, message):
     with seed.open("a", encoding="utf-8") as handle:
         handle.write(row)
-    with pytest.raises(ConfigError, match=message):
+    n = len(_seed_rows()) + 2  # the appended row's line: after the header and the seed's rows
+    with pytest.raises(ConfigError, match=message.format(n=n)):
         load_stage_mapping()
 
 

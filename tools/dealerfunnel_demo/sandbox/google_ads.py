@@ -20,6 +20,7 @@ Errors use the Google RPC body ``{"error": {"code", "message", "status", "detail
 403 PERMISSION_DENIED (unknown customer / missing login-customer-id), 429 RESOURCE_EXHAUSTED
 (quotaError, with ``retryDelay``), 500 INTERNAL, 400 INVALID_ARGUMENT (bad query).
 
+Some submissions are people the dealer later works in its CRM or export (:meth:`World.shared`).
 Schema drift: some submissions carry a field unknown to the connector
 (``leadFormSubmissionData.leadSource``), about 1% lack ``submissionDateTime``.
 """
@@ -205,9 +206,16 @@ class GoogleAdsApi:
             }
             subs: list[_Submission] = []
             models = world.models(code)
-            for i, created in enumerate(world.creation_times(rng, world.lead_count(rng))):
-                campaign = rng.choice(campaigns)
-                person = world.person(rng)
+            times = world.creation_times(rng, world.lead_count(rng))
+            # people the dealer then works in its CRM or export: after the others, from their
+            # own generator, so the other submissions' draws stay as they were
+            shared = world.shared(NAME, code)
+            shared_rng = world.rng(NAME, code, "shared")
+            people = [(t, None) for t in times] + [(p.origin_at, p) for p in shared]
+            for i, (created, known) in enumerate(people):
+                r = rng if known is None else shared_rng
+                campaign = r.choice(campaigns)
+                person = world.person(r) if known is None else known
                 sub_id = f"{cid}{i + 1:07d}"
                 local = created.astimezone(dealer.timezone)
                 fields = [
@@ -216,7 +224,7 @@ class GoogleAdsApi:
                 ]
                 if person.email:
                     fields.append({"fieldType": "EMAIL", "fieldValue": person.email})
-                fields.append({"fieldType": "VEHICLE_MODEL", "fieldValue": rng.choice(models)})
+                fields.append({"fieldType": "VEHICLE_MODEL", "fieldValue": r.choice(models)})
                 data: dict[str, Any] = {
                     "resourceName": f"customers/{cid}/leadFormSubmissionData/{sub_id}",
                     "id": sub_id,
@@ -224,13 +232,13 @@ class GoogleAdsApi:
                     "campaign": campaign["resourceName"],
                     "adGroup": campaign["ad_group"],
                     "adGroupAd": f"{campaign['ad_group']}~{campaign['id']}9",
-                    "gclid": "Cj0KCQ" + secrets_token(rng),
+                    "gclid": "Cj0KCQ" + secrets_token(r),
                     "submissionDateTime": local.isoformat(" "),
                     "leadFormSubmissionFields": fields,
                 }
-                drift = world.drift(rng)
+                drift = world.drift(r) if known is None else None
                 if drift == "new_field":
-                    data[NEW_FIELD] = rng.choice(("YOUTUBE", "SEARCH", "DISCOVER"))
+                    data[NEW_FIELD] = r.choice(("YOUTUBE", "SEARCH", "DISCOVER"))
                 elif drift == "missing_field":
                     del data["submissionDateTime"]
                 subs.append(

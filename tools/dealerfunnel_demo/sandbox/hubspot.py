@@ -22,11 +22,12 @@ Endpoints (under the ``/hubspot`` prefix, standing for ``https://api.hubapi.com`
 Errors: ``{"status": "error", "message", "correlationId", "category"}`` (429 ``RATE_LIMITS``,
 401 ``INVALID_AUTHENTICATION``, 500 ``INTERNAL_ERROR``, 400 ``VALIDATION_ERROR``).
 
-Data: per dealer (property ``dealer_code``), contacts whose ``lifecyclestage`` moves over time,
+Data: per dealer (property ``dealer_code``), contacts whose ``lifecyclestage`` moves over time
+(each stage entered stamps HubSpot's ``hs_lifecyclestage_<stage>_date``),
 deals of some contacts moving through the default pipeline's stages (about one deal in ten is
 associated with a second contact of the dealer, e.g. a spouse), four owners in the dealer's team.
-Some contacts are people who first came through a Meta lead form or a dealer event
-(:meth:`World.shared`). A contact's ``hubspot_owner_assigneddate`` is when its owner was set:
+Some contacts are people who first came through a Meta or Google Ads lead form or a dealer
+event (:meth:`World.shared`). A contact's ``hubspot_owner_assigneddate`` is when its owner was set:
 mostly within hours of creation, sometimes days later. Meetings carry the portal's meeting type
 (``hs_activity_type``: "Appointment", "Showroom visit", "Test drive", "Delivery") and outcome
 (``hs_meeting_outcome``; about a quarter of appointments are ``NO_SHOW``); a won deal's contact
@@ -64,6 +65,7 @@ ANALYTICS_SOURCES = (  # HubSpot's "Original source" values
     "PAID_SOCIAL", "PAID_SEARCH", "ORGANIC_SEARCH", "DIRECT_TRAFFIC", "REFERRALS", "OFFLINE",
     "EMAIL_MARKETING", "SOCIAL_MEDIA", "OTHER_CAMPAIGNS",
 )  # fmt: skip
+ORIGIN_SOURCES = {"meta": "PAID_SOCIAL", "google_ads": "PAID_SEARCH"}  # a shared person's source
 ENGAGEMENTS = ("calls", "meetings", "emails", "notes")
 FEEDBACK = "feedback_submissions"
 # the portal's meeting types ("call and meeting types"), their titles and outcomes
@@ -240,6 +242,7 @@ class HubSpotApi:
                     "lastname": person.name[:1],
                     "phone": f"+86{person.phone}",
                     "lifecyclestage": "lead",
+                    "hs_lifecyclestage_lead_date": hs_time(created),
                     "hs_lead_status": "NEW",
                     "car_model": rng.choice(world.models(code)),
                     "dealer_code": value,
@@ -247,7 +250,7 @@ class HubSpotApi:
                     "hs_analytics_source": (
                         more.choice(ANALYTICS_SOURCES)
                         if known is None
-                        else {"meta": "PAID_SOCIAL"}.get(known.origin, "OFFLINE")
+                        else ORIGIN_SOURCES.get(known.origin, "OFFLINE")
                     ),
                 }
                 assigned = {"hubspot_owner_id": owner}
@@ -267,11 +270,13 @@ class HubSpotApi:
                 if rng.random() < 0.7:
                     when += timedelta(hours=rng.randrange(1, 72))
                     props = {**props, "lifecyclestage": "marketingqualifiedlead",
+                             "hs_lifecyclestage_marketingqualifiedlead_date": hs_time(when),
                              "hs_lead_status": "IN_PROGRESS"}  # fmt: skip
                     self._contact_version(contact, when, props, drift)
                     if rng.random() < 0.5:
                         when += timedelta(hours=rng.randrange(24, 200))
-                        props = {**props, "lifecyclestage": "opportunity"}
+                        props = {**props, "lifecyclestage": "opportunity",
+                                 "hs_lifecyclestage_opportunity_date": hs_time(when)}  # fmt: skip
                         self._contact_version(contact, when, props, drift)
                         did = self._deal(code, dealer.index, k, props, owner, when, value, rng)
                         self.deal_contacts[did] = [cid]

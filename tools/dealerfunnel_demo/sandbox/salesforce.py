@@ -24,7 +24,7 @@ day later: the owner change is recorded as Salesforce records it, two ``LeadHist
 through ``StageName`` (``OpportunityHistory``), follow-up Tasks, and calendar Events (``Type``
 "Showroom Visit" and often a "Test Drive" the same day for about half of the contacted leads, a
 generic "Meeting" for some, a "Delivery" on the opportunity 2-10 days after it is won). Some
-leads are people who first came through a Meta lead form or a dealer event
+leads are people who first came through a Meta or Google Ads lead form or a dealer event
 (:meth:`World.shared`). Records are visible from the time of their version (``world.now``).
 Schema drift: a few leads carry ``Lead_Score__c`` (never selected), about 1% lack
 ``SystemModstamp`` (must be quarantined).
@@ -47,6 +47,7 @@ from starlette.responses import Response
 from dealerfunnel.settings import load_funnel_settings, read_seed
 from dealerfunnel_demo.sandbox.core import Sandbox, bearer, http_connection, json_response
 from dealerfunnel_demo.sandbox.world import World
+from dealerfunnel_demo.synth.generator import cadence_times
 
 NAME = "salesforce"
 PREFIX = "salesforce"
@@ -309,10 +310,12 @@ class SalesforceApi:
                     if new == "Closed - Converted":
                         opp_id = _id("006", i, k + 1)
                         changes.update(IsConverted=True, ConvertedOpportunityId=opp_id)
-                        closed, _ = self._opportunity(
+                        closed, last_change = self._opportunity(
                             code, i, opp_id, base, owner, when, rng, counters
                         )
-                        open_opportunity = None if closed else (opp_id, when)
+                        # open until it closes, which may be after the world ends
+                        until = last_change if closed else world.end
+                        open_opportunity = (opp_id, when, until)
                     base = {**base, **changes}
                     self._lead_version(lead, when, base, drift, rng)
                 self._events(code, counters, lead_id, base, owner, moves, events_rng)
@@ -331,8 +334,8 @@ class SalesforceApi:
                     call_now=contacted is not None,
                 )
                 if open_opportunity is not None:
-                    opp_id, converted = open_opportunity
-                    span = (converted, world.end)
+                    opp_id, converted, until = open_opportunity
+                    span = (converted, min(until, world.end))
                     self._keep_cadence(
                         code, counters, (None, opp_id), base, owner, span, cadence_rng, True
                     )
@@ -377,20 +380,22 @@ class SalesforceApi:
             self.entities["Event"].append(Entity("Event", code, eid, [(start, event)]))
 
     def _keep_cadence(self, code, counters, about, lead, owner, span, rng, call_now) -> None:
-        """Completed calls on an open sale within its rating's cadence until the world ends, as
-        a consultant makes them (the grade from the seed grade_mapping, its longest gap between
-        contacts from funnel_settings), so only planted data breaches the follow-up rules.
-        ``about`` = (WhoId, WhatId), ``span`` = (from, until); ``call_now``: a call at its start
-        too (the status says the customer was contacted then)."""
+        """Completed calls on an open sale within its rating's cadence until it closes or the
+        world ends, as a consultant makes them (the grade from the seed grade_mapping, its
+        longest gap between contacts from funnel_settings; the times from
+        :func:`~dealerfunnel_demo.synth.generator.cadence_times`, as the dealer export's), so
+        only planted data breaches the follow-up rules. ``about`` = (WhoId, WhatId), ``span`` =
+        (from, until); ``call_now``: a call at its start too (the status says the customer was
+        contacted then)."""
         grade = self.grades.get(str(lead["Rating"]).casefold())
-        if grade is None:
+        start, until = span
+        if grade is None or start >= until:
             return
         cadence = f"grade_{grade.lower()}_max_days_between_contacts"
         longest = self.settings.number(cadence, code) * 86400
-        last, until = span
-        if not call_now:
-            last = last + timedelta(seconds=rng.uniform(0.3, 0.6) * longest)
-        while last < until:
+        zone = self.world.dealers[code].timezone
+        calls = [start] if call_now else []
+        for last in [*calls, *cadence_times(rng, start, until, longest, zone)]:
             counters["task"] += 1
             tid = _id("00T", self.world.dealers[code].index, counters["task"])
             task = {
@@ -409,7 +414,6 @@ class SalesforceApi:
                 "SystemModstamp": sf_time(last),
             }
             self.entities["Task"].append(Entity("Task", code, tid, [(last, task)]))
-            last = last + timedelta(seconds=rng.uniform(0.3, 0.6) * longest)
 
     def _lead_history(self, code, counters, lead_id, field, old, new, by, when) -> None:
         """One LeadHistory row: ``field`` of the lead changed from ``old`` to ``new``."""

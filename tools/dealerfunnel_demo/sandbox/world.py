@@ -121,8 +121,8 @@ class World:
 
     def shared(self, api: str, code: str) -> list[SharedPerson]:
         """The people dealer ``code`` shares with other systems, as ``api`` records them: the
-        lead-form / registration side for ``meta`` and ``eventbrite``, the CRM side for
-        ``salesforce`` and ``hubspot`` (:mod:`dealerfunnel_demo.synth.people`)."""
+        lead-form / registration side for ``meta``, ``google_ads`` and ``eventbrite``, the CRM
+        side for ``salesforce`` and ``hubspot`` (:mod:`dealerfunnel_demo.synth.people`)."""
         people = shared_people(self.spec.seed, code, self.spec.start, self.spec.weeks)
         return [p for p in people if api in (p.origin, p.worked_in)]
 

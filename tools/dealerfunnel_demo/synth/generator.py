@@ -74,7 +74,7 @@ import hashlib
 import io
 import os
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from itertools import accumulate
@@ -771,22 +771,41 @@ def _followup_rules(
     _activities(rng, spec, lead, end)
 
 
+def cadence_times(
+    rng: random.Random,
+    last: datetime,
+    end: datetime,
+    longest: float,
+    zone: ZoneInfo | None = None,
+) -> Iterator[datetime]:
+    """The contacts a consultant makes to keep a grade's cadence after the contact at ``last``
+    until ``end``: each gap 30-60% of ``longest`` (seconds: the grade's
+    grade_<g>_max_days_between_contacts), in the day (08:00-21:00 in ``zone``, naive times: as
+    they are; else moved to 09:00-19:59 of that day), until less than 60% of ``longest`` is left
+    before ``end``, so no open lead is overdue at ``end``. Shared by the dealer export and the
+    API sandbox (Salesforce), so only planted data breaches the follow-up rules."""
+    while (end - last).total_seconds() > 0.6 * longest:
+        when = last + timedelta(seconds=rng.uniform(0.3, 0.6) * longest)
+        local = when.astimezone(zone) if zone is not None else when
+        if not 8 <= local.hour < 21:
+            local = local.replace(hour=rng.randrange(9, 20))
+            when = local.astimezone(when.tzinfo) if zone is not None else local
+        if when <= last or when >= end:
+            return
+        yield when
+        last = when
+
+
 def _keep_cadence(
     rng: random.Random, spec: DealerSpec, lead: Lead, end: datetime, settings: FunnelSettings
 ) -> None:
     """Follow an open graded lead up within its cadence until ``end``."""
     longest = _cadence_max_days(settings, lead.grade, spec.dealer_code) * 86400
     last = max(fu.when for fu in lead.followups if fu.purpose == "sales")
-    while (end - last).total_seconds() > 0.6 * longest:
-        when = last + timedelta(seconds=rng.uniform(0.3, 0.6) * longest)
-        if not 8 <= when.hour < 21:
-            when = when.replace(hour=rng.randrange(9, 20))
-        if when <= last or when >= end:
-            break
+    for when in cadence_times(rng, last, end, longest):
         method = rng.choices(("phone", "wechat", "visit", "sms"), weights=(4, 4, 2, 1))[0]
         note = rng.choice(NOTES[method])
         lead.followups.append(Followup(when, method, lead.consultant, note, extra=True))
-        last = when
 
 
 def _activities(rng: random.Random, spec: DealerSpec, lead: Lead, end: datetime) -> None:

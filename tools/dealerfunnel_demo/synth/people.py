@@ -1,10 +1,10 @@
 """People the synthetic group's systems share: one person, several records, as in a real group.
 
-A customer fills in a Meta lead form and the dealer then works the lead in its CRM (Salesforce
-or HubSpot) or in the system behind its export files; a guest registers for a dealer event on
-Eventbrite and later becomes a CRM lead. Each system records the person on its own, so the
-warehouse sees two records (same phone, same e-mail when given, same dealer) that identity
-resolution (DESIGN.md section 4) must join into one lead.
+A customer fills in a Meta or Google Ads lead form and the dealer then works the lead in its
+CRM (Salesforce or HubSpot) or in the system behind its export files; a guest registers for a
+dealer event on Eventbrite and later becomes a CRM lead. Each system records the person on its
+own, so the warehouse sees two records (same phone, same e-mail when given, same dealer) that
+identity resolution (DESIGN.md section 4) must join into one lead.
 
 :func:`shared_people` is a pure function of (seed, dealer, window): the API sandbox
 (:mod:`dealerfunnel_demo.sandbox`) serves the lead-form / attendee side and the CRM side from
@@ -21,9 +21,13 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
-ORIGINS = {"meta": "meta_lead_ads", "eventbrite": "event_signup"}  # origin -> its channel code
+ORIGINS = {  # origin -> its channel code (seeds/channels.csv)
+    "meta": "meta_lead_ads",
+    "eventbrite": "event_signup",
+    "google_ads": "google_ads",
+}
 WORKED_IN = ("salesforce", "hubspot", "dealer_export")
-PER_DEALER = {"meta": 60, "eventbrite": 21}  # shared people per dealer and origin
+PER_DEALER = {"meta": 60, "eventbrite": 21, "google_ads": 45}  # per dealer and origin
 EVENTS = 3  # dealer events on Eventbrite, at 30%, 60% and 90% of the window
 
 
@@ -38,7 +42,7 @@ def event_start(start: date, weeks: int, k: int) -> datetime:
 class SharedPerson:
     dealer_code: str
     key: int  # 1.. within the dealer and origin (an attendee's event: (key - 1) % EVENTS)
-    origin: str  # "meta" | "eventbrite": where the person first appeared
+    origin: str  # "meta" | "eventbrite" | "google_ads": where the person first appeared
     origin_at: datetime  # UTC: lead form submitted / event registration
     worked_in: str  # "salesforce" | "hubspot" | "dealer_export"
     worked_at: datetime  # UTC: the CRM record's creation (dealer export: the earliest allowed)

@@ -9,8 +9,10 @@
 --   * owner_id = hubspot_owner_id; the consultant name comes from stg_hubspot__owners in
 --     int_leads_unioned.
 --   * phone = mobilephone, else phone; model_of_interest = the custom property car_model.
---   * lifecyclestage is kept but not mapped: the funnel stages come from the contact's deals
---     (stg_hubspot__deal_stage_history via stg_hubspot__deal_contacts, in int_stage_events_unioned).
+--   * lifecycle_stage = the current lifecyclestage. The funnel stages come from the contact's deals
+--     (stg_hubspot__deal_stage_history via stg_hubspot__deal_contacts) or, for a contact without a
+--     deal, from its lifecycle stage moves (stg_hubspot__contact_lifecycle_stages), in
+--     int_stage_events_unioned.
 -- Contacts without a create date are left out.
 
 with
