@@ -18,7 +18,8 @@
 -- Sales amount: amount_won = sum of fct_leads.amount of the leads the consultant WON in the month
 -- (the same meaning as mart_funnel_activity.amount_won; NULL when none of them has an amount).
 -- Satisfaction: the survey answers (surveys*.csv and HubSpot survey responses,
--- int_surveys_matched_to_leads) GIVEN in the month about the consultant's leads: satisfaction_score = their average on the 0-10 scale (4 decimals),
+-- int_surveys_matched_to_leads) GIVEN in the month about the consultant's leads:
+-- satisfaction_score = their average on the 0-10 scale (4 decimals),
 -- survey_responses = how many (0 and NULL when none).
 
 with
