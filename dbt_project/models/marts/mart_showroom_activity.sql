@@ -1,15 +1,15 @@
 -- One row per dealer_code × consultant × week_start (a Monday, dealer local time) in which the
 -- consultant had a showroom activity (activities*.csv, Salesforce events and HubSpot meetings,
--- through int_activities_matched_to_leads): appointments and their show-up, showroom visits,
--- test drives and how many test-driven leads were won (DESIGN.md §2 "What the group reviews").
--- The consultant is the activity's own consultant (renames of seeds/consultant_renames.csv applied, as in fct_leads), else the lead's consultant,
--- else '(unassigned)'. Appointment outcome: 'show' or 'no_show' (staging normalises "No show",
--- "no-show"; a HubSpot meeting COMPLETED is 'show', NO_SHOW 'no_show'); any other or no outcome (a
--- Salesforce event has none) is unknown and left out of show_up_rate.
--- rate_test_drive_to_won is a cohort rate: the distinct leads with a test drive in the week, and
--- how many of them are won by the as-of time (fct_leads.is_won); it carries cohort_age_days,
--- is_period_complete and is_mature (complete and at least maturity_days_decision_to_won old).
--- Rates: 4 decimals, NULL when the denominator is 0.
+-- through int_activities_matched_to_leads): appointments and their show-up, showroom visits, test
+-- drives and how many test-driven leads were won (DESIGN.md §2 "What the group reviews"). The
+-- consultant is the activity's own consultant (renames of seeds/consultant_renames.csv applied, as
+-- in fct_leads), else the lead's consultant, else '(unassigned)'. Appointment outcome: 'show' or
+-- 'no_show' (staging normalises "No show", "no-show"; a HubSpot meeting COMPLETED is 'show',
+-- NO_SHOW 'no_show'); any other or no outcome (a Salesforce event has none) is unknown and left out
+-- of show_up_rate. rate_test_drive_to_won is a cohort rate: the distinct leads with a test drive in
+-- the week, and how many of them are won by the as-of time (fct_leads.is_won); it carries
+-- cohort_age_days, is_period_complete and is_mature (complete and at least
+-- maturity_days_decision_to_won old). Rates: 4 decimals, NULL when the denominator is 0.
 
 with
 
