@@ -173,12 +173,17 @@ def bench_landing(
         order = names if attempt % 2 == 0 else names[::-1]  # caching favours no side
         for name in order:
             url = _fresh_database(server)
-            if name == "dlt":
-                command = [str(dlt_python), str(ROOT / "bench" / "dlt_load.py")]
-                command += ["--url", url, "--landing", str(landing)]
-                runs[name].append(runner.run("dlt", command))
-            else:
-                runs[name].append(runner.step(name, url, landing=str(landing)))
+            try:
+                if name == "dlt":
+                    command = [str(dlt_python), str(ROOT / "bench" / "dlt_load.py")]
+                    command += ["--url", url, "--landing", str(landing)]
+                    runs[name].append(runner.run("dlt", command))
+                else:
+                    runs[name].append(runner.step(name, url, landing=str(landing)))
+            except BaseException:
+                for leftover in {url, keep} - {""}:
+                    _drop_database(server, leftover)
+                raise
             if name == "load":
                 if keep:
                     _drop_database(server, keep)

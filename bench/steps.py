@@ -5,8 +5,9 @@ memory), one process per measured step, so no step's memory or warm caches leak 
 another's. Each step writes a JSON result (``--result``) with ``seconds``: the step's own work,
 timed inside the process after its imports (the same rule for every loader):
 
-- ``copy``: a bare ``COPY ... FROM STDIN (FORMAT csv, HEADER)`` of every CSV into all-text
-  tables (the floor: no parsing, typing, time zones, stage mapping, payload or quarantine);
+- ``copy``: a bare ``COPY ... FROM STDIN (FORMAT csv, HEADER)`` of every CSV, one
+  transaction per file, into all-text tables (the floor: no parsing, typing, time zones,
+  stage mapping, payload, hashing or quarantine);
 - ``load``: ``dealerfunnel.landing.load_landing`` over the landing folder, whatever loader the
   checked-out branch has (report totals included: rows in, loaded, quarantined);
 - ``dbt``: the ``dbt build`` of ``funnel_transform``'s ``build_candidate`` task run bare (drop
@@ -30,26 +31,30 @@ from psycopg import sql
 
 
 def bare_copy(url: str, landing: Path) -> dict:
-    """COPY every CSV into an all-text table per file header; return rows and seconds."""
+    """COPY every CSV, one transaction per file (as the loader), into an all-text table per
+    distinct header (``leads*.csv`` files share one); return rows and seconds."""
     files = sorted(landing.rglob("*.csv"))
     rows = 0
+    tables: dict[bytes, sql.Identifier] = {}
     started = time.perf_counter()
-    with psycopg.connect(url) as conn:
+    with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("drop schema if exists bench_bare cascade; create schema bench_bare")
-        for i, path in enumerate(files):
+        for path in files:
             data = path.read_bytes().removeprefix(b"\xef\xbb\xbf")
-            header = data.split(b"\n", 1)[0].decode("utf-8").split(",")
-            table = sql.Identifier("bench_bare", f"t{i}")
-            columns = sql.SQL(", ").join(
-                sql.SQL("{} text").format(sql.Identifier(f"c{j}")) for j in range(len(header))
-            )
-            conn.execute(sql.SQL("create table {} ({})").format(table, columns))
-            with conn.cursor() as cur:
+            header = data.split(b"\n", 1)[0]
+            table = tables.get(header)
+            if table is None:
+                table = tables[header] = sql.Identifier("bench_bare", f"t{len(tables)}")
+                columns = sql.SQL(", ").join(
+                    sql.SQL("{} text").format(sql.Identifier(f"c{j}"))
+                    for j in range(len(header.decode("utf-8").split(",")))
+                )
+                conn.execute(sql.SQL("create table {} ({})").format(table, columns))
+            with conn.transaction(), conn.cursor() as cur:
                 copy_sql = sql.SQL("copy {} from stdin (format csv, header true)").format(table)
                 with cur.copy(copy_sql) as copy:
                     copy.write(data)
                 rows += cur.rowcount
-        conn.commit()
     return {"seconds": time.perf_counter() - started, "rows": rows, "files": len(files)}
 
 
