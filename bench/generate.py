@@ -3,17 +3,20 @@
 ``generate_group(landing, leads=1_000_000, dealers=200, years=3)`` writes
 ``<landing>/<dealer_code>/{leads,stage_events,followups}_YYYY-MM.csv`` (and, with
 ``activities=True``, ``activities_YYYY-MM.csv``) for dealers ``D0001`` .. ``D<dealers>``: one
-file per object and month of the window, about 4.8 CSV rows per lead (the shape of the group
-export of issue #13: 1 M leads are about 4.8 M rows). The dealers are not in
+file per object and month of the window, about 5 CSV rows per lead (the group export of
+issue #13 had 4.8: 1 M leads, 4.79 M rows). The dealers are not in
 ``config/dealers.yml``: the loader registers them with the defaults (Asia/Shanghai).
 
 Every row is valid, so the loader quarantines nothing: this is a volume test, the messy input
 lives in the demo generator (:mod:`dealerfunnel_demo.synth`), whose vocabularies, channels and
 campaigns this one reuses. What the funnel looks like: every lead has a ``potential`` event at
 ``created_at``; about 60% reach ``interested`` (at the first contact, hours after assignment),
-then about 55% ``needs_defined``, 50% ``decision`` and 40% ``won``, days to weeks apart; 40%
-of the others end ``lost`` with a free-text reason. Stage values use the dealer's
-vocabulary (canonical, Chinese or English). Interested leads get sales follow-ups on a
+then about 55% ``needs_defined``, 50% ``decision`` and 40% ``won``, days to weeks apart; 80%
+of the others are closed ``lost`` (with a free-text reason) within ``LOST_WITHIN_DAYS`` of the
+step they did not take, as a dealer's CRM closes stale leads, so leads still open at the end
+are mostly recent ones (a 3-year window full of never-closed leads would make every open-lead
+rule, e.g. the weekly contact rule of interested leads, cost weeks x leads). Stage values use
+the dealer's vocabulary (canonical, Chinese or English). Interested leads get sales follow-ups on a
 cadence (up to 3 contacts), won leads an after-sales call. About 2% of leads are a repeat
 enquiry by a person already known to the dealer (same phone, another channel), so identity
 resolution has work.
@@ -79,7 +82,8 @@ COLUMNS = dict(
 FUNNEL = ("potential", "interested", "needs_defined", "decision", "won")
 STEP_RATES = (0.60, 0.55, 0.50, 0.40)  # interested | potential, needs_defined | interested, ...
 STEP_GAP_DAYS = ((0, 0), (1, 10), (2, 21), (3, 30))  # days before reaching the next stage
-LOST_SHARE = 0.40  # of the leads that stop before won
+LOST_SHARE = 0.80  # of the leads that stop before won
+LOST_WITHIN_DAYS = 45  # a stale lead is closed lost this long at most after its last step
 MAX_CADENCE_FOLLOWUPS = 2  # sales contacts of an open lead after the first
 REPEAT_SHARE = 0.02
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高"
@@ -235,6 +239,7 @@ def _dealer_rows(task: DealerTask, k: dict) -> dict[str, dict[str, list[tuple]]]
             events_out[clock.month(at)].append(
                 (lead_id, vocab[stage], clock.text(at), consultant, amount, currency, "")
             )
+        t += randint(0, LOST_WITHIN_DAYS * DAY)
         if reached < 4 and t < end and rand() < LOST_SHARE:
             events_out[clock.month(t)].append(
                 (lead_id, vocab["lost"], clock.text(t), consultant, "", "",
