@@ -21,7 +21,8 @@ help:
 	@echo "make docs   - serve the report pages, dbt docs and GX Data Docs on one local address (PORT=8765)"
 	@echo "make airflow - the Airflow UI, scheduler, dag-processor and triggerer locally (AIRFLOW_PORT=8080)"
 	@echo "make lint   - ruff + sqlfluff"
-	@echo "make bench  - benchmarks (see BENCHMARKS.md)"
+	@echo "make bench  - benchmarks into BENCHMARKS.md; the #13 scale run:"
+	@echo "              make bench ARGS=\"--leads 1000000 --dealers 200 --years 3\""
 	@echo "make stop-warehouse - stop the embedded PostgreSQL"
 
 # The virtual environment is refreshed whenever the lock or the package metadata changes:
@@ -72,7 +73,7 @@ compose-check:
 	docker-compose -f docker-compose.yml config -q
 
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench $(ARGS)
 
 stop-warehouse: $(STAMP)
 	$(BIN)/python -m dealerfunnel.cli stop-warehouse

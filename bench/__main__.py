@@ -1,38 +1,61 @@
-"""Benchmark harness: ``python -m bench`` (or ``make bench``).
+"""Benchmark harness: ``python -m bench`` (or ``make bench ARGS="..."``).
 
-Measures, in one run and on one database, ratios that do not depend on the machine:
+Measures, in ONE run, on one PostgreSQL server and one generated dealer group (issue #13):
 
-1. **Landing throughput vs a bare PostgreSQL COPY.** The synthetic dealer group (20,000 leads,
-   about 150k CSV rows; ``--dealers N`` adds N copies of a dealer for group scale) is loaded
-   by ``dealerfunnel.landing.load_landing`` in three modes (set-based on 2 and 1 workers, row
-   by row on 1) and by a bare ``COPY ... FROM STDIN (FORMAT csv, HEADER)`` into all-text
-   tables, each on a fresh database, interleaved. Reported: rows/s of each and each mode's
-   throughput as a fraction of the bare COPY's.
-2. **Re-run cost.** A second ``load_landing`` over the same files (all skipped by hash).
-3. **dbt build** of the whole project on the loaded data, and ``dbt parse`` alone, so the
-   transform cost per run is visible next to the load.
-4. **Cosmos overhead**: the same project rendered by Cosmos (manifest load mode, one Airflow
-   task per node) and run with ``dag.test()``, against a bare ``dbt build`` in the same run
-   (``bench/cosmos_overhead.py``).
+1. **Landing**: ``dealerfunnel.landing.load_landing`` (whatever loader the branch has) vs a
+   bare ``COPY`` of the same files into all-text tables vs dlt loading the same files (its own
+   virtualenv ``bench/.venv-dlt``, made with uv on first use), each on a fresh database,
+   interleaved ``--repeat`` times (medians). Ratios: loader throughput as a fraction of
+   COPY's (COPY time / loader time) and loader vs dlt (dlt time / loader time).
+2. **Transform**: the ``dbt build`` of ``funnel_transform`` run bare, and the Airflow-run
+   ``funnel_transform`` (``dag.test()`` on a migrated metadata DB, gates, publish, docs and
+   report pages included) then ``funnel_alerts``, on the loaded database.
+3. **Incremental**: ``--increment`` (1%) new leads in new files, loaded, then
+   ``funnel_transform`` + ``funnel_alerts`` and the bare ``dbt build`` again; ratios to the
+   full build. Load + transform + alerts of the increment is the freshness cycle.
+4. **DAG parse time** per file (``bench/dag_parse.py``), each in a fresh interpreter.
+5. Optional (``--cosmos``): Cosmos vs one ``dbt build`` task (``bench/cosmos_overhead.py``).
 
-5. **DAG parse time** per file (``bench/dag_parse.py``), each in a fresh interpreter.
+Every measured step runs in its own process under ``bench/measure.py``, which reports the
+peak resident memory of that process tree (``getrusage(RUSAGE_CHILDREN)``). The result table
+is printed and written into ``BENCHMARKS.md`` (between the ``bench:run`` markers) with the
+exact command and date; ``--no-write`` leaves the file alone, ``--json`` saves the raw figures.
 
-The warehouse is ``WAREHOUSE_URL`` (a scratch database is created on that server and dropped
-afterwards) or, when unset, an embedded PostgreSQL in a temporary folder.
+The server is ``WAREHOUSE_URL`` (scratch databases are created on it and dropped afterwards)
+or, when unset, an embedded PostgreSQL in a temporary folder.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import statistics
+import shlex
+import subprocess
+import sys
 import tempfile
-import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
 from psycopg import sql
+
+from bench.generate import DEFAULT_SEED, add_increment, generate_group
+
+ROOT = Path(__file__).resolve().parents[1]
+DLT_VENV = ROOT / "bench" / ".venv-dlt"
+DLT_REQUIREMENT = "dlt[postgres]"
+START_MARK = "<!-- bench:run:start -->"
+END_MARK = "<!-- bench:run:end -->"
+GOALS = {  # issue #13
+    "landing_vs_copy": 0.6,  # loader throughput >= 0.6 of a bare COPY
+    "incremental_vs_full": 0.10,  # incremental funnel_transform <= 0.10 of the full one
+    "full_transform_s": 180.0,  # whole funnel_transform at 1 M leads
+    "airflow_vs_bare": 1.3,  # Airflow-run transform <= 1.3x the same dbt build bare
+    "loader_vs_dlt": 10.0,  # loader >= 10x dlt
+    "freshness_s": 3600.0,  # land -> marts -> alerts within an hourly cycle
+}
 
 
 def _server_url(tmp: Path) -> str:
@@ -44,56 +67,6 @@ def _server_url(tmp: Path) -> str:
     import pgserver
 
     return pgserver.get_server(tmp / "pg", cleanup_mode="stop").get_uri()
-
-
-def bare_copy(url: str, landing: Path) -> tuple[int, float]:
-    """COPY every CSV into an all-text table per file header; return (rows, seconds)."""
-    files = sorted(p for p in landing.rglob("*.csv"))
-    rows = 0
-    started = time.perf_counter()
-    with psycopg.connect(url) as conn:
-        conn.execute("drop schema if exists bench_bare cascade; create schema bench_bare")
-        for i, path in enumerate(files):
-            data = path.read_bytes()
-            header = data.decode("utf-8-sig").split("\n", 1)[0].split(",")
-            table = sql.Identifier("bench_bare", f"t{i}")
-            conn.execute(
-                sql.SQL("create table {} ({})").format(
-                    table,
-                    sql.SQL(", ").join(
-                        sql.SQL("{} text").format(sql.Identifier(f"c{j}"))
-                        for j in range(len(header))
-                    ),
-                )
-            )
-            with conn.cursor() as cur:
-                with cur.copy(
-                    sql.SQL("copy {} from stdin (format csv, header true)").format(table)
-                ) as copy:
-                    copy.write(data.removeprefix(b"\xef\xbb\xbf"))
-                rows += cur.rowcount
-        conn.commit()
-    return rows, time.perf_counter() - started
-
-
-def replicate_dealers(landing: Path, dealers: int) -> None:
-    """Group scale: ``dealers`` more folders, each a copy of SH001's files with its own dealer
-    code and lead ids (``SH001-`` -> ``D0001-`` ...): same shapes, distinct rows."""
-    source = landing / "SH001"
-    for i in range(1, dealers + 1):
-        code = f"D{i:04d}"
-        target = landing / code
-        target.mkdir(exist_ok=True)
-        for path in source.iterdir():
-            data = path.read_bytes().replace(b"SH001-", f"{code}-".encode())
-            (target / path.name).write_bytes(data)
-
-
-LOADER_MODES = {  # name -> load_landing keyword arguments
-    "set-based, 2 workers": {"set_based": True, "workers": 2},
-    "set-based, 1 worker": {"set_based": True, "workers": 1},
-    "row by row, 1 worker": {"set_based": False, "workers": 1},
-}
 
 
 def _fresh_database(server: str) -> str:
@@ -109,125 +82,442 @@ def _fresh_database(server: str) -> str:
 
 
 def _drop_database(server: str, url: str) -> None:
-    dbname = url.rsplit("/", 1)[-1].split("?")[0]
+    dbname = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
     with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(sql.SQL("drop database {} with (force)").format(sql.Identifier(dbname)))
-
-
-def bench_landing(server: str, landing: Path, repeat: int) -> str:
-    """Each loader mode and a bare COPY of the same files, each on a fresh database, modes
-    interleaved ``repeat`` times; prints medians and ratios; returns the last database's URL
-    (loaded set-based, for the dbt step)."""
-    from dealerfunnel.landing import load_landing
-
-    times: dict[str, list[float]] = {name: [] for name in ("bare COPY", *LOADER_MODES)}
-    rows = 0
-    url = ""
-    for attempt in range(repeat):
-        order = ["bare COPY", *LOADER_MODES]
-        if attempt % 2:  # alternate so that caching favours no side
-            order.reverse()
-        for name in order:
-            if url:
-                _drop_database(server, url)
-            url = _fresh_database(server)
-            if name == "bare COPY":
-                rows, seconds = bare_copy(url, landing)
-            else:
-                started = time.perf_counter()
-                report = load_landing(url, landing, **LOADER_MODES[name])
-                seconds = time.perf_counter() - started
-                assert report["totals"]["rows_in"] == rows or not rows
-            times[name].append(seconds)
-    _drop_database(server, url)
-    url = _fresh_database(server)
-    load_landing(url, landing)
-    started = time.perf_counter()
-    load_landing(url, landing)
-    rerun = time.perf_counter() - started
-    bare = statistics.median(times["bare COPY"])
-    for name, runs in times.items():
-        median = statistics.median(runs)
-        print(
-            f"{name:22s}: {rows} rows, median {median:.2f}s = {rows / median:,.0f} rows/s"
-            f" = {bare / median:.2f} of bare COPY's throughput (runs {[round(x, 2) for x in runs]})"
+        conn.execute(
+            sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(dbname))
         )
-    print(f"re-run over loaded files (all skipped): {rerun:.2f}s")
-    return url
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="bench")
-    parser.add_argument("--leads", type=int, default=20_000)
-    parser.add_argument("--weeks", type=int, default=26)
-    parser.add_argument(
-        "--dealers", type=int, default=0, help="add this many copies of a dealer (group scale)"
-    )
-    parser.add_argument("--repeat", type=int, default=3, help="repetitions of each load")
-    parser.add_argument("--skip-dbt", action="store_true")
-    parser.add_argument("--skip-cosmos", action="store_true", help="skip the slow Cosmos run")
-    args = parser.parse_args()
+def ensure_dlt() -> tuple[Path | None, str]:
+    """The dlt virtualenv's python (made with the project's uv on first use), or None and why."""
+    python = DLT_VENV / "bin" / "python"
+    probe = [str(python), "-c", "import dlt, psycopg2; print(dlt.__version__)"]
+    if python.exists():
+        done = subprocess.run(probe, capture_output=True, text=True, check=False)
+        if done.returncode == 0:
+            return python, done.stdout.strip()
+    uv = Path(sys.executable).with_name("uv")
+    uv_cmd = str(uv) if uv.exists() else "uv"
+    steps = [
+        [uv_cmd, "venv", "-q", "--python", sys.executable, str(DLT_VENV)],
+        [uv_cmd, "pip", "install", "-q", "--python", str(python), DLT_REQUIREMENT],
+    ]
+    for step in steps:
+        try:
+            done = subprocess.run(step, capture_output=True, text=True, check=False)
+        except OSError as exc:
+            return None, f"{shlex.join(step)}: {exc}"
+        if done.returncode != 0:
+            return None, f"{shlex.join(step)} failed: {(done.stderr or done.stdout)[-500:]}"
+    done = subprocess.run(probe, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        return None, f"dlt installed but does not import: {done.stderr[-500:]}"
+    return python, done.stdout.strip()
 
-    from dealerfunnel_demo.synth import generate
 
-    with tempfile.TemporaryDirectory() as tmp_name:
-        tmp = Path(tmp_name)
-        os.environ["DEALERFUNNEL_DATA_DIR"] = str(tmp / "var")
-        server = _server_url(tmp)
-        landing = tmp / "landing"
-        t = time.perf_counter()
-        manifest = generate(landing, n_leads=args.leads, weeks=args.weeks)
-        replicate_dealers(landing, args.dealers)
-        gen_s = time.perf_counter() - t
-        files = sum(1 for _ in landing.rglob("*.csv"))
-        print(
-            f"generated {manifest['totals']['rows']} rows (+{args.dealers} dealer copies,"
-            f" {files} files) in {gen_s:.2f}s"
+class Runner:
+    """Runs each measured step in its own process under ``bench/measure.py``."""
+
+    def __init__(self, work: Path, verbose: bool) -> None:
+        self.work = work
+        self.logs = work / "logs"
+        self.logs.mkdir(parents=True, exist_ok=True)
+        self.verbose = verbose
+        path = [str(ROOT), *(p for p in sys.path if p)]
+        self.env = dict(os.environ, PYTHONPATH=os.pathsep.join(dict.fromkeys(path)))
+        self.count = 0
+
+    def run(self, name: str, command: list[str]) -> dict:
+        self.count += 1
+        tag = f"{self.count:02d}-{name}"
+        result = self.work / f"{tag}.json"
+        measured = self.work / f"{tag}.rusage.json"
+        log = self.logs / f"{tag}.log"
+        wrapper = [sys.executable, str(ROOT / "bench" / "measure.py"), str(measured), str(log)]
+        print(f"  {name} ...", end="", flush=True)
+        subprocess.run(
+            [*wrapper, "--", *command, "--result", str(result)], env=self.env, check=True
         )
-        url = bench_landing(server, landing, args.repeat)
-
-        if not args.skip_dbt:
-            from dealerfunnel.transform import run_dbt
-
-            t = time.perf_counter()
-            run_dbt(["parse"], url)
-            parse_s = time.perf_counter() - t
-            t = time.perf_counter()
-            run_dbt(["build"], url)
-            build_s = time.perf_counter() - t
-            print(f"dbt parse: {parse_s:.1f}s; dbt build (all models + tests): {build_s:.1f}s")
-
-        if not args.skip_cosmos:
-            import json
-            import subprocess
-            import sys
-
-            proc = subprocess.run(
-                [sys.executable, "-m", "bench.cosmos_overhead", "--url", url],
-                capture_output=True,
-                text=True,
-                check=False,
-                env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)),
+        usage = json.loads(measured.read_text())
+        if usage["returncode"] != 0 or not result.exists():
+            tail = log.read_text(errors="replace")[-3000:]
+            raise SystemExit(
+                f"\nstep {name} failed (exit {usage['returncode']}), log {log}:\n{tail}"
             )
-            lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
-            if not lines:
-                print("cosmos benchmark failed:\n" + (proc.stderr or proc.stdout)[-2000:])
+        data = json.loads(result.read_text()) | usage
+        print(f" {data['seconds']:.1f}s, peak {data['maxrss_mb']:.0f} MB", flush=True)
+        return data
+
+    def step(self, step: str, url: str, **options: str) -> dict:
+        command = [sys.executable, "-m", "bench.steps", step, "--url", url]
+        for key, value in options.items():
+            command += [f"--{key}", value]
+        return self.run(step, command)
+
+
+def _median(runs: list[dict]) -> dict:
+    """The run with the median time (the lower middle one for an even count)."""
+    ordered = sorted(runs, key=lambda r: r["seconds"])
+    return ordered[(len(ordered) - 1) // 2] | {"runs": [round(r["seconds"], 2) for r in runs]}
+
+
+def bench_landing(
+    runner: Runner, server: str, landing: Path, repeat: int, dlt_python: Path | None
+) -> tuple[dict, str]:
+    """COPY, the loader and dlt on fresh databases, interleaved; the loaded database's URL."""
+    names = ["copy", "load", *(["dlt"] if dlt_python else [])]
+    runs: dict[str, list[dict]] = {n: [] for n in names}
+    keep = ""
+    for attempt in range(repeat):
+        order = names if attempt % 2 == 0 else names[::-1]  # caching favours no side
+        for name in order:
+            url = _fresh_database(server)
+            try:
+                if name == "dlt":
+                    command = [str(dlt_python), str(ROOT / "bench" / "dlt_load.py")]
+                    command += ["--url", url, "--landing", str(landing)]
+                    runs[name].append(runner.run("dlt", command))
+                else:
+                    runs[name].append(runner.step(name, url, landing=str(landing)))
+            except BaseException:
+                for leftover in {url, keep} - {""}:
+                    _drop_database(server, leftover)
+                raise
+            if name == "load":
+                if keep:
+                    _drop_database(server, keep)
+                keep = url
             else:
-                r = json.loads(lines[-1].removeprefix("RESULT "))
-                print(
-                    f"Cosmos DbtDag ({r['tasks']} tasks, manifest mode, dag.test): "
-                    f"{r['cosmos_run_s']:.1f}s vs bare dbt build {r['bare_build_s']:.1f}s "
-                    f"in the same run = {r['cosmos_run_s'] / r['bare_build_s']:.1f}x "
-                    f"(DAG render {r['cosmos_dag_build_s']:.2f}s, state {r['state']})"
+                _drop_database(server, url)
+    return {name: _median(r) for name, r in runs.items()}, keep
+
+
+def _git_revision() -> str:
+    if os.environ.get("BENCH_REVISION"):  # a run from an exported snapshot of a commit
+        return os.environ["BENCH_REVISION"]
+    git = ["git", "-C", str(ROOT)]  # git from PATH, as a developer runs it
+    log = [*git, "log", "-1", "--format=%h %s"]
+    status = [*git, "status", "--porcelain", "--untracked-files=no"]
+    done = subprocess.run(log, capture_output=True, text=True, check=False)
+    dirty = subprocess.run(status, capture_output=True, text=True, check=False)
+    return done.stdout.strip()[:90] + (" (+ uncommitted changes)" if dirty.stdout.strip() else "")
+
+
+def _verdict(met: bool | None) -> str:
+    return "n/a" if met is None else ("**met**" if met else "**not met**")
+
+
+def _x(value: float) -> str:
+    return f"{value:.2f}"
+
+
+def render(r: dict) -> str:
+    """The markdown block written into BENCHMARKS.md."""
+    g = r["group"]
+    land = r["landing"]
+    rows = land["load"]["rows"]
+    lines = [
+        START_MARK,
+        f"### Run of {r['date']}: {g['leads']:,} leads, {g['dealers']} dealers, {g['years']} years",
+        "",
+        f"Command: `{r['command']}`  ",
+        f"Code: `{r['revision']}`  ",
+        f"Machine: {r['cpus']} cores; load average {r['load_before']} before the run and "
+        f"{r['load_after']} after it: other processes shared the cores, so absolute times "
+        "are inflated; the ratios, measured in this one run on the same data, are the figures "
+        "that count.  ",
+        f"Input: {g['rows']:,} CSV rows in {g['files']:,} files (leads {g['leads_rows']:,}, "
+        f"stage events {g['stage_events']:,}, follow-ups {g['followups']:,}), generated in "
+        f"{g['seconds']:.0f} s (`bench/generate.py`, seed {g['seed']}).",
+        "",
+        "| goal (#13) | measured | target | verdict |",
+        "| --- | --- | --- | --- |",
+    ]
+    goals = r["goals"]
+    for label, value, target, met in goals:
+        lines.append(f"| {label} | {value} | {target} | {_verdict(met)} |")
+    lines += [
+        "",
+        "| step | time | throughput | peak memory |",
+        "| --- | --- | --- | --- |",
+    ]
+    for name, label in (
+        ("copy", "bare `COPY` of the same files (all-text tables)"),
+        ("load", "`load_landing` (the project's loader)"),
+        ("dlt", f"dlt {r.get('dlt_version', '')} (`bench/dlt_load.py`)"),
+    ):
+        if name in land:
+            s = land[name]
+            runs = f" (runs {s['runs']})" if len(s["runs"]) > 1 else ""
+            lines.append(
+                f"| {label} | {s['seconds']:.1f} s{runs} | {rows / s['seconds']:,.0f} rows/s"
+                f" | {s['maxrss_mb']:,.0f} MB |"
+            )
+    if "dlt" not in land:
+        lines.append(f"| dlt | not measured: {r.get('dlt_skipped', '')} | | |")
+    if "rerun" in r:
+        lines.append(
+            f"| `load_landing` again over the loaded files (all skipped by hash) "
+            f"| {r['rerun']['seconds']:.1f} s | | {r['rerun']['maxrss_mb']:,.0f} MB |"
+        )
+    for key, label in (
+        ("dbt_full", "bare `dbt build` (as `build_candidate`), full"),
+        ("airflow_full", "Airflow `funnel_transform` (`dag.test()`), full"),
+        ("alerts_full", "Airflow `funnel_alerts`, after the full build"),
+        ("inc_load", "`load_landing` of the increment"),
+        ("airflow_inc", "Airflow `funnel_transform`, after the increment"),
+        ("alerts_inc", "Airflow `funnel_alerts`, after the increment"),
+        ("dbt_inc", "bare `dbt build`, after the increment"),
+    ):
+        if key in r["steps"]:
+            s = r["steps"][key]
+            extra = f" | {s['rows'] / s['seconds']:,.0f} rows/s |" if s.get("rows") else " | |"
+            lines.append(f"| {label} | {s['seconds']:.1f} s{extra} {s['maxrss_mb']:,.0f} MB |")
+    if r.get("tasks"):
+        lines += ["", "`funnel_transform` tasks (seconds, full / after the increment):", ""]
+        full, inc = r["tasks"]
+        lines.append(
+            ", ".join(f"`{t}` {full[t]:.1f} / {inc.get(t, float('nan')):.1f}" for t in full)
+        )
+    if r.get("increment"):
+        inc = r["increment"]
+        lines += [
+            "",
+            f"Increment: {inc['leads_generated']:,} new leads ({inc['rows']:,} rows, "
+            f"{inc['files']:,} new files).",
+        ]
+    if r.get("dag_parse"):
+        lines += ["", "DAG parse time per file (fresh interpreter, the file's own import): "]
+        lines.append(", ".join(f"`{n}` {s:.2f} s" for n, s in r["dag_parse"].items()))
+    if r.get("cosmos"):
+        c = r["cosmos"]
+        lines += [
+            "",
+            f"Cosmos `DbtDag` ({c['tasks']} tasks): {c['cosmos_run_s']:.1f} s vs bare "
+            f"`dbt build` {c['bare_build_s']:.1f} s = {c['cosmos_run_s'] / c['bare_build_s']:.1f}x",
+        ]
+    lines.append(END_MARK)
+    return "\n".join(lines) + "\n"
+
+
+def goals(r: dict) -> list[tuple[str, str, str, bool | None]]:
+    land, steps = r["landing"], r["steps"]
+    out: list[tuple[str, str, str, bool | None]] = []
+    ratio = land["copy"]["seconds"] / land["load"]["seconds"]
+    out.append(
+        (
+            "landing throughput as a fraction of a bare COPY (COPY time / loader time)",
+            _x(ratio),
+            f"≥ {GOALS['landing_vs_copy']}",
+            ratio >= GOALS["landing_vs_copy"],
+        )
+    )
+    if "dlt" in land:
+        ratio = land["dlt"]["seconds"] / land["load"]["seconds"]
+        out.append(
+            (
+                "loader vs dlt (dlt time / loader time)",
+                f"{_x(ratio)}x",
+                f"≥ {GOALS['loader_vs_dlt']:.0f}x",
+                ratio >= GOALS["loader_vs_dlt"],
+            )
+        )
+    else:
+        out.append(("loader vs dlt", f"not measured ({r.get('dlt_skipped', '')})", "≥ 10x", None))
+    if "airflow_full" in steps:
+        full = steps["airflow_full"]["seconds"]
+        out.append(
+            (
+                f"full `funnel_transform` at {r['group']['leads']:,} leads",
+                f"{full:.0f} s",
+                f"≤ {GOALS['full_transform_s']:.0f} s at 1,000,000 leads",
+                full <= GOALS["full_transform_s"] if r["group"]["leads"] >= 1_000_000 else None,
+            )
+        )
+        ratio = full / steps["dbt_full"]["seconds"]
+        out.append(
+            (
+                "Airflow-run `funnel_transform` / the same `dbt build` bare",
+                f"{_x(ratio)}x",
+                f"≤ {GOALS['airflow_vs_bare']}x",
+                ratio <= GOALS["airflow_vs_bare"],
+            )
+        )
+        if "airflow_inc" in steps:
+            ratio = steps["airflow_inc"]["seconds"] / full
+            bare = steps["dbt_inc"]["seconds"] / steps["dbt_full"]["seconds"]
+            out.append(
+                (
+                    "incremental `funnel_transform` after 1% new leads / the full one "
+                    f"(bare `dbt build`: {_x(bare)})",
+                    _x(ratio),
+                    f"≤ {GOALS['incremental_vs_full']}",
+                    ratio <= GOALS["incremental_vs_full"],
                 )
+            )
+            cycle = sum(steps[k]["seconds"] for k in ("inc_load", "airflow_inc", "alerts_inc"))
+            out.append(
+                (
+                    "freshness: load + `funnel_transform` + `funnel_alerts` of the increment",
+                    f"{cycle:.0f} s",
+                    f"≤ {GOALS['freshness_s']:.0f} s (one hourly cycle)",
+                    cycle <= GOALS["freshness_s"],
+                )
+            )
+    peaks = [(n, s["maxrss_mb"]) for n, s in land.items()]
+    peaks += [(n, s["maxrss_mb"]) for n, s in steps.items()]
+    name, peak = max(peaks, key=lambda p: p[1])
+    out.append(
+        (
+            "peak memory of any measured process tree",
+            f"{peak:,.0f} MB ({name})",
+            "reported (no target)",
+            None,
+        )
+    )
+    return out
 
-        from bench.dag_parse import main as dag_parse
 
-        dag_parse()
+def write_benchmarks(block: str, path: Path) -> None:
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    if START_MARK in text and END_MARK in text:
+        head, rest = text.split(START_MARK, 1)
+        tail = rest.split(END_MARK, 1)[1].removeprefix("\n")
+        text = head + block + tail
+    else:
+        text = text.rstrip("\n") + "\n\n" + block
+    path.write_text(text, encoding="utf-8")
 
-        dbname = url.rsplit("/", 1)[-1].split("?")[0]
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(sql.SQL("drop database {} with (force)").format(sql.Identifier(dbname)))
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--leads", type=int, default=20_000)
+    parser.add_argument("--dealers", type=int, default=20)
+    parser.add_argument("--years", type=int, default=1)
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each landing step")
+    parser.add_argument("--increment", type=float, default=0.01, help="share of new leads")
+    parser.add_argument("--skip-dlt", action="store_true")
+    parser.add_argument("--skip-transform", action="store_true", help="landing only")
+    parser.add_argument("--skip-dag-parse", action="store_true")
+    parser.add_argument("--cosmos", action="store_true", help="also the (slow) Cosmos run")
+    parser.add_argument("--workdir", type=Path, help="keep files and logs here (default: temp)")
+    parser.add_argument("--benchmarks", type=Path, default=ROOT / "BENCHMARKS.md")
+    parser.add_argument("--no-write", action="store_true", help="do not touch BENCHMARKS.md")
+    parser.add_argument("--json", type=Path, help="also write the raw figures here")
+    args = parser.parse_args(argv)
+    command_args = shlex.join(sys.argv[1:] if argv is None else argv)
+    server_note = "WAREHOUSE_URL=<scratch server> " if os.environ.get("WAREHOUSE_URL") else ""
+
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp_name:
+        work = args.workdir or Path(tmp_name)
+        work.mkdir(parents=True, exist_ok=True)
+        os.environ["DEALERFUNNEL_DATA_DIR"] = str(work / "var")
+        os.environ["LANDING_DIR"] = str(work / "landing")
+        os.environ.setdefault("DEALERFUNNEL_HOME", str(ROOT))
+        server = _server_url(work)
+        runner = Runner(work, verbose=False)
+        load_before = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        result: dict = {
+            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "command": f"{server_note}python -m bench {command_args}".strip(),
+            "revision": _git_revision(),
+            "cpus": os.cpu_count(),
+            "load_before": load_before,
+            "steps": {},
+        }
+        landing = work / "landing"
+        shape = {"leads": args.leads, "dealers": args.dealers, "years": args.years}
+        shape["seed"] = args.seed
+        print(f"generating {args.leads:,} leads, {args.dealers} dealers, {args.years} years")
+        made = generate_group(landing, **shape)
+        result["group"] = shape | {
+            "rows": made["rows"],
+            "files": made["files"],
+            "leads_rows": made["leads"],
+            "stage_events": made["stage_events"],
+            "followups": made["followups"],
+            "seconds": made["seconds"],
+        }
+        print(f"  {made['rows']:,} rows in {made['files']:,} files, {made['seconds']:.1f}s")
+
+        dlt_python = None
+        if args.skip_dlt:
+            result["dlt_skipped"] = "--skip-dlt"
+        else:
+            dlt_python, note = ensure_dlt()
+            if dlt_python:
+                result["dlt_version"] = note
+            else:
+                result["dlt_skipped"] = note
+                print(f"  dlt not available: {note}")
+        print("landing: bare COPY, load_landing, dlt (fresh database each)")
+        result["landing"], url = bench_landing(runner, server, landing, args.repeat, dlt_python)
+        for key in ("copy", "load", "dlt"):
+            if key in result["landing"]:
+                s = result["landing"][key]
+                print(
+                    f"  {key}: median {s['seconds']:.2f}s = {s['rows'] / s['seconds']:,.0f} rows/s"
+                )
+        load_totals = result["landing"]["load"]["totals"]
+        if load_totals["rows_quarantined"]:
+            print(f"  WARNING: the loader quarantined {load_totals['rows_quarantined']} rows")
+        result["rerun"] = runner.step("load", url, landing=str(landing))
+
+        steps = result["steps"]
+        try:
+            if not args.skip_transform:
+                print("transform: bare dbt build, then Airflow funnel_transform + funnel_alerts")
+                steps["dbt_full"] = runner.step("dbt", url)
+                full = runner.step("airflow", url)
+                steps["airflow_full"] = full["dags"]["funnel_transform"] | _mem(full)
+                steps["alerts_full"] = full["dags"]["funnel_alerts"] | _mem(full)
+                if args.increment:
+                    print(f"increment: {args.increment:.0%} new leads in new files")
+                    result["increment"] = add_increment(landing, fraction=args.increment, **shape)
+                    steps["inc_load"] = runner.step("load", url, landing=str(landing))
+                    inc = runner.step("airflow", url)
+                    steps["airflow_inc"] = inc["dags"]["funnel_transform"] | _mem(inc)
+                    steps["alerts_inc"] = inc["dags"]["funnel_alerts"] | _mem(inc)
+                    steps["dbt_inc"] = runner.step("dbt", url)
+                    result["tasks"] = (
+                        full["dags"]["funnel_transform"]["tasks"],
+                        inc["dags"]["funnel_transform"]["tasks"],
+                    )
+            if args.cosmos:
+                result["cosmos"] = _cosmos(runner, url)
+        finally:
+            _drop_database(server, url)
+
+        if not args.skip_dag_parse:
+            from bench.dag_parse import parse_times
+
+            result["dag_parse"] = parse_times()
+        result["load_after"] = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+        result["goals"] = goals(result)
+        block = render(result)
+        print("\n" + block)
+        if not args.no_write:
+            write_benchmarks(block, args.benchmarks)
+            print(f"written into {args.benchmarks}")
+        if args.json:
+            args.json.write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
+        return result
+
+
+def _mem(step: dict) -> dict:
+    return {"maxrss_mb": step["maxrss_mb"]}
+
+
+def _cosmos(runner: Runner, url: str) -> dict | None:
+    command = [sys.executable, "-m", "bench.cosmos_overhead", "--url", url]
+    proc = subprocess.run(command, capture_output=True, text=True, check=False, env=runner.env)
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+    if not lines:
+        print("cosmos benchmark failed:\n" + (proc.stderr or proc.stdout)[-2000:])
+        return None
+    return json.loads(lines[-1].removeprefix("RESULT "))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,144 @@
+"""One measured step of the bench, in its own process: ``python -m bench.steps STEP ...``.
+
+Run by :mod:`bench.__main__` under :mod:`bench.measure` (which reports the process tree's peak
+memory), one process per measured step, so no step's memory or warm caches leak into
+another's. Each step writes a JSON result (``--result``) with ``seconds``: the step's own work,
+timed inside the process after its imports (the same rule for every loader):
+
+- ``copy``: a bare ``COPY ... FROM STDIN (FORMAT csv, HEADER)`` of every CSV, in one
+  transaction, into all-text tables (the floor: no parsing, typing, time zones,
+  stage mapping, payload, hashing or quarantine);
+- ``load``: ``dealerfunnel.landing.load_landing`` over the landing folder, whatever loader the
+  checked-out branch has (report totals included: rows in, loaded, quarantined);
+- ``dbt``: the ``dbt build`` of ``funnel_transform``'s ``build_candidate`` task run bare (drop
+  the candidate schema, ``dbt build --vars '{marts_schema: marts_candidate}'`` as the
+  transformer role), with no Airflow;
+- ``airflow``: DAGs run by Airflow with ``dag.test()`` (:func:`dealerfunnel.cli.run_dags`) on a
+  migrated metadata database (migration and DAG parsing not timed); per-DAG and per-task
+  durations from the task instances.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+
+def bare_copy(url: str, landing: Path) -> dict:
+    """COPY every CSV into an all-text table per distinct header (``leads*.csv`` files share
+    one), all in one transaction: the cheapest way in, the floor the loader is held to (the
+    loader commits once per file); return rows and seconds."""
+    files = sorted(landing.rglob("*.csv"))
+    rows = 0
+    tables: dict[bytes, sql.Identifier] = {}
+    started = time.perf_counter()
+    with psycopg.connect(url) as conn:
+        conn.execute("drop schema if exists bench_bare cascade; create schema bench_bare")
+        for path in files:
+            data = path.read_bytes().removeprefix(b"\xef\xbb\xbf")
+            header = data.split(b"\n", 1)[0]
+            table = tables.get(header)
+            if table is None:
+                table = tables[header] = sql.Identifier("bench_bare", f"t{len(tables)}")
+                columns = sql.SQL(", ").join(
+                    sql.SQL("{} text").format(sql.Identifier(f"c{j}"))
+                    for j in range(len(header.decode("utf-8").split(",")))
+                )
+                conn.execute(sql.SQL("create table {} ({})").format(table, columns))
+            with conn.cursor() as cur:
+                copy_sql = sql.SQL("copy {} from stdin (format csv, header true)").format(table)
+                with cur.copy(copy_sql) as copy:
+                    copy.write(data)
+                rows += cur.rowcount
+        conn.commit()
+    return {"seconds": time.perf_counter() - started, "rows": rows, "files": len(files)}
+
+
+def load(url: str, landing: Path) -> dict:
+    from dealerfunnel.landing import load_landing
+
+    started = time.perf_counter()
+    report = load_landing(url, landing)
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "rows": report["totals"]["rows_in"], "totals": report["totals"]}
+
+
+def dbt_bare(url: str) -> dict:
+    from dealerfunnel.access import ensure_roles
+    from dealerfunnel.access.roles import TASK_ROLES
+    from dealerfunnel.quality.wap import build_candidate
+    from dealerfunnel.warehouse.connection import with_session_role
+
+    ensure_roles(url)  # as funnel_transform's first task does; not timed
+    started = time.perf_counter()
+    result, tail = build_candidate(with_session_role(url, TASK_ROLES["transformer"]))
+    seconds = time.perf_counter() - started
+    if not result.success:
+        raise SystemExit(f"dbt build failed:\n{tail}")
+    return {"seconds": seconds}
+
+
+def airflow(url: str, dag_ids: list[str]) -> dict:
+    from dealerfunnel.cli import configure_airflow
+
+    configure_airflow()
+    os.environ["AIRFLOW_CONN_WAREHOUSE"] = airflow_connection(url)
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.utils import db
+
+    db.initdb()
+    bag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
+    if bag.import_errors:
+        raise SystemExit(f"DAG import errors: {bag.import_errors}")
+    dags: dict[str, dict] = {}
+    total = 0.0
+    for dag_id in dag_ids:
+        started = time.perf_counter()
+        run = bag.get_dag(dag_id).test()
+        seconds = time.perf_counter() - started
+        total += seconds
+        tasks = {
+            ti.task_id: round((ti.end_date - ti.start_date).total_seconds(), 2)
+            for ti in run.get_task_instances()
+            if ti.start_date and ti.end_date
+        }
+        dags[dag_id] = {"seconds": seconds, "state": str(run.state), "tasks": tasks}
+        if str(run.state) != "success":
+            failed = [ti.task_id for ti in run.get_task_instances() if ti.state == "failed"]
+            raise SystemExit(f"DAG {dag_id} ended {run.state}; failed tasks: {failed}")
+    return {"seconds": total, "dags": dags}
+
+
+def airflow_connection(url: str) -> str:
+    from dealerfunnel.warehouse.connection import airflow_connection_json
+
+    return airflow_connection_json(url)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.steps")
+    parser.add_argument("step", choices=["copy", "load", "dbt", "airflow"])
+    parser.add_argument("--url", required=True)
+    parser.add_argument("--landing", type=Path)
+    parser.add_argument("--dags", default="funnel_transform,funnel_alerts")
+    parser.add_argument("--result", type=Path, required=True)
+    args = parser.parse_args()
+    if args.step == "copy":
+        result = bare_copy(args.url, args.landing)
+    elif args.step == "load":
+        result = load(args.url, args.landing)
+    elif args.step == "dbt":
+        result = dbt_bare(args.url)
+    else:
+        result = airflow(args.url, args.dags.split(","))
+    args.result.write_text(json.dumps(result, default=str), encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
