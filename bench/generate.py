@@ -51,6 +51,8 @@ from datetime import date, timedelta
 from itertools import accumulate
 from pathlib import Path
 
+from dealerfunnel_demo.synth.generator import ACTIVITY_COLUMNS, FOLLOWUP_COLUMNS, STAGE_COLUMNS
+
 DEFAULT_SEED = 20261313
 DEFAULT_END = date(2026, 11, 30)  # fixed, so a seed means the same bytes on any day
 DAY = 86_400
@@ -60,20 +62,6 @@ LEAD_COLUMNS = (
     "lead_id", "created_at", "assigned_at", "channel", "campaign", "consultant", "grade",
     "customer_name", "phone", "email", "model_of_interest",
 )  # fmt: skip
-STAGE_COLUMNS = (
-    "lead_id",
-    "stage",
-    "occurred_at",
-    "consultant",
-    "amount",
-    "currency",
-    "lost_reason",
-)
-FOLLOWUP_COLUMNS = (
-    "lead_id", "occurred_at", "method", "consultant", "note", "outcome", "grade", "purpose",
-    "recorded_at",
-)  # fmt: skip
-ACTIVITY_COLUMNS = ("lead_id", "activity", "occurred_at", "consultant", "outcome", "detail")
 OBJECTS = ("leads", "stage_events", "followups", "activities")
 COLUMNS = dict(
     zip(OBJECTS, (LEAD_COLUMNS, STAGE_COLUMNS, FOLLOWUP_COLUMNS, ACTIVITY_COLUMNS), strict=True)

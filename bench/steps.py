@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import time
 from pathlib import Path
 
@@ -85,17 +84,9 @@ def dbt_bare(url: str) -> dict:
 
 
 def airflow(url: str, dag_ids: list[str]) -> dict:
-    from dealerfunnel.cli import configure_airflow
+    from dealerfunnel.cli import dag_bag
 
-    configure_airflow()
-    os.environ["AIRFLOW_CONN_WAREHOUSE"] = airflow_connection(url)
-    from airflow.dag_processing.dagbag import DagBag
-    from airflow.utils import db
-
-    db.initdb()
-    bag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
-    if bag.import_errors:
-        raise SystemExit(f"DAG import errors: {bag.import_errors}")
+    bag = dag_bag(url)
     dags: dict[str, dict] = {}
     total = 0.0
     for dag_id in dag_ids:
@@ -113,12 +104,6 @@ def airflow(url: str, dag_ids: list[str]) -> dict:
             failed = [ti.task_id for ti in run.get_task_instances() if ti.state == "failed"]
             raise SystemExit(f"DAG {dag_id} ended {run.state}; failed tasks: {failed}")
     return {"seconds": total, "dags": dags}
-
-
-def airflow_connection(url: str) -> str:
-    from dealerfunnel.warehouse.connection import airflow_connection_json
-
-    return airflow_connection_json(url)
 
 
 def main() -> None:

@@ -190,6 +190,22 @@ def failed_sources(url: str, since: datetime) -> list[str]:
     ]
 
 
+def dag_bag(url: str):
+    """The project's DAGs, parsed by Airflow against a migrated metadata DB, with the warehouse
+    at ``url`` as the ``warehouse`` Connection; :class:`DagRunFailed` on an import error."""
+    configure_airflow()
+    os.environ["AIRFLOW_CONN_WAREHOUSE"] = airflow_connection_json(url)
+
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.utils import db
+
+    db.initdb()
+    bag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
+    if bag.import_errors:
+        raise DagRunFailed(f"DAG import errors: {bag.import_errors}")
+    return bag
+
+
 def run_dags(
     url: str, dag_ids: tuple[str, ...] = DAG_ORDER, *, console: TextIO | None = None
 ) -> dict[str, str]:
@@ -201,16 +217,7 @@ def run_dags(
     """
     console = console or sys.stdout
     started_at = datetime.now(UTC)
-    configure_airflow()
-    os.environ["AIRFLOW_CONN_WAREHOUSE"] = airflow_connection_json(url)
-
-    from airflow.dag_processing.dagbag import DagBag
-    from airflow.utils import db
-
-    db.initdb()
-    bag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
-    if bag.import_errors:
-        raise DagRunFailed(f"DAG import errors: {bag.import_errors}")
+    bag = dag_bag(url)
     states: dict[str, str] = {}
     problems: list[str] = []
     for dag_id in dag_ids:

@@ -82,26 +82,20 @@ lead_records as (
 
 ),
 
--- the event's type as an activity; an event on an opportunity belongs to the lead converted into it
-salesforce_activities as (
+-- an event on an opportunity belongs to the lead converted into it
+salesforce_typed as (
 
     select
         salesforce_events.activity_key,
         salesforce_events.dealer_code,
         salesforce_events.source_system,
         coalesce(salesforce_events.source_lead_id, salesforce_leads.source_lead_id) as source_lead_id,
-        activity_codes.activity,
+        salesforce_events.event_type as activity_type,
         salesforce_events.occurred_at,
         salesforce_users.consultant,
         salesforce_events.outcome,
         salesforce_events.detail
     from salesforce_events
-    inner join activity_types
-        on
-            salesforce_events.source_system = activity_types.source_system
-            and salesforce_events.event_type = activity_types.source_value
-    inner join activity_codes
-        on activity_types.canonical_value = activity_codes.activity
     left join salesforce_leads
         on
             salesforce_events.org_id = salesforce_leads.org_id
@@ -110,42 +104,66 @@ salesforce_activities as (
         on
             salesforce_events.org_id = salesforce_users.org_id
             and salesforce_events.owner_id = salesforce_users.user_id
-    where
-        coalesce(salesforce_events.source_lead_id, salesforce_leads.source_lead_id) is not null
-        and salesforce_events.occurred_at <= {{ as_of_at() }}
 
 ),
 
-hubspot_activities as (
+hubspot_typed as (
 
     select
         hubspot_meetings.activity_key,
         hubspot_meetings.dealer_code,
         hubspot_meetings.source_system,
         hubspot_meetings.source_lead_id,
-        activity_codes.activity,
+        hubspot_meetings.meeting_type as activity_type,
         hubspot_meetings.occurred_at,
         hubspot_owners.consultant,
         hubspot_meetings.outcome,
         hubspot_meetings.detail
     from hubspot_meetings
-    inner join activity_types
-        on
-            hubspot_meetings.source_system = activity_types.source_system
-            and hubspot_meetings.meeting_type = activity_types.source_value
-    inner join activity_codes
-        on activity_types.canonical_value = activity_codes.activity
     left join hubspot_owners
         on
             hubspot_meetings.portal_id = hubspot_owners.portal_id
             and hubspot_meetings.owner_id = hubspot_owners.owner_id
-    where hubspot_meetings.occurred_at <= {{ as_of_at() }}
+
+),
+
+crm_typed as (
+
+    select * from salesforce_typed
+    union all
+    select * from hubspot_typed
+
+),
+
+-- the CRM's type as an activity: only a canonical activity code makes one
+crm_activities as (
+
+    select
+        crm_typed.activity_key,
+        crm_typed.dealer_code,
+        crm_typed.source_system,
+        crm_typed.source_lead_id,
+        activity_codes.activity,
+        crm_typed.occurred_at,
+        crm_typed.consultant,
+        crm_typed.outcome,
+        crm_typed.detail
+    from crm_typed
+    inner join activity_types
+        on
+            crm_typed.source_system = activity_types.source_system
+            and crm_typed.activity_type = activity_types.source_value
+    inner join activity_codes
+        on activity_types.canonical_value = activity_codes.activity
+    where
+        crm_typed.source_lead_id is not null
+        and crm_typed.occurred_at <= {{ as_of_at() }}
 
 ),
 
 unioned as (
 
-    {{ union_ctes(['dealer_export_activities', 'salesforce_activities', 'hubspot_activities'], activity_columns) }}
+    {{ union_ctes(['dealer_export_activities', 'crm_activities'], activity_columns) }}
 
 ),
 

@@ -18,16 +18,7 @@ source as (
 renamed as (
 
     select
-        md5(source._dealer_code || '|salesforce|' || coalesce(source.payload ->> 'Id', source.record_id))
-            as followup_key,
-        source._dealer_code as dealer_code,
-        'salesforce'::text as source_system,
-        case
-            when source.payload ->> 'WhoId' like '00Q%' then source.payload ->> 'WhoId'
-        end as source_lead_id,
-        case
-            when source.payload ->> 'WhatId' like '006%' then source.payload ->> 'WhatId'
-        end as opportunity_id,
+        {{ salesforce_record_links('followup_key') }},
         coalesce(
             (source.payload ->> 'CompletedDateTime')::timestamptz,
             (source.payload ->> 'CreatedDate')::timestamptz
