@@ -14,7 +14,11 @@ swapped in.
    mart `mart_source_freshness`, read by the `source_silent` alert rule.)
 2. `build_candidate`: `dbt build --vars '{marts_schema: marts_candidate}'` (seeds, staging,
    intermediate, marts into `marts_candidate`, every dbt test); failing tests are classified
-   by `config/quality.yml`. Every mart gets its reader grants and per-dealer row-level
+   by `config/quality.yml`. Incremental: the candidate starts as the marts published one run
+   before, and `fct_leads` and the lead-grain intermediates redo only the leads new data
+   changes. A full refresh runs on the first build, when the build fingerprint changes (dbt
+   project, dbt version, dealer registry, PII key) or when triggered with
+   `{"full_refresh": true}`. Every mart gets its reader grants and per-dealer row-level
    security as dbt creates it (post-hook `apply_reader_access`).
 3. `audit_candidate`: the GX mart suites (`expectations/mart_*.yml`) on `marts_candidate`;
    Data Docs rebuilt. Suites of marts not built yet are skipped and reported.
@@ -35,7 +39,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from airflow.sdk import AssetAny, dag, task
+from airflow.sdk import AssetAny, Param, dag, task
 
 from dealerfunnel.assets import MART_FCT_LEADS, MART_FUNNEL_CONVERSION, RAW_API, RAW_DEALER_EXPORT
 from dealerfunnel.dag_defaults import START_DATE, default_args
@@ -71,6 +75,11 @@ def _fail_on_gate(func):
     tags=["transform", "dbt", "quality"],
     default_args=default_args(retries=1, retry_delay=timedelta(minutes=1)),
     on_failure_callback=ChannelNotifier(),
+    params={
+        "full_refresh": Param(
+            False, type="boolean", description="Rebuild every incremental model from scratch."
+        )
+    },
 )
 def funnel_transform():
     @task
@@ -87,10 +96,13 @@ def funnel_transform():
         return _fail_on_gate(lambda: validate_raw_layer(_transformer_url()))
 
     @task
-    def build_candidate() -> dict:
+    def build_candidate(params: dict | None = None) -> dict:
         from dealerfunnel.quality.tasks import build_candidate_marts
 
-        return _fail_on_gate(lambda: build_candidate_marts(_transformer_url()))
+        full_refresh = bool((params or {}).get("full_refresh"))
+        return _fail_on_gate(
+            lambda: build_candidate_marts(_transformer_url(), full_refresh=full_refresh)
+        )
 
     @task
     def audit_candidate() -> dict:

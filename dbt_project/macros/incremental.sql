@@ -17,3 +17,78 @@
         )
     {%- endif %}
 {%- endmacro %}
+
+{#-
+    Incremental lead-grain models (DESIGN.md section 4, "Incremental builds"). Every row such a
+    model writes carries refreshed_at = when this dbt invocation started; a model downstream reads
+    only the rows refreshed after the newest refreshed_at it holds itself (refreshed_watermark), so
+    a run that failed half-way, or a candidate schema one publish behind, catches up on its own.
+-#}
+{% macro refreshed_at() -%}
+    {%- set started = run_started_at.isoformat() if run_started_at is defined else '1970-01-01T00:00:00+00:00' -%}
+    '{{ started }}'::timestamptz
+{%- endmacro %}
+
+{#- The newest refreshed_at this model holds; -infinity on a full build (every row is new). -#}
+{% macro refreshed_watermark() -%}
+    {%- if is_incremental() -%}
+        (select coalesce(max(refreshed_at), '-infinity'::timestamptz) from {{ this }})
+    {%- else -%}
+        '-infinity'::timestamptz
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The leads whose records int_lead_records_matched_to_leads refreshed since this model's watermark. -#}
+{% macro changed_lead_keys() -%}
+    select lead_key
+    from {{ ref('int_lead_records_matched_to_leads') }}
+    where refreshed_at > {{ refreshed_watermark() }}
+{%- endmacro %}
+
+{#-
+    Pre-hook of an incremental model keyed by lead_key: delete the leads whose records were
+    refreshed since this model's watermark, under their new key (lead_key) and under the key they
+    may have had before (their own lead_record_key: a record that was a lead's primary record and
+    no longer is, because its person merged with another or a re-enquiry split moved it). The
+    model then inserts the leads that exist now (delete+insert on lead_key covers any overlap).
+    A lead left with no row in this model (no stage events any more, say) stays deleted.
+    Renders nothing on a full build.
+-#}
+{% macro delete_changed_leads() -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+        where lead_key in (
+            select lead_key
+            from {{ ref('int_lead_records_matched_to_leads') }}
+            where refreshed_at > {{ refreshed_watermark() }}
+            union all
+            select lead_record_key
+            from {{ ref('int_lead_records_matched_to_leads') }}
+            where refreshed_at > {{ refreshed_watermark() }}
+        )
+    {%- endif -%}
+{%- endmacro %}
+
+{#-
+    The final select of an incremental unioned model: `cte`'s rows with row_hash (md5 of the row)
+    and refreshed_at. A row re-read in the lookback window (incremental_source_filter) that is
+    exactly the row this model holds keeps its refreshed_at, so only rows that really changed are
+    new to the models downstream.
+-#}
+{% macro select_with_refreshed_at(cte, key) -%}
+    select
+        {{ cte }}.*,
+        md5({{ cte }}::text) as row_hash,
+        {%- if is_incremental() %}
+            case
+                when previous.row_hash = md5({{ cte }}::text) then previous.refreshed_at
+                else {{ refreshed_at() }}
+            end as refreshed_at
+        from {{ cte }}
+        left join {{ this }} as previous
+            on {{ cte }}.{{ key }} = previous.{{ key }}
+        {%- else %}
+            {{ refreshed_at() }} as refreshed_at
+        from {{ cte }}
+    {%- endif %}
+{%- endmacro %}

@@ -1,3 +1,19 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='lead_record_key',
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+        indexes=[
+            {'columns': ['lead_record_key'], 'unique': True},
+            {'columns': ['lead_key']},
+            {'columns': ['person_key']},
+            {'columns': ['dealer_code', 'normalized_phone']},
+            {'columns': ['dealer_code', 'normalized_email']},
+            {'columns': ['refreshed_at']},
+        ],
+    )
+}}
 -- One row per source lead record (lead_record_key), mapped to the resolved lead it belongs to
 -- (lead_key). Identity (DESIGN.md section 4): within a dealer, two records are the same person when
 -- they share a normalized mobile phone (macro normalize_phone: 11-digit mainland form, E.164
@@ -18,16 +34,27 @@
 --
 -- Records are the lead rows of every source plus one record per source lead id that has stage
 -- events but no lead row (created_at = its first event; no phone or e-mail, so it stays alone).
+--
+-- Incremental (DESIGN.md section 4, "Incremental builds"). A run recomputes only the PERSONS its new
+-- data can change, whole: the records whose lead row or stage events were refreshed in
+-- int_leads_unioned / int_stage_events_unioned since this model's watermark (the delta), every
+-- record of the persons those records belonged to (a changed phone can split a person), and every
+-- record of the persons that share a phone or e-mail with a delta record (a new record can join
+-- two persons). That set is closed: an edge between two records outside it existed before, so
+-- their person is unchanged. Inside the set, the same closure and re-enquiry walk as a full build
+-- run over the records' current values; records outside it keep their rows. refreshed_at = this
+-- run on every row written, which is how the lead-grain models downstream find the leads to redo.
 
 with recursive
 
-leads as (
+-- not materialized: read through the indexes, not copied whole
+leads as not materialized (
 
     select * from {{ ref('int_leads_unioned') }}
 
 ),
 
-stage_events as (
+stage_events as not materialized (
 
     select * from {{ ref('int_stage_events_unioned') }}
 
@@ -86,13 +113,105 @@ event_only_records as (
 
 ),
 
-records as (
+{% if is_incremental() %}
 
-    select * from lead_records
-    union all
-    select * from event_only_records
+    previous_records as (
 
-),
+        select * from {{ this }}
+
+    ),
+
+    -- the records whose lead row or stage events were refreshed since this model last ran
+    delta_keys as (
+
+        select lead_record_key
+        from leads
+        where refreshed_at > {{ refreshed_watermark() }}
+
+        union
+
+        select lead_record_key
+        from stage_events
+        where refreshed_at > {{ refreshed_watermark() }}
+
+    ),
+
+    delta_records as (
+
+        select lead_records.*
+        from lead_records
+        where lead_records.lead_record_key in (select delta_keys.lead_record_key from delta_keys)
+
+        union all
+
+        select event_only_records.*
+        from event_only_records
+        where event_only_records.lead_record_key in (select delta_keys.lead_record_key from delta_keys)
+
+    ),
+
+    -- the persons the delta can change: those the delta records were in, and those sharing a phone or
+    -- an e-mail with one of them now
+    affected_persons as (
+
+        select previous_records.person_key
+        from previous_records
+        inner join delta_records
+            on previous_records.lead_record_key = delta_records.lead_record_key
+
+        union
+
+        select previous_records.person_key
+        from previous_records
+        inner join delta_records
+            on
+                previous_records.dealer_code = delta_records.dealer_code
+                and previous_records.normalized_phone = delta_records.normalized_phone
+
+        union
+
+        select previous_records.person_key
+        from previous_records
+        inner join delta_records
+            on
+                previous_records.dealer_code = delta_records.dealer_code
+                and previous_records.normalized_email = delta_records.normalized_email
+
+    ),
+
+    records as (
+
+        select * from delta_records
+
+        union all
+
+        select
+            previous_records.lead_record_key,
+            previous_records.dealer_code,
+            previous_records.source_system,
+            previous_records.source_lead_id,
+            previous_records.created_at,
+            previous_records.normalized_phone,
+            previous_records.normalized_email,
+            previous_records.has_lead_record
+        from previous_records
+        where
+            previous_records.person_key in (select affected_persons.person_key from affected_persons)
+            and previous_records.lead_record_key not in (select delta_records.lead_record_key from delta_records)
+
+    ),
+
+{% else %}
+
+    records as (
+
+        select * from lead_records
+        union all
+        select * from event_only_records
+
+    ),
+
+{% endif %}
 
 identifiers as (
 
@@ -186,7 +305,11 @@ record_closes as (
         lead_record_key,
         max(occurred_at) as closed_at
     from stage_events
-    where stage in ('won', 'lost')
+    where
+        stage in ('won', 'lost')
+        {%- if is_incremental() %}
+            and lead_record_key in (select records.lead_record_key from records)
+        {%- endif %}
     group by lead_record_key
 
 ),
@@ -306,7 +429,8 @@ final as (
         lead_episodes.person_key,
         lead_episodes.person_lead_number,
         records.normalized_phone,
-        records.normalized_email
+        records.normalized_email,
+        {{ refreshed_at() }} as refreshed_at
     from records
     inner join lead_episodes
         on records.lead_record_key = lead_episodes.lead_record_key

@@ -1,3 +1,13 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='lead_key',
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+        indexes=[{'columns': ['lead_key'], 'unique': True}, {'columns': ['refreshed_at']}],
+        pre_hook="{{ delete_changed_leads() }}",
+    )
+}}
 -- One row per resolved lead (lead_key): the records of one person at one dealer merged into one
 -- lead (int_lead_records_matched_to_leads). The primary (earliest) record gives the identity
 -- (source_system, source_lead_id), created_at, channel and campaign (first touch). consultant and
@@ -17,42 +27,17 @@
 -- joins its spend on the same name. Done here, not in the incremental int_leads_unioned, so a name
 -- that arrives after the lead (spend settles days later) is picked up on the next run.
 
+--
+-- Incremental: a run recomputes the leads whose records int_lead_records_matched_to_leads refreshed
+-- (macros changed_lead_keys, delete_changed_leads; DESIGN.md section 4, "Incremental builds"), and
+-- the leads named by the spend source whose campaign name is not the one the spend source gives now
+-- (campaign_id, has_source_campaign).
+
 with
-
-lead_records as (
-
-    select * from {{ ref('int_lead_records_matched_to_leads') }}
-
-),
-
-leads as (
-
-    select * from {{ ref('int_leads_unioned') }}
-
-),
-
-stage_events_by_lead as (
-
-    select * from {{ ref('int_stage_events_pivoted_to_leads') }}
-
-),
-
-consultant_renames as (
-
-    select * from {{ ref('consultant_renames') }}
-
-),
 
 ad_spend as (
 
     select * from {{ ref('int_ad_spend_unioned') }}
-
-),
-
-channel_values as (
-
-    select * from {{ ref('int_source_values_mapped') }}
-    where value_kind = 'channel'
 
 ),
 
@@ -72,6 +57,66 @@ campaign_names as (
         spend_date desc
 
 ),
+
+{% if is_incremental() %}
+
+    -- leads named by the spend source whose name is no longer the one it gives
+    renamed_leads as (
+
+        select previous_leads.lead_key
+        from {{ this }} as previous_leads
+        left join campaign_names
+            on
+                previous_leads.dealer_code = campaign_names.dealer_code
+                and previous_leads.channel = campaign_names.channel
+                and previous_leads.campaign_id = campaign_names.campaign_id
+        where
+            not previous_leads.has_source_campaign
+            and previous_leads.campaign_id is not null
+            and previous_leads.campaign is distinct from campaign_names.campaign
+
+    ),
+
+{% endif %}
+
+lead_records as (
+
+    select * from {{ ref('int_lead_records_matched_to_leads') }}
+    {% if is_incremental() %}
+        where
+            lead_key in ({{ changed_lead_keys() }})
+            or lead_key in (select renamed_leads.lead_key from renamed_leads)
+    {% endif %}
+
+),
+
+-- not materialized: read through its index, not copied whole
+leads as not materialized (
+
+    select * from {{ ref('int_leads_unioned') }}
+
+),
+
+stage_events_by_lead as (
+
+    select * from {{ ref('int_stage_events_pivoted_to_leads') }}
+
+),
+
+consultant_renames as (
+
+    select * from {{ ref('consultant_renames') }}
+
+),
+
+
+channel_values as (
+
+    select * from {{ ref('int_source_values_mapped') }}
+    where value_kind = 'channel'
+
+),
+
 
 {%- set record_order = 'lead_records.created_at, lead_records.source_system, lead_records.source_lead_id' %}
 {%- set record_order_desc =
@@ -106,6 +151,8 @@ resolved as (
         records_merged.assigned_at,
         coalesce(channel_values.canonical_value, 'unknown') as channel,
         coalesce(primary_lead.campaign, campaign_names.campaign) as campaign,
+        primary_lead.campaign_id,
+        primary_lead.campaign is not null as has_source_campaign,
         case
             when lead_records.has_lead_record then records_merged.consultant
             else stage_events_by_lead.last_event_consultant
@@ -155,7 +202,10 @@ final as (
         resolved.lead_record_count,
         resolved.customer_name,
         resolved.normalized_phone,
-        resolved.normalized_email
+        resolved.normalized_email,
+        resolved.campaign_id,
+        resolved.has_source_campaign,
+        {{ refreshed_at() }} as refreshed_at
     from resolved
     left join consultant_renames
         on

@@ -4,6 +4,7 @@
         unique_key='lead_record_key',
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
+        indexes=[{'columns': ['lead_record_key'], 'unique': True}, {'columns': ['refreshed_at']}],
     )
 }}
 -- One row per lead record per source system (dealer_code × source_system × source_lead_id): the
@@ -177,12 +178,19 @@ unioned as (
 
 ),
 
-final as (
+keyed as (
 
     select
         {{ lead_key('dealer_code', 'source_system', 'source_lead_id') }} as lead_record_key,
         *
     from unioned
+
+),
+
+-- refreshed_at: this run, unless the row is exactly the one already held (a re-read in the lookback)
+final as (
+
+    {{ select_with_refreshed_at('keyed', 'lead_record_key') }}
 
 )
 

@@ -1,3 +1,13 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='lead_key',
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+        indexes=[{'columns': ['lead_key'], 'unique': True}, {'columns': ['refreshed_at']}],
+        pre_hook="{{ delete_changed_leads() }}",
+    )
+}}
 -- One row per resolved lead (lead_key) that has at least one stage event, over the events of ALL
 -- its source records: when the lead was first known to be at each funnel stage OR A LATER ONE. A
 -- lead that skips stages (potential -> decision) counts as having reached the skipped stages at
@@ -10,6 +20,10 @@
 -- source's text of the latest lost event carrying a reason, lost_reason: its canonical lost reason
 -- (int_source_values_mapped, seeds lost_reason_mapping / lost_reasons; unmapped text is 'other').
 
+--
+-- Incremental: a run recomputes the leads whose records int_lead_records_matched_to_leads refreshed
+-- (macros changed_lead_keys, delete_changed_leads; DESIGN.md section 4, "Incremental builds").
+
 with
 
 stage_events as (
@@ -21,6 +35,9 @@ stage_events as (
 lead_records as (
 
     select * from {{ ref('int_lead_records_matched_to_leads') }}
+    {% if is_incremental() %}
+        where lead_key in ({{ changed_lead_keys() }})
+    {% endif %}
 
 ),
 
@@ -125,7 +142,8 @@ final as (
             when 5 then 'won'
         end as furthest_stage,
         last_event_consultant,
-        stage_event_count
+        stage_event_count,
+        {{ refreshed_at() }} as refreshed_at
     from pivoted
 
 )

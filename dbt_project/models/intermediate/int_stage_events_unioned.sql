@@ -4,6 +4,7 @@
         unique_key='stage_event_key',
         incremental_strategy='delete+insert',
         on_schema_change='append_new_columns',
+        indexes=[{'columns': ['stage_event_key'], 'unique': True}, {'columns': ['lead_record_key']}, {'columns': ['refreshed_at']}],
         post_hook=[
             "delete from {{ this }} as events
             using {{ ref('stg_hubspot__contact_lifecycle_stages') }} as lifecycle,
@@ -392,12 +393,19 @@ unioned as (
 
 ),
 
-final as (
+keyed as (
 
     select
         {{ lead_key('dealer_code', 'source_system', 'source_lead_id') }} as lead_record_key,
         *
     from unioned
+
+),
+
+-- refreshed_at: this run, unless the row is exactly the one already held (a re-read in the lookback)
+final as (
+
+    {{ select_with_refreshed_at('keyed', 'stage_event_key') }}
 
 )
 

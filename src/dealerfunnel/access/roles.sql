@@ -80,6 +80,8 @@ alter default privileges in schema raw, ops grant select on tables to dealerfunn
 -- ... records the runs of its quality gates ...
 grant insert on ops.quality_runs, ops.quality_failures to dealerfunnel_transformer;
 grant usage on sequence ops.quality_runs_quality_run_id_seq to dealerfunnel_transformer;
+grant insert on ops.dbt_builds to dealerfunnel_transformer;
+grant usage on sequence ops.dbt_builds_dbt_build_id_seq to dealerfunnel_transformer;
 -- ... and names access.reader_scope in the row-level security policies of the marts
 grant usage on schema access to dealerfunnel_transformer;
 

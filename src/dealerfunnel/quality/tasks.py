@@ -64,12 +64,13 @@ def finish_gate_raise(result: GateResult, checkpoint_name: str) -> None:
     )
 
 
-def build_candidate_marts(url: str | None = None) -> dict:
-    """WAP write: dbt build into the candidate schema; dbt tests feed the gate."""
+def build_candidate_marts(url: str | None = None, *, full_refresh: bool = False) -> dict:
+    """WAP write: dbt build into the candidate schema (incremental unless a full refresh is
+    asked or due); dbt tests feed the gate."""
     from dealerfunnel.quality.wap import build_candidate
 
     url = url or resolve_warehouse_url()
-    result, tail = build_candidate(url)
+    result, tail = build_candidate(url, full_refresh=full_refresh)
     summary = finish_gate(url, "dbt_build", result, raise_on_blocking=False)
     if not result.success:
         finish_gate_raise(result, f"dbt_build\n{tail[-1500:]}")

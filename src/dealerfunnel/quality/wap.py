@@ -4,12 +4,19 @@
    intermediate in place and every mart into the candidate schema (``generate_schema_name``
    maps the ``marts`` layer to ``var('marts_schema', 'marts')``). dbt tests run against the
    candidate; ``run_results.json`` is classified by ``config/quality.yml``.
+   The build is incremental (DESIGN.md §4, "Incremental builds"): the candidate starts as the
+   schema published one run before (``marts_previous``, renamed), or as the candidate a failed
+   run left, so ``fct_leads`` and the incremental intermediates redo only the leads new data
+   changes. A full refresh (``--full-refresh``, candidate dropped first) runs when asked, on the
+   first build, and whenever the build fingerprint (:func:`build_fingerprint`: the dbt project's
+   files, dbt's version, the dealer registry, the PII key's digest) differs from the last
+   successful build's (``ops.dbt_builds``).
 2. **Audit.** The GX mart suites validate the candidate schema (``schema_map``).
 3. **Publish.** One transaction: ``marts_previous`` dropped, ``marts`` renamed to
    ``marts_previous``, the candidate renamed to ``marts``. Readers see either the old or the
    new marts, never a mix; a failure before this step leaves ``marts`` untouched. The
-   previous marts stay in ``marts_previous`` until the next publish (manual rollback: rename
-   back).
+   previous marts stay in ``marts_previous`` until the next build starts from them (manual
+   rollback before then: rename back).
 
 Schema renames move tables with their privileges, but schema-level grants (``USAGE`` on
 ``marts``) belong to the schema object: :func:`publish` copies the published schema's ACL onto
@@ -18,7 +25,9 @@ the candidate before the swap.
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from datetime import UTC, datetime
 from pathlib import Path
 
 from psycopg import sql
@@ -26,7 +35,7 @@ from psycopg import sql
 from dealerfunnel.quality.build_results import run_results_gate
 from dealerfunnel.quality.config import QualityConfig, load_quality_config
 from dealerfunnel.quality.gates import GateResult, run_gate, suite_names_for_schema
-from dealerfunnel.settings import data_dir
+from dealerfunnel.settings import data_dir, dbt_project_dir
 from dealerfunnel.transform.runner import DbtFailed, run_dbt
 from dealerfunnel.warehouse.connection import connect
 
@@ -50,28 +59,134 @@ def _schema_exists(conn, name: str) -> bool:
     )
 
 
-def build_candidate(url: str, config: QualityConfig | None = None) -> tuple[GateResult, str]:
-    """Drop any stale candidate, ``dbt build`` the marts into it; classify dbt's results.
+# what the models read besides the data: a change to any of it makes the next build a full refresh
+FINGERPRINT_FOLDERS = ("models", "macros", "seeds")
+FINGERPRINT_FILES = ("dbt_project.yml",)
 
-    Returns the gate result of the build (dbt tests + model errors) and dbt's output tail.
+
+def build_fingerprint(url: str) -> str:
+    """SHA-256 over what the models depend on besides the data, in a stable order.
+
+    The dbt project's models, macros, seeds and ``dbt_project.yml`` (path and bytes), dbt's
+    version, the dealer registry's settings (``ops.dealers``: time zones, names, registration)
+    and a digest of the PII hash key (``fct_leads`` keys customers with it; the key itself never
+    leaves the process).
     """
-    config = config or load_quality_config()
-    with connect(url, autocommit=True) as conn:
+    from dbt.version import __version__ as dbt_version
+
+    from dealerfunnel.access.pii import pii_key
+
+    project = dbt_project_dir()
+    digest = hashlib.sha256()
+    digest.update(f"dbt {dbt_version}\n".encode())
+    paths = [project / name for name in FINGERPRINT_FILES]
+    for folder in FINGERPRINT_FOLDERS:
+        paths += sorted(p for p in (project / folder).rglob("*") if p.is_file())
+    for path in paths:
+        digest.update(path.relative_to(project).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    with connect(url) as conn:
+        dealers = conn.execute(
+            "select coalesce(string_agg(row(dealer_code, dealer_name, region, brand, timezone,"
+            " is_registered, manager)::text, e'\\n' order by dealer_code), '') from ops.dealers"
+        ).fetchone()[0]
+    digest.update(dealers.encode())
+    digest.update(hashlib.sha256(b"dealerfunnel pii key\0" + pii_key()).digest())
+    return digest.hexdigest()
+
+
+def last_build_fingerprint(url: str) -> str | None:
+    with connect(url) as conn:
+        row = conn.execute(
+            "select fingerprint from ops.dbt_builds order by dbt_build_id desc limit 1"
+        ).fetchone()
+    return row[0] if row else None
+
+
+def _prepare_candidate(conn, config: QualityConfig, *, full_refresh: bool) -> str:
+    """Make the schema dbt builds into; return where it started from."""
+    candidate = sql.Identifier(config.candidate_schema)
+    if full_refresh:
+        conn.execute(sql.SQL("drop schema if exists {} cascade").format(candidate))
+        return "empty (full refresh)"
+    if _schema_exists(conn, config.candidate_schema):
+        return f"the unpublished candidate {config.candidate_schema} of an earlier run"
+    if _schema_exists(conn, config.previous_schema):
         conn.execute(
-            sql.SQL("drop schema if exists {} cascade").format(
-                sql.Identifier(config.candidate_schema)
+            sql.SQL("alter schema {} rename to {}").format(
+                sql.Identifier(config.previous_schema), candidate
             )
         )
+        return f"the previously published marts ({config.previous_schema})"
+    return "empty (nothing to start from)"
+
+
+def build_candidate(
+    url: str,
+    config: QualityConfig | None = None,
+    *,
+    full_refresh: bool = False,
+    vars_: dict | None = None,
+) -> tuple[GateResult, str]:
+    """``dbt build`` the marts into the candidate schema, incrementally unless a full refresh
+    is due (asked, first build, or a new build fingerprint); classify dbt's results.
+
+    ``vars_``: more dbt vars (e.g. ``as_of_at``). Returns the gate result of the build (dbt
+    tests + model errors) and dbt's output tail.
+    """
+    config = config or load_quality_config()
+    started_at = datetime.now(UTC)
+    fingerprint = build_fingerprint(url)
+    last = last_build_fingerprint(url)
+    if full_refresh:
+        reason = "asked"
+    elif last is None:
+        reason = "first build"
+    elif last != fingerprint:
+        reason = "the dbt project, dbt, the dealer registry or the PII key changed"
+    else:
+        reason = ""
+    full = bool(reason)
+    with connect(url, autocommit=True) as conn:
+        start = _prepare_candidate(conn, config, full_refresh=full)
+    log.info(
+        "dbt build into %s: %s; candidate starts as %s",
+        config.candidate_schema,
+        f"full refresh ({reason})" if full else "incremental",
+        start,
+    )
     target = dbt_target()
     (target / "run_results.json").unlink(missing_ok=True)
     output = ""
     try:
-        output = run_dbt(["build"], url, vars_={"marts_schema": config.candidate_schema})
+        output = run_dbt(
+            ["build", *(["--full-refresh"] if full else [])],
+            url,
+            vars_={**(vars_ or {}), "marts_schema": config.candidate_schema},
+        )
     except DbtFailed as exc:
         output = str(exc)
         log.error("dbt build failed: %s", exc)
     result = run_results_gate(target / "run_results.json", config)
+    if _models_all_built(target / "run_results.json"):
+        with connect(url) as conn:
+            conn.execute(
+                "insert into ops.dbt_builds (started_at, fingerprint, is_full_refresh, reason)"
+                " values (%s, %s, %s, %s)",
+                (started_at, fingerprint, full, reason or "incremental"),
+            )
     return result, output[-2000:]
+
+
+def _models_all_built(run_results: Path) -> bool:
+    """Every model and seed of the build succeeded (failing tests are the gates' business)."""
+    import json
+
+    if not run_results.exists():
+        return False
+    results = json.loads(run_results.read_text(encoding="utf-8")).get("results", [])
+    built = [r for r in results if r["unique_id"].split(".")[0] in ("model", "seed", "snapshot")]
+    return bool(built) and all(r["status"] == "success" for r in built)
 
 
 def validate_candidate(

@@ -200,6 +200,19 @@ create table if not exists ops.quality_runs (
 create index if not exists quality_runs_checkpoint_idx
     on ops.quality_runs (checkpoint, quality_run_id desc);
 
+-- Each dbt build of the write-audit-publish run whose models all built (DESIGN.md §4, "Incremental
+-- builds"): the fingerprint of what the models depend on besides the data (the dbt project's files,
+-- the dbt version, the dealer registry, the PII hash key's digest). A build whose fingerprint differs
+-- from the last one's is a full refresh; otherwise incremental models redo only what changed.
+create table if not exists ops.dbt_builds (
+    dbt_build_id bigserial primary key,
+    started_at timestamptz not null,
+    finished_at timestamptz not null default now(),
+    fingerprint text not null,
+    is_full_refresh boolean not null,
+    reason text not null
+);
+
 -- The database role a load or a gate ran as (DESIGN.md §5: extract tasks work as
 -- dealerfunnel_loader, dbt and the gates as dealerfunnel_transformer); NULL before it was kept.
 alter table ops.load_batches add column if not exists loaded_by text;
