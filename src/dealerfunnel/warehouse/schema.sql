@@ -85,6 +85,21 @@ $$;
 create unique index if not exists landed_files_content_once
     on ops.landed_files (dealer_code, content_sha256) where duplicate_of is null;
 
+-- What a landing file looked like (size:mtime_ns:ctime_ns:inode, stat taken before it was
+-- read) when its content, content_sha256, was landed. The listing of the next run skips a
+-- file whose stat still matches and whose content is still in ops.landed_files, without
+-- reading or hashing it. fingerprint is null (never trusted) for object storage and for a
+-- file changed too shortly before it was read (dealerfunnel.landing.files.file_fingerprint).
+create table if not exists ops.landing_file_checks (
+    dealer_code text not null,
+    folder text not null,
+    file_name text not null,
+    fingerprint text,
+    content_sha256 text not null,
+    checked_at timestamptz not null default now(),
+    primary key (dealer_code, folder, file_name)
+);
+
 -- Quarantined rows: row_number is the data row's ordinal in its file (blank lines not
 -- counted), line_number the physical line it starts on (1-based, header = line 1; the
 -- worksheet row for XLSX), raw_text its text as in the file (truncated; raw_length is the
