@@ -222,6 +222,20 @@ alter table ops.load_batches alter column loaded_by set default current_user;
 alter table ops.quality_runs add column if not exists checked_by text;
 alter table ops.quality_runs alter column checked_by set default current_user;
 
+-- The load batches the raw quality gate (funnel_transform.validate_raw) has checked. A finished
+-- batch (ops.load_batches.status <> 'running') is listed when a gate starts; the gate's
+-- row-level expectations run on the rows of the batches not yet passed; passed is set when
+-- the gate ends without a blocking failure. A batch listed by a failed gate stays pending and
+-- is checked again by the next one.
+create table if not exists ops.raw_gate_batches (
+    batch_id uuid primary key,
+    passed boolean not null default false,
+    listed_at timestamptz not null default now(),
+    passed_at timestamptz
+);
+create index if not exists raw_gate_batches_pending_idx
+    on ops.raw_gate_batches (batch_id) where not passed;
+
 create table if not exists ops.quality_failures (
     quality_run_id bigint not null references ops.quality_runs (quality_run_id)
         on delete cascade,
