@@ -12,7 +12,15 @@ into `raw.dealer_export__*` with COPY.
   load works as `dealerfunnel_loader` (Connection `warehouse_loader`, else the `warehouse`
   login with its sessions started as that role): it can write `raw`/`ops` only.
 
-Publishes the raw tables as Assets, which schedule `funnel_transform`.
+- Dealer folders load in parallel: `list_dealer_folders` lists the dealers with new or changed
+  files (unchanged files are recognised by their stat, not read or hashed), then
+  `load_dealer_folder` is mapped over them, one task per dealer with its own retries, at most
+  `parallel_dealer_folders` at once (`config/landing.yml`). A failing dealer does not stop
+  the others; `report_load` (all_done) summarises every folder and then fails the run naming
+  the dealers that failed.
+
+Publishes the raw tables as Assets (emitted by each dealer task that loaded), which schedule
+`funnel_transform`.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from airflow.sdk import dag, task
 
 from dealerfunnel.assets import RAW_DEALER_EXPORT
 from dealerfunnel.dag_defaults import START_DATE, default_args
+from dealerfunnel.settings import landing_options
 
 
 @dag(
@@ -48,21 +57,51 @@ def dealer_exports_extract():
         ensure_roles(url)
         mark_abandoned_batches(url)
 
-    @task(outlets=RAW_DEALER_EXPORT)
-    def load_landing_files() -> dict:
-        from dealerfunnel.landing import load_landing
-        from dealerfunnel.settings import landing_dir
+    @task
+    def list_dealer_folders() -> list[dict]:
+        # returns the work items (one per dealer folder with files to load, mapped below);
+        # the whole listing goes to the report as the XCom "listing"
+        from airflow.sdk import get_current_context
+
+        from dealerfunnel.landing import list_landing
+        from dealerfunnel.settings import landing_dir, landing_options
         from dealerfunnel.warehouse import task_warehouse_url
 
-        return load_landing(task_warehouse_url("loader"), landing_dir())
+        rehash = not landing_options().skip_unchanged_files
+        listing = list_landing(task_warehouse_url("loader"), landing_dir(), rehash=rehash)
+        get_current_context()["ti"].xcom_push(key="listing", value=listing)
+        return listing["work"]
 
-    @task
-    def report_load(report: dict) -> dict:
+    @task(
+        outlets=RAW_DEALER_EXPORT,
+        max_active_tis_per_dagrun=landing_options().parallel_dealer_folders,
+        map_index_template="{{ task.op_kwargs['item']['dealer_code'] }}",
+    )
+    def load_dealer_folder(item: dict) -> dict:
+        from dealerfunnel.landing import load_dealer_folder as load
+        from dealerfunnel.warehouse import task_warehouse_url
+
+        return load(task_warehouse_url("loader"), item)
+
+    @task(trigger_rule="all_done")  # runs whatever failed; fails the run if a dealer did
+    def report_load(listing: dict | None, loaded: list) -> dict:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from dealerfunnel.landing import merge_reports
         from dealerfunnel.reporting import summarise_load
 
-        return summarise_load(report)
+        if listing is None:
+            raise AirflowFailException("list_dealer_folders failed: nothing was loaded")
+        summary = summarise_load(merge_reports(listing, loaded or ()))
+        if summary["failed_dealers"]:
+            raise AirflowFailException(
+                f"dealer folder(s) failed to load (the others loaded): {summary['failed_dealers']}"
+            )
+        return summary
 
-    prepare_warehouse() >> report_load(load_landing_files())
+    work = list_dealer_folders()
+    prepare_warehouse() >> work
+    report_load(work["listing"], load_dealer_folder.expand(item=work))
 
 
 dealer_exports_extract()

@@ -9,9 +9,12 @@ swapped in.
    grants (idempotent). Every later task but the alerts works as `dealerfunnel_transformer`
    (its own Connection `warehouse_transformer`, else the `warehouse` login with its sessions
    started as that role).
-1. `validate_raw`: the Great Expectations raw suites (`expectations/raw_*.yml`); a blocking
-   failure stops the run before anything is built. (Source freshness is not a gate: it is the
-   mart `mart_source_freshness`, read by the `source_silent` alert rule.)
+1. `validate_raw`: the Great Expectations raw suites (`expectations/raw_*.yml`) on the rows of
+   the load batches not yet gated (`ops.raw_gate_batches`; table-level checks on the whole
+   table; every row on the first run or with `raw_gate.full` in `config/quality.yml`); a
+   blocking failure stops the run before anything is built, and those batches are checked
+   again next run. What dbt's source tests assert is not repeated in GX. (Source freshness is
+   not a gate: it is the mart `mart_source_freshness`, read by the `source_silent` alert rule.)
 2. `build_candidate`: `dbt build --vars '{marts_schema: marts_candidate}'` (seeds, staging,
    intermediate, marts into `marts_candidate`, every dbt test); failing tests are classified
    by `config/quality.yml`. Incremental: the candidate starts as the marts published one run

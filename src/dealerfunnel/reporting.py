@@ -20,7 +20,7 @@ RATES = (
 
 
 def summarise_load(report: dict[str, Any]) -> dict[str, Any]:
-    """Log the landing report's totals and unregistered dealers; return the totals."""
+    """Log the landing report's totals, unregistered and failed dealers; return them."""
     totals = report.get("totals", {})
     log.info("landing totals: %s", totals)
     for dealer in report.get("unregistered_dealers", []):
@@ -28,7 +28,14 @@ def summarise_load(report: dict[str, Any]) -> dict[str, Any]:
             "dealer folder %r is not in config/dealers.yml: loaded and registered with defaults",
             dealer,
         )
-    return {"totals": totals, "unregistered_dealers": report.get("unregistered_dealers", [])}
+    failed = report.get("failed_dealers", [])
+    if failed:
+        log.error("dealer folders that failed to load (see load_dealer_folder): %s", failed)
+    return {
+        "totals": totals,
+        "unregistered_dealers": report.get("unregistered_dealers", []),
+        "failed_dealers": failed,
+    }
 
 
 def last_weeks_funnel(url: str, weeks: int = 4) -> list[dict[str, Any]]:

@@ -397,3 +397,23 @@ def clock_skew_minutes(
             f"funnel_settings.csv: {setting} ({dealer_code or 'group'}): must be >= 0, got {value}"
         )
     return value
+
+
+# -- config/landing.yml -----------------------------------------------------------------------
+
+LANDING_FILE = "landing.yml"
+
+
+class LandingOptions(StrictModel):
+    """``config/landing.yml``: how ``dealer_exports_extract`` loads the landing folder."""
+
+    parallel_dealer_folders: int = Field(default=2, ge=1, le=64)
+    skip_unchanged_files: bool = True
+
+
+def landing_options() -> LandingOptions:
+    """``config/landing.yml``, validated; the defaults when the file does not exist (it was
+    added after the first deployments). :class:`ConfigError` names an invalid key."""
+    if not (config_dir() / LANDING_FILE).exists():
+        return LandingOptions()
+    return validate(LandingOptions, load_yaml(LANDING_FILE), LANDING_FILE)

@@ -612,3 +612,63 @@ def test_surveys_and_targets_land_with_their_checks(clean_warehouse, tmp_path) -
         "dealer_export__surveys": 3,
         "dealer_export__targets": 3,
     }
+
+
+def test_unchanged_files_are_listed_without_being_read(clean_warehouse, tmp_path, monkeypatch):
+    """The listing skips a file whose stat matches the one taken when it was loaded; a file
+    rewritten (same size, new bytes) or whose landed row is gone is read and hashed again."""
+    url = clean_warehouse
+    landing = write_landing(tmp_path / "landing")
+    monkeypatch.setattr(landing_files, "STAT_SETTLE_NS", 0)  # trust stats taken at once
+    first = load_landing(url, landing)
+    assert first["totals"]["files"] == 6
+    listing = landing_files.list_landing(url, landing)
+    assert listing["work"] == []
+    unchanged = {
+        f"{c}/{e['file']}": e for c, d in listing["dealers"].items() for e in d["unchanged"]
+    }
+    assert {k: (e["status"], e["batch_id"]) for k, e in unchanged.items()} == {
+        k: ("skipped_already_loaded", e["batch_id"]) for k, e in files_by_name(first).items()
+    }
+
+    def no_reading(path):
+        raise AssertionError(f"{path} was read")
+
+    monkeypatch.setattr(landing_files, "read_landing_file", no_reading)
+    again = load_landing(url, landing)
+    assert again["totals"]["files_skipped"] == 6
+    assert again["totals"]["rows_in"] == 0
+    assert {k: e["sha256"] for k, e in files_by_name(again).items()} == {
+        k: e["sha256"] for k, e in files_by_name(first).items()
+    }
+    # rehash=True reads every file again (and skips each by its hash)
+    with pytest.raises(AssertionError, match="was read"):
+        load_landing(url, landing, rehash=True)
+    monkeypatch.undo()
+    monkeypatch.setattr(landing_files, "STAT_SETTLE_NS", 0)
+
+    # same name, same size, new bytes: listed, read, loaded as new content
+    target = landing / "SH002" / "leads_gbk.csv"
+    before = target.read_bytes()
+    target.write_bytes(before.replace(b"2026-05-04", b"2026-05-03"))
+    assert len(target.read_bytes()) == len(before) and target.read_bytes() != before
+    # a landed row removed (a reset of ops): its file is read again
+    query(url, "delete from ops.landed_files where file_name = 'followups_legacy.csv' returning 1")
+    listing = landing_files.list_landing(url, landing)
+    assert [(w["dealer_code"], [f["file"] for f in w["files"]]) for w in listing["work"]] == [
+        ("SH001", ["followups_legacy.csv"]),
+        ("SH002", ["leads_gbk.csv"]),
+    ]
+    third = files_by_name(load_landing(url, landing))
+    assert third["SH002/leads_gbk.csv"]["status"] == "loaded"
+    assert third["SH001/followups_legacy.csv"]["status"] == "rejected"  # loaded again
+    assert third["SH001/leads_2026-05.csv"]["status"] == "skipped_already_loaded"
+
+
+def test_a_file_changed_just_before_its_stat_is_never_trusted(tmp_path):
+    path = tmp_path / "leads.csv"
+    path.write_text("lead_id,created_at\n", encoding="utf-8")
+    assert landing_files.file_fingerprint(path) is None  # written now: could change unseen
+    settled = landing_files.file_fingerprint(path, now_ns=10**19)
+    size, *_ = settled.split(":")
+    assert int(size) == len("lead_id,created_at\n")

@@ -79,6 +79,8 @@ grant select on all tables in schema raw, ops to dealerfunnel_transformer;
 alter default privileges in schema raw, ops grant select on tables to dealerfunnel_transformer;
 -- ... records the runs of its quality gates ...
 grant insert on ops.quality_runs, ops.quality_failures to dealerfunnel_transformer;
+-- the raw gate keeps which load batches it has checked
+grant insert, update on ops.raw_gate_batches to dealerfunnel_transformer;
 grant usage on sequence ops.quality_runs_quality_run_id_seq to dealerfunnel_transformer;
 grant insert on ops.dbt_builds to dealerfunnel_transformer;
 grant usage on sequence ops.dbt_builds_dbt_build_id_seq to dealerfunnel_transformer;

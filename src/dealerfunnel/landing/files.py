@@ -41,8 +41,10 @@ they are not rows (counted as ``blank_lines`` in the report).
 SQL, the bad rows re-read by the row parser for their reasons); every other file row by row
 (:func:`prepare`). Both write the same rows, quarantine rows and counts;
 ``ops.load_batches.detail.method`` records which way a file went. Dealer folders load in
-parallel (``workers`` connections, one dealer's files in order); after a failure no other
-dealer starts.
+parallel: as mapped Airflow tasks (:func:`list_landing`, :func:`load_dealer_folder` per dealer,
+:func:`merge_reports`), where a failing dealer does not stop the others, or in
+:func:`load_landing` on ``workers`` connections (one dealer's files in order), where after a
+failure no other dealer starts.
 
 **Files.**
 
@@ -50,6 +52,12 @@ dealer starts.
   already in ``ops.landed_files`` under its name is skipped (``skipped_already_loaded``), so
   re-running changes nothing. A byte-identical copy under another name is not loaded again
   but recorded: status ``duplicate``, ``duplicate_of`` = the first file's name, 0 rows.
+- **Unchanged files are not read.** The stat of a local file (size, mtime, ctime, inode) is
+  taken before it is read and kept in ``ops.landing_file_checks`` once its content is landed;
+  :func:`list_landing` reports a file whose stat still matches as skipped without reading or
+  hashing it. A file changed less than 2 s before its stat, or on object storage, is always
+  read (:func:`file_fingerprint`); ``rehash=True`` (``config/landing.yml``
+  ``skip_unchanged_files: false``) reads every file.
 - **Empty.** A file of only whitespace and BOMs is recorded as ``empty`` with ``rows_in = 0``.
 - **Rejected.** A file whose header cannot be used (missing required column, repeated column
   name, unreadable header record) or that cannot be decoded: every data row is quarantined
@@ -77,6 +85,7 @@ import os
 import re
 import stat
 import threading
+import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -886,6 +895,11 @@ def _copy_quarantine(cur: psycopg.Cursor, batch: _Batch, rows: Sequence[Quaranti
 
 
 # -- the whole landing folder ---------------------------------------------------------------
+#
+# Three steps, so that an orchestrator can run the dealers as separate tasks:
+# list_landing (discovery, the registry, which files changed), load_dealer_folder (one dealer's
+# changed files, one work item of the listing) and merge_reports (one report of them all).
+# load_landing runs the three in one process.
 
 _COUNTS = ("rows_in", "rows_loaded", "rows_quarantined")
 _FILE_KEYS = {
@@ -895,6 +909,11 @@ _FILE_KEYS = {
     DUPLICATE: "files_duplicate",
     SKIPPED: "files_skipped",
 }
+# A file's stat is trusted to stand for its content only when the file was last changed at
+# least this long before the stat was taken: a file rewritten within the same file-system
+# timestamp tick keeps its mtime (the "racily clean" case of git's index), so a file changed
+# that recently is always read and hashed again.
+STAT_SETTLE_NS = 2_000_000_000
 
 
 def _empty_summary() -> dict[str, int]:
@@ -908,6 +927,295 @@ def _add(summary: dict[str, int], outcome: FileOutcome) -> None:
         summary[name] += getattr(outcome, name)
 
 
+def file_fingerprint(path: Location, *, now_ns: int | None = None) -> str | None:
+    """``size:mtime_ns:ctime_ns:inode`` of a settled local regular file, else None.
+
+    None (never trusted, the file is read and hashed) for object storage, a file that is not
+    a regular file any more, and a file changed less than :data:`STAT_SETTLE_NS` before
+    ``now_ns`` (default: now). ``ctime`` changes on every write and cannot be set back by a
+    copy that keeps the modification time (``cp -p``, ``rsync -t``).
+    """
+    if not isinstance(path, Path):
+        return None
+    now_ns = time.time_ns() if now_ns is None else now_ns
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    settled = max(st.st_mtime_ns, st.st_ctime_ns) <= now_ns - STAT_SETTLE_NS
+    if not (stat.S_ISREG(st.st_mode) and settled):
+        return None
+    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}"
+
+
+def _checked_files(
+    conn: psycopg.Connection, dealer_codes: Sequence[str]
+) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """The trusted fingerprints of files whose content is still in ``ops.landed_files``."""
+    rows = conn.execute(
+        """
+        select c.dealer_code, c.folder, c.file_name, c.fingerprint, c.content_sha256,
+               l.batch_id, l.duplicate_of
+        from ops.landing_file_checks as c
+        join ops.landed_files as l
+            on l.dealer_code = c.dealer_code
+            and l.content_sha256 = c.content_sha256
+            and l.file_name = c.file_name
+        where c.dealer_code = any(%s) and c.fingerprint is not null
+        """,
+        (list(dealer_codes),),
+    ).fetchall()
+    return {
+        (code, folder, name): {
+            "fingerprint": fingerprint,
+            "sha256": sha,
+            "batch_id": str(batch),
+            "duplicate_of": duplicate_of,
+        }
+        for code, folder, name, fingerprint, sha, batch, duplicate_of in rows
+    }
+
+
+def _record_check(
+    conn: psycopg.Connection, lf: LandingFile, fingerprint: str | None, outcome: FileOutcome
+) -> None:
+    """Remember the fingerprint taken before reading a file whose content is now landed."""
+    conn.execute(
+        """
+        insert into ops.landing_file_checks
+            (dealer_code, folder, file_name, fingerprint, content_sha256, checked_at)
+        values (%s, %s, %s, %s, %s, now())
+        on conflict (dealer_code, folder, file_name) do update set
+            fingerprint = excluded.fingerprint, content_sha256 = excluded.content_sha256,
+            checked_at = excluded.checked_at
+        """,
+        (lf.dealer_code, lf.folder or lf.dealer_code, lf.name, fingerprint, outcome.sha256),
+    )
+
+
+def _file_entry(lf: LandingFile, outcome: FileOutcome) -> dict[str, Any]:
+    return {
+        "file": lf.name,
+        "folder": lf.folder or lf.dealer_code,
+        "object": lf.obj,
+        "sha256": outcome.sha256,
+        "status": outcome.status,
+        "rows_in": outcome.rows_in,
+        "rows_loaded": outcome.rows_loaded,
+        "rows_quarantined": outcome.rows_quarantined,
+        "batch_id": outcome.batch_id,
+        "reason": outcome.reason,
+        "encoding": outcome.encoding,
+        "duplicate_of": outcome.duplicate_of,
+        "blank_lines": outcome.blank_lines,
+    }
+
+
+def list_landing(
+    url: str,
+    landing_dir: str | Path | ObjectStoragePath,
+    *,
+    source: str = "dealer_export",
+    rehash: bool = False,
+) -> dict:
+    """Discover the landing folder, register its dealers, and list the files to load.
+
+    No file is read here. A file whose fingerprint (:func:`file_fingerprint`) equals the one
+    taken when its content was last loaded, and whose content is still in
+    ``ops.landed_files``, is unchanged: it is reported ``skipped_already_loaded`` without
+    being read or hashed. Every other file (new, changed, recently written, on object
+    storage, or every file with ``rehash=True``) goes to ``work``, where
+    :func:`load_dealer_folder` reads and hashes it, so a file is still loaded once per
+    content. JSON-serialisable::
+
+        {"source", "landing_dir", "started_at", "unregistered_dealers", "ignored", "refused",
+         "dealers": {code: {"folders": [...], "timezone", "unchanged": [file entry, ...]}},
+         "work": [{"dealer_code", "source", "landing_dir",
+                   "files": [{"folder", "file"}, ...]}, ...]}   # dealers with files to load
+
+    A missing ``landing_dir`` is logged and lists nothing (the registry is still synchronised).
+    """
+    started = datetime.now(UTC)
+    location = landing_location(landing_dir)
+    if location.is_dir():
+        found = discover(location)
+    else:
+        log.warning("landing folder %s does not exist: nothing to load", location)
+        found = Discovery()
+    with connect(url, autocommit=True) as conn:
+        with conn.transaction():
+            unregistered = _register(conn, found.dealers)
+        zones = dict(
+            conn.execute(
+                "select dealer_code, timezone from ops.dealers where dealer_code = any(%s)",
+                (list(found.dealers),),
+            ).fetchall()
+        )
+        checked = {} if rehash else _checked_files(conn, list(found.dealers))
+    now_ns = time.time_ns()
+    dealers: dict[str, dict[str, Any]] = {}
+    work: list[dict[str, Any]] = []
+    for code, files in found.dealers.items():
+        unchanged: list[dict[str, Any]] = []
+        to_load: list[dict[str, str]] = []
+        for lf in files:
+            folder = lf.folder or code
+            seen = checked.get((code, folder, lf.name))
+            if seen is not None and seen["fingerprint"] == file_fingerprint(lf.path, now_ns=now_ns):
+                outcome = FileOutcome(
+                    SKIPPED, seen["batch_id"], seen["sha256"], duplicate_of=seen["duplicate_of"]
+                )
+                unchanged.append(_file_entry(lf, outcome))
+            else:
+                to_load.append({"folder": folder, "file": lf.name})
+        dealers[code] = {
+            "folders": found.folders.get(code, [code]),
+            "timezone": zones.get(code),
+            "unchanged": unchanged,
+        }
+        if to_load:
+            work.append(
+                {
+                    "dealer_code": code,
+                    "source": source,
+                    "landing_dir": str(location),
+                    "files": to_load,
+                }
+            )
+    log.info(
+        "landing: %d dealer folder(s), %d with files to load (%d files), %d file(s) unchanged",
+        len(dealers),
+        len(work),
+        sum(len(w["files"]) for w in work),
+        sum(len(d["unchanged"]) for d in dealers.values()),
+    )
+    return {
+        "source": source,
+        "landing_dir": str(location),
+        "started_at": started.isoformat(),
+        "unregistered_dealers": unregistered,
+        "ignored": found.ignored,
+        "refused": found.refused,
+        "dealers": dealers,
+        "work": work,
+    }
+
+
+def _load_context(source: str, limits: LandingLimits | None, set_based: bool) -> LoadContext:
+    vocabulary = load_stage_mapping().get(source)
+    if vocabulary is None:
+        raise ConfigError(f"stage_mapping.csv: no vocabulary for source {source!r}")
+    return LoadContext(
+        source, vocabulary, limits or LandingLimits(), load_funnel_settings(), set_based
+    )
+
+
+def load_dealer_folder(
+    url: str,
+    item: Mapping[str, Any],
+    *,
+    limits: LandingLimits | None = None,
+    set_based: bool = True,
+) -> dict[str, Any]:
+    """Load one work item of :func:`list_landing` (one dealer's files) on its own connection.
+
+    Returns the dealer's report ``{"dealer_code", "timezone", "files", "totals", "refused"}``.
+    Each file loads in its own transaction, so a failure keeps the files committed before it
+    and a retry skips them by hash. Raises :class:`ConfigError` (unknown stage vocabulary or
+    dealer time zone) and database or file errors as they come.
+    """
+    ctx = _load_context(item["source"], limits, set_based)
+    with connect(url, autocommit=True) as conn:
+        return _load_folder(conn, item, ctx)
+
+
+def _load_folder(
+    conn: psycopg.Connection, item: Mapping[str, Any], ctx: LoadContext
+) -> dict[str, Any]:
+    code = item["dealer_code"]
+    root = landing_location(item["landing_dir"])
+    local_tz = _dealer_zones(conn, [code]).get(code)
+    if local_tz is None:
+        raise ConfigError(f"ops.dealers: dealer {code} is not registered (list the folder first)")
+    summary = _empty_summary()
+    entries: list[dict[str, Any]] = []
+    refused: list[dict[str, str]] = []
+    for wanted in item["files"]:
+        folder, name = wanted["folder"], wanted["file"]
+        obj = object_for(name)
+        if obj is None:
+            raise ValueError(f"{folder}/{name}: not a landing file name")
+        lf = LandingFile(code, root / folder / name, obj, folder)
+        fingerprint = file_fingerprint(lf.path)  # before reading: a later write changes it
+        try:
+            outcome = load_file(conn, lf, local_tz, ctx)
+        except NotARegularFile as exc:
+            reason = str(exc).split(": ", 1)[-1]
+            refused.append({"path": lf.where, "reason": reason})
+            log.warning("landing: %s refused: %s", lf.where, reason)
+            continue
+        _record_check(conn, lf, fingerprint, outcome)
+        _add(summary, outcome)
+        _log_outcome(lf, outcome)
+        entries.append(_file_entry(lf, outcome))
+    return {
+        "dealer_code": code,
+        "timezone": local_tz.key,
+        "files": entries,
+        "totals": summary,
+        "refused": refused,
+    }
+
+
+def merge_reports(listing: Mapping[str, Any], results: Iterable[Mapping | None]) -> dict:
+    """One landing report (the format of :func:`load_landing`) from the listing and the
+    dealer reports of :func:`load_dealer_folder`; ``None`` stands for a failed dealer.
+
+    A dealer whose work item has no report is listed under ``failed_dealers`` (its unchanged
+    files are still reported, the files it was to load are not).
+    """
+    loaded = {r["dealer_code"]: r for r in results if r}
+    failed = sorted(w["dealer_code"] for w in listing["work"] if w["dealer_code"] not in loaded)
+    refused = list(listing["refused"])
+    dealers: dict[str, dict[str, Any]] = {}
+    totals = _empty_summary()
+    for code, listed in listing["dealers"].items():
+        result = loaded.get(code)
+        files = [*listed["unchanged"], *(result["files"] if result else [])]
+        files.sort(key=lambda e: (e["file"], e["folder"]))
+        summary = _empty_summary()
+        for entry in files:
+            summary["files"] += 1
+            summary[_FILE_KEYS[entry["status"]]] += 1
+            for name in _COUNTS:
+                summary[name] += entry[name]
+        for name in totals:
+            totals[name] += summary[name]
+        if result:
+            refused.extend(result["refused"])
+        dealers[code] = {
+            "timezone": result["timezone"] if result else listed["timezone"],
+            "files": files,
+            "totals": summary,
+            "is_registered": code not in listing["unregistered_dealers"],
+            "folders": listed["folders"],
+        }
+    report = {
+        "source": listing["source"],
+        "landing_dir": listing["landing_dir"],
+        "started_at": listing["started_at"],
+        "finished_at": datetime.now(UTC).isoformat(),
+        "dealers": dealers,
+        "unregistered_dealers": listing["unregistered_dealers"],
+        "failed_dealers": failed,
+        "ignored": listing["ignored"],
+        "refused": refused,
+        "totals": {"dealers": len(dealers), **totals, "refused": len(refused)},
+    }
+    log.info("landing load finished: %s", json.dumps(report["totals"]))
+    return report
+
+
 def load_landing(
     url: str,
     landing_dir: str | Path | ObjectStoragePath,
@@ -916,12 +1224,16 @@ def load_landing(
     limits: LandingLimits | None = None,
     set_based: bool = True,
     workers: int = 2,
+    rehash: bool = False,
 ) -> dict:
     """Load every new file under ``landing_dir``; return a JSON-serialisable report.
 
+    :func:`list_landing`, :func:`load_dealer_folder` for each dealer with files to load, then
+    :func:`merge_reports`, in one process (the DAG runs the dealers as mapped tasks instead).
     Dealer folders load in parallel on ``workers`` connections (one dealer's files in order,
-    on one connection). ``set_based=False`` loads every file row by row (the reference path
-    that the set-based one must equal).
+    on one connection); after a failure no other dealer starts and the first error is raised.
+    ``set_based=False`` loads every file row by row (the reference path that the set-based
+    one must equal); ``rehash=True`` reads and hashes every file, changed or not.
 
     Report::
 
@@ -933,7 +1245,8 @@ def load_landing(
              "totals": {"files", "files_loaded", "files_rejected", "files_empty",
                         "files_duplicate", "files_skipped",
                         "rows_in", "rows_loaded", "rows_quarantined"}}},
-         "unregistered_dealers": [code, ...], "ignored": ["SH001/readme.txt", ...],
+         "unregistered_dealers": [code, ...], "failed_dealers": [code, ...],
+         "ignored": ["SH001/readme.txt", ...],
          "refused": [{"path": "SH001/leads_x.csv", "reason": "symbolic link: ..."}, ...],
          "totals": {"dealers", "files", ..., "refused"}}
 
@@ -946,114 +1259,33 @@ def load_landing(
     invalid, and database errors as they come (files committed before stay committed; the
     failing file leaves nothing behind).
     """
-    started = datetime.now(UTC)
-    landing_dir = landing_location(landing_dir)
-    vocabulary = load_stage_mapping().get(source)
-    if vocabulary is None:
-        raise ConfigError(f"stage_mapping.csv: no vocabulary for source {source!r}")
-    if landing_dir.is_dir():
-        found = discover(landing_dir)
-    else:
-        log.warning("landing folder %s does not exist: nothing to load", landing_dir)
-        found = Discovery()
-    ctx = LoadContext(
-        source, vocabulary, limits or LandingLimits(), load_funnel_settings(), set_based
-    )
-    report_dealers, unregistered, totals = _load_dealers(url, found, ctx, workers)
-    report = {
-        "source": source,
-        "landing_dir": str(landing_dir),
-        "started_at": started.isoformat(),
-        "finished_at": datetime.now(UTC).isoformat(),
-        "dealers": report_dealers,
-        "unregistered_dealers": unregistered,
-        "ignored": found.ignored,
-        "refused": found.refused,
-        "totals": {"dealers": len(found.dealers), **totals, "refused": len(found.refused)},
-    }
-    log.info("landing load finished: %s", json.dumps(report["totals"]))
-    return report
-
-
-def _load_dealers(
-    url: str, found: Discovery, ctx: LoadContext, workers: int = 1
-) -> tuple[dict[str, dict[str, Any]], list[str], dict[str, int]]:
-    """Register the dealers and load their files: (report per dealer, unregistered, totals)."""
-    with connect(url, autocommit=True) as conn:
-        with conn.transaction():
-            unregistered = _register(conn, found.dealers)
-        zones = _dealer_zones(conn, list(found.dealers))
+    ctx = _load_context(source, limits, set_based)
+    listing = list_landing(url, landing_dir, source=source, rehash=rehash)
     local = threading.local()
     opening = threading.Lock()
     failed = threading.Event()  # after a failure no other dealer starts (like a plain loop)
 
     with ExitStack() as connections:
 
-        def load(code: str) -> dict[str, Any] | None:
+        def load(item: dict[str, Any]) -> dict[str, Any] | None:
             if failed.is_set():
                 return None
             if not hasattr(local, "conn"):  # one connection per worker thread
                 with opening:
                     local.conn = connections.enter_context(connect(url, autocommit=True))
             try:
-                return _load_dealer(local.conn, code, found.dealers[code], zones[code], ctx, found)
+                return _load_folder(local.conn, item, ctx)
             except BaseException:
                 failed.set()
                 raise
 
         with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-            futures = {code: pool.submit(load, code) for code in found.dealers}
-        errors = [f.exception() for f in futures.values() if f.exception() is not None]
+            futures = [pool.submit(load, item) for item in listing["work"]]
+        errors = [f.exception() for f in futures if f.exception() is not None]
         if errors:
             raise errors[0]
-        entries = {code: future.result() for code, future in futures.items()}
-    report_dealers: dict[str, dict[str, Any]] = {}
-    totals = _empty_summary()
-    for code, entry in entries.items():
-        entry["is_registered"] = code not in unregistered
-        entry["folders"] = found.folders.get(code, [code])
-        report_dealers[code] = entry
-        for name in totals:
-            totals[name] += entry["totals"][name]
-    return report_dealers, unregistered, totals
-
-
-def _load_dealer(
-    conn: psycopg.Connection,
-    code: str,
-    files: Sequence[LandingFile],
-    local_tz: ZoneInfo,
-    ctx: LoadContext,
-    found: Discovery,
-) -> dict[str, Any]:
-    summary = _empty_summary()
-    entries = []
-    for lf in files:
-        try:
-            outcome = load_file(conn, lf, local_tz, ctx)
-        except NotARegularFile as exc:
-            found.refuse(lf.where, str(exc).split(": ", 1)[-1])
-            continue
-        _add(summary, outcome)
-        _log_outcome(lf, outcome)
-        entries.append(
-            {
-                "file": lf.name,
-                "folder": lf.folder or code,
-                "object": lf.obj,
-                "sha256": outcome.sha256,
-                "status": outcome.status,
-                "rows_in": outcome.rows_in,
-                "rows_loaded": outcome.rows_loaded,
-                "rows_quarantined": outcome.rows_quarantined,
-                "batch_id": outcome.batch_id,
-                "reason": outcome.reason,
-                "encoding": outcome.encoding,
-                "duplicate_of": outcome.duplicate_of,
-                "blank_lines": outcome.blank_lines,
-            }
-        )
-    return {"timezone": local_tz.key, "files": entries, "totals": summary}
+        results = [future.result() for future in futures]
+    return merge_reports(listing, results)
 
 
 def _log_outcome(lf: LandingFile, outcome: FileOutcome) -> None:

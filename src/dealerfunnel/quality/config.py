@@ -1,4 +1,5 @@
-"""``config/quality.yml``: how dbt results map onto blocking/warning, and the WAP schemas.
+"""``config/quality.yml``: how dbt results map onto blocking/warning, the WAP schemas, and
+whether the raw gate validates every row or only the new load batches.
 
 Validated by pydantic models; an error names the file and the key, e.g. ``quality.yml:
 dbt_tests.fail: Input should be 'blocking', 'warning' or 'ignore', got 'fatal'``.
@@ -38,10 +39,15 @@ class WapSpec(StrictModel):
         return str(value) if isinstance(value, int | float) else value
 
 
+class RawGateSpec(StrictModel):
+    full: bool = False  # true: validate every raw row on every run, not only the new batches
+
+
 class QualityFile(StrictModel):
     dbt_tests: DbtTestsSpec = DbtTestsSpec()
     dbt_models: DbtModelsSpec = DbtModelsSpec()
     wap: WapSpec = WapSpec()
+    raw_gate: RawGateSpec = RawGateSpec()
 
 
 @dataclass(frozen=True)
@@ -55,6 +61,7 @@ class QualityConfig:
     candidate_schema: str = "marts_candidate"
     previous_schema: str = "marts_previous"
     lock_timeout: str = "30s"
+    raw_gate_full: bool = False
 
 
 def parse_quality_config(data: dict[str, Any], source: str = "quality.yml") -> QualityConfig:
@@ -68,6 +75,7 @@ def parse_quality_config(data: dict[str, Any], source: str = "quality.yml") -> Q
         candidate_schema=wap.candidate_schema,
         previous_schema=wap.previous_schema,
         lock_timeout=wap.lock_timeout,
+        raw_gate_full=parsed.raw_gate.full,
     )
 
 

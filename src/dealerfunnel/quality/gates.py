@@ -20,7 +20,11 @@ A kwarg written ``now``, ``now-<N>h``, ``now-<N>d`` or ``now-<N>m`` (minutes) is
 an ISO timestamp (UTC) when the gate runs. Freshness is not checked here: it has one home,
 the dbt model ``mart_source_freshness``, read by the ``source_freshness`` alert rule. Mart
 suites hold only what dbt's tests and enforced contracts do not already assert (row counts,
-value ranges, cross-column checks).
+value ranges, cross-column checks); so do raw suites, against dbt's source tests.
+
+``row_filter`` limits the row-level expectations to some rows of each table (the raw gate:
+the rows of the load batches it has not passed yet, :mod:`dealerfunnel.quality.tasks`); the
+table-level ones (:data:`TABLE_LEVEL`: columns, row counts) still see the whole table.
 
 The GX file context lives under ``<data_dir>/gx`` (run state, not source). The datasource's
 connection string is stored there as ``${GX_WAREHOUSE_URL}`` and resolved from the
@@ -40,12 +44,13 @@ import json
 import logging
 import os
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml
+from psycopg import sql
 
 from dealerfunnel.settings import ConfigError, data_dir, expectations_dir
 from dealerfunnel.warehouse.connection import connect, to_libpq
@@ -156,10 +161,27 @@ class SuiteRun:
     schema: str
     table: str
     expectations: list[dict[str, Any]]
+    # ``select`` of the rows the row-level expectations check (None: the whole table); the
+    # table-level ones (TABLE_LEVEL: columns, row counts) always see the whole table
+    rows_query: str | None = None
 
     @property
     def qualified_table(self) -> str:
         return f"{self.schema}.{self.table}"
+
+    def parts(self) -> list[tuple[str, str | None, list[dict[str, Any]]]]:
+        """``(validation name, rows query or None, expectations)`` to validate: one part on
+        the whole table, or, with a rows query, the table-level expectations on the whole
+        table and the row-level ones on the rows."""
+        if self.rows_query is None:
+            return [(self.spec.name, None, self.expectations)]
+        table_level = [e for e in self.expectations if e["type"] in TABLE_LEVEL]
+        row_level = [e for e in self.expectations if e["type"] not in TABLE_LEVEL]
+        parts = [
+            (self.spec.name, None, table_level),
+            (f"{self.spec.name}.rows", self.rows_query, row_level),
+        ]
+        return [part for part in parts if part[2]]
 
 
 def suites_folder() -> Path:
@@ -319,8 +341,13 @@ def run_gate(
     schema_map: dict[str, str] | None = None,
     folder: Path | None = None,
     now: datetime | None = None,
+    row_filter: sql.Composable | None = None,
 ) -> GateResult:
     """Validate the named suites in one checkpoint, rebuild Data Docs, and classify failures.
+
+    ``row_filter`` (a SQL condition on a table's rows, e.g. its ``_batch_id`` among the batches
+    not gated yet) limits the row-level expectations to the rows it selects; a table with no
+    such row runs its table-level expectations only. Without it every row is checked.
 
     Returns the result; the caller decides whether to raise :class:`QualityGateFailed`
     (``result.success`` is False only when a *blocking* expectation failed). A suite whose
@@ -331,6 +358,8 @@ def run_gate(
     specs = load_suite_specs(suite_names, folder=folder)
     result = GateResult(success=True)
     runnable = plan_suites(url, specs, schema_map or {}, result)
+    if row_filter is not None:
+        runnable = _limit_rows(url, runnable, row_filter)
     for skipped in result.skipped:
         log.warning("GX %s: suite %s skipped (%s)", checkpoint_name, skipped["suite"], skipped)
     if runnable:
@@ -400,6 +429,24 @@ def _plan_suite(
     return SuiteRun(spec, schema, table, expectations) if expectations else None
 
 
+def _limit_rows(url: str, runs: list[SuiteRun], row_filter: sql.Composable) -> list[SuiteRun]:
+    """``runs`` with their row-level expectations on the rows ``row_filter`` selects; a table
+    without such a row keeps its table-level expectations only."""
+    limited = []
+    with connect(url) as conn:
+        for run in runs:
+            table = sql.Identifier(run.schema, run.table)
+            query = sql.SQL("select * from {} where {}").format(table, row_filter)
+            (has_rows,) = conn.execute(sql.SQL("select exists ({})").format(query)).fetchone()
+            if has_rows:
+                limited.append(replace(run, rows_query=query.as_string(conn)))
+                continue
+            table_level = [e for e in run.expectations if e["type"] in TABLE_LEVEL]
+            if table_level:
+                limited.append(replace(run, expectations=table_level))
+    return limited
+
+
 def _validate(
     url: str, runs: list[SuiteRun], checkpoint_name: str, now: datetime, result: GateResult
 ) -> None:
@@ -407,13 +454,22 @@ def _validate(
     import great_expectations as gx
 
     context, datasource = _gx_context(url)
-    validations = [_validation_definition(context, datasource, run, now) for run in runs]
+    validations = [
+        _validation_definition(context, datasource, run, part, now)
+        for run in runs
+        for part in run.parts()
+    ]
+    # The stored checkpoint of the last run is dropped unread: it may name validations whose
+    # asset is gone (the datasource is rebuilt every run; an incremental run's ".rows" parts).
+    store = context.checkpoint_store
+    key = store.get_key(name=checkpoint_name, id=None)
+    if store.has_key(key=key):
+        store.remove_key(key=key)
+    # No UpdateDataDocsAction: it rebuilds the site index once per validation (per suite), and
+    # the index lists every stored result, so a gate's cost grew with suites x history. The
+    # pages of this run's results and suites are built once below, with one index.
     checkpoint = context.checkpoints.add_or_update(
-        gx.Checkpoint(
-            name=checkpoint_name,
-            validation_definitions=validations,
-            actions=[gx.checkpoint.UpdateDataDocsAction(name="update_data_docs")],
-        )
+        gx.Checkpoint(name=checkpoint_name, validation_definitions=validations, actions=[])
     )
     outcome = checkpoint.run()
     for run_result in outcome.run_results.values():
@@ -421,8 +477,23 @@ def _validate(
             result.evaluated += 1
             if not er.success:
                 result.add_failure(_gx_failure(run_result.suite_name, er))
+    _build_data_docs(context, outcome)
     sites = context.get_docs_sites_urls()
     result.data_docs_index = sites[0]["site_url"] if sites else None
+
+
+def _build_data_docs(context: Any, outcome: Any) -> None:
+    """Data Docs pages of one checkpoint run (its validation results and suites), one index."""
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+    )
+
+    identifiers: list[Any] = list(outcome.run_results)
+    identifiers += [
+        ExpectationSuiteIdentifier(name=name)
+        for name in sorted({r.suite_name for r in outcome.run_results.values()})
+    ]
+    context.build_data_docs(resource_identifiers=identifiers)
 
 
 def _gx_context(url: str) -> tuple[Any, Any]:
@@ -439,34 +510,51 @@ def _gx_context(url: str) -> tuple[Any, Any]:
     return context, datasource
 
 
-def _validation_definition(context: Any, datasource: Any, run: SuiteRun, now: datetime) -> Any:
-    """The suite of ``run`` against its whole table, registered in ``context``."""
+def _validation_definition(
+    context: Any,
+    datasource: Any,
+    run: SuiteRun,
+    part: tuple[str, str | None, list[dict[str, Any]]],
+    now: datetime,
+) -> Any:
+    """One part of ``run`` (:meth:`SuiteRun.parts`): its expectations against the whole table,
+    or against the rows of its query, registered in ``context``."""
     import great_expectations as gx
 
+    name, rows_query, expectations = part
+    asset_name = run.qualified_table if rows_query is None else f"{run.qualified_table}.rows"
     try:
-        asset = datasource.get_asset(run.qualified_table)
+        asset = datasource.get_asset(asset_name)
+        if rows_query is not None and asset.query != rows_query:
+            datasource.delete_asset(asset_name)
+            raise LookupError(asset_name)
     except LookupError:
-        asset = datasource.add_table_asset(
-            name=run.qualified_table, table_name=run.table, schema_name=run.schema
-        )
+        if rows_query is None:
+            asset = datasource.add_table_asset(
+                name=asset_name, table_name=run.table, schema_name=run.schema
+            )
+        else:
+            asset = datasource.add_query_asset(name=asset_name, query=rows_query)
     try:
         batch = asset.get_batch_definition("whole_table")
     except (LookupError, KeyError):
         batch = asset.add_batch_definition_whole_table("whole_table")
-    suite = context.suites.add_or_update(_expectation_suite(run, now))
+    suite = context.suites.add_or_update(_expectation_suite(run, name, expectations, now))
     return context.validation_definitions.add_or_update(
-        gx.ValidationDefinition(name=run.spec.name, data=batch, suite=suite)
+        gx.ValidationDefinition(name=name, data=batch, suite=suite)
     )
 
 
-def _expectation_suite(run: SuiteRun, now: datetime) -> Any:
+def _expectation_suite(
+    run: SuiteRun, name: str, expectations: list[dict[str, Any]], now: datetime
+) -> Any:
     from great_expectations.core.expectation_suite import ExpectationSuite
     from great_expectations.expectations.expectation_configuration import (
         ExpectationConfiguration,
     )
 
-    suite = ExpectationSuite(name=run.spec.name)
-    for exp in run.expectations:
+    suite = ExpectationSuite(name=name)
+    for exp in expectations:
         raw_kwargs = dict(exp.get("kwargs") or {})
         suite.add_expectation_configuration(
             ExpectationConfiguration(
@@ -476,6 +564,7 @@ def _expectation_suite(run: SuiteRun, now: datetime) -> Any:
                     "severity": exp.get("severity", "blocking"),
                     "notes": exp.get("notes", ""),
                     "check_key": check_key("gx", run.spec.name, exp["type"], raw_kwargs),
+                    "suite": run.spec.name,
                 },
             )
         )
@@ -486,6 +575,7 @@ def _gx_failure(suite_name: str, er: Any) -> CheckFailure:
     """A failed GX expectation result as a :class:`CheckFailure`."""
     config = er.expectation_config
     meta = config.meta or {}
+    suite_name = meta.get("suite") or suite_name  # a suite's row part is "<suite>.rows" in GX
     kwargs = {k: v for k, v in config.kwargs.items() if k != "batch_id"}
     return CheckFailure(
         source="gx",

@@ -7,8 +7,11 @@ same check passes again.
 
 from __future__ import annotations
 
+from psycopg import sql
+
 from dealerfunnel.quality.gates import GateResult, QualityGateFailed, record_quality_run, run_gate
 from dealerfunnel.warehouse import resolve_warehouse_url
+from dealerfunnel.warehouse.connection import connect
 
 
 def _run_id() -> str | None:
@@ -40,16 +43,69 @@ def finish_gate(
     return result.as_dict()
 
 
-def validate_raw_layer(url: str | None = None) -> dict:
-    """The GX raw suites, recorded; blocking failures raise.
+# The rows the incremental raw gate checks: those of the load batches it has not passed yet.
+PENDING_BATCH_ROWS = sql.SQL(
+    "_batch_id in (select batch_id from ops.raw_gate_batches where not passed)"
+)
 
-    Source freshness is not a gate: it is a published mart (``mart_source_freshness``) that the
-    ``source_freshness`` alert rule reads, so a silent source never blocks the others' data."""
+
+def list_raw_gate_batches(url: str) -> bool:
+    """List the finished load batches not yet in ``ops.raw_gate_batches`` as pending; return
+    whether a gate has passed any batch before (False: the first run, which checks every row).
+
+    Committed before the gate reads: the rows it checks are those of the batches listed now.
+    A batch still ``running`` (an API extract commits page by page) waits for the next gate.
+    """
+    with connect(url) as conn:
+        conn.execute(
+            """
+            insert into ops.raw_gate_batches (batch_id)
+            select batch_id from ops.load_batches where status <> 'running'
+            on conflict (batch_id) do nothing
+            """
+        )
+        (gated_before,) = conn.execute(
+            "select exists (select 1 from ops.raw_gate_batches where passed)"
+        ).fetchone()
+    return bool(gated_before)
+
+
+def pass_raw_gate_batches(url: str) -> int:
+    """Mark the pending batches passed (the gate found nothing blocking); return how many."""
+    with connect(url) as conn:
+        cur = conn.execute(
+            "update ops.raw_gate_batches set passed = true, passed_at = now() where not passed"
+        )
+        return cur.rowcount
+
+
+def validate_raw_layer(url: str | None = None, *, full: bool | None = None) -> dict:
+    """The GX raw suites on the rows loaded since the last passing raw gate, recorded;
+    blocking failures raise (and the batches stay pending, checked again next time).
+
+    Row-level expectations check the rows of the load batches not yet passed
+    (``ops.raw_gate_batches``); table-level ones (columns, row counts) the whole table. Every
+    row is checked on the first run and when ``full`` (default: ``config/quality.yml``
+    ``raw_gate.full``). Source freshness is not a gate: it is a published mart
+    (``mart_source_freshness``) that the ``source_freshness`` alert rule reads, so a silent
+    source never blocks the others' data."""
+    from dealerfunnel.quality.config import load_quality_config
     from dealerfunnel.quality.gates import suite_names_for_schema
 
     url = url or resolve_warehouse_url()
-    raw = run_gate(url, suite_names_for_schema("raw"), checkpoint_name="raw_gate")
-    return {"raw_gate": finish_gate(url, "raw_gate", raw)}
+    full = load_quality_config().raw_gate_full if full is None else full
+    gated_before = list_raw_gate_batches(url)
+    mode = "full" if full or not gated_before else "incremental"
+    raw = run_gate(
+        url,
+        suite_names_for_schema("raw"),
+        checkpoint_name="raw_gate",
+        row_filter=None if mode == "full" else PENDING_BATCH_ROWS,
+    )
+    summary = finish_gate(url, "raw_gate", raw)
+    summary["mode"] = mode
+    summary["batches_passed"] = pass_raw_gate_batches(url)
+    return {"raw_gate": summary}
 
 
 def finish_gate_raise(result: GateResult, checkpoint_name: str) -> None:

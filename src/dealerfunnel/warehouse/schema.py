@@ -149,3 +149,13 @@ def ensure_schema(url: str | None = None) -> None:
             conn.execute(
                 API_RAW_DDL.format(table=sql.Identifier("raw", name), comment=sql.Literal(comment))
             )
+        for name in (*FILE_RAW_TABLES, *API_RAW_TABLES):
+            conn.execute(raw_batch_index_ddl(name))
+
+
+def raw_batch_index_ddl(name: str) -> sql.Composed:
+    """The index on a raw table's ``_batch_id``: the raw quality gate reads the rows of the load
+    batches it has not checked yet (``ops.raw_gate_batches``), not the whole table."""
+    return sql.SQL("create index if not exists {} on {} (_batch_id)").format(
+        sql.Identifier(f"{name}__batch_idx"), sql.Identifier("raw", name)
+    )

@@ -85,6 +85,21 @@ $$;
 create unique index if not exists landed_files_content_once
     on ops.landed_files (dealer_code, content_sha256) where duplicate_of is null;
 
+-- What a landing file looked like (size:mtime_ns:ctime_ns:inode, stat taken before it was
+-- read) when its content, content_sha256, was landed. The listing of the next run skips a
+-- file whose stat still matches and whose content is still in ops.landed_files, without
+-- reading or hashing it. fingerprint is null (never trusted) for object storage and for a
+-- file changed too shortly before it was read (dealerfunnel.landing.files.file_fingerprint).
+create table if not exists ops.landing_file_checks (
+    dealer_code text not null,
+    folder text not null,
+    file_name text not null,
+    fingerprint text,
+    content_sha256 text not null,
+    checked_at timestamptz not null default now(),
+    primary key (dealer_code, folder, file_name)
+);
+
 -- Quarantined rows: row_number is the data row's ordinal in its file (blank lines not
 -- counted), line_number the physical line it starts on (1-based, header = line 1; the
 -- worksheet row for XLSX), raw_text its text as in the file (truncated; raw_length is the
@@ -219,6 +234,20 @@ alter table ops.load_batches add column if not exists loaded_by text;
 alter table ops.load_batches alter column loaded_by set default current_user;
 alter table ops.quality_runs add column if not exists checked_by text;
 alter table ops.quality_runs alter column checked_by set default current_user;
+
+-- The load batches the raw quality gate (funnel_transform.validate_raw) has checked. A finished
+-- batch (ops.load_batches.status <> 'running') is listed when a gate starts; the gate's
+-- row-level expectations run on the rows of the batches not yet passed; passed is set when
+-- the gate ends without a blocking failure. A batch listed by a failed gate stays pending and
+-- is checked again by the next one.
+create table if not exists ops.raw_gate_batches (
+    batch_id uuid primary key,
+    passed boolean not null default false,
+    listed_at timestamptz not null default now(),
+    passed_at timestamptz
+);
+create index if not exists raw_gate_batches_pending_idx
+    on ops.raw_gate_batches (batch_id) where not passed;
 
 create table if not exists ops.quality_failures (
     quality_run_id bigint not null references ops.quality_runs (quality_run_id)

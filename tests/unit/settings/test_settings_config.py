@@ -130,3 +130,25 @@ def test_committed_quality_config_is_valid():
 def test_bad_quality_config_names_file_and_key(data, message):
     with pytest.raises(ConfigError, match=message):
         parse_quality_config(data)
+
+
+def test_landing_options_defaults_file_and_errors(tmp_path, monkeypatch):
+    from dealerfunnel.settings import landing_options
+
+    assert landing_options().parallel_dealer_folders == 2  # the shipped config/landing.yml
+    monkeypatch.setenv("DEALERFUNNEL_CONFIG_DIR", str(tmp_path))
+    assert landing_options().model_dump() == {
+        "parallel_dealer_folders": 2,
+        "skip_unchanged_files": True,
+    }  # no file: the defaults
+    (tmp_path / "landing.yml").write_text("parallel_dealer_folders: 6\nskip_unchanged_files: no\n")
+    assert landing_options().model_dump() == {
+        "parallel_dealer_folders": 6,
+        "skip_unchanged_files": False,
+    }
+    (tmp_path / "landing.yml").write_text("parallel_dealer_folders: 0\n")
+    with pytest.raises(ConfigError, match=r"landing\.yml: parallel_dealer_folders"):
+        landing_options()
+    (tmp_path / "landing.yml").write_text("parallel_folders: 3\n")
+    with pytest.raises(ConfigError, match="parallel_folders"):
+        landing_options()
