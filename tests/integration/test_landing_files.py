@@ -119,6 +119,19 @@ def assert_conserved(url: str) -> None:
         )
         bad = query(url, "select count(*) from ops.quarantine where batch_id = %s", (batch,))
         assert (raw[0][0], bad[0][0]) == (loaded, quarantined), f"{code}/{name}"
+        # no row-level unique index guards the raw rows: each data row of the file is in raw
+        # or in quarantine once, under its own number 1..rows_in
+        numbers = [
+            number
+            for (number,) in query(
+                url,
+                f"select _row_number from raw.dealer_export__{obj} where _batch_id = %s"
+                " union all select row_number from ops.quarantine where batch_id = %s",
+                (batch, batch),
+            )
+        ]
+        if None not in numbers:  # an unreadable workbook's one record has no row number
+            assert sorted(numbers) == list(range(1, rows_in + 1)), f"{code}/{name}"
 
 
 def files_by_name(report: dict) -> dict[str, dict]:

@@ -80,3 +80,55 @@ def test_schema_is_idempotent(clean_warehouse):
     } <= raw
     ops = {name for schema, name in before if schema == "ops"}
     assert {"dealers", "load_batches", "landed_files", "quarantine", "watermarks", "alerts"} <= ops
+
+
+OLD_FILE_RAW_DDL = """
+    create table raw.dealer_export__leads (
+        lead_id text not null,
+        created_at timestamptz not null,
+        assigned_at timestamptz,
+        payload jsonb not null,
+        _dealer_code text not null,
+        _source text not null,
+        _batch_id uuid not null,
+        _extracted_at timestamptz not null,
+        _file_name text not null,
+        _file_sha256 text not null,
+        _row_number integer not null,
+        unique (_dealer_code, _file_sha256, _row_number)
+    )
+"""
+
+
+def test_schema_migrates_a_raw_table_with_the_row_unique_index(clean_warehouse):
+    """A warehouse created before file-level uniqueness: ensure_schema drops the row-level
+    unique constraint (on every run start: idempotent) and keeps the rows."""
+    with psycopg.connect(clean_warehouse, autocommit=True) as conn:
+        conn.execute("drop table raw.dealer_export__leads")
+        conn.execute(OLD_FILE_RAW_DDL)
+        conn.execute(
+            "insert into raw.dealer_export__leads values ('L1', '2026-05-04 01:00+00', null,"
+            " '{\"lead_id\": \"L1\"}', 'SH001', 'dealer_export',"
+            " '00000000-0000-0000-0000-000000000001', '2026-05-05 00:00+00', 'leads_a.csv',"
+            " 'abc', 1)"
+        )
+
+    def unique_constraints() -> list[str]:
+        with psycopg.connect(clean_warehouse) as conn:
+            return [
+                name
+                for (name,) in conn.execute(
+                    "select conname from pg_constraint"
+                    " where conrelid = 'raw.dealer_export__leads'::regclass and contype = 'u'"
+                )
+            ]
+
+    assert len(unique_constraints()) == 1
+    ensure_schema(clean_warehouse)
+    assert unique_constraints() == []
+    ensure_schema(clean_warehouse)  # the next task start: nothing left to do, no error
+    with psycopg.connect(clean_warehouse) as conn:
+        rows = conn.execute(
+            "select lead_id, _dealer_code, _file_sha256, _row_number from raw.dealer_export__leads"
+        ).fetchall()
+    assert rows == [("L1", "SH001", "abc", 1)]

@@ -6,8 +6,10 @@ module does the same work inside PostgreSQL, and no per-row work in Python:
 
 1. ``COPY ... (FORMAT csv, HEADER true, FORCE_NULL (...))`` of the file's own UTF-8 bytes
    into a temporary all-text table (one per session and header width, emptied at commit)
-   whose identity column numbers the data rows in file order;
-2. one ``INSERT ... SELECT`` types the good rows (trimmed ids, stages mapped through the
+   whose identity column numbers the data rows in file order (from the first row this
+   transaction copied: the identity is never reset);
+2. one ``INSERT ... SELECT`` (its text composed once per file shape, so psycopg prepares it on
+   the server after a few files) types the good rows (trimmed ids, stages mapped through the
    vocabulary, local times converted to UTC in the dealer's zone, offsets honoured, the jsonb
    payload) straight into the raw table; each trimmed text, timestamp shape and part is
    computed once per row (sub-queries fenced by ``offset 0``), and the common timestamp
@@ -29,17 +31,20 @@ fine): two regular expressions over the text check that, and on such text Postgr
 reading and Python's :mod:`csv` cut the same fields. Masking every quoted field leaves one
 line per record: that counts the records, and a line (and a quoted field) within the field
 size limit bounds every field. A year before 2000 or after 9998 is left to Python too. A file
-PostgreSQL cannot COPY as it is (a ragged row, a blank line, mixed line breaks) rolls back to
-a savepoint and is :class:`Unsupported`, as is one where COPY reads another number of rows
-than the text has records. Where each record starts (its ``line_number``, its raw text) is
-worked out only for quarantined rows.
+PostgreSQL cannot COPY as it is (a ragged row, a blank line, mixed line breaks) is
+:class:`Unsupported` (the caller rolls its transaction back and loads the file row by row in
+a new one), as is one where COPY reads another number of rows than the text has records.
+Where each record starts (its ``line_number``, its raw text) is worked out only for
+quarantined rows.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 import re
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
@@ -294,14 +299,35 @@ class BulkTarget:
     skew_minutes: float
 
 
-def load(
-    cur: psycopg.Cursor,
-    bulk: BulkFile,
-    obj: str,
-    target: BulkTarget,
-) -> BulkResult:
-    """COPY, check and insert ``bulk`` in one savepoint (see the module docstring); on
-    :class:`Unsupported` the caller's transaction is as it was before the call."""
+@dataclass(frozen=True)
+class _Statements:
+    """The SQL of one (object, header, target table, metadata) shape, composed once per process:
+    the temporary table, its COPY, the insert of the good rows and the query of the bad ones."""
+
+    rows_name: str
+    create: str
+    copy: str
+    insert: str
+    bad: str
+
+
+_STATEMENTS: dict[tuple, _Statements] = {}
+#: ``set local`` statements for the transaction :func:`load` runs in: the temporary table has
+#: no statistics, so the planner would guess a large table and spend ~0.1 s JIT-compiling the
+#: expressions for a few hundred rows.
+SESSION_SETTINGS = ("set local jit = off",)
+_SHAPES_JSON = json.dumps(TIMESTAMP_SHAPES, separators=(",", ":"))
+
+
+def _statements(
+    conn: psycopg.Connection, bulk: BulkFile, obj: str, target: BulkTarget
+) -> _Statements:
+    """The statements for ``bulk`` (cached by shape: composing them costs more than a file's
+    rows; the same text also lets psycopg prepare them on the server after a few files)."""
+    key = (obj, tuple(bulk.header), target.table.as_string(conn), tuple(target.metadata))
+    found = _STATEMENTS.get(key)
+    if found is not None:
+        return found
     columns = [f"c{i}" for i in range(1, len(bulk.header) + 1)]
     rows_name = f"_landing_rows_{len(columns)}"
     rows = sql.Identifier(rows_name)
@@ -324,10 +350,60 @@ def load(
         typed=typed,
         ok=ok,
     )
+    bad = sql.SQL(
+        "select _row, {values} from ({typed}) as typed where not ({ok}) order by _row"
+    ).format(values=values, typed=typed, ok=ok)
+    # one temporary table per header width and session, emptied at every commit (and rolled
+    # back with its transaction): creating one per file costs more catalog work than the rows
+    create = sql.SQL(
+        "create temporary table if not exists {}"
+        " (_row bigint generated always as identity, {}) on commit delete rows"
+    ).format(rows, sql.SQL(", ").join(sql.SQL("{} text").format(_col(c)) for c in columns))
+    # force_null: a quoted empty field is NULL like an unquoted one (the row parser's record
+    # holds None for both)
+    copy = sql.SQL("copy {} ({}) from stdin (format csv, header true, force_null ({}))").format(
+        rows, values, values
+    )
+    found = _STATEMENTS[key] = _Statements(
+        rows_name,
+        create.as_string(conn),
+        copy.as_string(conn),
+        insert.as_string(conn),
+        bad.as_string(conn),
+    )
+    return found
+
+
+#: The temporary tables each connection has (created outside any file's transaction).
+_TEMPORARY: weakref.WeakKeyDictionary[psycopg.Connection, set[str]] = weakref.WeakKeyDictionary()
+
+
+def prepare_session(conn: psycopg.Connection, bulk: BulkFile, obj: str, target: BulkTarget) -> None:
+    """Create the temporary table ``bulk`` is copied into, once per session, outside the
+    file's transaction (``conn`` in autocommit mode, no transaction open)."""
+    statements = _statements(conn, bulk, obj, target)
+    made = _TEMPORARY.setdefault(conn, set())
+    if statements.rows_name not in made:
+        conn.execute(statements.create)
+        made.add(statements.rows_name)
+
+
+def load(
+    cur: psycopg.Cursor,
+    bulk: BulkFile,
+    obj: str,
+    target: BulkTarget,
+) -> BulkResult:
+    """COPY, check and insert ``bulk`` in the caller's open transaction (see the module
+    docstring), after :func:`prepare_session`. On :class:`Unsupported` the caller must roll
+    the transaction back (and may load the file row by row in a new one).
+
+    The caller's transaction has ``jit`` off (:data:`SESSION_SETTINGS`)."""
+    statements = _statements(cur.connection, bulk, obj, target)
     vocabularies = CHECKED_VALUE_COLUMNS.get(obj, {})
     params = {
         "ws": WHITESPACE,
-        "shapes": Jsonb(TIMESTAMP_SHAPES),
+        "shapes": _SHAPES_JSON,
         "tz": target.local_tz.key,
         "not_after": target.load_time + timedelta(minutes=target.skew_minutes),
         "names": bulk.header,  # a parameter: a header is data, whatever it holds
@@ -338,40 +414,18 @@ def load(
         **{f"m{i}": v for i, v in enumerate(target.metadata.values())},
     }
     try:
-        with cur.connection.transaction():  # a savepoint: a refused file leaves nothing
-            # the temporary table has no statistics: the planner would guess a large table and
-            # spend ~0.1 s JIT-compiling the expressions for a few hundred rows
-            cur.execute("set local jit = off")
-            # one temporary table per header width and session, emptied at every commit:
-            # creating one per file costs more catalog work than the rows themselves
-            cur.execute(
-                sql.SQL(
-                    "create temporary table if not exists {}"
-                    " (_row bigint generated always as identity, {}) on commit delete rows"
-                ).format(
-                    rows, sql.SQL(", ").join(sql.SQL("{} text").format(_col(c)) for c in columns)
-                )
-            )
-            cur.execute("select setval(pg_get_serial_sequence(%s, '_row'), 1, false)", (rows_name,))
-            # force_null: a quoted empty field is NULL like an unquoted one (the row parser's
-            # record holds None for both)
-            copy_sql = sql.SQL(
-                "copy {} ({}) from stdin (format csv, header true, force_null ({}))"
-            ).format(rows, values, values)
-            with cur.copy(copy_sql) as copy:
-                copy.write(bulk.data)
-            copied = cur.rowcount
-            if copied != bulk.rows:
-                raise Unsupported("COPY read another number of rows than the file has")
-            loaded = cur.execute(insert, params).rowcount
-            bad: list[ParsedRow] = []
-            if loaded < copied:  # only then: a second pass that finds the bad rows
-                query = sql.SQL(
-                    "select _row, {values} from ({typed}) as typed where not ({ok}) order by _row"
-                ).format(values=values, typed=typed, ok=ok)
-                bad = _recheck(cur.execute(query, params).fetchall(), obj, bulk, target)
-            if loaded + len(bad) != copied:
-                raise Unsupported("SQL found another number of bad rows than it left out")
+        with cur.copy(statements.copy) as copy:
+            copy.write(bulk.data)
+        copied = cur.rowcount
+        if copied != bulk.rows:
+            raise Unsupported("COPY read another number of rows than the file has")
+        loaded = cur.execute(statements.insert, params).rowcount
+        bad: list[ParsedRow] = []
+        if loaded < copied:  # only then: a second pass that finds the bad rows
+            found = cur.execute(statements.bad, params).fetchall()
+            bad = _recheck(found, obj, bulk, target)
+        if loaded + len(bad) != copied:
+            raise Unsupported("SQL found another number of bad rows than it left out")
     except psycopg.errors.DataError as exc:
         raise Unsupported(f"COPY refused the file as it is: {exc.diag.message_primary}") from None
     return BulkResult(copied, loaded, bad)
@@ -395,8 +449,11 @@ def _typed_rows(bulk: BulkFile, obj: str, rows: sql.Identifier) -> tuple[sql.Com
             name=sql.Identifier(name), listed=listed, inner=inner
         )
 
+    # the identity keeps counting across files: number this file's rows (the only ones the
+    # table holds in this transaction) from 1, in file order
+    numbered = sql.SQL("select _row - (select min(_row) - 1 from {rows}) as _row, {cs} from {rows}")
     query = step(
-        sql.SQL("select * from {}").format(rows),
+        numbered.format(rows=rows, cs=sql.SQL(", ").join(map(_col, by_name.values()))),
         "copied",
         [
             sql.SQL("btrim(coalesce({}, ''), %(ws)s) as {}").format(_col(by_name[c]), _part(c, "v"))

@@ -87,7 +87,7 @@ import stat
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -586,15 +586,24 @@ class _Landed:
     duplicate_of: str | None
 
 
-def _landed(conn: psycopg.Connection, dealer_code: str, sha: str) -> list[_Landed]:
-    """The ``ops.landed_files`` rows of this content, the one that loaded it first."""
-    rows = conn.execute(
-        "select file_name, batch_id, duplicate_of from ops.landed_files"
-        " where dealer_code = %s and content_sha256 = %s"
-        " order by duplicate_of is not null, landed_at",
-        (dealer_code, sha),
-    ).fetchall()
-    return [_Landed(name, str(batch), dup) for name, batch, dup in rows]
+_LANDED = """
+    select content_sha256, file_name, batch_id, duplicate_of from ops.landed_files
+    where dealer_code = %s {and_content}
+    order by duplicate_of is not null, landed_at
+"""
+
+
+def landed_contents(conn: psycopg.Connection, dealer_code: str) -> dict[str, list[_Landed]]:
+    """Every content (sha256) of the dealer in ``ops.landed_files``, the row that loaded it
+    first: one query per dealer, so a re-run does no round trip for a file it skips."""
+    known: dict[str, list[_Landed]] = {}
+    for sha, name, batch, dup in conn.execute(_LANDED.format(and_content=""), (dealer_code,)):
+        known.setdefault(sha, []).append(_Landed(name, str(batch), dup))
+    return known
+
+
+def _landed_rows(rows: Iterable[Sequence]) -> list[_Landed]:
+    return [_Landed(name, str(batch), dup) for _sha, name, batch, dup in rows]
 
 
 def _seen(landed: Sequence[_Landed], lf: LandingFile, sha: str) -> FileOutcome | None:
@@ -613,21 +622,42 @@ class LoadContext:
     set_based: bool = True  # plain CSV files through landing.bulk (False: all row by row)
 
 
+#: A queued statement: SQL text and its parameters.
+_Statement = tuple[str, Sequence[Any]]
+
+
 def load_file(
-    conn: psycopg.Connection, lf: LandingFile, local_tz: ZoneInfo, ctx: LoadContext
+    conn: psycopg.Connection,
+    lf: LandingFile,
+    local_tz: ZoneInfo,
+    ctx: LoadContext,
+    known: Mapping[str, Sequence[_Landed]] | None = None,
 ) -> FileOutcome:
-    """Load one file in one transaction (``conn`` must be in autocommit mode).
+    """Load one file in one transaction (``conn`` must be in autocommit mode, no transaction
+    open).
 
     Returns the outcome; a file already in ``ops.landed_files`` under its name is skipped, a
     byte-identical copy under another name is recorded as a duplicate. A plain CSV file is
     loaded set-based (:mod:`dealerfunnel.landing.bulk`), any other row by row
-    (:func:`prepare`), with the same result. Database errors propagate after the transaction
-    is rolled back, leaving nothing behind. Raises :class:`NotARegularFile` when the path is
-    no longer a regular file.
+    (:func:`prepare`), with the same result: a file the set-based path turns down half-way
+    is rolled back and loaded row by row in a new transaction. Database errors propagate
+    after the transaction is rolled back, leaving nothing behind. Raises
+    :class:`NotARegularFile` when the path is no longer a regular file.
+
+    ``known``: the dealer's landed contents (:func:`landed_contents`), read once per dealer;
+    without it the file's content is looked up. Either way it is looked up again under the
+    file's lock before anything is written. The commit is asynchronous
+    (``synchronous_commit = off``): :func:`flush_commits` makes every commit before it
+    durable.
     """
     data = read_landing_file(lf.path)
     sha = hashlib.sha256(data).hexdigest()
-    landed = _landed(conn, lf.dealer_code, sha)
+    if known is None:
+        landed = _landed_rows(
+            conn.execute(_LANDED.format(and_content=_AND_CONTENT), (lf.dealer_code, sha))
+        )
+    else:
+        landed = list(known.get(sha, ()))
     if skipped := _seen(landed, lf, sha):
         return skipped
     started_at = datetime.now(UTC)
@@ -636,9 +666,23 @@ def load_file(
         if ctx.settings is not None
         else DEFAULT_CLOCK_SKEW_MINUTES
     )
+    batch = _Batch(lf, sha, uuid.uuid4(), started_at, ctx.source, ctx.limits)
+    target = _bulk_file(data, lf, local_tz, ctx)
+    if target is not None:
+        found, encoding = target
+        bulk_target = _bulk_target(batch, local_tz, ctx, skew)
+        bulk.prepare_session(conn, found, lf.obj, bulk_target)
+        try:
+            return _in_transaction(
+                conn,
+                batch,
+                lambda cur, finals: _write_bulk(cur, batch, found, encoding, bulk_target, finals),
+            )
+        except bulk.Unsupported as exc:
+            log.debug("%s: loaded row by row (%s)", lf.where, exc)
 
-    def prepared() -> PreparedFile:
-        return prepare(
+    def row_by_row(cur: psycopg.Cursor, finals: list[_Statement]) -> FileOutcome:
+        prepared = prepare(
             data,
             lf.obj,
             local_tz,
@@ -649,25 +693,70 @@ def load_file(
             skew_minutes=skew,
             limits=ctx.limits,
         )
+        return _write_file(cur, batch, prepared, finals)
 
-    with conn.transaction(), conn.cursor() as cur:
-        cur.execute(
-            "select pg_advisory_xact_lock(hashtextextended(%s, 0))",
-            (f"dealerfunnel.landing:{lf.dealer_code}:{sha}",),
-        )
-        landed = _landed(conn, lf.dealer_code, sha)
-        if skipped := _seen(landed, lf, sha):  # another loader got there first
-            return skipped
-        if landed:
-            return _write_duplicate(cur, lf, sha, landed[0])
-        batch = _Batch(lf, sha, uuid.uuid4(), started_at, ctx.source, ctx.limits)
-        target = _bulk_file(data, lf, local_tz, ctx)
-        if target is not None:
-            try:
-                return _write_bulk(cur, batch, *target, local_tz, ctx, skew)
-            except bulk.Unsupported as exc:
-                log.debug("%s: loaded row by row (%s)", lf.where, exc)
-        return _write_file(cur, batch, prepared())
+    return _in_transaction(conn, batch, row_by_row)
+
+
+_AND_CONTENT = "and content_sha256 = %s"
+_LOCK = "select pg_advisory_xact_lock(hashtextextended(%s, 0))"
+
+
+def _in_transaction(
+    conn: psycopg.Connection,
+    batch: _Batch,
+    write: Callable[[psycopg.Cursor, list[_Statement]], FileOutcome],
+) -> FileOutcome:
+    """``write`` the file in one transaction, under a transaction-scoped advisory lock on its
+    (dealer, sha256) and after looking its content up again (another loader may have landed
+    it since): skipped, a duplicate, or ``write``. ``write`` returns the outcome and leaves
+    its last statements in ``finals``, sent with the commit.
+
+    Few round trips: ``begin``, the settings, the lock and the look-up go in one pipeline;
+    the final statements and ``commit`` in another."""
+    lf, sha = batch.lf, batch.sha
+    with conn.cursor() as cur:
+        try:
+            with conn.pipeline():
+                cur.execute("begin")
+                for setting in (*_FILE_SETTINGS, *bulk.SESSION_SETTINGS):
+                    cur.execute(setting)
+                cur.execute(_LOCK, (f"dealerfunnel.landing:{lf.dealer_code}:{sha}",))
+                cur.execute(_LANDED.format(and_content=_AND_CONTENT), (lf.dealer_code, sha))
+            landed = _landed_rows(cur.fetchall())
+            finals: list[_Statement] = []
+            if skipped := _seen(landed, lf, sha):  # another loader got there first
+                outcome = skipped
+            elif landed:
+                outcome = _write_duplicate(lf, sha, landed[0], finals)
+            else:
+                outcome = write(cur, finals)
+            with conn.pipeline():
+                for statement, params in finals:
+                    cur.execute(statement, params)
+                cur.execute("commit")
+        except BaseException:
+            if conn.pgconn.transaction_status != psycopg.pq.TransactionStatus.IDLE and (
+                not conn.closed
+            ):
+                conn.execute("rollback")
+            raise
+    return outcome
+
+
+#: Each file commits asynchronously: a commit that a server crash loses loses the whole file
+#: (its raw rows with its ops.landed_files row), which the next run loads again, so nothing is
+#: half-loaded; :func:`flush_commits` ends a dealer's files with one durable commit.
+_FILE_SETTINGS = ("set local synchronous_commit = off",)
+
+
+def flush_commits(conn: psycopg.Connection) -> None:
+    """Make every transaction committed before this call durable: one synchronous commit of a
+    transaction that writes WAL (a logical-decoding message, no table touched) flushes the
+    write-ahead log up to it, and so every asynchronous commit before it."""
+    with conn.transaction():
+        conn.execute("set local synchronous_commit = on")
+        conn.execute("select pg_logical_emit_message(true, 'dealerfunnel.landing', 'flush')")
 
 
 def _bulk_file(
@@ -686,34 +775,33 @@ def _bulk_file(
     return None if found is None else (found, decoded.encoding)
 
 
+def _bulk_target(
+    batch: _Batch, local_tz: ZoneInfo, ctx: LoadContext, skew: float
+) -> bulk.BulkTarget:
+    return bulk.BulkTarget(
+        table=sql.Identifier("raw", f"{batch.source}__{batch.lf.obj}"),
+        metadata=dict(zip(METADATA_COLUMNS[:-1], _meta(batch), strict=True)),
+        local_tz=local_tz,
+        vocabulary=ctx.vocabulary,
+        source=ctx.source,
+        load_time=batch.started_at,
+        skew_minutes=skew,
+    )
+
+
 def _write_bulk(
     cur: psycopg.Cursor,
     batch: _Batch,
     found: bulk.BulkFile,
     encoding: str,
-    local_tz: ZoneInfo,
-    ctx: LoadContext,
-    skew: float,
+    target: bulk.BulkTarget,
+    finals: list[_Statement],
 ) -> FileOutcome:
     """:func:`_write_file` for a file the set-based path loads (raw rows first)."""
-    lf = batch.lf
-    result = bulk.load(
-        cur,
-        found,
-        lf.obj,
-        bulk.BulkTarget(
-            table=sql.Identifier("raw", f"{batch.source}__{lf.obj}"),
-            metadata=dict(zip(METADATA_COLUMNS[:-1], _meta(batch), strict=True)),
-            local_tz=local_tz,
-            vocabulary=ctx.vocabulary,
-            source=ctx.source,
-            load_time=batch.started_at,
-            skew_minutes=skew,
-        ),
-    )
+    result = bulk.load(cur, found, batch.lf.obj, target)
     outcome = PreparedFile(LOADED, result.rows_in, bad=[_bad_row(r) for r in result.bad])
     outcome.encoding = encoding
-    return _write_file(cur, batch, outcome, loaded=result.loaded)
+    return _write_file(cur, batch, outcome, finals, loaded=result.loaded)
 
 
 @dataclass(frozen=True)
@@ -736,65 +824,78 @@ _INSERT_LANDED = """
 """
 
 
-def _write_duplicate(cur: psycopg.Cursor, lf: LandingFile, sha: str, first: _Landed) -> FileOutcome:
+def _write_duplicate(
+    lf: LandingFile, sha: str, first: _Landed, finals: list[_Statement]
+) -> FileOutcome:
     """Record a byte-identical copy of content already landed: no rows, a trace."""
     reason = f"byte-identical to {first.file_name}: not loaded again"
-    cur.execute(
-        _INSERT_LANDED,
+    finals.append(
         (
-            lf.dealer_code,
-            sha,
-            lf.name,
-            lf.obj,
-            first.batch_id,
-            DUPLICATE,
-            0,
-            0,
-            0,
-            None,
-            reason,
-            first.file_name,
-        ),
+            _INSERT_LANDED,
+            (
+                lf.dealer_code,
+                sha,
+                lf.name,
+                lf.obj,
+                first.batch_id,
+                DUPLICATE,
+                0,
+                0,
+                0,
+                None,
+                reason,
+                first.file_name,
+            ),
+        )
     )
     return FileOutcome(DUPLICATE, first.batch_id, sha, reason=reason, duplicate_of=first.file_name)
 
 
 def _write_file(
-    cur: psycopg.Cursor, batch: _Batch, prepared: PreparedFile, *, loaded: int | None = None
+    cur: psycopg.Cursor,
+    batch: _Batch,
+    prepared: PreparedFile,
+    finals: list[_Statement],
+    *,
+    loaded: int | None = None,
 ) -> FileOutcome:
-    """The batch row, the raw and quarantine rows and the landed-file row (open transaction).
+    """The raw and quarantine rows (open transaction); the batch row and the landed-file row
+    go to ``finals`` (the batch row at once when quarantine rows must reference it).
 
     ``loaded``: the raw rows are already written (the set-based path), this many."""
     lf = batch.lf
     good = len(prepared.good) if loaded is None else loaded
-    _insert_batch(cur, batch, prepared, good, set_based=loaded is not None)
+    set_based = loaded is not None
     if loaded is None:
         loaded = _copy_raw(cur, batch, prepared.good)
+    batch_row = _insert_batch(batch, prepared, good, set_based=set_based)
+    if prepared.bad:  # quarantine rows reference the batch row: it goes first
+        cur.execute(*batch_row)
+    else:
+        finals.append(batch_row)
     quarantined = _copy_quarantine(cur, batch, prepared.bad)
     if (loaded, quarantined) != (good, len(prepared.bad)):
         raise RuntimeError(f"{lf.where}: COPY wrote an unexpected row count")
     if prepared.rows_in != loaded + quarantined:
         raise RuntimeError(f"{lf.where}: rows_in != loaded + quarantined")
-    cur.execute(
-        "update ops.load_batches set finished_at = clock_timestamp() where batch_id = %s",
-        (batch.batch_id,),
-    )
-    cur.execute(
-        _INSERT_LANDED,
+    finals.append(
         (
-            lf.dealer_code,
-            batch.sha,
-            lf.name,
-            lf.obj,
-            batch.batch_id,
-            prepared.status,
-            prepared.rows_in,
-            loaded,
-            quarantined,
-            prepared.encoding,
-            prepared.reason,
-            None,
-        ),
+            _INSERT_LANDED,
+            (
+                lf.dealer_code,
+                batch.sha,
+                lf.name,
+                lf.obj,
+                batch.batch_id,
+                prepared.status,
+                prepared.rows_in,
+                loaded,
+                quarantined,
+                prepared.encoding,
+                prepared.reason,
+                None,
+            ),
+        )
     )
     return FileOutcome(
         prepared.status,
@@ -810,8 +911,9 @@ def _write_file(
 
 
 def _insert_batch(
-    cur: psycopg.Cursor, batch: _Batch, prepared: PreparedFile, good: int, *, set_based: bool
-) -> None:
+    batch: _Batch, prepared: PreparedFile, good: int, *, set_based: bool
+) -> _Statement:
+    """The ``ops.load_batches`` row of the file (finished: it is written last)."""
     lf = batch.lf
     detail = {
         "file_name": lf.name,
@@ -822,11 +924,11 @@ def _insert_batch(
         "blank_lines": prepared.blank_lines,
         "method": "set_based" if set_based else "row_by_row",
     }
-    cur.execute(
+    return (
         """
         insert into ops.load_batches (batch_id, source, dealer_code, object, started_at,
-            status, rows_in, rows_loaded, rows_quarantined, detail)
-        values (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb)
+            finished_at, status, rows_in, rows_loaded, rows_quarantined, detail)
+        values (%s, %s, %s, %s, %s, clock_timestamp(), %s, %s, %s, %s, %s::jsonb)
         """,
         (
             batch.batch_id,
@@ -979,7 +1081,18 @@ def _checked_files(
 def _record_check(
     conn: psycopg.Connection, lf: LandingFile, fingerprint: str | None, outcome: FileOutcome
 ) -> None:
-    """Remember the fingerprint taken before reading a file whose content is now landed."""
+    """Remember the fingerprint taken before reading a file whose content is now landed.
+
+    Committed asynchronously, like the files (flush_commits ends the dealer): a crash that loses
+    it only makes the next run hash that file again."""
+    with conn.transaction():
+        conn.execute("set local synchronous_commit = off")
+        _insert_check(conn, lf, fingerprint, outcome)
+
+
+def _insert_check(
+    conn: psycopg.Connection, lf: LandingFile, fingerprint: str | None, outcome: FileOutcome
+) -> None:
     conn.execute(
         """
         insert into ops.landing_file_checks
@@ -1140,24 +1253,30 @@ def _load_folder(
     summary = _empty_summary()
     entries: list[dict[str, Any]] = []
     refused: list[dict[str, str]] = []
-    for wanted in item["files"]:
-        folder, name = wanted["folder"], wanted["file"]
-        obj = object_for(name)
-        if obj is None:
-            raise ValueError(f"{folder}/{name}: not a landing file name")
-        lf = LandingFile(code, root / folder / name, obj, folder)
-        fingerprint = file_fingerprint(lf.path)  # before reading: a later write changes it
-        try:
-            outcome = load_file(conn, lf, local_tz, ctx)
-        except NotARegularFile as exc:
-            reason = str(exc).split(": ", 1)[-1]
-            refused.append({"path": lf.where, "reason": reason})
-            log.warning("landing: %s refused: %s", lf.where, reason)
-            continue
-        _record_check(conn, lf, fingerprint, outcome)
-        _add(summary, outcome)
-        _log_outcome(lf, outcome)
-        entries.append(_file_entry(lf, outcome))
+    known = landed_contents(conn, code)  # the dealer's landed contents, read once
+    try:
+        for wanted in item["files"]:
+            folder, name = wanted["folder"], wanted["file"]
+            obj = object_for(name)
+            if obj is None:
+                raise ValueError(f"{folder}/{name}: not a landing file name")
+            lf = LandingFile(code, root / folder / name, obj, folder)
+            fingerprint = file_fingerprint(lf.path)  # before reading: a later write changes it
+            try:
+                outcome = load_file(conn, lf, local_tz, ctx, known)
+            except NotARegularFile as exc:
+                reason = str(exc).split(": ", 1)[-1]
+                refused.append({"path": lf.where, "reason": reason})
+                log.warning("landing: %s refused: %s", lf.where, reason)
+                continue
+            _record_check(conn, lf, fingerprint, outcome)
+            _add(summary, outcome)
+            _log_outcome(lf, outcome)
+            entries.append(_file_entry(lf, outcome))
+    finally:
+        wrote = summary["files"] - summary["files_skipped"]
+        if wrote and conn.pgconn.transaction_status == psycopg.pq.TransactionStatus.IDLE:
+            flush_commits(conn)  # the dealer's files durable before its report is returned
     return {
         "dealer_code": code,
         "timezone": local_tz.key,

@@ -24,7 +24,8 @@ def test_every_landing_object_has_a_raw_table_with_its_typed_columns():
         ddl = file_raw_ddl(f"dealer_export__{obj}").as_string(None)
         assert ddl.lstrip().startswith(f'create table if not exists "raw"."dealer_export__{obj}"')
         assert _columns(ddl) == [*typed_columns(obj), *LOAD_COLUMNS, *FILE_COLUMNS]
-        assert "unique (_dealer_code, _file_sha256, _row_number)" in ddl
+        # a file lands once by its content (ops.landed_files): no row-level unique index
+        assert "unique" not in ddl
 
 
 def test_schema_sql_leaves_the_raw_tables_to_schema_py():
