@@ -21,9 +21,9 @@ from dealerfunnel.warehouse.connection import libpq_options, url_parts
 log = logging.getLogger(__name__)
 
 # Session settings of every dbt connection. JIT off: the models are large multi-CTE queries whose
-# estimated cost is far above jit_above_cost, so PostgreSQL compiled hundreds of functions per
-# statement, which took longer than it saved (int_sla_checks_evaluated at 200,000 leads: 22.7 s
-# with JIT, 12.9 s without; BENCHMARKS.md).
+# estimated cost is far above jit_above_cost, so PostgreSQL compiles hundreds of functions per
+# statement, which takes longer than it saves (at 200,000 leads, A/B on the same tables:
+# int_sla_checks_evaluated 10.7 s -> 7.8 s, fct_leads 4.1 s -> 2.4 s; BENCHMARKS.md).
 DBT_SESSION_OPTIONS = "-c jit=off"
 
 
