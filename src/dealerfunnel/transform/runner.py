@@ -45,9 +45,10 @@ def dbt_env(url: str) -> dict[str, str]:
     )
     # the PII hash key reaches dbt's sessions as settings, never as SQL text (access.pii); the
     # URL's own options (its session role: dbt works as the transformer) go the same way
+    # (the defaults first: a later -c of the same setting, in PGOPTIONS or the URL, wins)
     options = [
-        env.get("PGOPTIONS", ""),
         DBT_SESSION_OPTIONS,
+        env.get("PGOPTIONS", ""),
         libpq_options(url),
         session_options(pii_key()),
     ]
