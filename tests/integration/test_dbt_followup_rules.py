@@ -27,6 +27,12 @@ FW001 (no manager; post_sale_first_visit_working_days = 1): W1 as P1 (created, w
   after-sales calls 04-07 09:00 and 04-09 10:00); latest data 04-09 10:00.
 FS001 (no manager; working_weekdays = 123456, Saturday is a working day): S1 created Fri 03-06
   10:00, assigned Mon 03-09 09:00 (as A1); latest data 03-09 09:00.
+FL001 (no manager, group defaults): L1 is open and interested for two years. Created Mon
+  2024-06-03 10:00, assigned 10:30, no grade on the lead row, interested 12:00. Sales contacts:
+  2024-06-03 11:00, Wed 06-12 11:00, Wed 06-19 11:00, Fri 06-21 11:00; Wed 2025-01-08 11:00 sets
+  grade B; Wed 2025-03-05 11:00 sets grade F (not A-D: ungraded again); an unanswered call Wed
+  2025-06-04 11:00; Wed 2026-05-20 11:00; Tue 2026-06-09 11:00. Z2 created Wed 2026-06-10 12:00:
+  the dealer's latest data.
 """
 
 from __future__ import annotations
@@ -126,6 +132,24 @@ FILES = [
     ("FS001", "leads", "leads.csv", "2026-06-11T00:00:00Z", [
         _lead("S1", "2026-03-06T10:00", "2026-03-09T09:00"),
     ]),
+    ("FL001", "leads", "leads.csv", "2026-06-11T00:00:00Z", [
+        _lead("L1", "2024-06-03T10:00", "2024-06-03T10:30"),
+        _lead("Z2", "2026-06-10T12:00"),
+    ]),
+    ("FL001", "stage_events", "stage_events.csv", "2026-06-11T00:00:00Z", [
+        _event("L1", "interested", "2024-06-03T12:00"),
+    ]),
+    ("FL001", "followups", "followups.csv", "2026-06-11T00:00:00Z", [
+        _fu("L1", "2024-06-03T11:00"),
+        _fu("L1", "2024-06-12T11:00"),
+        _fu("L1", "2024-06-19T11:00"),
+        _fu("L1", "2024-06-21T11:00"),
+        _fu("L1", "2025-01-08T11:00", grade="B"),
+        _fu("L1", "2025-03-05T11:00", grade="F"),
+        _fu("L1", "2025-06-04T11:00", outcome="no_answer"),
+        _fu("L1", "2026-05-20T11:00"),
+        _fu("L1", "2026-06-09T11:00"),
+    ]),
 ]
 # fmt: on
 
@@ -133,6 +157,7 @@ DEALERS = [
     ("FA001", "Hangzhou Followup Motors", "East", "Aurora", "Asia/Shanghai", True),
     ("FW001", "Wuxi Workday Motors", "East", "Aurora", "Asia/Shanghai", True),
     ("FS001", "Suzhou Saturday Motors", "East", "Aurora", "Asia/Shanghai", True),
+    ("FL001", "Linhai Longrun Motors", "East", "Aurora", "Asia/Shanghai", True),
 ]
 OVERRIDES = [
     ("FS001", "working_weekdays", "123456"),
@@ -222,8 +247,8 @@ def test_d_lead_overdue_at_day_95_fires(built):
     }  # fmt: skip
     assert (fa["A"]["open_leads"], fa["B"]["open_leads"]) == (0, 0)
     assert [fa[g]["cadence_max_days"] for g in "ABC"] == [D("3"), D("7"), D("28")]
-    # every grade of every dealer has a row; nothing is overdue elsewhere
-    assert len(rows) == 12
+    # every grade of every dealer (4 dealers x A-D) has a row; nothing is overdue elsewhere
+    assert len(rows) == 16
     assert sum(r["overdue_leads"] for r in rows) == 1
     # the cadence check behind it: due 06-05 12:00, no next contact: missed
     (check,) = _checks(url, "FA001", "D1", "grade_cadence")
@@ -241,7 +266,7 @@ def test_d_lead_overdue_at_day_95_fires(built):
     assert (d1.threshold, d1.period_start, d1.detail["source"]) == (
         0, date(2026, 6, 10), "marts.mart_followup_monitoring",
     )  # fmt: skip
-    assert len(verdicts) == 12  # every dealer x grade is judged, so recoveries are seen
+    assert len(verdicts) == 16  # every dealer x grade is judged, so recoveries are seen
 
 
 def test_grade_change_from_b_to_c_mid_month(built):
@@ -269,6 +294,68 @@ def test_grade_change_from_b_to_c_mid_month(built):
         (2, sh("2026-05-21T11:00"), sh("2026-05-12T11:00"), True),
         (3, sh("2026-06-09T11:00"), sh("2026-06-05T11:00"), True),
     ]
+
+
+def test_lead_interested_for_two_years_is_judged_every_ungraded_week(built):
+    url = built
+    weeks = _checks(url, "FL001", "L1", "interested_week")
+    # Whole local weeks (Mon 00:00 to Mon 00:00) wholly interested and wholly without an A-D grade:
+    #  ungraded from interested (Mon 2024-06-03 12:00, so that week is not whole) to the B of Wed
+    #  2025-01-08 11:00: Mondays 2024-06-10 .. 2024-12-30 (203 days = 29 weeks on: 30 weeks);
+    #  graded B until the F of Wed 2025-03-05 11:00: no week (the weeks of 01-06 and 03-03 are
+    #  partly graded); ungraded from then to the data (Wed 2026-06-10 12:00): Mondays 2025-03-10
+    #  .. 2026-06-01 (2026-03-09 is 52 weeks on, 2026-06-01 12 more: 65 weeks); the week of
+    #  2026-06-08 ends after the data: not decided.
+    first = [date(2024, 6, 10) + timedelta(weeks=i) for i in range(30)]
+    second = [date(2025, 3, 10) + timedelta(weeks=i) for i in range(65)]
+    assert (first[-1], second[-1]) == (date(2024, 12, 30), date(2026, 6, 1))
+    mondays = [w["due_at"].astimezone(SH).date() - timedelta(days=7) for w in weeks]
+    assert mondays == first + second
+    assert [w["check_number"] for w in weeks] == [
+        (monday - date(2000, 1, 3)).days // 7 for monday in first + second
+    ]
+    # met (at least 1 reached sales contact): 2024-06-10 (06-12), 2024-06-17 (06-19 and 06-21),
+    # 2026-05-18 (05-20); 2025-06-02 had only an unanswered call: missed, like the other 91
+    met = {
+        w["due_at"].astimezone(SH).date() - timedelta(days=7): w["done_at"]
+        for w in weeks
+        if w["is_met"]
+    }
+    assert met == {
+        date(2024, 6, 10): sh("2024-06-12T11:00"),
+        date(2024, 6, 17): sh("2024-06-21T11:00"),
+        date(2026, 5, 18): sh("2026-05-20T11:00"),
+    }
+    assert {(w["responsible_role"], w["responsible"]) for w in weeks} == {("consultant", LI)}
+    counts = h.fetch_rows(
+        url,
+        "select week_start, contact_count from intermediate.int_sla_checks_evaluated"
+        " where lead_key = %s and check_type = 'interested_week'"
+        " and week_start in ('2024-06-17', '2025-06-02') order by week_start",
+        (_lead_key(url, "FL001", "L1"),),
+    )
+    assert counts == [
+        {"week_start": date(2024, 6, 17), "contact_count": 2},
+        {"week_start": date(2025, 6, 2), "contact_count": 0},
+    ]
+    # the marts: 95 lead-weeks, 3 met, in the weekly mart; June 2024 in the scorecard holds the
+    # weeks whose Sunday is in June: 06-10, 06-17 and 06-24 (2 met: 2 ÷ 3)
+    (sla,) = h.fetch_rows(
+        url,
+        "select sum(interested_lead_weeks) as weeks, sum(interested_lead_weeks_met) as met,"
+        " count(*) filter (where interested_lead_weeks > 0) as rows"
+        " from marts.mart_sla_compliance where dealer_code = 'FL001' and consultant = %s",
+        (LI,),
+    )
+    assert sla == {"weeks": 95, "met": 3, "rows": 95}
+    (june,) = h.fetch_rows(
+        url,
+        "select interested_lead_weeks, interested_contact_rate from"
+        " marts.mart_consultant_scorecard where dealer_code = 'FL001' and consultant = %s"
+        " and month_start = '2024-06-01'",
+        (LI,),
+    )
+    assert june == {"interested_lead_weeks": 3, "interested_contact_rate": D("0.6667")}
 
 
 def test_first_contact_needs_a_reached_customer(built):

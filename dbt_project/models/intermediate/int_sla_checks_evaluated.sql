@@ -34,6 +34,9 @@
 -- date of done_at for a met check (when the work was done), of due_at for a missed one (when the
 -- breach happened; an interested week: its Sunday), so no check lands in a future period.
 -- Built on fct_leads so every figure agrees with the lead-level SLA columns.
+-- Cost: a lead open for years has one interested_week row per week of it, so the weeks are
+-- generated only inside the ungraded parts of its interested span (no week is made to be thrown
+-- away) and contacts are counted per local week first, then joined on (lead, week).
 
 with
 
@@ -315,47 +318,126 @@ cadence_checks as (
 
 ),
 
-interested_weeks as (
+-- the weekly rule's span of each interested lead: from interested_at to leaving the stage (or the
+-- dealer's data_as_of_at); a span shorter than a week holds no whole week
+interested_spans as (
 
     select
-        leads_local.lead_key,
-        leads_local.dealer_code,
-        leads_local.consultant,
-        leads_local.interested_min_contacts_per_week,
-        leads_local.dealer_timezone,
-        leads_local.data_as_of_at,
-        week_start.week_start_local::date as week_start,
-        week_start.week_start_local at time zone leads_local.dealer_timezone as week_start_at,
-        (week_start.week_start_local + interval '7 days') at time zone leads_local.dealer_timezone as week_end_at
+        lead_key,
+        dealer_code,
+        consultant,
+        interested_min_contacts_per_week,
+        dealer_timezone,
+        data_as_of_at,
+        interested_at as span_from,
+        least(left_interested_at, data_as_of_at) as span_to
     from leads_local
-    cross join
-        lateral generate_series(
-            date_trunc(
-                'week', leads_local.interested_at at time zone leads_local.dealer_timezone - interval '1 microsecond'
-            )
-            + interval '7 days',
-            least(leads_local.left_interested_at, leads_local.data_as_of_at) at time zone leads_local.dealer_timezone
-            - interval '7 days',
-            interval '7 days'
-        ) as week_start (week_start_local)
-    where leads_local.interested_at is not null
+    where
+        interested_at is not null
+        and least(left_interested_at, data_as_of_at) >= interested_at + interval '7 days'
 
 ),
 
--- weeks during which the lead had no A-D grade at any moment: the weekly rule governs them
-ungraded_interested_weeks as (
+-- the A-D grade periods that overlap a span (SCD2 periods: ordered, never overlapping)
+graded_in_span as (
 
-    select interested_weeks.*
-    from interested_weeks
-    where not exists (
-        select 1
-        from grades
-        where
-            grades.lead_key = interested_weeks.lead_key
-            and grades.is_graded
-            and grades.valid_from < interested_weeks.week_end_at
-            and coalesce(grades.valid_to, 'infinity'::timestamptz) > interested_weeks.week_start_at
-    )
+    select
+        grades.lead_key,
+        grades.valid_from,
+        coalesce(grades.valid_to, 'infinity'::timestamptz) as valid_to
+    from grades
+    inner join interested_spans
+        on
+            grades.lead_key = interested_spans.lead_key
+            and grades.valid_from < interested_spans.span_to
+            and coalesce(grades.valid_to, 'infinity'::timestamptz) > interested_spans.span_from
+    where grades.is_graded
+
+),
+
+-- each lead's stretches without an A-D grade: before each graded period (from the end of the one
+-- before it) and after the last one (the whole time for a lead never graded A-D)
+ungraded_stretches as (
+
+    select
+        lead_key,
+        coalesce(
+            lag(valid_to) over (partition by lead_key order by valid_from), '-infinity'::timestamptz
+        ) as stretch_from,
+        valid_from as stretch_to
+    from graded_in_span
+
+    union all
+
+    select
+        interested_spans.lead_key,
+        coalesce(max(graded_in_span.valid_to), '-infinity'::timestamptz) as stretch_from,
+        'infinity'::timestamptz as stretch_to
+    from interested_spans
+    left join graded_in_span
+        on interested_spans.lead_key = graded_in_span.lead_key
+    group by interested_spans.lead_key
+
+),
+
+-- the parts of a span without an A-D grade: the weekly rule governs the whole weeks in them
+ungraded_spans as (
+
+    select
+        interested_spans.*,
+        greatest(interested_spans.span_from, ungraded_stretches.stretch_from) as ungraded_from,
+        least(interested_spans.span_to, ungraded_stretches.stretch_to) as ungraded_to
+    from interested_spans
+    inner join ungraded_stretches
+        on interested_spans.lead_key = ungraded_stretches.lead_key
+    where
+        least(interested_spans.span_to, ungraded_stretches.stretch_to)
+        >= greatest(interested_spans.span_from, ungraded_stretches.stretch_from) + interval '7 days'
+
+),
+
+-- one row per whole local week (Monday 00:00 to the next) inside an ungraded part of a span: a
+-- week wholly interested and wholly ungraded, so no week is generated only to be thrown away
+interested_weeks as (
+
+    select
+        ungraded_spans.lead_key,
+        ungraded_spans.dealer_code,
+        ungraded_spans.consultant,
+        ungraded_spans.interested_min_contacts_per_week,
+        ungraded_spans.dealer_timezone,
+        ungraded_spans.data_as_of_at,
+        week_start.week_start_local::date as week_start,
+        (week_start.week_start_local + interval '7 days') at time zone ungraded_spans.dealer_timezone as week_end_at
+    from ungraded_spans
+    cross join
+        lateral generate_series(
+            date_trunc(
+                'week',
+                ungraded_spans.ungraded_from at time zone ungraded_spans.dealer_timezone - interval '1 microsecond'
+            )
+            + interval '7 days',
+            ungraded_spans.ungraded_to at time zone ungraded_spans.dealer_timezone - interval '7 days',
+            interval '7 days'
+        ) as week_start (week_start_local)
+
+),
+
+-- sales contacts per lead and local week: joined to the weeks on equality, not by time range
+contact_weeks as (
+
+    select
+        sales_contacts.lead_key,
+        date_trunc('week', sales_contacts.occurred_at at time zone leads_local.dealer_timezone)::date as week_start,
+        count(*)::integer as contact_count,
+        max(sales_contacts.occurred_at) as done_at
+    from sales_contacts
+    inner join leads_local
+        on sales_contacts.lead_key = leads_local.lead_key
+    where leads_local.interested_at is not null
+    group by
+        sales_contacts.lead_key,
+        date_trunc('week', sales_contacts.occurred_at at time zone leads_local.dealer_timezone)::date
 
 ),
 
@@ -371,27 +453,17 @@ interested_week_checks as (
         (interested_weeks.week_start - date '2000-01-03')::integer / 7 as check_number,
         interested_weeks.week_start + 6 as due_date,
         interested_weeks.week_end_at as due_at,
-        max(sales_contacts.occurred_at) as done_at,
-        count(sales_contacts.occurred_at) >= interested_weeks.interested_min_contacts_per_week as is_met,
+        contact_weeks.done_at,
+        coalesce(contact_weeks.contact_count, 0) >= interested_weeks.interested_min_contacts_per_week as is_met,
         null::boolean as is_early,
-        count(sales_contacts.occurred_at)::integer as contact_count,
+        coalesce(contact_weeks.contact_count, 0) as contact_count,
         interested_weeks.dealer_timezone,
         interested_weeks.data_as_of_at
-    from ungraded_interested_weeks as interested_weeks
-    left join sales_contacts
+    from interested_weeks
+    left join contact_weeks
         on
-            interested_weeks.lead_key = sales_contacts.lead_key
-            and interested_weeks.week_start_at <= sales_contacts.occurred_at
-            and interested_weeks.week_end_at > sales_contacts.occurred_at
-    group by
-        interested_weeks.lead_key,
-        interested_weeks.dealer_code,
-        interested_weeks.consultant,
-        interested_weeks.week_start,
-        interested_weeks.week_end_at,
-        interested_weeks.interested_min_contacts_per_week,
-        interested_weeks.dealer_timezone,
-        interested_weeks.data_as_of_at
+            interested_weeks.lead_key = contact_weeks.lead_key
+            and interested_weeks.week_start = contact_weeks.week_start
 
 ),
 

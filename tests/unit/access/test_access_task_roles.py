@@ -61,6 +61,7 @@ def test_dbt_sessions_get_the_role_and_the_pii_key_through_pgoptions(monkeypatch
     monkeypatch.delenv("PGOPTIONS", raising=False)
     env = dbt_env(with_session_role("postgresql://a:pw@h:5432/d", TRANSFORMER))
     options = env["PGOPTIONS"]
-    assert options.startswith(f"-c role={TRANSFORMER} -c dealerfunnel.pii_ipad=")
+    # the runner's session defaults (JIT off) first, then the role and the keys
+    assert options.startswith(f"-c jit=off -c role={TRANSFORMER} -c dealerfunnel.pii_ipad=")
     assert "-c dealerfunnel.pii_opad=" in options
     assert env["DBT_PG_PASSWORD"] == "pw" and "pw" not in options
