@@ -92,3 +92,15 @@
         from {{ cte }}
     {%- endif %}
 {%- endmacro %}
+
+{#- The config of an incremental model keyed by lead_key: {{ config(**lead_incremental_config()) }}. -#}
+{% macro lead_incremental_config() -%}
+    {%- do return({
+        'materialized': 'incremental',
+        'unique_key': 'lead_key',
+        'incremental_strategy': 'delete+insert',
+        'on_schema_change': 'append_new_columns',
+        'indexes': [{'columns': ['lead_key'], 'unique': True}, {'columns': ['refreshed_at']}],
+        'pre_hook': '{{ delete_changed_leads() }}',
+    }) -%}
+{%- endmacro %}

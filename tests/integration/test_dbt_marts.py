@@ -231,6 +231,7 @@ FCT_COLUMNS = [
     "first_attempt_at",
     "delivered_at",
     "satisfaction_score",
+    "refreshed_at",
 ]
 
 EXPECTED_LEADS = {

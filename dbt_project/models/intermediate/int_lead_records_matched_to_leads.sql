@@ -197,7 +197,11 @@ event_only_records as (
         from previous_records
         where
             previous_records.person_key in (select affected_persons.person_key from affected_persons)
-            and previous_records.lead_record_key not in (select delta_records.lead_record_key from delta_records)
+            and not exists (
+                select 1
+                from delta_records
+                where delta_records.lead_record_key = previous_records.lead_record_key
+            )
 
     ),
 
@@ -250,14 +254,23 @@ edges as (
 
 ),
 
--- Transitive closure: every record reaches itself and, step by step, every record of its
+-- The records sharing a phone or e-mail with another: only they need the closure (most records
+-- share nothing and are a person of their own).
+linked_records as (
+
+    select distinct from_record_key as lead_record_key
+    from edges
+
+),
+
+-- Transitive closure: every linked record reaches itself and, step by step, every record of its
 -- component. `union` (not `union all`) drops pairs already found, so cycles terminate.
 reachable (lead_record_key, reachable_record_key) as (
 
     select
         lead_record_key,
         lead_record_key as reachable_record_key
-    from records
+    from linked_records
 
     union
 
@@ -270,7 +283,8 @@ reachable (lead_record_key, reachable_record_key) as (
 
 ),
 
-person_records as (
+-- A linked record's person is the earliest record of its component.
+linked_person_records as (
 
     select distinct on (reachable.lead_record_key)
         reachable.lead_record_key,
@@ -283,6 +297,25 @@ person_records as (
         records.created_at asc,
         records.source_system asc,
         records.source_lead_id asc
+
+),
+
+person_records as (
+
+    select * from linked_person_records
+
+    union all
+
+    select
+        records.lead_record_key,
+        records.lead_record_key as person_key
+    from records
+    where
+        not exists (
+            select 1
+            from linked_records
+            where linked_records.lead_record_key = records.lead_record_key
+        )
 
 ),
 

@@ -1,13 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        unique_key='lead_key',
-        incremental_strategy='delete+insert',
-        on_schema_change='append_new_columns',
-        indexes=[{'columns': ['lead_key'], 'unique': True}, {'columns': ['refreshed_at']}],
-        pre_hook="{{ delete_changed_leads() }}",
-    )
-}}
+{{ config(**lead_incremental_config()) }}
 -- One row per resolved lead (lead_key): the records of one person at one dealer merged into one
 -- lead (int_lead_records_matched_to_leads). The primary (earliest) record gives the identity
 -- (source_system, source_lead_id), created_at, channel and campaign (first touch). consultant and

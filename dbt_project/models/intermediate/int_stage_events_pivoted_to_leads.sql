@@ -1,13 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        unique_key='lead_key',
-        incremental_strategy='delete+insert',
-        on_schema_change='append_new_columns',
-        indexes=[{'columns': ['lead_key'], 'unique': True}, {'columns': ['refreshed_at']}],
-        pre_hook="{{ delete_changed_leads() }}",
-    )
-}}
+{{ config(**lead_incremental_config()) }}
 -- One row per resolved lead (lead_key) that has at least one stage event, over the events of ALL
 -- its source records: when the lead was first known to be at each funnel stage OR A LATER ONE. A
 -- lead that skips stages (potential -> decision) counts as having reached the skipped stages at

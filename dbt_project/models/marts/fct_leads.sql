@@ -1,13 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        unique_key='lead_key',
-        incremental_strategy='delete+insert',
-        on_schema_change='append_new_columns',
-        indexes=[{'columns': ['lead_key'], 'unique': True}, {'columns': ['refreshed_at']}],
-        pre_hook="{{ delete_changed_leads() }}",
-    )
-}}
+{{ config(**lead_incremental_config()) }}
 -- depends_on: {{ ref('int_lead_records_matched_to_leads') }} (macro delete_changed_leads)
 -- One row per resolved lead (lead_key): the source records of one person at one dealer merged
 -- (int_lead_records_matched_to_leads). Stage timestamps mean "first known at this stage or a later
