@@ -25,6 +25,8 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from dealerfunnel_demo.databases import with_database
+
 
 def _env(tree: Path) -> dict[str, str]:
     path = os.pathsep.join(str(tree / p) for p in ("src", "tools", ""))
@@ -35,7 +37,7 @@ def _fresh(server: str, tree: Path) -> tuple[str, str]:
     name = f"bench_ab_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    url = psycopg.conninfo.make_conninfo(server, dbname=name)
+    url = with_database(server, name)
     code = f"from dealerfunnel.warehouse import ensure_schema; ensure_schema({url!r})"
     subprocess.run([sys.executable, "-c", code], env=_env(tree), check=True)
     return name, url
