@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 import pytest
 
-from dealerfunnel.landing import load_landing
+from dealerfunnel.landing import bulk, load_landing
 from dealerfunnel.landing.files import LandingLimits
 from dealerfunnel.landing.parsing import parse_timestamp
 from dealerfunnel.warehouse import ensure_schema
@@ -275,3 +275,61 @@ def test_quoted_empty_fields_land_the_same_both_ways(two_warehouses, tmp_path) -
             "select payload from raw.dealer_export__leads order by lead_id"
         ).fetchall()
     assert payloads[0][0]["channel"] is None and payloads[0][0]["note"] == "a, b"
+
+
+def test_staging_rows_kept_across_files_and_truncated(
+    two_warehouses, tmp_path, monkeypatch
+) -> None:
+    """The staging tables keep their rows across file commits and are truncated between files
+    once they hold ``TRUNCATE_AFTER_ROWS`` rows: every file's rows are still its own, numbered
+    from 1 (raw ``_row_number``, quarantine ``row_number`` and ``line_number`` as the row-by-row
+    path has them), also right after a file that fell back and rolled its COPY back."""
+    monkeypatch.setattr(bulk, "TRUNCATE_AFTER_ROWS", 7)
+    seen: list[tuple[int, int]] = []  # (rows held before a file, rows the table really holds)
+    prepare = bulk.prepare_session
+
+    def spy(conn, found, obj, target):
+        name = f"_landing_rows_{len(found.header)}"
+        before = bulk._TEMPORARY.get(conn, {}).get(name)
+        prepare(conn, found, obj, target)
+        if before is not None:
+            (count,) = conn.execute(f"select count(*) from pg_temp.{name}").fetchone()
+            seen.append((before, count))
+
+    monkeypatch.setattr(bulk, "prepare_session", spy)
+    root = tmp_path / "landing"
+    folder = root / "SH001"
+    folder.mkdir(parents=True)
+    for month in range(1, 13):
+        rows = [
+            f"L{month}-{i},2026-{month:02d}-0{1 + i % 9} 10:{i:02d},walk_in" for i in range(month)
+        ]
+        if month % 4 == 0:
+            rows.insert(1, f"L{month}-bad,2026-13-01,walk_in")  # quarantined, row 2
+        (folder / f"leads_2026-{month:02d}.csv").write_text(
+            "lead_id,created_at,channel\n" + "\n".join(rows) + "\n", encoding="utf-8"
+        )
+        events = [f"L{month}-{i},won,2026-{month:02d}-10 09:00" for i in range(month % 5 + 1)]
+        (folder / f"stage_events_2026-{month:02d}.csv").write_text(
+            "lead_id,stage,occurred_at\n" + "\n".join(events) + "\n", encoding="utf-8"
+        )
+    # full-width digits: COPY and the insert run, then the file rolls back and goes row by row
+    (folder / "leads_2026-06b.csv").write_text(
+        "lead_id,created_at,channel\nW1,２０２６-06-01 10:00,walk_in\nW2,2026-06-02,walk_in\n",
+        encoding="utf-8",
+    )
+    _land_both(two_warehouses, root)
+    methods = _methods(two_warehouses[0])
+    assert methods.pop("leads_2026-06b.csv") == "row_by_row"
+    assert set(methods.values()) == {"set_based"}
+    # the tables held earlier files' rows after their commits, and were emptied at the limit
+    assert any(count > 0 for _, count in seen), seen
+    assert all(count == 0 for before, count in seen if before >= 7), seen
+    assert any(before >= 7 for before, _ in seen), seen
+    with psycopg.connect(two_warehouses[0]) as conn:
+        numbers = conn.execute(
+            "select _file_name, array_agg(_row_number order by _row_number)"
+            " from raw.dealer_export__leads group by 1 order by 1"
+        ).fetchall()
+    assert ("leads_2026-04.csv", [1, 3, 4, 5]) in numbers  # row 2 quarantined
+    assert ("leads_2026-05.csv", [1, 2, 3, 4, 5]) in numbers

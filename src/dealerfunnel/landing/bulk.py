@@ -5,9 +5,13 @@ Python, which costs many times a bare ``COPY``. For the common file, a machine e
 module does the same work inside PostgreSQL, and no per-row work in Python:
 
 1. ``COPY ... (FORMAT csv, HEADER true, FORCE_NULL (...))`` of the file's own UTF-8 bytes
-   into a temporary all-text table (one per session and header width, emptied at commit)
-   whose identity column numbers the data rows in file order (from the first row this
-   transaction copied: the identity is never reset);
+   into a temporary all-text table (one per session and header width) whose identity column
+   numbers the data rows in file order. The table keeps its rows across commits: emptying it
+   at every commit (``on commit delete rows``) truncates every such table of the session, its
+   TOAST table and index, and cost 1.5-3 ms per file commit against 0.2 ms (the micro-benchmark
+   in ``bench/staging_commit.py``). A file's rows are the last ones its COPY numbered (the
+   identity's last value minus the rows copied, after it); the table is truncated between
+   files once it holds :data:`TRUNCATE_AFTER_ROWS` rows, so that finding them stays cheap;
 2. one ``INSERT ... SELECT`` (its text composed once per file shape, so psycopg prepares it on
    the server after a few files) types the good rows (trimmed ids, stages mapped through the
    vocabulary, local times converted to UTC in the dealer's zone, offsets honoured, the jsonb
@@ -54,6 +58,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
+from psycopg.types.numeric import Int8
 
 from dealerfunnel.landing.parsing import (
     ACTIVITIES,
@@ -305,6 +310,7 @@ class _Statements:
     the temporary table, its COPY, the insert of the good rows and the query of the bad ones."""
 
     rows_name: str
+    truncate: str
     create: str
     copy: str
     insert: str
@@ -331,7 +337,7 @@ def _statements(
     columns = [f"c{i}" for i in range(1, len(bulk.header) + 1)]
     rows_name = f"_landing_rows_{len(columns)}"
     rows = sql.Identifier(rows_name)
-    typed, ok = _typed_rows(bulk, obj, rows)
+    typed, ok = _typed_rows(bulk, obj, rows_name)
     values = sql.SQL(", ").join(map(_col, columns))
     insert = sql.SQL(
         "insert into {table} ({raw_columns})"
@@ -353,11 +359,11 @@ def _statements(
     bad = sql.SQL(
         "select _row, {values} from ({typed}) as typed where not ({ok}) order by _row"
     ).format(values=values, typed=typed, ok=ok)
-    # one temporary table per header width and session, emptied at every commit (and rolled
-    # back with its transaction): creating one per file costs more catalog work than the rows
+    # one temporary table per header width and session, kept across commits (rows a rolled
+    # back file copied go with its transaction): creating one per file costs more catalog work
+    # than the rows, and emptying it at each commit costs more than the file's commit
     create = sql.SQL(
-        "create temporary table if not exists {}"
-        " (_row bigint generated always as identity, {}) on commit delete rows"
+        "create temporary table if not exists {} (_row bigint generated always as identity, {})"
     ).format(rows, sql.SQL(", ").join(sql.SQL("{} text").format(_col(c)) for c in columns))
     # force_null: a quoted empty field is NULL like an unquoted one (the row parser's record
     # holds None for both)
@@ -366,6 +372,7 @@ def _statements(
     )
     found = _STATEMENTS[key] = _Statements(
         rows_name,
+        sql.SQL("truncate {} restart identity").format(rows).as_string(conn),
         create.as_string(conn),
         copy.as_string(conn),
         insert.as_string(conn),
@@ -374,18 +381,42 @@ def _statements(
     return found
 
 
-#: The temporary tables each connection has (created outside any file's transaction).
-_TEMPORARY: weakref.WeakKeyDictionary[psycopg.Connection, set[str]] = weakref.WeakKeyDictionary()
+#: The temporary tables each connection has (created outside any file's transaction), with
+#: the number of rows copied into each since it was created or truncated.
+_TEMPORARY: weakref.WeakKeyDictionary[psycopg.Connection, dict[str, int]] = (
+    weakref.WeakKeyDictionary()
+)
+
+#: A temporary table is truncated before the next file once files copied this many rows into
+#: it: each file's statements scan the whole table for their rows, and a truncate (a new
+#: relation file, its own small transaction) costs about as much as scanning a few thousand.
+TRUNCATE_AFTER_ROWS = 2_500
 
 
 def prepare_session(conn: psycopg.Connection, bulk: BulkFile, obj: str, target: BulkTarget) -> None:
-    """Create the temporary table ``bulk`` is copied into, once per session, outside the
-    file's transaction (``conn`` in autocommit mode, no transaction open)."""
+    """Create the temporary table ``bulk`` is copied into, once per session, or truncate it
+    when it holds :data:`TRUNCATE_AFTER_ROWS` rows; outside the file's transaction (``conn``
+    in autocommit mode, no transaction open)."""
     statements = _statements(conn, bulk, obj, target)
-    made = _TEMPORARY.setdefault(conn, set())
-    if statements.rows_name not in made:
-        conn.execute(statements.create)
-        made.add(statements.rows_name)
+    held = _TEMPORARY.setdefault(conn, {})
+    name = statements.rows_name
+    if name not in held:
+        with conn.transaction():
+            conn.execute(statements.create)
+            sequence = conn.execute(
+                "select relname from pg_class"
+                " where oid = pg_get_serial_sequence(%s, '_row')::regclass",
+                (f"pg_temp.{name}",),
+            ).fetchone()
+        if sequence != (f"{name}__row_seq",):  # the statements read it by this name
+            raise RuntimeError(f"{name}: unexpected identity sequence {sequence}")
+        held[name] = 0
+    elif held[name] >= TRUNCATE_AFTER_ROWS:
+        with conn.pipeline(), conn.transaction():
+            # a temporary table: the commit need not wait for the write-ahead log
+            conn.execute("set local synchronous_commit = off")
+            conn.execute(statements.truncate)
+        held[name] = 0
 
 
 def load(
@@ -417,8 +448,12 @@ def load(
         with cur.copy(statements.copy) as copy:
             copy.write(bulk.data)
         copied = cur.rowcount
+        held = _TEMPORARY.get(cur.connection)
+        if held is not None:  # counted even if the transaction rolls them back: harmless
+            held[statements.rows_name] = held.get(statements.rows_name, 0) + copied
         if copied != bulk.rows:
             raise Unsupported("COPY read another number of rows than the file has")
+        params["copied"] = Int8(copied)
         loaded = cur.execute(statements.insert, params).rowcount
         bad: list[ParsedRow] = []
         if loaded < copied:  # only then: a second pass that finds the bad rows
@@ -431,12 +466,13 @@ def load(
     return BulkResult(copied, loaded, bad)
 
 
-def _typed_rows(bulk: BulkFile, obj: str, rows: sql.Identifier) -> tuple[sql.Composable, ...]:
+def _typed_rows(bulk: BulkFile, obj: str, rows_name: str) -> tuple[sql.Composable, ...]:
     """The query of the copied rows with each typed column as ``_typed_<name>`` (and its
     trimmed text as ``_v_<name>``), and the condition of a good row over it.
 
     Each step is a sub-query fenced by ``offset 0`` so that PostgreSQL computes every trimmed
     text, shape and part once per row instead of once per use."""
+    rows = sql.Identifier(rows_name)
     by_name = dict(zip(bulk.header, (f"c{i}" for i in range(1, len(bulk.header) + 1)), strict=True))
     present = [c for c in (*typed_columns(obj), *CHECKED_TIMESTAMP_COLUMNS[obj]) if c in by_name]
     stamps = [c for c in present if _kind(c) == "timestamp"]
@@ -449,11 +485,20 @@ def _typed_rows(bulk: BulkFile, obj: str, rows: sql.Identifier) -> tuple[sql.Com
             name=sql.Identifier(name), listed=listed, inner=inner
         )
 
-    # the identity keeps counting across files: number this file's rows (the only ones the
-    # table holds in this transaction) from 1, in file order
-    numbered = sql.SQL("select _row - (select min(_row) - 1 from {rows}) as _row, {cs} from {rows}")
+    # the table keeps earlier files' rows: this file's are the last ``copied`` its identity
+    # numbered (one session uses its temporary sequence, so they are consecutive), numbered
+    # from 1 in file order
+    numbered = sql.SQL(
+        "select {rows}._row - after._row as _row, {cs} from {rows},"
+        " (select last_value - %(copied)s as _row from {sequence}) as after"
+        " where {rows}._row > after._row"
+    )
     query = step(
-        numbered.format(rows=rows, cs=sql.SQL(", ").join(map(_col, by_name.values()))),
+        numbered.format(
+            rows=rows,
+            sequence=sql.Identifier("pg_temp", f"{rows_name}__row_seq"),
+            cs=sql.SQL(", ").join(map(_col, by_name.values())),
+        ),
         "copied",
         [
             sql.SQL("btrim(coalesce({}, ''), %(ws)s) as {}").format(_col(by_name[c]), _part(c, "v"))

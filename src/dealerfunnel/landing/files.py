@@ -558,6 +558,7 @@ class FileOutcome:
     encoding: str | None = None
     duplicate_of: str | None = None
     blank_lines: int = 0
+    checked: bool = False  # its ops.landing_file_checks row was written in its transaction
 
 
 def _copy_rows(
@@ -632,6 +633,9 @@ def load_file(
     local_tz: ZoneInfo,
     ctx: LoadContext,
     known: Mapping[str, Sequence[_Landed]] | None = None,
+    *,
+    check: bool = False,
+    fingerprint: str | None = None,
 ) -> FileOutcome:
     """Load one file in one transaction (``conn`` must be in autocommit mode, no transaction
     open).
@@ -649,6 +653,10 @@ def load_file(
     file's lock before anything is written. The commit is asynchronous
     (``synchronous_commit = off``): :func:`flush_commits` makes every commit before it
     durable.
+
+    ``check``: the file's ``ops.landing_file_checks`` row (``fingerprint``, taken before it was
+    read) is written in the file's transaction, and the outcome says so (``checked``); a file
+    skipped from ``known`` opens no transaction and is not checked here.
     """
     data = read_landing_file(lf.path)
     sha = hashlib.sha256(data).hexdigest()
@@ -666,7 +674,7 @@ def load_file(
         if ctx.settings is not None
         else DEFAULT_CLOCK_SKEW_MINUTES
     )
-    batch = _Batch(lf, sha, uuid.uuid4(), started_at, ctx.source, ctx.limits)
+    batch = _Batch(lf, sha, uuid.uuid4(), started_at, ctx.source, ctx.limits, check, fingerprint)
     target = _bulk_file(data, lf, local_tz, ctx)
     if target is not None:
         found, encoding = target
@@ -731,6 +739,9 @@ def _in_transaction(
                 outcome = _write_duplicate(lf, sha, landed[0], finals)
             else:
                 outcome = write(cur, finals)
+            if batch.check:
+                finals.append(_check_statement(lf, batch.fingerprint, outcome))
+                outcome.checked = True
             with conn.pipeline():
                 for statement, params in finals:
                     cur.execute(statement, params)
@@ -814,6 +825,8 @@ class _Batch:
     started_at: datetime  # also the rows' _extracted_at
     source: str
     limits: LandingLimits = LandingLimits()
+    check: bool = False  # write the file's ops.landing_file_checks row in its transaction
+    fingerprint: str | None = None
 
 
 _INSERT_LANDED = """
@@ -1093,15 +1106,23 @@ def _record_check(
 def _insert_check(
     conn: psycopg.Connection, lf: LandingFile, fingerprint: str | None, outcome: FileOutcome
 ) -> None:
-    conn.execute(
-        """
-        insert into ops.landing_file_checks
-            (dealer_code, folder, file_name, fingerprint, content_sha256, checked_at)
-        values (%s, %s, %s, %s, %s, now())
-        on conflict (dealer_code, folder, file_name) do update set
-            fingerprint = excluded.fingerprint, content_sha256 = excluded.content_sha256,
-            checked_at = excluded.checked_at
-        """,
+    conn.execute(*_check_statement(lf, fingerprint, outcome))
+
+
+_UPSERT_CHECK = """
+    insert into ops.landing_file_checks
+        (dealer_code, folder, file_name, fingerprint, content_sha256, checked_at)
+    values (%s, %s, %s, %s, %s, now())
+    on conflict (dealer_code, folder, file_name) do update set
+        fingerprint = excluded.fingerprint, content_sha256 = excluded.content_sha256,
+        checked_at = excluded.checked_at
+"""
+
+
+def _check_statement(lf: LandingFile, fingerprint: str | None, outcome: FileOutcome) -> _Statement:
+    """The upsert of the file's ``ops.landing_file_checks`` row."""
+    return (
+        _UPSERT_CHECK,
         (lf.dealer_code, lf.folder or lf.dealer_code, lf.name, fingerprint, outcome.sha256),
     )
 
@@ -1263,13 +1284,16 @@ def _load_folder(
             lf = LandingFile(code, root / folder / name, obj, folder)
             fingerprint = file_fingerprint(lf.path)  # before reading: a later write changes it
             try:
-                outcome = load_file(conn, lf, local_tz, ctx, known)
+                outcome = load_file(
+                    conn, lf, local_tz, ctx, known, check=True, fingerprint=fingerprint
+                )
             except NotARegularFile as exc:
                 reason = str(exc).split(": ", 1)[-1]
                 refused.append({"path": lf.where, "reason": reason})
                 log.warning("landing: %s refused: %s", lf.where, reason)
                 continue
-            _record_check(conn, lf, fingerprint, outcome)
+            if not outcome.checked:  # skipped without a transaction
+                _record_check(conn, lf, fingerprint, outcome)
             _add(summary, outcome)
             _log_outcome(lf, outcome)
             entries.append(_file_entry(lf, outcome))
