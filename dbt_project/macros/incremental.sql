@@ -1,7 +1,7 @@
 {#-
     Incremental filter of a source's rows in a unioned incremental model: the rows loaded since the
     newest extracted_at that model already holds FOR THAT SOURCE SYSTEM, minus var
-    incremental_lookback_hours. Per source, not global: a source added to a running warehouse (its
+    incremental_lookback_minutes. Per source, not global: a source added to a running warehouse (its
     raw table already filled by the connector for weeks) has no rows in the model yet, so its
     watermark is -infinity and all its rows are read on the next incremental run, instead of being
     skipped by another source's newer watermark. Renders nothing on a full build.
@@ -11,7 +11,7 @@
         where {{ extracted_at }} > (
             select
                 coalesce(max(extracted_at), '-infinity'::timestamptz)
-                - interval '{{ var("incremental_lookback_hours") }} hours'
+                - interval '{{ var("incremental_lookback_minutes") }} minutes'
             from {{ this }}
             where source_system = '{{ source_system }}'
         )
@@ -71,25 +71,20 @@
 
 {#-
     The final select of an incremental unioned model: `cte`'s rows with row_hash (md5 of the row)
-    and refreshed_at. A row re-read in the lookback window (incremental_source_filter) that is
-    exactly the row this model holds keeps its refreshed_at, so only rows that really changed are
-    new to the models downstream.
+    and refreshed_at = this run. On an incremental run, a row re-read in the lookback window
+    (incremental_source_filter) that is exactly the row this model holds is left out: it is
+    neither rewritten nor new to the models downstream.
 -#}
 {% macro select_with_refreshed_at(cte, key) -%}
     select
         {{ cte }}.*,
         md5({{ cte }}::text) as row_hash,
-        {%- if is_incremental() %}
-            case
-                when previous.row_hash = md5({{ cte }}::text) then previous.refreshed_at
-                else {{ refreshed_at() }}
-            end as refreshed_at
-        from {{ cte }}
+        {{ refreshed_at() }} as refreshed_at
+    from {{ cte }}
+    {%- if is_incremental() %}
         left join {{ this }} as previous
             on {{ cte }}.{{ key }} = previous.{{ key }}
-        {%- else %}
-            {{ refreshed_at() }} as refreshed_at
-        from {{ cte }}
+        where previous.row_hash is distinct from md5({{ cte }}::text)
     {%- endif %}
 {%- endmacro %}
 

@@ -85,8 +85,8 @@ the row's spend is never 50.00 of mixed money: spend, cost_per_lead and currency
 has_mixed_currencies true.
 
 Incremental: after the build a late Meta lead M4 arrives with _extracted_at 10-16T06:00Z, older
-than the dealer export's watermark minus the 72 h lookback (10-20 - 72 h = 10-17) but newer than
-Meta's own (10-16T00:00 - 72 h): the per-source watermark picks it up in an incremental run.
+than the dealer export's watermark minus the 15 min lookback (10-20 - 15 min) but newer than
+Meta's own (10-16T00:00 - 15 min): the per-source watermark picks it up in an incremental run.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@
 -- until a --full-refresh).
 --
 -- Incremental: per source system (macro incremental_source_filter), re-reads the follow-ups loaded
--- since the newest extracted_at of that source here minus var incremental_lookback_hours.
+-- since the newest extracted_at of that source here minus var incremental_lookback_minutes.
 
 {%- set followup_columns = [
     'followup_key',

@@ -20,7 +20,7 @@
 -- dealer-export lead without events.
 --
 -- Incremental: for each source system, a run re-reads the records loaded since the newest
--- extracted_at of that source already here, minus var incremental_lookback_hours (late-committed
+-- extracted_at of that source already here, minus var incremental_lookback_minutes (late-committed
 -- loads), and replaces them by lead_record_key (macro incremental_source_filter; a source not yet
 -- here is read in full). A later version of a record (a later export, an API record updated and
 -- re-merged into raw) has a newer extracted_at, so it is always reprocessed.

@@ -50,7 +50,7 @@
 -- event, see above; null elsewhere.
 --
 -- Incremental: per source system (macro incremental_source_filter), re-reads the events loaded since
--- the newest extracted_at of that source here minus var incremental_lookback_hours; late events are
+-- the newest extracted_at of that source here minus var incremental_lookback_minutes; late events are
 -- added and a re-exported event replaces its copy (same stage_event_key). An opportunity event's
 -- extracted_at is the later of its own and its lead's, so a conversion loaded after the opportunity
 -- history still brings those events in.
