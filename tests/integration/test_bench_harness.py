@@ -189,6 +189,8 @@ def test_goal_table_judges_each_goal():
     assert verdicts["Airflow-run"] == ("1.10x", True)  # the full refresh of the same data
     assert verdicts["no-op"] == ("0.50", None)
     assert verdicts["incremental"] == ("0.08", True)
+    (label,) = [g[0] for g in goals(r) if g[0].startswith("incremental")]
+    assert label.endswith("full one (/ the full refresh of the same data: 0.09)")  # 10 / 110
     assert verdicts["freshness:"] == ("13 s", True)
     assert verdicts["checksums:"] == ("yes (23 tables compared)", True)
     assert verdicts["peak"] == ("900 MB (dlt)", None)
