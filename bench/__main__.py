@@ -7,12 +7,17 @@ Measures, in ONE run, on one PostgreSQL server and one generated dealer group (i
    virtualenv ``bench/.venv-dlt``, made with uv on first use), each on a fresh database,
    interleaved ``--repeat`` times (medians). Ratios: loader throughput as a fraction of
    COPY's (COPY time / loader time) and loader vs dlt (dlt time / loader time).
-2. **Transform**: the ``dbt build`` of ``funnel_transform`` run bare, and the Airflow-run
-   ``funnel_transform`` (``dag.test()`` on a migrated metadata DB, gates, publish, docs and
-   report pages included) then ``funnel_alerts``, on the loaded database.
-3. **Incremental**: ``--increment`` (1%) new leads in new files, loaded, then
-   ``funnel_transform`` + ``funnel_alerts`` and the bare ``dbt build`` again; ratios to the
-   full build. Load + transform + alerts of the increment is the freshness cycle.
+2. **Transform** (:func:`bench_transform`), every dbt build with the same ``as_of_at``: the
+   Airflow-run ``funnel_transform`` (``dag.test()`` on a migrated metadata DB, gates, publish,
+   docs and report pages included; the first build, a full refresh) then ``funnel_alerts``;
+   ``funnel_transform`` again with no new data (the no-op hourly run).
+3. **Incremental**: ``--increment`` (1%) new leads in new files, loaded, then the incremental
+   ``funnel_transform`` + ``funnel_alerts``; its ratio to the full build and the ``fct_leads``
+   rows it refreshed. Load + transform + alerts of the increment is the freshness cycle. Then
+   the checksums of the published marts and incremental intermediates, a full-refresh
+   ``funnel_transform`` of the same data (a second full figure) and the same checksums: the
+   incremental build must equal the full refresh. Last, the ``dbt build`` of ``build_candidate``
+   run bare (full refresh, same data): Airflow vs bare.
 4. **DAG parse time** per file (``bench/dag_parse.py``), each in a fresh interpreter.
 5. Optional (``--cosmos``): Cosmos vs one ``dbt build`` task (``bench/cosmos_overhead.py``).
 
@@ -149,11 +154,17 @@ class Runner:
         print(f" {data['seconds']:.1f}s, peak {data['maxrss_mb']:.0f} MB", flush=True)
         return data
 
-    def step(self, step: str, url: str, **options: str) -> dict:
+    def step(self, step: str, url: str, *, name: str = "", **options: str | bool) -> dict:
+        """``python -m bench.steps STEP --url URL --option value ...`` (``True``: a bare flag);
+        ``name`` tags its log and result files (default: the step)."""
         command = [sys.executable, "-m", "bench.steps", step, "--url", url]
         for key, value in options.items():
-            command += [f"--{key}", value]
-        return self.run(step, command)
+            flag = "--" + key.replace("_", "-")
+            if value is True:
+                command.append(flag)
+            elif value not in (None, False, ""):
+                command += [flag, str(value)]
+        return self.run(name or step, command)
 
 
 def _median(runs: list[dict]) -> dict:
@@ -202,6 +213,28 @@ def _git_revision() -> str:
     done = subprocess.run(log, capture_output=True, text=True, check=False)
     dirty = subprocess.run(status, capture_output=True, text=True, check=False)
     return done.stdout.strip()[:90] + (" (+ uncommitted changes)" if dirty.stdout.strip() else "")
+
+
+# the steps that ran a dbt build, as the report names them
+BUILD_STEPS = {
+    "airflow_full": "full",
+    "airflow_noop": "no-op",
+    "airflow_inc": "incremental",
+    "airflow_refresh": "full refresh",
+    "dbt_full": "bare",
+}
+TASK_COLUMNS = {
+    "airflow_full": "full",
+    "airflow_noop": "no-op",
+    "airflow_inc": "incremental",
+    "airflow_refresh": "full refresh",
+}
+
+
+def _build_mode(build: dict) -> str:
+    if build["full_refresh"]:
+        return f"full refresh ({build['reason']})"
+    return "incremental"
 
 
 def _verdict(met: bool | None) -> str:
@@ -262,23 +295,50 @@ def render(r: dict) -> str:
             f"| {r['rerun']['seconds']:.1f} s | | {r['rerun']['maxrss_mb']:,.0f} MB |"
         )
     for key, label in (
-        ("dbt_full", "bare `dbt build` (as `build_candidate`), full"),
-        ("airflow_full", "Airflow `funnel_transform` (`dag.test()`), full"),
+        ("airflow_full", "Airflow `funnel_transform` (`dag.test()`), first build: full refresh"),
         ("alerts_full", "Airflow `funnel_alerts`, after the full build"),
+        ("airflow_noop", "Airflow `funnel_transform`, no new data (no-op hourly run)"),
         ("inc_load", "`load_landing` of the increment"),
-        ("airflow_inc", "Airflow `funnel_transform`, after the increment"),
+        ("airflow_inc", "Airflow `funnel_transform`, after the increment: incremental"),
         ("alerts_inc", "Airflow `funnel_alerts`, after the increment"),
-        ("dbt_inc", "bare `dbt build`, after the increment"),
+        ("airflow_refresh", "Airflow `funnel_transform`, full refresh of the same data"),
+        ("dbt_full", "bare `dbt build` (as `build_candidate`), full refresh of the same data"),
     ):
         if key in r["steps"]:
             s = r["steps"][key]
             extra = f" | {s['rows'] / s['seconds']:,.0f} rows/s |" if s.get("rows") else " | |"
             lines.append(f"| {label} | {s['seconds']:.1f} s{extra} {s['maxrss_mb']:,.0f} MB |")
-    if r.get("tasks"):
-        lines += ["", "`funnel_transform` tasks (seconds, full / after the increment):", ""]
-        full, inc = r["tasks"]
+    builds = [(key, r["steps"][key].get("build")) for key in BUILD_STEPS if key in r["steps"]]
+    if any(b for _, b in builds):
+        lines += ["", "How each `dbt build` ran (`ops.dbt_builds`; `fct_leads` rows it wrote):", ""]
         lines.append(
-            ", ".join(f"`{t}` {full[t]:.1f} / {inc.get(t, float('nan')):.1f}" for t in full)
+            "; ".join(
+                f"{BUILD_STEPS[key]}: {_build_mode(b)}, {b['fct_leads_refreshed']:,} of "
+                f"{b['fct_leads_rows']:,}"
+                for key, b in builds
+                if b
+            )
+        )
+    if r.get("checksums"):
+        c = r["checksums"]
+        verdict = "yes" if c["equal"] else "no, differ: " + ", ".join(f"`{t}`" for t in c["differ"])
+        lines += [
+            "",
+            f"Full refresh equals incremental: {verdict} ({c['tables']} tables compared: every "
+            "published mart but `mart_source_freshness`, and `int_lead_records_matched_to_leads`"
+            ", `int_leads_resolved`, `int_stage_events_pivoted_to_leads`; md5 of the rows as "
+            f"text, `refreshed_at` aside; dbt var `as_of_at` = {r['as_of_at']} for every build).",
+        ]
+    if r.get("tasks"):
+        keys = list(r["tasks"])
+        names = " / ".join(TASK_COLUMNS[k] for k in keys)
+        lines += ["", f"`funnel_transform` tasks (seconds, {names}):", ""]
+        first = r["tasks"][keys[0]]
+        lines.append(
+            ", ".join(
+                f"`{t}` " + " / ".join(f"{r['tasks'][k].get(t, float('nan')):.1f}" for k in keys)
+                for t in first
+            )
         )
     if r.get("increment"):
         inc = r["increment"]
@@ -329,28 +389,50 @@ def goals(r: dict) -> list[tuple[str, str, str, bool | None]]:
         full = steps["airflow_full"]["seconds"]
         out.append(
             (
-                f"full `funnel_transform` at {r['group']['leads']:,} leads",
+                f"full `funnel_transform` at {r['group']['leads']:,} leads (first build)",
                 f"{full:.0f} s",
                 f"≤ {GOALS['full_transform_s']:.0f} s at 1,000,000 leads",
                 full <= GOALS["full_transform_s"] if r["group"]["leads"] >= 1_000_000 else None,
             )
         )
-        ratio = full / steps["dbt_full"]["seconds"]
-        out.append(
-            (
-                "Airflow-run `funnel_transform` / the same `dbt build` bare",
-                f"{_x(ratio)}x",
-                f"≤ {GOALS['airflow_vs_bare']}x",
-                ratio <= GOALS["airflow_vs_bare"],
-            )
-        )
-        if "airflow_inc" in steps:
-            ratio = steps["airflow_inc"]["seconds"] / full
-            bare = steps["dbt_inc"]["seconds"] / steps["dbt_full"]["seconds"]
+        # the Airflow full refresh and the bare one ran on the same data, one after the other
+        airflow_key = "airflow_refresh" if "airflow_refresh" in steps else "airflow_full"
+        if "dbt_full" in steps:
+            ratio = steps[airflow_key]["seconds"] / steps["dbt_full"]["seconds"]
             out.append(
                 (
-                    "incremental `funnel_transform` after 1% new leads / the full one "
-                    f"(bare `dbt build`: {_x(bare)})",
+                    "Airflow-run `funnel_transform` / the same `dbt build` bare (full refresh,"
+                    " same data)",
+                    f"{_x(ratio)}x",
+                    f"≤ {GOALS['airflow_vs_bare']}x",
+                    ratio <= GOALS["airflow_vs_bare"],
+                )
+            )
+        if "airflow_noop" in steps:
+            out.append(
+                (
+                    "no-op hourly run: `funnel_transform` with no new data / the full one",
+                    _x(steps["airflow_noop"]["seconds"] / full),
+                    "reported (no target)",
+                    None,
+                )
+            )
+        if "airflow_inc" in steps:
+            ratio = steps["airflow_inc"]["seconds"] / full
+            build = steps["airflow_inc"].get("build") or {}
+            notes = []
+            if "airflow_refresh" in steps:  # the same work as the first build, on the same data
+                same = steps["airflow_inc"]["seconds"] / steps["airflow_refresh"]["seconds"]
+                notes.append(f"/ the full refresh of the same data: {_x(same)}")
+            if build:
+                notes.append(
+                    f"`fct_leads` rows refreshed: {build['fct_leads_refreshed']:,} of "
+                    f"{build['fct_leads_rows']:,}"
+                )
+            out.append(
+                (
+                    f"incremental `funnel_transform` after {r['increment']['fraction']:.0%} new"
+                    " leads / the full one" + "".join(f" ({n})" for n in notes),
                     _x(ratio),
                     f"≤ {GOALS['incremental_vs_full']}",
                     ratio <= GOALS["incremental_vs_full"],
@@ -365,6 +447,16 @@ def goals(r: dict) -> list[tuple[str, str, str, bool | None]]:
                     cycle <= GOALS["freshness_s"],
                 )
             )
+    if r.get("checksums"):
+        c = r["checksums"]
+        out.append(
+            (
+                "checksums: full refresh equals incremental (same data, after the increment)",
+                f"{'yes' if c['equal'] else 'no'} ({c['tables']} tables compared)",
+                "yes",
+                c["equal"],
+            )
+        )
     peaks = [(n, s["maxrss_mb"]) for n, s in land.items()]
     peaks += [(n, s["maxrss_mb"]) for n, s in steps.items()]
     name, peak = max(peaks, key=lambda p: p[1])
@@ -425,6 +517,9 @@ def main(argv: list[str] | None = None) -> dict:
             "revision": _git_revision(),
             "cpus": os.cpu_count(),
             "load_before": load_before,
+            # one as-of time for every dbt build of the run (dbt var as_of_at): the checksums
+            # of the incremental build and the full refresh compare the same as-of figures
+            "as_of_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "steps": {},
         }
         landing = work / "landing"
@@ -465,26 +560,9 @@ def main(argv: list[str] | None = None) -> dict:
             print(f"  WARNING: the loader quarantined {load_totals['rows_quarantined']} rows")
         result["rerun"] = runner.step("load", url, landing=str(landing))
 
-        steps = result["steps"]
         try:
             if not args.skip_transform:
-                print("transform: bare dbt build, then Airflow funnel_transform + funnel_alerts")
-                steps["dbt_full"] = runner.step("dbt", url)
-                full = runner.step("airflow", url)
-                steps["airflow_full"] = full["dags"]["funnel_transform"] | _mem(full)
-                steps["alerts_full"] = full["dags"]["funnel_alerts"] | _mem(full)
-                if args.increment:
-                    print(f"increment: {args.increment:.0%} new leads in new files")
-                    result["increment"] = add_increment(landing, fraction=args.increment, **shape)
-                    steps["inc_load"] = runner.step("load", url, landing=str(landing))
-                    inc = runner.step("airflow", url)
-                    steps["airflow_inc"] = inc["dags"]["funnel_transform"] | _mem(inc)
-                    steps["alerts_inc"] = inc["dags"]["funnel_alerts"] | _mem(inc)
-                    steps["dbt_inc"] = runner.step("dbt", url)
-                    result["tasks"] = (
-                        full["dags"]["funnel_transform"]["tasks"],
-                        inc["dags"]["funnel_transform"]["tasks"],
-                    )
+                bench_transform(runner, url, result, landing, shape, args.increment)
             if args.cosmos:
                 result["cosmos"] = _cosmos(runner, url)
         finally:
@@ -508,6 +586,82 @@ def main(argv: list[str] | None = None) -> dict:
 
 def _mem(step: dict) -> dict:
     return {"maxrss_mb": step["maxrss_mb"]}
+
+
+def _transform(run: dict) -> dict:
+    """funnel_transform's figures of an ``airflow`` step (its build, tasks, peak memory)."""
+    return run["dags"]["funnel_transform"] | _mem(run)
+
+
+def compare_checksums(incremental: dict[str, dict], full: dict[str, dict]) -> dict:
+    """Which tables hold other rows after the full refresh than after the incremental build."""
+    names = sorted(set(incremental) | set(full))
+    differ = [n for n in names if incremental.get(n) != full.get(n)]
+    return {
+        "tables": len(names),
+        "equal": not differ,
+        "differ": differ,
+        "rows": {n: full.get(n, incremental.get(n, {})).get("rows") for n in names},
+    }
+
+
+def bench_transform(
+    runner: Runner, url: str, result: dict, landing: Path, shape: dict, increment: float
+) -> None:
+    """The transform steps, in this order, every dbt build with the same ``as_of_at``:
+
+    1. Airflow ``funnel_transform`` (the first build: a full refresh) + ``funnel_alerts``;
+    2. ``funnel_transform`` again, no new data (the no-op hourly run; the second build ever, so
+       ``fct_leads`` is still built from empty: nothing was published before the first);
+    3. the increment loaded, ``funnel_transform`` (incremental: the candidate starts as the
+       marts the first build published) + ``funnel_alerts``; checksums of the published marts
+       and the incremental intermediates;
+    4. ``funnel_transform`` with ``{"full_refresh": true}`` on the same data, the same
+       checksums: the incremental build must hold exactly the rows of the full refresh;
+    5. the bare ``dbt build`` (as ``build_candidate``, ``--full-refresh``) on the same data,
+       after the checksums (it leaves its candidate behind).
+
+    Without an increment, 3 and 4 are skipped.
+    """
+    steps = result["steps"]
+    as_of = result["as_of_at"]
+    print("transform: Airflow funnel_transform (first build, full refresh) + funnel_alerts")
+    full = runner.step("airflow", url, name="airflow_full", as_of=as_of)
+    steps["airflow_full"] = _transform(full)
+    steps["alerts_full"] = full["dags"]["funnel_alerts"] | _mem(full)
+    print("no-op hourly run: funnel_transform again, no new data")
+    noop = runner.step("airflow", url, name="airflow_noop", dags="funnel_transform", as_of=as_of)
+    steps["airflow_noop"] = _transform(noop)
+    if increment:
+        print(f"increment: {increment:.0%} new leads in new files, incremental funnel_transform")
+        made = add_increment(landing, fraction=increment, **shape)
+        result["increment"] = made | {"fraction": increment}
+        steps["inc_load"] = runner.step("load", url, name="inc_load", landing=str(landing))
+        inc = runner.step("airflow", url, name="airflow_inc", as_of=as_of)
+        steps["airflow_inc"] = _transform(inc)
+        steps["alerts_inc"] = inc["dags"]["funnel_alerts"] | _mem(inc)
+        incremental = runner.step("checksums", url, name="checksums_inc")["tables"]
+        print("full refresh of the same data: funnel_transform {full_refresh: true}")
+        conf = json.dumps({"full_refresh": True})
+        refresh = runner.step(
+            "airflow", url, name="airflow_refresh", dags="funnel_transform", conf=conf, as_of=as_of
+        )
+        steps["airflow_refresh"] = _transform(refresh)
+        refreshed = runner.step("checksums", url, name="checksums_full")["tables"]
+        result["checksums"] = compare_checksums(incremental, refreshed)
+        c = result["checksums"]
+        print(
+            f"  full refresh equals incremental: {'yes' if c['equal'] else 'no'}"
+            f" ({c['tables']} tables compared)"
+            + (f"; differ: {c['differ']}" if c["differ"] else "")
+        )
+    print("bare dbt build (as build_candidate), full refresh")
+    steps["dbt_full"] = runner.step("dbt", url, name="dbt_full", full_refresh=True, as_of=as_of)
+    result["tasks"] = {
+        key: steps[key]["tasks"]
+        for key in ("airflow_full", "airflow_noop", "airflow_inc", "airflow_refresh")
+        if key in steps
+    }
 
 
 def _cosmos(runner: Runner, url: str) -> dict | None:

@@ -30,19 +30,13 @@ from psycopg import sql
 from dealerfunnel.landing import load_landing
 from dealerfunnel.quality.wap import build_candidate, publish, validate_candidate
 from dealerfunnel.warehouse import ensure_schema
+from dealerfunnel_demo.checksums import compared_tables, table_rows
 from dealerfunnel_demo.databases import with_database
 from dealerfunnel_demo.synth import generate
 
 pytestmark = pytest.mark.timeout(900)
 
 AS_OF = "2026-06-16T12:00:00+08:00"
-INCREMENTAL_MODELS = (
-    ("intermediate", "int_lead_records_matched_to_leads"),
-    ("intermediate", "int_leads_resolved"),
-    ("intermediate", "int_stage_events_pivoted_to_leads"),
-)
-# rows that depend on when files were loaded (ops.load_batches), not on their content
-LOAD_TIME_MARTS = {"mart_source_freshness"}
 
 LEAD_HEADER = (
     "lead_id,created_at,assigned_at,channel,campaign,consultant,grade,customer_name,phone,email,"
@@ -103,31 +97,6 @@ def _run(url: str, landing: Path) -> None:
     publish(url)
 
 
-def _tables(url: str) -> list[tuple[str, str]]:
-    with psycopg.connect(url) as conn:
-        marts = conn.execute(
-            "select 'marts', tablename from pg_tables where schemaname = 'marts' order by 2"
-        ).fetchall()
-    return [m for m in marts if m[1] not in LOAD_TIME_MARTS] + list(INCREMENTAL_MODELS)
-
-
-def _rows(url: str, schema: str, table: str) -> list[str]:
-    """The table's rows as text, every column but refreshed_at, sorted."""
-    with psycopg.connect(url) as conn:
-        columns = [
-            r[0]
-            for r in conn.execute(
-                "select column_name from information_schema.columns where table_schema = %s"
-                " and table_name = %s and column_name <> 'refreshed_at' order by column_name",
-                (schema, table),
-            ).fetchall()
-        ]
-        query = sql.SQL("select row({})::text as r from {} order by r").format(
-            sql.SQL(", ").join(map(sql.Identifier, columns)), sql.Identifier(schema, table)
-        )
-        return [r[0] for r in conn.execute(query).fetchall()]
-
-
 def _leads(url: str) -> dict[str, tuple]:
     with psycopg.connect(url) as conn:
         rows = conn.execute(
@@ -182,8 +151,10 @@ def test_incremental_build_equals_full_refresh(
     full = second_warehouse
     _run(full, _merge(base, increment, into=tmp_path / "landing_b"))
 
-    for schema, table in _tables(full):
-        assert _rows(incremental, schema, table) == _rows(full, schema, table), (
+    tables = compared_tables(full)
+    assert len(tables) > 3 and ("marts", "fct_leads") in tables
+    for schema, table in tables:
+        assert table_rows(incremental, schema, table) == table_rows(full, schema, table), (
             f"{schema}.{table} differs between the incremental and the full build"
         )
 
