@@ -39,12 +39,8 @@ import shlex
 import subprocess
 import sys
 import tempfile
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
-
-import psycopg
-from psycopg import sql
 
 from bench.generate import DEFAULT_SEED, add_increment, generate_group
 
@@ -75,23 +71,15 @@ def _server_url(tmp: Path) -> str:
 
 
 def _fresh_database(server: str) -> str:
-    from dealerfunnel.warehouse import ensure_schema
-    from dealerfunnel_demo.databases import with_database
+    from dealerfunnel_demo.databases import create_database
 
-    dbname = f"bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(dbname)))
-    url = with_database(server, dbname)
-    ensure_schema(url)
-    return url
+    return create_database(server, "bench")
 
 
 def _drop_database(server: str, url: str) -> None:
-    dbname = psycopg.conninfo.conninfo_to_dict(url)["dbname"]
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(dbname))
-        )
+    from dealerfunnel_demo.databases import drop_database
+
+    drop_database(server, url)
 
 
 def ensure_dlt() -> tuple[Path | None, str]:

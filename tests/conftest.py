@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import uuid
 from pathlib import Path
 
 import psycopg
@@ -23,7 +22,7 @@ os.environ.setdefault("DEALERFUNNEL_PII_KEY", "test-only-pii-key-0123456789")
 
 from dealerfunnel.warehouse import ensure_schema
 from dealerfunnel.warehouse.connection import to_libpq
-from dealerfunnel_demo.databases import with_database
+from dealerfunnel_demo.databases import create_database, drop_database
 
 
 def pytest_configure(config) -> None:
@@ -73,14 +72,9 @@ def server_url(tmp_path_factory) -> str:
 @pytest.fixture(scope="session")
 def warehouse_url(server_url) -> str:
     """A fresh database for this test session, with the raw/ops schemas applied."""
-    dbname = f"dealerfunnel_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'create database "{dbname}"')
-    url = with_database(server_url, dbname)
-    ensure_schema(url)
+    url = create_database(server_url, "dealerfunnel_test")
     yield url
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{dbname}" with (force)')
+    drop_database(server_url, url)
 
 
 @pytest.fixture

@@ -20,18 +20,15 @@ The hand-made increment hits what an incremental identity match can get wrong:
 from __future__ import annotations
 
 import shutil
-import uuid
 from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg import sql
 
 from dealerfunnel.landing import load_landing
 from dealerfunnel.quality.wap import build_candidate, publish, validate_candidate
-from dealerfunnel.warehouse import ensure_schema
 from dealerfunnel_demo.checksums import compared_tables, table_rows
-from dealerfunnel_demo.databases import with_database
+from dealerfunnel_demo.databases import create_database, drop_database
 from dealerfunnel_demo.synth import generate
 
 pytestmark = pytest.mark.timeout(900)
@@ -108,16 +105,9 @@ def _leads(url: str) -> dict[str, tuple]:
 
 @pytest.fixture
 def second_warehouse(server_url):
-    dbname = f"dealerfunnel_test_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(dbname)))
-    url = with_database(server_url, dbname)
-    ensure_schema(url)
+    url = create_database(server_url, "dealerfunnel_test")
     yield url
-    with psycopg.connect(server_url, autocommit=True) as conn:
-        conn.execute(
-            sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(dbname))
-        )
+    drop_database(server_url, url)
 
 
 def test_incremental_build_equals_full_refresh(
