@@ -33,7 +33,9 @@
 -- ('(unassigned)' when none). Checks land in the local week / month of decided_date: the local
 -- date of done_at for a met check (when the work was done), of due_at for a missed one (when the
 -- breach happened; an interested week: its Sunday), so no check lands in a future period.
--- Built on fct_leads so every figure agrees with the lead-level SLA columns.
+-- Built on fct_leads (through int_leads_joined_to_sla_settings, which also runs the business-day
+-- clocks) so every figure agrees with the lead-level SLA columns; the contacts, numbered and graded,
+-- come from int_sales_contacts_graded.
 -- Cost: a lead open for years has one interested_week row per week of it, so the weeks are
 -- generated only inside the ungraded parts of its interested span (no week is made to be thrown
 -- away) and contacts are counted per local week first, then joined on (lead, week).
@@ -42,13 +44,13 @@ with
 
 leads as (
 
-    select * from {{ ref('fct_leads') }}
+    select * from {{ ref('int_leads_joined_to_sla_settings') }}
 
 ),
 
-followups as (
+contacts as (
 
-    select * from {{ ref('int_followups_matched_to_leads') }}
+    select * from {{ ref('int_sales_contacts_graded') }}
 
 ),
 
@@ -58,263 +60,70 @@ grades as (
 
 ),
 
-sales_contacts as (
-
-    select *
-    from followups
-    where is_contact and purpose = 'sales'
-
-),
-
-dealers as (
-
-    select * from {{ ref('stg_ops__dealers') }}
-
-),
-
-settings as (
-
-    select * from {{ ref('int_funnel_settings_pivoted_to_dealers') }}
-
-),
-
-dealer_activity as (
-
-    select * from {{ ref('int_activity_aggregated_to_dealers') }}
-
-),
-
-calendar_days as (
-
-    select * from {{ ref('int_calendar_days_numbered') }}
-
-),
-
-dealer_calendar_days as (
-
-    select * from {{ ref('int_dealer_calendar_days_numbered') }}
-
-),
-
--- each dealer's working days, and the group calendar ('*') for a dealer missing from the registry
-working_days as (
-
-    select
-        dealer_code as calendar_code,
-        date_day,
-        is_working_day,
-        working_day_number
-    from dealer_calendar_days
-
-    union all
-
-    select
-        '*' as calendar_code,
-        date_day,
-        is_business_day as is_working_day,
-        business_day_number as working_day_number
-    from calendar_days
-
-),
-
-working_day_dates as (
-
-    select
-        calendar_code,
-        working_day_number,
-        min(date_day) as date_day
-    from working_days
-    where is_working_day
-    group by
-        calendar_code,
-        working_day_number
-
-),
-
-leads_local as (
-
-    select
-        leads.lead_key,
-        leads.dealer_code,
-        coalesce(leads.consultant, '(unassigned)') as consultant,
-        coalesce(dealers.manager, '(dealer)') as manager,
-        case when settings.dealer_code is null then '*' else leads.dealer_code end as calendar_code,
-        leads.created_at,
-        leads.assigned_at,
-        leads.first_contact_at,
-        leads.interested_at,
-        least(leads.needs_defined_at, leads.won_at, leads.lost_at) as left_interested_at,
-        least(leads.won_at, leads.lost_at) as closed_at,
-        leads.is_assignment_sla_met,
-        leads.is_first_contact_sla_met,
-        coalesce(dealers.timezone, '{{ var("default_dealer_timezone") }}') as dealer_timezone,
-        dealer_activity.data_as_of_at,
-        settings.assignment_sla_business_days,
-        settings.first_contact_sla_business_days,
-        settings.interested_min_contacts_per_week,
-        settings.grade_a_min_days_between_contacts,
-        settings.grade_a_max_days_between_contacts,
-        settings.grade_b_min_days_between_contacts,
-        settings.grade_b_max_days_between_contacts,
-        settings.grade_c_min_days_between_contacts,
-        settings.grade_c_max_days_between_contacts,
-        settings.grade_d_min_days_between_contacts,
-        settings.grade_d_max_days_between_contacts
-    from leads
-    left join dealers
-        on leads.dealer_code = dealers.dealer_code
-    left join settings
-        on leads.dealer_code = settings.dealer_code
-    left join dealer_activity
-        on leads.dealer_code = dealer_activity.dealer_code
-
-),
-
-business_day_clocks as (
-
-    select
-        leads_local.*,
-        created_day.working_day_number as created_day_number,
-        assigned_day.working_day_number as assigned_day_number
-    from leads_local
-    left join working_days as created_day
-        on
-            leads_local.calendar_code = created_day.calendar_code
-            and (leads_local.created_at at time zone leads_local.dealer_timezone)::date = created_day.date_day
-    left join working_days as assigned_day
-        on
-            leads_local.calendar_code = assigned_day.calendar_code
-            and (leads_local.assigned_at at time zone leads_local.dealer_timezone)::date = assigned_day.date_day
-
-),
-
-{#- the two business-day SLAs: who answers for them, from which time, within which setting #}
+{#- the two business-day SLAs: who answers for them and what meets them #}
 {%- set business_day_checks = [
-    {'name': 'assignment', 'role': 'manager', 'responsible': 'manager', 'start': 'created_at',
-     'day_number': 'created_day_number', 'sla_days': 'assignment_sla_business_days',
-     'done_at': 'assigned_at', 'is_met': 'is_assignment_sla_met', 'where': 'true'},
+    {'name': 'assignment', 'role': 'manager', 'responsible': 'manager',
+     'done_at': 'assigned_at', 'is_met': 'is_assignment_sla_met'},
     {'name': 'first_contact', 'role': 'consultant', 'responsible': 'consultant',
-     'start': 'assigned_at', 'day_number': 'assigned_day_number',
-     'sla_days': 'first_contact_sla_business_days', 'done_at': 'first_contact_at',
-     'is_met': 'is_first_contact_sla_met', 'where': 'business_day_clocks.assigned_at is not null'},
+     'done_at': 'first_contact_at', 'is_met': 'is_first_contact_sla_met'},
 ] %}
 {%- for check in business_day_checks %}
 
     {{ check.name }}_checks as (
 
         select
-            business_day_clocks.lead_key,
-            business_day_clocks.dealer_code,
-            business_day_clocks.consultant,
+            lead_key,
+            dealer_code,
+            consultant,
             '{{ check.role }}'::text as responsible_role,
-            business_day_clocks.{{ check.responsible }} as responsible,
+            {{ check.responsible }} as responsible,
             '{{ check.name }}'::text as check_type,
             1 as check_number,
-            greatest(
-                due_day.date_day,
-                (business_day_clocks.{{ check.start }} at time zone business_day_clocks.dealer_timezone)::date
-            ) as due_date,
-            next_day.date_day::timestamp at time zone business_day_clocks.dealer_timezone as due_at,
-            business_day_clocks.{{ check.done_at }} as done_at,
-            coalesce(business_day_clocks.{{ check.is_met }}, false) as is_met,
+            {{ check.name }}_due_date as due_date,
+            {{ check.name }}_due_at as due_at,
+            {{ check.done_at }} as done_at,
+            coalesce({{ check.is_met }}, false) as is_met,
             null::boolean as is_early,
             null::integer as contact_count,
-            business_day_clocks.dealer_timezone,
-            business_day_clocks.data_as_of_at
-        from business_day_clocks
-        inner join working_day_dates as due_day
-            on
-                business_day_clocks.calendar_code = due_day.calendar_code
-                and business_day_clocks.{{ check.day_number }} + business_day_clocks.{{ check.sla_days }}
-                = due_day.working_day_number
-        inner join working_day_dates as next_day
-            on
-                business_day_clocks.calendar_code = next_day.calendar_code
-                and business_day_clocks.{{ check.day_number }} + business_day_clocks.{{ check.sla_days }} + 1
-                = next_day.working_day_number
-        where {{ check.where }}
+            dealer_timezone,
+            data_as_of_at
+        from leads
+        where {{ check.name }}_due_date is not null and {{ check.name }}_due_at is not null
 
     ),
 {%- endfor %}
 
-contacts_ordered as (
-
-    select
-        sales_contacts.lead_key,
-        sales_contacts.occurred_at,
-        row_number() over (
-            partition by sales_contacts.lead_key order by sales_contacts.occurred_at, sales_contacts.followup_key
-        ) as contact_number,
-        lead(sales_contacts.occurred_at) over (
-            partition by sales_contacts.lead_key order by sales_contacts.occurred_at, sales_contacts.followup_key
-        ) as next_contact_at
-    from sales_contacts
-
-),
-
--- each contact with the grade valid at its time and that grade's cadence
-contacts_graded as (
-
-    select
-        contacts_ordered.*,
-        grades.grade,
-        case grades.grade
-            when 'A' then leads_local.grade_a_min_days_between_contacts
-            when 'B' then leads_local.grade_b_min_days_between_contacts
-            when 'C' then leads_local.grade_c_min_days_between_contacts
-            when 'D' then leads_local.grade_d_min_days_between_contacts
-        end as cadence_min_days,
-        case grades.grade
-            when 'A' then leads_local.grade_a_max_days_between_contacts
-            when 'B' then leads_local.grade_b_max_days_between_contacts
-            when 'C' then leads_local.grade_c_max_days_between_contacts
-            when 'D' then leads_local.grade_d_max_days_between_contacts
-        end as cadence_max_days
-    from contacts_ordered
-    inner join leads_local
-        on contacts_ordered.lead_key = leads_local.lead_key
-    inner join grades
-        on
-            contacts_ordered.lead_key = grades.lead_key
-            and contacts_ordered.occurred_at >= grades.valid_from
-            and contacts_ordered.occurred_at < coalesce(grades.valid_to, 'infinity'::timestamptz)
-    where grades.is_graded
-
-),
-
 cadence_checks as (
 
     select
-        leads_local.lead_key,
-        leads_local.dealer_code,
-        leads_local.consultant,
+        leads.lead_key,
+        leads.dealer_code,
+        leads.consultant,
         'consultant'::text as responsible_role,
-        leads_local.consultant as responsible,
+        leads.consultant as responsible,
         'grade_cadence'::text as check_type,
-        contacts_graded.contact_number::integer as check_number,
+        contacts.contact_number,
         (
-            (contacts_graded.occurred_at + contacts_graded.cadence_max_days * interval '1 day')
-            at time zone leads_local.dealer_timezone
+            (contacts.occurred_at + contacts.cadence_max_days * interval '1 day')
+            at time zone leads.dealer_timezone
         )::date as due_date,
-        contacts_graded.occurred_at + contacts_graded.cadence_max_days * interval '1 day' as due_at,
-        contacts_graded.next_contact_at as done_at,
+        contacts.occurred_at + contacts.cadence_max_days * interval '1 day' as due_at,
+        contacts.next_contact_at as done_at,
         coalesce(
-            contacts_graded.next_contact_at
-            <= contacts_graded.occurred_at + contacts_graded.cadence_max_days * interval '1 day',
+            contacts.next_contact_at <= contacts.occurred_at + contacts.cadence_max_days * interval '1 day',
             false
         ) as is_met,
-        contacts_graded.next_contact_at
-        < contacts_graded.occurred_at + contacts_graded.cadence_min_days * interval '1 day' as is_early,
+        contacts.next_contact_at < contacts.occurred_at + contacts.cadence_min_days * interval '1 day' as is_early,
         null::integer as contact_count,
-        leads_local.dealer_timezone,
-        leads_local.data_as_of_at
-    from contacts_graded
-    inner join leads_local
-        on contacts_graded.lead_key = leads_local.lead_key
+        leads.dealer_timezone,
+        leads.data_as_of_at
+    from contacts
+    inner join leads
+        on contacts.lead_key = leads.lead_key
     where
-        contacts_graded.cadence_max_days is not null
-        and contacts_graded.occurred_at + contacts_graded.cadence_max_days * interval '1 day'
-        < coalesce(leads_local.closed_at, 'infinity'::timestamptz)
+        contacts.cadence_max_days is not null
+        and contacts.occurred_at + contacts.cadence_max_days * interval '1 day'
+        < coalesce(leads.closed_at, 'infinity'::timestamptz)
 
 ),
 
@@ -331,7 +140,7 @@ interested_spans as (
         data_as_of_at,
         interested_at as span_from,
         least(left_interested_at, data_as_of_at) as span_to
-    from leads_local
+    from leads
     where
         interested_at is not null
         and least(left_interested_at, data_as_of_at) >= interested_at + interval '7 days'
@@ -427,17 +236,15 @@ interested_weeks as (
 contact_weeks as (
 
     select
-        sales_contacts.lead_key,
-        date_trunc('week', sales_contacts.occurred_at at time zone leads_local.dealer_timezone)::date as week_start,
+        lead_key,
+        week_start,
         count(*)::integer as contact_count,
-        max(sales_contacts.occurred_at) as done_at
-    from sales_contacts
-    inner join leads_local
-        on sales_contacts.lead_key = leads_local.lead_key
-    where leads_local.interested_at is not null
+        max(occurred_at) as done_at
+    from contacts
+    where is_interested_lead
     group by
-        sales_contacts.lead_key,
-        date_trunc('week', sales_contacts.occurred_at at time zone leads_local.dealer_timezone)::date
+        lead_key,
+        week_start
 
 ),
 

@@ -1,0 +1,184 @@
+-- One row per resolved lead (lead_key): what the SLA checks of int_sla_checks_evaluated need of the
+-- lead, its dealer and the dealer's funnel settings, with the two business-day clocks already run.
+--
+-- consultant  the lead's current consultant, '(unassigned)' when none; manager: the dealer's
+--             manager (ops.dealers.manager), '(dealer)' when none.
+-- Business days are the dealer's working days (int_dealer_calendar_days_numbered). A dealer missing
+-- from the registry has no settings, hence no allowance: its leads get no business-day check.
+-- <sla>_due_date / <sla>_due_at  for assignment (from created_at, assignment_sla_business_days) and
+--             first_contact (from assigned_at, first_contact_sla_business_days; NULL while
+--             unassigned): due_date = the working day on which the allowance runs out (never before
+--             the start's local date), due_at = the start (dealer-local midnight) of the next
+--             working day, so an event before due_at is within the SLA, exactly as fct_leads counts.
+--             Both NULL when the calendar does not reach that far (no check is made then).
+-- left_interested_at  leaving the interested stage (needs defined, won or lost); closed_at: won or
+--             lost.
+-- A table of its own (not a CTE of int_sla_checks_evaluated) so that the planner has statistics on
+-- it: as a CTE read five times it was materialised without any, and at 1,000,000 leads the join
+-- estimates ran to 10^15 rows (BENCHMARKS.md).
+
+with
+
+leads as (
+
+    select * from {{ ref('fct_leads') }}
+
+),
+
+dealers as (
+
+    select * from {{ ref('stg_ops__dealers') }}
+
+),
+
+settings as (
+
+    select * from {{ ref('int_funnel_settings_pivoted_to_dealers') }}
+
+),
+
+dealer_activity as (
+
+    select * from {{ ref('int_activity_aggregated_to_dealers') }}
+
+),
+
+-- read six times below: not materialized, so that each join sees the table's statistics
+dealer_calendar_days as not materialized (
+
+    select * from {{ ref('int_dealer_calendar_days_numbered') }}
+
+),
+
+leads_local as (
+
+    select
+        leads.lead_key,
+        leads.dealer_code,
+        coalesce(leads.consultant, '(unassigned)') as consultant,
+        coalesce(dealers.manager, '(dealer)') as manager,
+        leads.created_at,
+        leads.assigned_at,
+        leads.first_contact_at,
+        leads.interested_at,
+        least(leads.needs_defined_at, leads.won_at, leads.lost_at) as left_interested_at,
+        least(leads.won_at, leads.lost_at) as closed_at,
+        leads.is_assignment_sla_met,
+        leads.is_first_contact_sla_met,
+        coalesce(dealers.timezone, '{{ var("default_dealer_timezone") }}') as dealer_timezone,
+        dealer_activity.data_as_of_at,
+        settings.assignment_sla_business_days,
+        settings.first_contact_sla_business_days,
+        settings.interested_min_contacts_per_week,
+        settings.grade_a_min_days_between_contacts,
+        settings.grade_a_max_days_between_contacts,
+        settings.grade_b_min_days_between_contacts,
+        settings.grade_b_max_days_between_contacts,
+        settings.grade_c_min_days_between_contacts,
+        settings.grade_c_max_days_between_contacts,
+        settings.grade_d_min_days_between_contacts,
+        settings.grade_d_max_days_between_contacts
+    from leads
+    left join dealers
+        on leads.dealer_code = dealers.dealer_code
+    left join settings
+        on leads.dealer_code = settings.dealer_code
+    left join dealer_activity
+        on leads.dealer_code = dealer_activity.dealer_code
+
+),
+
+-- a working day's number is unique within its dealer's calendar: the allowance runs out on the
+-- working day numbered start + N, and the next working day (N + 1) is where due_at lies
+due_dates as (
+
+    select
+        leads_local.*,
+        case
+            when assignment_due.date_day is not null
+                then greatest(
+                    assignment_due.date_day,
+                    (leads_local.created_at at time zone leads_local.dealer_timezone)::date
+                )
+        end as assignment_due_date,
+        assignment_next.date_day::timestamp at time zone leads_local.dealer_timezone as assignment_due_at,
+        case
+            when first_contact_due.date_day is not null
+                then greatest(
+                    first_contact_due.date_day,
+                    (leads_local.assigned_at at time zone leads_local.dealer_timezone)::date
+                )
+        end as first_contact_due_date,
+        first_contact_next.date_day::timestamp at time zone leads_local.dealer_timezone as first_contact_due_at
+    from leads_local
+    left join dealer_calendar_days as assignment_start_day
+        on
+            leads_local.dealer_code = assignment_start_day.dealer_code
+            and (leads_local.created_at at time zone leads_local.dealer_timezone)::date = assignment_start_day.date_day
+    left join dealer_calendar_days as assignment_due
+        on
+            assignment_start_day.dealer_code = assignment_due.dealer_code
+            and assignment_due.is_working_day
+            and assignment_start_day.working_day_number + leads_local.assignment_sla_business_days
+            = assignment_due.working_day_number
+    left join dealer_calendar_days as assignment_next
+        on
+            assignment_start_day.dealer_code = assignment_next.dealer_code
+            and assignment_next.is_working_day
+            and assignment_start_day.working_day_number + leads_local.assignment_sla_business_days + 1
+            = assignment_next.working_day_number
+    left join dealer_calendar_days as first_contact_start_day
+        on
+            leads_local.dealer_code = first_contact_start_day.dealer_code
+            and (leads_local.assigned_at at time zone leads_local.dealer_timezone)::date
+            = first_contact_start_day.date_day
+    left join dealer_calendar_days as first_contact_due
+        on
+            first_contact_start_day.dealer_code = first_contact_due.dealer_code
+            and first_contact_due.is_working_day
+            and first_contact_start_day.working_day_number + leads_local.first_contact_sla_business_days
+            = first_contact_due.working_day_number
+    left join dealer_calendar_days as first_contact_next
+        on
+            first_contact_start_day.dealer_code = first_contact_next.dealer_code
+            and first_contact_next.is_working_day
+            and first_contact_start_day.working_day_number + leads_local.first_contact_sla_business_days + 1
+            = first_contact_next.working_day_number
+
+),
+
+final as (
+
+    select
+        lead_key,
+        dealer_code,
+        consultant,
+        manager,
+        dealer_timezone,
+        data_as_of_at,
+        created_at,
+        assigned_at,
+        first_contact_at,
+        interested_at,
+        left_interested_at,
+        closed_at,
+        is_assignment_sla_met,
+        is_first_contact_sla_met,
+        assignment_due_date,
+        assignment_due_at,
+        first_contact_due_date,
+        first_contact_due_at,
+        interested_min_contacts_per_week,
+        grade_a_min_days_between_contacts,
+        grade_a_max_days_between_contacts,
+        grade_b_min_days_between_contacts,
+        grade_b_max_days_between_contacts,
+        grade_c_min_days_between_contacts,
+        grade_c_max_days_between_contacts,
+        grade_d_min_days_between_contacts,
+        grade_d_max_days_between_contacts
+    from due_dates
+
+)
+
+select * from final
