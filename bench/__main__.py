@@ -480,6 +480,9 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--increment", type=float, default=0.01, help="share of new leads")
     parser.add_argument("--skip-dlt", action="store_true")
     parser.add_argument("--skip-transform", action="store_true", help="landing only")
+    parser.add_argument(
+        "--skip-noop", action="store_true", help="no no-op funnel_transform (saves a build)"
+    )
     parser.add_argument("--skip-dag-parse", action="store_true")
     parser.add_argument("--cosmos", action="store_true", help="also the (slow) Cosmos run")
     parser.add_argument("--workdir", type=Path, help="keep files and logs here (default: temp)")
@@ -550,7 +553,9 @@ def main(argv: list[str] | None = None) -> dict:
 
         try:
             if not args.skip_transform:
-                bench_transform(runner, url, result, landing, shape, args.increment)
+                bench_transform(
+                    runner, url, result, landing, shape, args.increment, noop=not args.skip_noop
+                )
             if args.cosmos:
                 result["cosmos"] = _cosmos(runner, url)
         finally:
@@ -594,7 +599,14 @@ def compare_checksums(incremental: dict[str, dict], full: dict[str, dict]) -> di
 
 
 def bench_transform(
-    runner: Runner, url: str, result: dict, landing: Path, shape: dict, increment: float
+    runner: Runner,
+    url: str,
+    result: dict,
+    landing: Path,
+    shape: dict,
+    increment: float,
+    *,
+    noop: bool = True,
 ) -> None:
     """The transform steps, in this order, every dbt build with the same ``as_of_at``:
 
@@ -609,7 +621,7 @@ def bench_transform(
     5. the bare ``dbt build`` (as ``build_candidate``, ``--full-refresh``) on the same data,
        after the checksums (it leaves its candidate behind).
 
-    Without an increment, 3 and 4 are skipped.
+    Without an increment, 3 and 4 are skipped; without ``noop``, 2.
     """
     steps = result["steps"]
     as_of = result["as_of_at"]
@@ -617,9 +629,10 @@ def bench_transform(
     full = runner.step("airflow", url, name="airflow_full", as_of=as_of)
     steps["airflow_full"] = _transform(full)
     steps["alerts_full"] = full["dags"]["funnel_alerts"] | _mem(full)
-    print("no-op hourly run: funnel_transform again, no new data")
-    noop = runner.step("airflow", url, name="airflow_noop", dags="funnel_transform", as_of=as_of)
-    steps["airflow_noop"] = _transform(noop)
+    if noop:
+        print("no-op hourly run: funnel_transform again, no new data")
+        run = runner.step("airflow", url, name="airflow_noop", dags="funnel_transform", as_of=as_of)
+        steps["airflow_noop"] = _transform(run)
     if increment:
         print(f"increment: {increment:.0%} new leads in new files, incremental funnel_transform")
         made = add_increment(landing, fraction=increment, **shape)

@@ -88,14 +88,15 @@
     {%- endif %}
 {%- endmacro %}
 
-{#- The config of an incremental model keyed by lead_key: {{ config(**lead_incremental_config()) }}. -#}
-{% macro lead_incremental_config() -%}
+{#- The config of an incremental model keyed by lead_key: {{ config(**lead_incremental_config()) }};
+    more_indexes: the model's own indexes besides lead_key and refreshed_at. -#}
+{% macro lead_incremental_config(more_indexes=[]) -%}
     {%- do return({
         'materialized': 'incremental',
         'unique_key': 'lead_key',
         'incremental_strategy': 'delete+insert',
         'on_schema_change': 'append_new_columns',
-        'indexes': [{'columns': ['lead_key'], 'unique': True}, {'columns': ['refreshed_at']}],
+        'indexes': [{'columns': ['lead_key'], 'unique': True}, {'columns': ['refreshed_at']}] + more_indexes,
         'pre_hook': '{{ delete_changed_leads() }}',
     }) -%}
 {%- endmacro %}

@@ -1,4 +1,5 @@
-{{ config(**lead_incremental_config()) }}
+{#- dealer_code: the report pages and BI filters read a dealer at a time #}
+{{ config(**lead_incremental_config(more_indexes=[{'columns': ['dealer_code']}])) }}
 -- depends_on: {{ ref('int_lead_records_matched_to_leads') }} (macro delete_changed_leads)
 -- One row per resolved lead (lead_key): the source records of one person at one dealer merged
 -- (int_lead_records_matched_to_leads). Stage timestamps mean "first known at this stage or a later
