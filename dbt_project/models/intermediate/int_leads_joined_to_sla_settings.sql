@@ -88,62 +88,46 @@ leads_local as (
 
 ),
 
+{#- each business-day SLA and the time its allowance starts from #}
+{%- set business_day_slas = [('assignment', 'created_at'), ('first_contact', 'assigned_at')] %}
+
 -- a working day's number is unique within its dealer's calendar: the allowance runs out on the
 -- working day numbered start + N, and the next working day (N + 1) is where due_at lies
 due_dates as (
 
     select
-        leads_local.*,
-        case
-            when assignment_due.date_day is not null
-                then greatest(
-                    assignment_due.date_day,
-                    (leads_local.created_at at time zone leads_local.dealer_timezone)::date
-                )
-        end as assignment_due_date,
-        assignment_next.date_day::timestamp at time zone leads_local.dealer_timezone as assignment_due_at,
-        case
-            when first_contact_due.date_day is not null
-                then greatest(
-                    first_contact_due.date_day,
-                    (leads_local.assigned_at at time zone leads_local.dealer_timezone)::date
-                )
-        end as first_contact_due_date,
-        first_contact_next.date_day::timestamp at time zone leads_local.dealer_timezone as first_contact_due_at
-    from leads_local
-    left join dealer_calendar_days as assignment_start_day
+        {%- for sla, start in business_day_slas %}
+            case
+                when {{ sla }}_due.date_day is not null
+                    then greatest(
+                        {{ sla }}_due.date_day,
+                        (leads_local.{{ start }} at time zone leads_local.dealer_timezone)::date
+                    )
+            end as {{ sla }}_due_date,
+            {{ sla }}_next.date_day::timestamp at time zone leads_local.dealer_timezone as {{ sla }}_due_at,
+        {%- endfor %}
+        leads_local.*
+    from
+        leads_local
+    {%- for sla, start in business_day_slas %}
+    left join dealer_calendar_days as {{ sla }}_start_day
         on
-            leads_local.dealer_code = assignment_start_day.dealer_code
-            and (leads_local.created_at at time zone leads_local.dealer_timezone)::date = assignment_start_day.date_day
-    left join dealer_calendar_days as assignment_due
+            leads_local.dealer_code = {{ sla }}_start_day.dealer_code
+            and (leads_local.{{ start }} at time zone leads_local.dealer_timezone)::date
+            = {{ sla }}_start_day.date_day
+    left join dealer_calendar_days as {{ sla }}_due
         on
-            assignment_start_day.dealer_code = assignment_due.dealer_code
-            and assignment_due.is_working_day
-            and assignment_start_day.working_day_number + leads_local.assignment_sla_business_days
-            = assignment_due.working_day_number
-    left join dealer_calendar_days as assignment_next
+            {{ sla }}_start_day.dealer_code = {{ sla }}_due.dealer_code
+            and {{ sla }}_due.is_working_day
+            and {{ sla }}_start_day.working_day_number + leads_local.{{ sla }}_sla_business_days
+            = {{ sla }}_due.working_day_number
+    left join dealer_calendar_days as {{ sla }}_next
         on
-            assignment_start_day.dealer_code = assignment_next.dealer_code
-            and assignment_next.is_working_day
-            and assignment_start_day.working_day_number + leads_local.assignment_sla_business_days + 1
-            = assignment_next.working_day_number
-    left join dealer_calendar_days as first_contact_start_day
-        on
-            leads_local.dealer_code = first_contact_start_day.dealer_code
-            and (leads_local.assigned_at at time zone leads_local.dealer_timezone)::date
-            = first_contact_start_day.date_day
-    left join dealer_calendar_days as first_contact_due
-        on
-            first_contact_start_day.dealer_code = first_contact_due.dealer_code
-            and first_contact_due.is_working_day
-            and first_contact_start_day.working_day_number + leads_local.first_contact_sla_business_days
-            = first_contact_due.working_day_number
-    left join dealer_calendar_days as first_contact_next
-        on
-            first_contact_start_day.dealer_code = first_contact_next.dealer_code
-            and first_contact_next.is_working_day
-            and first_contact_start_day.working_day_number + leads_local.first_contact_sla_business_days + 1
-            = first_contact_next.working_day_number
+            {{ sla }}_start_day.dealer_code = {{ sla }}_next.dealer_code
+            and {{ sla }}_next.is_working_day
+            and {{ sla }}_start_day.working_day_number + leads_local.{{ sla }}_sla_business_days + 1
+            = {{ sla }}_next.working_day_number
+    {%- endfor %}
 
 ),
 
