@@ -481,7 +481,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--skip-dlt", action="store_true")
     parser.add_argument("--skip-transform", action="store_true", help="landing only")
     parser.add_argument(
-        "--skip-noop", action="store_true", help="no no-op funnel_transform (saves a build)"
+        "--skip-noop",
+        action="store_true",
+        help="no no-op funnel_transform (saves a build; the incremental one is then the second"
+        " build ever and starts its marts, fct_leads included, from empty)",
     )
     parser.add_argument("--skip-dag-parse", action="store_true")
     parser.add_argument("--cosmos", action="store_true", help="also the (slow) Cosmos run")
