@@ -9,10 +9,11 @@
 --                  an unanswered call is an attempt) within first_contact_sla_business_days of the
 --                  assignment. met = fct_leads.is_first_contact_sla_met. The consultant's duty.
 --                  For both, business days are the dealer's working days
---                  (int_dealer_calendar_days_numbered; the group calendar for a dealer missing from
---                  the registry); due_date = the working day on which the allowance runs out and
---                  due_at = the start (dealer-local midnight) of the next working day: an event
---                  before due_at is within the SLA, exactly as fct_leads counts them.
+--                  (int_dealer_calendar_days_numbered; a dealer missing from the registry has no
+--                  settings, so no allowance and no such check); due_date = the working day on
+--                  which the allowance runs out and due_at = the start (dealer-local midnight) of
+--                  the next working day: an event before due_at is within the SLA, exactly as
+--                  fct_leads counts them (both from int_leads_joined_to_sla_settings).
 -- grade_cadence    1 per sales contact c(i) made while the lead's grade (int_lead_grades_historized,
 --                  the grade valid at c(i), including a grade set by c(i) itself) is A-D: the next
 --                  contact is due grade_<g>_max_days_between_contacts days after c(i) (due_at); met
