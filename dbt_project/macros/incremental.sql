@@ -1,19 +1,26 @@
 {#-
-    Incremental filter of a source's rows in a unioned incremental model: the rows loaded since the
-    newest extracted_at that model already holds FOR THAT SOURCE SYSTEM, minus var
-    incremental_lookback_minutes. Per source, not global: a source added to a running warehouse (its
-    raw table already filled by the connector for weeks) has no rows in the model yet, so its
-    watermark is -infinity and all its rows are read on the next incremental run, instead of being
-    skipped by another source's newer watermark. Renders nothing on a full build.
+    Incremental filter of a source's rows: the rows loaded since the newest extracted_at the model
+    already holds, minus var incremental_lookback_minutes (late-committed loads). Renders nothing
+    on a full build.
+
+    source_system: in a unioned model, the watermark is that source's own, not global: a source
+    added to a running warehouse (its raw table already filled by the connector for weeks) has no
+    rows in the model yet, so its watermark is -infinity and all its rows are read on the next
+    incremental run, instead of being skipped by another source's newer watermark. Without it
+    (an incremental staging model over one raw table) the watermark is the model's own.
+    extracted_at: the column filtered (a raw table's is _extracted_at); the watermark is always
+    the model's extracted_at.
 -#}
-{% macro incremental_source_filter(source_system, extracted_at='extracted_at') -%}
+{% macro incremental_source_filter(source_system=none, extracted_at='extracted_at') -%}
     {%- if is_incremental() %}
         where {{ extracted_at }} > (
             select
                 coalesce(max(extracted_at), '-infinity'::timestamptz)
                 - interval '{{ var("incremental_lookback_minutes") }} minutes'
             from {{ this }}
+            {%- if source_system is not none %}
             where source_system = '{{ source_system }}'
+            {%- endif %}
         )
     {%- endif %}
 {%- endmacro %}

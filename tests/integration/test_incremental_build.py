@@ -19,6 +19,7 @@ The hand-made increment hits what an incremental identity match can get wrong:
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -26,9 +27,9 @@ import psycopg
 import pytest
 
 from dealerfunnel.landing import load_landing
-from dealerfunnel.quality.wap import build_candidate, publish, validate_candidate
+from dealerfunnel.quality.wap import build_candidate, dbt_target, publish, validate_candidate
 from dealerfunnel_demo.checksums import compared_tables, table_rows
-from dealerfunnel_demo.databases import create_database, drop_database
+from dealerfunnel_demo.databases import age_loads, create_database, drop_database
 from dealerfunnel_demo.synth import generate
 
 pytestmark = pytest.mark.timeout(900)
@@ -86,8 +87,10 @@ def _merge(*folders: Path, into: Path) -> Path:
     return into
 
 
-def _run(url: str, landing: Path) -> None:
+def _run(url: str, landing: Path, *, age_hours: float = 0) -> None:
     load_landing(url, landing)
+    if age_hours:  # this load happened a cycle ago: beyond the incremental models' lookback
+        age_loads(url, hours=age_hours)
     result, tail = build_candidate(url, vars_={"as_of_at": AS_OF})
     assert result.success, tail
     assert validate_candidate(url).success
@@ -117,10 +120,11 @@ def test_incremental_build_equals_full_refresh(
     generate(world, seed=13, n_leads=400, weeks=6)
     _split_world(world, base, increment)
 
-    # A: the base, built twice (the second build's candidate starts empty: nothing was published
-    # before the first), then the increment, built on the marts the first build published
+    # A: the base, loaded an hour before the increment and built twice (the second build's
+    # candidate starts empty: nothing was published before the first), then the increment, built
+    # on the marts the first build published
     incremental = clean_warehouse
-    _run(incremental, base)
+    _run(incremental, base, age_hours=1)
     before = _leads(incremental)
     _run(incremental, base)
     _run(incremental, _merge(base, increment, into=tmp_path / "landing_a"))
@@ -132,10 +136,37 @@ def test_incremental_build_equals_full_refresh(
             "select count(*) filter (where refreshed_at = (select max(refreshed_at) from"
             " marts.fct_leads)), count(*) from marts.fct_leads"
         ).fetchone()
+        # the dealer-export staging tables rewrote only the increment's rows: June's files and
+        # the hand-made increment's leads, T-D's later version among them
+        staged = conn.execute(
+            "select source_lead_id from staging.stg_dealer_export__leads where refreshed_at ="
+            " (select max(refreshed_at) from staging.stg_dealer_export__leads)"
+        ).fetchall()
+        staged_total = conn.execute("select count(*) from staging.stg_dealer_export__leads")
+        staged_total = staged_total.fetchone()[0]
+        june = conn.execute(
+            "select count(distinct (_dealer_code, lead_id)) from raw.dealer_export__leads"
+            " where _file_name like %s or _file_name = 'leads_tricky_incr.csv'",
+            ("%2026-06%",),
+        ).fetchone()[0]
     assert builds == [(True, "first build"), (False, "incremental"), (False, "incremental")]
     # the last build really was incremental: leads June's files do not touch kept their row
     # (June holds a third of the leads and follow-ups of most May leads, so most are redone)
     assert 0 < refreshed < total
+    assert len(staged) == june and june < staged_total
+    assert {("T-D",), ("T-E",), ("T-G",)} <= set(staged) and ("T-A",) not in staged
+    # the incremental build's tests read only the rows it wrote, in incremental models only
+    # (macros/test_scope.sql)
+    tests = {
+        r["unique_id"].split(".")[2]: r["compiled_code"]
+        for r in json.loads((dbt_target() / "run_results.json").read_text())["results"]
+        if r["unique_id"].startswith("test.")
+    }
+    scoped = "refreshed_at >= "
+    assert scoped in tests["not_null_int_leads_resolved_channel"]
+    assert scoped in tests["not_null_stg_dealer_export__leads_created_at"]
+    assert scoped not in tests["not_null_int_leads_joined_to_sla_settings_lead_key"]
+    assert not any(scoped in code for name, code in tests.items() if "mart_funnel" in name)
 
     # B: everything at once, in full
     full = second_warehouse

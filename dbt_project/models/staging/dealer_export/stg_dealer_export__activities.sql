@@ -1,3 +1,5 @@
+{%- set key_columns = ['activity_key'] %}
+{{ config(**dealer_export_staging_config(key_columns)) }}
 -- One row per distinct activity of a lead: dealer × lead_id × activity × occurred_at × consultant ×
 -- outcome × detail. The same activity exported again (identical content) is kept once.
 
@@ -6,6 +8,7 @@ with
 source as (
 
     select * from {{ source('dealer_export', 'dealer_export__activities') }}
+    {{ incremental_source_filter(extracted_at='_extracted_at') }}
 
 ),
 
@@ -55,10 +58,17 @@ final as (
         batch_id,
         file_name,
         file_row_number,
-        extracted_at
+        extracted_at,
+        {{ refreshed_at() }} as refreshed_at
     from ranked
     where duplicate_rank = 1
 
+),
+
+new_versions as (
+
+    {{ select_new_versions('final', key_columns) }}
+
 )
 
-select * from final
+select * from new_versions

@@ -1,3 +1,5 @@
+{%- set key_columns = ['followup_key'] %}
+{{ config(**dealer_export_staging_config(key_columns)) }}
 -- One row per distinct follow-up: dealer × lead_id × occurred_at × method × consultant × note.
 -- The same follow-up exported again (identical content) is kept once (the latest copy's outcome,
 -- grade, purpose and recorded_at). outcome: lower case, spaces and hyphens as '_' ('No Answer' ->
@@ -9,6 +11,7 @@ with
 source as (
 
     select * from {{ source('dealer_export', 'dealer_export__followups') }}
+    {{ incremental_source_filter(extracted_at='_extracted_at') }}
 
 ),
 
@@ -64,10 +67,17 @@ final as (
         batch_id,
         file_name,
         file_row_number,
-        extracted_at
+        extracted_at,
+        {{ refreshed_at() }} as refreshed_at
     from ranked
     where duplicate_rank = 1
 
+),
+
+new_versions as (
+
+    {{ select_new_versions('final', key_columns) }}
+
 )
 
-select * from final
+select * from new_versions

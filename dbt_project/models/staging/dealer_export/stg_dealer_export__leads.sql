@@ -1,3 +1,5 @@
+{%- set key_columns = ['dealer_code', 'source_lead_id'] %}
+{{ config(**dealer_export_staging_config(key_columns)) }}
 -- One row per dealer × lead_id: the latest version of each lead across all loaded export files
 -- (a later file updates the lead; ties broken by file name, then row number).
 
@@ -6,6 +8,7 @@ with
 source as (
 
     select * from {{ source('dealer_export', 'dealer_export__leads') }}
+    {{ incremental_source_filter(extracted_at='_extracted_at') }}
 
 ),
 
@@ -39,10 +42,17 @@ renamed as (
         nullif(trim(payload ->> 'email'), '') as email,
         nullif(trim(payload ->> 'model_of_interest'), '') as model_of_interest,
         payload as source_payload,
-        {{ dealer_export_file_columns() }}
+        {{ dealer_export_file_columns() }},
+        {{ refreshed_at() }} as refreshed_at
     from ranked
     where version_rank = 1
 
+),
+
+new_versions as (
+
+    {{ select_new_versions('renamed', key_columns) }}
+
 )
 
-select * from renamed
+select * from new_versions

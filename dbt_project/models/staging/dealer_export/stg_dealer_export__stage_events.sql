@@ -1,3 +1,5 @@
+{%- set key_columns = ['stage_event_key'] %}
+{{ config(**dealer_export_staging_config(key_columns)) }}
 -- One row per dealer × lead_id × stage × occurred_at: the stage changes of the export files,
 -- with exact duplicates (the same event exported again, or twice in one file) collapsed.
 -- Optional contract columns read from the payload (the whole file row): lost_reason (free text,
@@ -9,6 +11,7 @@ with
 source as (
 
     select * from {{ source('dealer_export', 'dealer_export__stage_events') }}
+    {{ incremental_source_filter(extracted_at='_extracted_at') }}
 
 ),
 
@@ -43,10 +46,17 @@ renamed as (
                 then regexp_replace(payload ->> 'amount', '[\s,]', '', 'g')::numeric
         end as amount,
         nullif(upper(trim(payload ->> 'currency')), '') as currency,
-        {{ dealer_export_file_columns() }}
+        {{ dealer_export_file_columns() }},
+        {{ refreshed_at() }} as refreshed_at
     from ranked
     where duplicate_rank = 1
 
+),
+
+new_versions as (
+
+    {{ select_new_versions('renamed', key_columns) }}
+
 )
 
-select * from renamed
+select * from new_versions

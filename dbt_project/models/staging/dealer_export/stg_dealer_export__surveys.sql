@@ -1,3 +1,5 @@
+{%- set key_columns = ['survey_key'] %}
+{{ config(**dealer_export_staging_config(key_columns)) }}
 -- One row per dealer × lead_id × occurred_at × survey kind: the satisfaction answers of the export
 -- files, with exact duplicates (the same answer exported again) collapsed, the latest loaded copy
 -- kept. satisfaction_score puts every answer on one 0-10 scale (macro satisfaction_score: score × 10
@@ -8,6 +10,7 @@ with
 source as (
 
     select * from {{ source('dealer_export', 'dealer_export__surveys') }}
+    {{ incremental_source_filter(extracted_at='_extracted_at') }}
 
 ),
 
@@ -40,10 +43,17 @@ renamed as (
         scale_max,
         {{ satisfaction_score('score', 'scale_max') }} as satisfaction_score,
         nullif(trim(payload ->> 'comment'), '') as survey_comment,
-        {{ dealer_export_file_columns() }}
+        {{ dealer_export_file_columns() }},
+        {{ refreshed_at() }} as refreshed_at
     from ranked
     where duplicate_rank = 1
 
+),
+
+new_versions as (
+
+    {{ select_new_versions('renamed', key_columns) }}
+
 )
 
-select * from renamed
+select * from new_versions
