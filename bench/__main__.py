@@ -11,16 +11,13 @@ Measures, in ONE run, on one PostgreSQL server and one generated dealer group (i
    Airflow-run ``funnel_transform`` (``dag.test()`` on a migrated metadata DB, gates, publish,
    docs and report pages included; the first build, a full refresh) then ``funnel_alerts``;
    ``funnel_transform`` again with no new data (the no-op hourly run).
-3. **Incremental**: the history's load times moved an hour back
-   (:func:`dealerfunnel_demo.databases.age_loads`: the increment arrives a cycle after the
-   history, as in the hourly run, not inside the incremental models' lookback), ``--increment``
-   (1%) new leads in new files, loaded, then the incremental ``funnel_transform`` +
-   ``funnel_alerts``; its ratio to the full build and the ``fct_leads`` rows it refreshed. Load
-   + transform + alerts of the increment is the freshness cycle. Then the checksums of the
-   published marts and incremental intermediates, a full-refresh ``funnel_transform`` of the
-   same data (a second full figure) and the same checksums: the incremental build must equal the
-   full refresh. Last, the ``dbt build`` of ``build_candidate`` run bare (full refresh, same
-   data): Airflow vs bare.
+3. **Incremental**: ``--increment`` (1%) new leads in new files, loaded, then the incremental
+   ``funnel_transform`` + ``funnel_alerts``; its ratio to the full build and the ``fct_leads``
+   rows it refreshed. Load + transform + alerts of the increment is the freshness cycle. Then
+   the checksums of the published marts and incremental intermediates, a full-refresh
+   ``funnel_transform`` of the same data (a second full figure) and the same checksums: the
+   incremental build must equal the full refresh. Last, the ``dbt build`` of ``build_candidate``
+   run bare (full refresh, same data): Airflow vs bare.
 4. **DAG parse time** per file (``bench/dag_parse.py``), each in a fresh interpreter.
 5. Optional (``--cosmos``): Cosmos vs one ``dbt build`` task (``bench/cosmos_overhead.py``).
 
@@ -50,9 +47,6 @@ from bench.generate import DEFAULT_SEED, add_increment, generate_group
 ROOT = Path(__file__).resolve().parents[1]
 DLT_VENV = ROOT / "bench" / ".venv-dlt"
 DLT_REQUIREMENT = "dlt[postgres]"
-# how long before the increment the history was loaded (dealerfunnel_demo.databases.age_loads):
-# one hourly cycle
-HISTORY_AGE_HOURS = 1.0
 START_MARK = "<!-- bench:run:start -->"
 END_MARK = "<!-- bench:run:end -->"
 GOALS = {  # issue #13
@@ -287,12 +281,6 @@ def render(r: dict) -> str:
         lines.append(
             f"| `load_landing` again over the loaded files (all skipped by hash) "
             f"| {r['rerun']['seconds']:.1f} s | | {r['rerun']['maxrss_mb']:,.0f} MB |"
-        )
-    if "aged_history" in r:
-        lines.append(
-            f"| history's load times moved {r['aged_history']['hours']:g} h back (not timed; "
-            "`age_loads`: the increment lands a cycle after the history) "
-            f"| {r['aged_history']['seconds']:.1f} s | | |"
         )
     for key, label in (
         ("airflow_full", "Airflow `funnel_transform` (`dag.test()`), first build: full refresh"),
@@ -567,10 +555,6 @@ def main(argv: list[str] | None = None) -> dict:
         if load_totals["rows_quarantined"]:
             print(f"  WARNING: the loader quarantined {load_totals['rows_quarantined']} rows")
         result["rerun"] = runner.step("load", url, landing=str(landing))
-        # the history was loaded a cycle before the increment, beyond the incremental lookback
-        from dealerfunnel_demo.databases import age_loads
-
-        result["aged_history"] = age_loads(url, hours=HISTORY_AGE_HOURS)
 
         try:
             if not args.skip_transform:

@@ -1,5 +1,4 @@
-"""Test and bench support: another database on the same server as a warehouse URL; load
-times moved back (:func:`age_loads`)."""
+"""Test and bench support: another database on the same server as a warehouse URL."""
 
 from __future__ import annotations
 
@@ -46,44 +45,3 @@ def drop_database(server: str, url: str) -> None:
         conn.execute(
             sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(dbname))
         )
-
-
-def age_loads(url: str, hours: float = 1.0) -> dict:
-    """Move every load time already in the warehouse ``hours`` back (not timed).
-
-    A bench or a test loads the history and, seconds or minutes later, the increment; the
-    incremental models re-read what was loaded within var ``incremental_lookback_minutes`` (15)
-    of their newest row, so without this the incremental run would re-read the whole history,
-    which no hourly run does: there the history was loaded a cycle or more before. Raw
-    ``_extracted_at``, ``ops.load_batches`` and ``ops.landed_files`` move together; ``vacuum
-    (full)`` then rewrites each table, so the transform reads tables as compact as a fresh load
-    left them (without planner statistics, like a load: autovacuum decides when those come).
-    """
-    import time
-
-    import psycopg
-    from psycopg import sql
-
-    shift = sql.Literal(f"{hours} hours")
-    started = time.perf_counter()
-    with psycopg.connect(url, autocommit=True) as conn:
-        tables = [
-            r[0]
-            for r in conn.execute(
-                "select table_name from information_schema.columns where table_schema = 'raw'"
-                " and column_name = '_extracted_at' order by 1"
-            ).fetchall()
-        ]
-        moves = [(sql.Identifier("raw", t), ["_extracted_at"]) for t in tables]
-        moves += [
-            (sql.Identifier("ops", "load_batches"), ["started_at", "finished_at"]),
-            (sql.Identifier("ops", "landed_files"), ["landed_at"]),
-        ]
-        for table, columns in moves:
-            sets = sql.SQL(", ").join(
-                sql.SQL("{0} = {0} - {1}::interval").format(sql.Identifier(c), shift)
-                for c in columns
-            )
-            conn.execute(sql.SQL("update {} set {}").format(table, sets))
-            conn.execute(sql.SQL("vacuum (full) {}").format(table))
-    return {"seconds": time.perf_counter() - started, "hours": hours, "raw_tables": len(tables)}
