@@ -25,6 +25,8 @@ Every measured step runs in its own process under ``bench/measure.py``, which re
 peak resident memory of that process tree (``getrusage(RUSAGE_CHILDREN)``). The result table
 is printed and written into ``BENCHMARKS.md`` (between the ``bench:run`` markers) with the
 exact command and date; ``--no-write`` leaves the file alone, ``--json`` saves the raw figures.
+Each step that ran dbt leaves its ``run_results.json`` (node timings) in the work folder as
+``<nn>-<step>.run_results.json``.
 
 The server is ``WAREHOUSE_URL`` (scratch databases are created on it and dropped afterwards)
 or, when unset, an embedded PostgreSQL in a temporary folder.
@@ -36,6 +38,7 @@ import argparse
 import json
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -43,6 +46,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.generate import DEFAULT_SEED, add_increment, generate_group
+from dealerfunnel_demo.checksums import IGNORED_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]
 DLT_VENV = ROOT / "bench" / ".venv-dlt"
@@ -109,6 +113,13 @@ def ensure_dlt() -> tuple[Path | None, str]:
     return python, done.stdout.strip()
 
 
+def _run_results() -> Path:
+    """dbt's ``run_results.json`` of the latest build (under ``DEALERFUNNEL_DATA_DIR``)."""
+    from dealerfunnel.quality.wap import dbt_target
+
+    return dbt_target() / "run_results.json"
+
+
 class Runner:
     """Runs each measured step in its own process under ``bench/measure.py``."""
 
@@ -129,9 +140,14 @@ class Runner:
         log = self.logs / f"{tag}.log"
         wrapper = [sys.executable, str(ROOT / "bench" / "measure.py"), str(measured), str(log)]
         print(f"  {name} ...", end="", flush=True)
+        built = _run_results()
+        before = built.stat().st_mtime_ns if built.exists() else 0
         subprocess.run(
             [*wrapper, "--", *command, "--result", str(result)], env=self.env, check=True
         )
+        if built.exists() and built.stat().st_mtime_ns > before:
+            # the step ran dbt: keep its node timings (the next build overwrites them)
+            shutil.copy2(built, self.work / f"{tag}.run_results.json")
         usage = json.loads(measured.read_text())
         if usage["returncode"] != 0 or not result.exists():
             tail = log.read_text(errors="replace")[-3000:]
@@ -316,7 +332,7 @@ def render(r: dict) -> str:
             "published mart but `mart_source_freshness`, the dealer-export staging tables of "
             "leads, stage events and follow-ups, and `int_lead_records_matched_to_leads`"
             ", `int_leads_resolved`, `int_stage_events_pivoted_to_leads`; md5 of the rows as "
-            "text, `refreshed_at`, `batch_id` and `extracted_at` aside; dbt var `as_of_at` = "
+            f"text, {', '.join(f'`{c}`' for c in IGNORED_COLUMNS)} aside; dbt var `as_of_at` = "
             f"{r['as_of_at']} for every build).",
         ]
     if r.get("tasks"):

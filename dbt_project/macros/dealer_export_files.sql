@@ -12,15 +12,14 @@
 {#-
     The config of a dealer-export staging model over a raw table that only grows (leads, stage
     events, follow-ups, activities, surveys): {{ config(**dealer_export_staging_config(key_columns)) }}.
-    An incremental table, not a view: each run deduplicates only the raw rows loaded since the
-    newest extracted_at it holds (macro incremental_source_filter on _extracted_at, with the
-    lookback), and replaces the rows of the keys they carry (delete+insert on `key_columns`). The
-    version kept is the same as a full dedupe's: versions are ranked by _extracted_at first, and a
-    held version newer than the lookback's start is re-read and ranked with the new ones. As a view,
-    every model downstream and every test re-ran the window over every raw row on every run (at
-    1,000,000 leads, 75 s of the unioned models and ~40 s of tests per run; BENCHMARKS.md).
-    The unique index enforces the grain; extracted_at is indexed for the unioned models'
-    incremental filter, refreshed_at for this run's tests (macros/test_scope.sql).
+    An incremental table, not a view: each run deduplicates only the raw rows of the load batches
+    it has not read yet (macro unread_batches_filter) and replaces the rows of the keys they carry
+    (delete+insert on `key_columns`) when they are newer versions (macro select_new_versions), so
+    the version kept is the same as a full dedupe's. As a view, every model downstream and every
+    test re-ran the window over every raw row on every run (at 1,000,000 leads, 75 s of the
+    unioned models and ~40 s of tests per run; BENCHMARKS.md).
+    The unique index enforces the grain; refreshed_at is indexed for the unioned models'
+    incremental filter (macro refreshed_source_filter) and this run's tests (macros/test_scope.sql).
 -#}
 {% macro dealer_export_staging_config(key_columns) -%}
     {%- do return({
@@ -30,17 +29,58 @@
         'on_schema_change': 'append_new_columns',
         'indexes': [
             {'columns': key_columns, 'unique': True},
-            {'columns': ['extracted_at']},
             {'columns': ['refreshed_at']},
         ],
     }) -%}
 {%- endmacro %}
 
 {#-
+    Incremental filter of a dealer-export raw table (README.md, "Incremental builds"):
+    the rows of the load batches written by a transaction this model may not have seen, i.e. whose
+    ops.load_batches.xact_id is at least the newest read_xmin it holds (the oldest transaction
+    still in progress when it last read; every older one had committed or aborted by then). Exact,
+    with no lookback window: a file whose load transaction ran long and committed after a newer
+    file was read is still read by the next run, however old its _extracted_at. A batch re-read
+    (committed before that read, but with an xid above its xmin) is ranked again and, being the
+    version already held, not rewritten (macro select_new_versions). A model without read_xmin yet
+    (built before the column existed) reads every row once. Renders nothing on a full build.
+-#}
+{% macro unread_batches_filter() -%}
+    {%- if is_incremental() %}
+        where {{ unread_batches_condition(this) }}
+    {%- endif %}
+{%- endmacro %}
+
+{#- The condition of unread_batches_filter, for `staging`'s raw table: also what a `dbt build`
+    tests of that raw table (macros/test_scope.sql, which passes the relation of load_batches). -#}
+{% macro unread_batches_condition(staging, load_batches=none) -%}
+    (
+        (select max(read_xmin) from {{ staging }}) is null
+        or _batch_id in (
+            select batch_id
+            from {{ load_batches or source('ops', 'load_batches') }}
+            where xact_id >= (select max(read_xmin) from {{ staging }})
+        )
+    )
+{%- endmacro %}
+
+{#-
+    The columns an incremental dealer-export staging model stamps on every row it writes:
+    refreshed_at (this dbt run) and read_xmin (pg_snapshot_xmin of the snapshot that read the raw
+    rows: macro unread_batches_filter reads the batches of transactions from there on next time).
+-#}
+{% macro dealer_export_refresh_columns() -%}
+    {{ refreshed_at() }} as refreshed_at,
+    pg_snapshot_xmin(pg_current_snapshot()) as read_xmin
+{%- endmacro %}
+
+{#-
     The final select of an incremental dealer-export staging model: `cte`'s rows, except, on an
-    incremental run, a kept version that is the one already held (same batch, file and row: a raw
-    row re-read in the lookback window). It is not rewritten, and its refreshed_at stays that of
-    the run that wrote it, so this run's tests and the models downstream see only what changed.
+    incremental run, a version that does not rank above the one already held for its key (versions
+    rank by extracted_at, then file name, then row number, as in the models' own dedupe): the held
+    version itself, re-read, is not rewritten, and its refreshed_at stays that of the run that
+    wrote it, so this run's tests and the models downstream see only what changed; an older
+    version read late (its load committed after a newer one was read) does not replace the newer.
 -#}
 {% macro select_new_versions(cte, key_columns) -%}
     select {{ cte }}.*
@@ -52,7 +92,8 @@
                 {{ 'and ' if not loop.first }}{{ cte }}.{{ column }} = held.{{ column }}
                 {%- endfor %}
         where
-            (held.batch_id, held.file_name, held.file_row_number)
-            is distinct from ({{ cte }}.batch_id, {{ cte }}.file_name, {{ cte }}.file_row_number)
+            held.{{ key_columns[0] }} is null
+            or ({{ cte }}.extracted_at, {{ cte }}.file_name, {{ cte }}.file_row_number)
+            > (held.extracted_at, held.file_name, held.file_row_number)
     {%- endif %}
 {%- endmacro %}

@@ -1,32 +1,46 @@
 {#-
-    Incremental filter of a source's rows: the rows loaded since the newest extracted_at the model
-    already holds, minus var incremental_lookback_minutes (late-committed loads). Renders nothing
-    on a full build.
+    Incremental filter of an API source's rows in a unioned model: the rows loaded since the newest
+    extracted_at of that source (source_system) the model already holds, minus var
+    incremental_lookback_minutes (late-committed loads). Renders nothing on a full build.
 
-    source_system: in a unioned model, the watermark is that source's own, not global: a source
-    added to a running warehouse (its raw table already filled by the connector for weeks) has no
-    rows in the model yet, so its watermark is -infinity and all its rows are read on the next
-    incremental run, instead of being skipped by another source's newer watermark. Without it
-    (an incremental staging model over one raw table) the watermark is the model's own.
-    extracted_at: the column filtered (a raw table's is _extracted_at); the watermark is always
-    the model's extracted_at.
+    The watermark is the source's own, not global: a source added to a running warehouse (its raw
+    table already filled by the connector for weeks) has no rows in the model yet, so its
+    watermark is -infinity and all its rows are read on the next incremental run, instead of
+    being skipped by another source's newer watermark. The dealer export is read exactly instead
+    (refreshed_source_filter).
 -#}
-{% macro incremental_source_filter(source_system=none, extracted_at='extracted_at') -%}
+{% macro incremental_source_filter(source_system) -%}
     {%- if is_incremental() %}
-        where {{ extracted_at }} > (
+        where extracted_at > (
             select
                 coalesce(max(extracted_at), '-infinity'::timestamptz)
                 - interval '{{ var("incremental_lookback_minutes") }} minutes'
             from {{ this }}
-            {%- if source_system is not none %}
             where source_system = '{{ source_system }}'
-            {%- endif %}
         )
     {%- endif %}
 {%- endmacro %}
 
 {#-
-    Incremental lead-grain models (DESIGN.md section 4, "Incremental builds"). Every row such a
+    Incremental filter of an incremental staging table's rows in a unioned model (the dealer
+    export's: macro dealer_export_staging_config): the rows the staging table wrote after the
+    newest refreshed_at this model holds of that source (source_system). Exact, with no lookback:
+    the staging table reads its load batches exactly (macro unread_batches_filter) and is built
+    before this model in the same dbt run, so a row it wrote in an earlier run was read then. A
+    source with no rows here yet is read in full. Renders nothing on a full build.
+-#}
+{% macro refreshed_source_filter(source_system) -%}
+    {%- if is_incremental() %}
+        where refreshed_at > (
+            select coalesce(max(refreshed_at), '-infinity'::timestamptz)
+            from {{ this }}
+            where source_system = '{{ source_system }}'
+        )
+    {%- endif %}
+{%- endmacro %}
+
+{#-
+    Incremental lead-grain models (README.md, "Incremental builds"). Every row such a
     model writes carries refreshed_at = when this dbt invocation started; a model downstream reads
     only the rows refreshed after the newest refreshed_at it holds itself (refreshed_watermark), so
     a run that failed half-way, or a candidate schema one publish behind, catches up on its own.

@@ -3,8 +3,8 @@
 The tables compared (:func:`compared_tables`) are every published mart but the ones whose rows
 depend on when files were loaded (:data:`LOAD_TIME_MARTS`), plus the incremental lead-grain
 intermediates (:data:`INCREMENTAL_MODELS`). A table's rows are compared as text, every column
-(in column-name order) but :data:`IGNORED_COLUMNS` (when the row was written, and which load
-brought it), sorted. Pin the dbt var
+(in column-name order) but :data:`IGNORED_COLUMNS` (when and by which read the row was
+written, and which load brought it), sorted. Pin the dbt var
 ``as_of_at`` for both builds: rows that depend on the as-of time differ otherwise.
 
 - :func:`table_rows`: the rows themselves (small tables, readable test failures);
@@ -32,8 +32,9 @@ INCREMENTAL_MODELS = (
 LOAD_TIME_MARTS = frozenset({"mart_source_freshness"})
 # refreshed_at: when the row was last written (differs between an incremental build and a full
 # refresh by design); batch_id, extracted_at: which load and when (differ between two loads of
-# the same files, as in the warehouses a test compares)
-IGNORED_COLUMNS = ("refreshed_at", "batch_id", "extracted_at")
+# the same files, as in the warehouses a test compares); read_xmin: the transaction horizon of the
+# read that wrote the row (a property of the run, like refreshed_at)
+IGNORED_COLUMNS = ("refreshed_at", "read_xmin", "batch_id", "extracted_at")
 
 
 def compared_tables(url: str, marts_schema: str = "marts") -> list[tuple[str, str]]:

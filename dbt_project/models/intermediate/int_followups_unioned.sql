@@ -19,8 +19,10 @@
 -- recorded_at are NULL where a source has none (and on rows loaded before these columns existed,
 -- until a --full-refresh).
 --
--- Incremental: per source system (macro incremental_source_filter), re-reads the follow-ups loaded
--- since the newest extracted_at of that source here minus var incremental_lookback_minutes.
+-- Incremental: per source system, reads the follow-ups it has not seen (the dealer export's exactly,
+-- by refreshed_at: macro refreshed_source_filter; an API source's loaded since the newest
+-- extracted_at of that source here minus var incremental_lookback_minutes: macro
+-- incremental_source_filter).
 
 {%- set followup_columns = [
     'followup_key',
@@ -43,7 +45,7 @@ with
 dealer_export_followups as (
 
     select * from {{ ref('stg_dealer_export__followups') }}
-    {{ incremental_source_filter('dealer_export') }}
+    {{ refreshed_source_filter('dealer_export') }}
 
 ),
 

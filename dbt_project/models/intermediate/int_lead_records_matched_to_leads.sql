@@ -35,7 +35,7 @@
 -- Records are the lead rows of every source plus one record per source lead id that has stage
 -- events but no lead row (created_at = its first event; no phone or e-mail, so it stays alone).
 --
--- Incremental (DESIGN.md section 4, "Incremental builds"). A run recomputes only the PERSONS its new
+-- Incremental (README.md, "Incremental builds"). A run recomputes only the PERSONS its new
 -- data can change, whole: the records whose lead row or stage events were refreshed in
 -- int_leads_unioned / int_stage_events_unioned since this model's watermark (the delta), every
 -- record of the persons those records belonged to (a changed phone can split a person), and every

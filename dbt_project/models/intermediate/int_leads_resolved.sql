@@ -20,7 +20,7 @@
 
 --
 -- Incremental: a run recomputes the leads whose records int_lead_records_matched_to_leads refreshed
--- (macros changed_lead_keys, delete_changed_leads; DESIGN.md section 4, "Incremental builds"), and
+-- (macros changed_lead_keys, delete_changed_leads; README.md, "Incremental builds"), and
 -- the leads named by the spend source whose campaign name is not the one the spend source gives now
 -- (campaign_id, has_source_campaign).
 

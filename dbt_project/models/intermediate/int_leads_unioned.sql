@@ -19,11 +19,13 @@
 -- potential (mart_funnel_conversion counts every lead of the cohort as potential), exactly like a
 -- dealer-export lead without events.
 --
--- Incremental: for each source system, a run re-reads the records loaded since the newest
--- extracted_at of that source already here, minus var incremental_lookback_minutes (late-committed
--- loads), and replaces them by lead_record_key (macro incremental_source_filter; a source not yet
--- here is read in full). A later version of a record (a later export, an API record updated and
--- re-merged into raw) has a newer extracted_at, so it is always reprocessed.
+-- Incremental: for each source system, a run reads the records it has not seen and replaces them by
+-- lead_record_key: the dealer export's records its staging table wrote since the newest
+-- refreshed_at of that source here (macro refreshed_source_filter: exact, the staging table reads
+-- its load batches exactly); an API source's records loaded since the newest extracted_at of that
+-- source here, minus var incremental_lookback_minutes (late-committed loads; macro
+-- incremental_source_filter). A source not yet here is read in full. A later version of a record
+-- (a later export, an API record updated and re-merged into raw) is always reprocessed.
 
 {%- set lead_record_columns = [
     'dealer_code',
@@ -48,7 +50,7 @@ with
 dealer_export_leads as (
 
     select * from {{ ref('stg_dealer_export__leads') }}
-    {{ incremental_source_filter('dealer_export') }}
+    {{ refreshed_source_filter('dealer_export') }}
 
 ),
 

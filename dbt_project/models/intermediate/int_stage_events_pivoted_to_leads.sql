@@ -13,7 +13,7 @@
 
 --
 -- Incremental: a run recomputes the leads whose records int_lead_records_matched_to_leads refreshed
--- (macros changed_lead_keys, delete_changed_leads; DESIGN.md section 4, "Incremental builds").
+-- (macros changed_lead_keys, delete_changed_leads; README.md, "Incremental builds").
 
 with
 

@@ -49,9 +49,10 @@
 -- and CurrencyIsoCode (null in a single-currency org, which does not send one); of a HubSpot won
 -- event, see above; null elsewhere.
 --
--- Incremental: per source system (macro incremental_source_filter), re-reads the events loaded since
--- the newest extracted_at of that source here minus var incremental_lookback_minutes; late events are
--- added and a re-exported event replaces its copy (same stage_event_key). An opportunity event's
+-- Incremental: per source system, reads the events it has not seen (the dealer export's exactly, by
+-- refreshed_at: macro refreshed_source_filter; an API source's loaded since the newest extracted_at
+-- of that source here minus var incremental_lookback_minutes: macro incremental_source_filter); late
+-- events are added and a re-exported event replaces its copy (same stage_event_key). An opportunity event's
 -- extracted_at is the later of its own and its lead's, so a conversion loaded after the opportunity
 -- history still brings those events in.
 
@@ -74,7 +75,7 @@ with
 dealer_export_stage_events as (
 
     select * from {{ ref('stg_dealer_export__stage_events') }}
-    {{ incremental_source_filter('dealer_export') }}
+    {{ refreshed_source_filter('dealer_export') }}
 
 ),
 

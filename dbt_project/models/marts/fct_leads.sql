@@ -36,7 +36,7 @@
 -- (int_surveys_aggregated_to_leads); NULL when the customer never answered.
 -- refreshed_at: when the pipeline last computed the lead's row.
 --
--- Incremental (DESIGN.md section 4, "Incremental builds"): a run recomputes the leads whose resolved
+-- Incremental (README.md, "Incremental builds"): a run recomputes the leads whose resolved
 -- lead or stage events were refreshed upstream since this table's watermark, and the leads whose
 -- follow-up, survey or delivery figures differ from the ones this table holds; it deletes the leads
 -- that no longer exist (macro delete_changed_leads). The write-audit-publish candidate keeps this

@@ -4,7 +4,7 @@
    intermediate in place and every mart into the candidate schema (``generate_schema_name``
    maps the ``marts`` layer to ``var('marts_schema', 'marts')``). dbt tests run against the
    candidate; ``run_results.json`` is classified by ``config/quality.yml``.
-   The build is incremental (DESIGN.md §4, "Incremental builds"): the candidate starts as the
+   The build is incremental (README.md, "Incremental builds"): the candidate starts as the
    schema published one run before (``marts_previous``, renamed), or as the candidate a failed
    run left, so ``fct_leads`` and the incremental intermediates redo only the leads new data
    changes. A full refresh (``--full-refresh``, candidate dropped first) runs when asked, on the

@@ -215,7 +215,7 @@ create table if not exists ops.quality_runs (
 create index if not exists quality_runs_checkpoint_idx
     on ops.quality_runs (checkpoint, quality_run_id desc);
 
--- Each dbt build of the write-audit-publish run whose models all built (DESIGN.md §4, "Incremental
+-- Each dbt build of the write-audit-publish run whose models all built (README.md, "Incremental
 -- builds"): the fingerprint of what the models depend on besides the data (the dbt project's files,
 -- the dbt version, the dealer registry, the PII hash key's digest). A build whose fingerprint differs
 -- from the last one's is a full refresh; otherwise incremental models redo only what changed.
@@ -232,6 +232,16 @@ create table if not exists ops.dbt_builds (
 -- dealerfunnel_loader, dbt and the gates as dealerfunnel_transformer); NULL before it was kept.
 alter table ops.load_batches add column if not exists loaded_by text;
 alter table ops.load_batches alter column loaded_by set default current_user;
+
+-- The transaction that wrote the batch row (for a landed file, the one that landed its rows;
+-- README.md, "Incremental builds"). A dealer-export staging model reads the batches whose
+-- xact_id is at least the oldest transaction still in progress when it last read
+-- (pg_snapshot_xmin): every batch it has not seen, however late its transaction committed, and no
+-- lookback window. Added without a default first, so rows written before it stay NULL (read by
+-- then) instead of all getting the xid of the transaction that adds the column.
+alter table ops.load_batches add column if not exists xact_id xid8;
+alter table ops.load_batches alter column xact_id set default pg_current_xact_id();
+create index if not exists load_batches_xact_id_idx on ops.load_batches (xact_id);
 alter table ops.quality_runs add column if not exists checked_by text;
 alter table ops.quality_runs alter column checked_by set default current_user;
 

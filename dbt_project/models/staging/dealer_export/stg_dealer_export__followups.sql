@@ -11,7 +11,7 @@ with
 source as (
 
     select * from {{ source('dealer_export', 'dealer_export__followups') }}
-    {{ incremental_source_filter(extracted_at='_extracted_at') }}
+    {{ unread_batches_filter() }}
 
 ),
 
@@ -68,7 +68,7 @@ final as (
         file_name,
         file_row_number,
         extracted_at,
-        {{ refreshed_at() }} as refreshed_at
+        {{ dealer_export_refresh_columns() }}
     from ranked
     where duplicate_rank = 1
 

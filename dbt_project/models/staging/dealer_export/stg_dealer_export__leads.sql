@@ -8,7 +8,7 @@ with
 source as (
 
     select * from {{ source('dealer_export', 'dealer_export__leads') }}
-    {{ incremental_source_filter(extracted_at='_extracted_at') }}
+    {{ unread_batches_filter() }}
 
 ),
 
@@ -43,7 +43,7 @@ renamed as (
         nullif(trim(payload ->> 'model_of_interest'), '') as model_of_interest,
         payload as source_payload,
         {{ dealer_export_file_columns() }},
-        {{ refreshed_at() }} as refreshed_at
+        {{ dealer_export_refresh_columns() }}
     from ranked
     where version_rank = 1
 

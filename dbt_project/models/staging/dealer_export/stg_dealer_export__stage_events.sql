@@ -11,7 +11,7 @@ with
 source as (
 
     select * from {{ source('dealer_export', 'dealer_export__stage_events') }}
-    {{ incremental_source_filter(extracted_at='_extracted_at') }}
+    {{ unread_batches_filter() }}
 
 ),
 
@@ -47,7 +47,7 @@ renamed as (
         end as amount,
         nullif(upper(trim(payload ->> 'currency')), '') as currency,
         {{ dealer_export_file_columns() }},
-        {{ refreshed_at() }} as refreshed_at
+        {{ dealer_export_refresh_columns() }}
     from ranked
     where duplicate_rank = 1
 

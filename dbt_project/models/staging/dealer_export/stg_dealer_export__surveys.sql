@@ -10,7 +10,7 @@ with
 source as (
 
     select * from {{ source('dealer_export', 'dealer_export__surveys') }}
-    {{ incremental_source_filter(extracted_at='_extracted_at') }}
+    {{ unread_batches_filter() }}
 
 ),
 
@@ -44,7 +44,7 @@ renamed as (
         {{ satisfaction_score('score', 'scale_max') }} as satisfaction_score,
         nullif(trim(payload ->> 'comment'), '') as survey_comment,
         {{ dealer_export_file_columns() }},
-        {{ refreshed_at() }} as refreshed_at
+        {{ dealer_export_refresh_columns() }}
     from ranked
     where duplicate_rank = 1
 
