@@ -2,7 +2,8 @@
 
 Every check that was removed from ``expectations/mart_*.yml`` because dbt already asserts it is
 listed below with the dbt test or enforced contract that asserts it (same or stronger), so no
-assertion is lost silently; and no GX mart suite repeats a dbt check again.
+assertion is lost silently; and no GX mart suite repeats a dbt check again. Within dbt, a column
+the enforced contract declares not null has no not_null test: PostgreSQL refuses the null.
 """
 
 from __future__ import annotations
@@ -47,6 +48,14 @@ def _tests(entry: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _constrained_not_null(model: str, column: str) -> bool:
+    """The contract (enforced) declares the column not null: PostgreSQL refuses a null."""
+    constraints = _column(model, column).get("constraints", [])
+    return MODELS[model]["config"]["contract"]["enforced"] is True and any(
+        c.get("type") == "not_null" for c in constraints
+    )
+
+
 def _in_order(columns: list[str], earlier: str, later: str) -> bool:
     return earlier in columns and later in columns and columns.index(earlier) < columns.index(later)
 
@@ -57,7 +66,10 @@ def assert_dbt_asserts(model: str, kind: str, *args: Any) -> None:
         names = {c["name"] for c in MODELS[model]["columns"]}
         assert set(args[0]) <= names
         assert all("data_type" in c for c in MODELS[model]["columns"])
-    elif kind in ("not_null", "unique"):
+    elif kind == "not_null":
+        column = args[0]
+        assert "not_null" in _tests(_column(model, column)) or _constrained_not_null(model, column)
+    elif kind == "unique":
         assert kind in _tests(_column(model, args[0]))
     elif kind == "accepted_values":
         assert set(_tests(_column(model, args[0]))["accepted_values"]["values"]) == set(args[1])
@@ -194,3 +206,23 @@ def test_no_gx_mart_suite_repeats_a_dbt_check():
             if kind in REPEATS and "mostly" not in exp["kwargs"]:
                 column = _column(spec.table, exp["kwargs"]["column"])
                 assert REPEATS[kind] not in _tests(column), (spec.name, exp)
+                if REPEATS[kind] == "not_null":
+                    assert not _constrained_not_null(spec.table, column["name"]), (spec.name, exp)
+
+
+def test_no_mart_column_tests_what_its_contract_enforces():
+    """A not_null test of a column the enforced contract declares not null can never fail (the
+    table refuses the row): it would only cost a scan of the table in every build (issue #13)."""
+    doubled = [
+        (model, column["name"])
+        for model, spec in MODELS.items()
+        for column in spec["columns"]
+        if _constrained_not_null(model, column["name"]) and "not_null" in _tests(column)
+    ]
+    constrained = [
+        (model, column["name"])
+        for model, spec in MODELS.items()
+        for column in spec["columns"]
+        if _constrained_not_null(model, column["name"])
+    ]
+    assert len(constrained) > 100 and doubled == []
