@@ -46,7 +46,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.generate import DEFAULT_SEED, add_increment, generate_group
-from dealerfunnel_demo.checksums import IGNORED_COLUMNS
+from dealerfunnel_demo.checksums import IGNORED_COLUMNS, INCREMENTAL_MODELS
 
 ROOT = Path(__file__).resolve().parents[1]
 DLT_VENV = ROOT / "bench" / ".venv-dlt"
@@ -329,9 +329,9 @@ def render(r: dict) -> str:
         lines += [
             "",
             f"Full refresh equals incremental: {verdict} ({c['tables']} tables compared: every "
-            "published mart but `mart_source_freshness`, the dealer-export staging tables of "
-            "leads, stage events and follow-ups, and `int_lead_records_matched_to_leads`"
-            ", `int_leads_resolved`, `int_stage_events_pivoted_to_leads`; md5 of the rows as "
+            "published mart but `mart_source_freshness`, and "
+            + ", ".join(f"`{table}`" for _, table in INCREMENTAL_MODELS)
+            + "; md5 of the rows as "
             f"text, {', '.join(f'`{c}`' for c in IGNORED_COLUMNS)} aside; dbt var `as_of_at` = "
             f"{r['as_of_at']} for every build).",
         ]

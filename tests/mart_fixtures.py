@@ -65,7 +65,9 @@ def insert_export_file(
 ) -> None:
     """The CSV rows (dicts of text) of one dealer-export file into raw.dealer_export__<obj>, as the
     loader writes them: the typed columns, the whole row as payload, one batch, rows numbered from
-    1. ``sha`` defaults to the SHA-256 of ``<dealer>/<file_name>``, ``batch`` to a new id."""
+    1, and the batch's ops.load_batches row in the same transaction (the incremental staging
+    tables read the batches they have not read yet). ``sha`` defaults to the SHA-256 of
+    ``<dealer>/<file_name>``, ``batch`` to a new id (a batch given twice gets one row)."""
     columns = EXPORT_COLUMNS[obj]
     sha = sha or hashlib.sha256(f"{dealer}/{file_name}".encode()).hexdigest()
     batch = batch or uuid.uuid4()
@@ -78,6 +80,13 @@ def insert_export_file(
         typed = [row.get(column) for column in columns]
         meta = (dealer, batch, extracted_at, file_name, sha, number)
         conn.execute(query, (*typed, json.dumps(row), *meta))
+    conn.execute(
+        "insert into ops.load_batches (batch_id, source, dealer_code, object, started_at,"
+        " finished_at, status, rows_in, rows_loaded)"
+        " values (%s, 'dealer_export', %s, %s, %s, %s, 'loaded', %s, %s)"
+        " on conflict (batch_id) do nothing",
+        (batch, dealer, obj, extracted_at, extracted_at, len(rows), len(rows)),
+    )
 
 
 def insert_export_files(conn: psycopg.Connection, files: list) -> None:

@@ -52,16 +52,17 @@
 {%- endmacro %}
 
 {#- The condition of unread_batches_filter, for `staging`'s raw table: also what a `dbt build`
-    tests of that raw table (macros/test_scope.sql, which passes the relation of load_batches). -#}
+    tests of that raw table (macros/test_scope.sql, which passes the relation of load_batches).
+    `= any(array(...))`: the batch list is read first and its rows fetched through the raw table's
+    _batch_id index; `in (...)` or an `or` around it made PostgreSQL scan the whole raw table. -#}
 {% macro unread_batches_condition(staging, load_batches=none) -%}
-    (
-        (select max(read_xmin) from {{ staging }}) is null
-        or _batch_id in (
-            select batch_id
-            from {{ load_batches or source('ops', 'load_batches') }}
-            where xact_id >= (select max(read_xmin) from {{ staging }})
-        )
-    )
+    _batch_id = any(array(
+        select batch_id
+        from {{ load_batches or source('ops', 'load_batches') }}
+        where
+            xact_id >= (select max(read_xmin) from {{ staging }})
+            or (select max(read_xmin) from {{ staging }}) is null
+    ))
 {%- endmacro %}
 
 {#-

@@ -33,6 +33,7 @@ import psycopg
 import pytest
 
 from dealerfunnel.landing import load_landing
+from dealerfunnel.quality.config import load_quality_config
 from dealerfunnel.quality.wap import build_candidate, dbt_target, publish, validate_candidate
 from dealerfunnel_demo.checksums import compared_tables, table_rows
 from dealerfunnel_demo.databases import create_database, drop_database
@@ -145,6 +146,44 @@ def _land_late_lead(conn: psycopg.Connection) -> None:
     )
 
 
+def _unique_keys_untested_but_indexed(url: str) -> list[tuple[str, str, list[str]]]:
+    """(schema, table, columns) of every model whose config declares a unique index, after
+    checking that the index exists in ``url`` and that no data test repeats it (a unique test of
+    an indexed key can never fail: the table refuses the duplicate)."""
+    manifest = json.loads((dbt_target() / "manifest.json").read_text())
+    tested = set()
+    for node in manifest["nodes"].values():
+        meta = node.get("test_metadata") or {}
+        kwargs = meta.get("kwargs", {})
+        kwargs = kwargs | kwargs.get("arguments", {})
+        if meta.get("name") == "unique":
+            tested.add((node["attached_node"], (kwargs["column_name"],)))
+        elif meta.get("name") == "unique_combination_of_columns":
+            tested.add((node["attached_node"], tuple(kwargs["combination_of_columns"])))
+    found = []
+    candidate = load_quality_config().candidate_schema
+    with psycopg.connect(url) as conn:
+        for unique_id, node in manifest["nodes"].items():
+            # the candidate schema dbt built has been published as marts
+            schema = "marts" if node["schema"] == candidate else node["schema"]
+            for index in node["config"].get("indexes") or []:
+                if not index.get("unique"):
+                    continue
+                columns = index["columns"]
+                assert (unique_id, tuple(columns)) not in tested, (unique_id, columns)
+                indexed = conn.execute(
+                    "select array_agg(a.attname::text order by k.n) from pg_index as i"
+                    " cross join unnest(i.indkey) with ordinality as k (attnum, n)"
+                    " join pg_attribute as a on a.attrelid = i.indrelid and a.attnum = k.attnum"
+                    " where i.indisunique and i.indrelid = to_regclass(%s)"
+                    " group by i.indexrelid",
+                    (f'"{schema}"."{node["alias"]}"',),
+                ).fetchall()
+                assert [columns] in [list(r) for r in indexed], (unique_id, columns, indexed)
+                found.append((schema, node["alias"], columns))
+    return found
+
+
 def _leads(url: str) -> dict[str, tuple]:
     with psycopg.connect(url) as conn:
         rows = conn.execute(
@@ -221,7 +260,8 @@ def test_incremental_build_equals_full_refresh(
     scoped = "refreshed_at >= "
     assert scoped in tests["not_null_int_leads_resolved_channel"]
     assert scoped in tests["not_null_stg_dealer_export__leads_created_at"]
-    assert scoped not in tests["not_null_int_leads_joined_to_sla_settings_lead_key"]
+    assert scoped in tests["not_null_int_leads_joined_to_sla_settings_lead_key"]
+    assert scoped not in tests["not_null_int_sla_checks_evaluated_check_type"]
     assert not any(scoped in code for name, code in tests.items() if "mart_funnel" in name)
     # and the source tests of a raw table its staging table reads by load batch, only the rows of
     # the batches that table had not read (macro unread_batches_condition)
@@ -238,6 +278,11 @@ def test_incremental_build_equals_full_refresh(
     with psycopg.connect(full) as conn:
         _land_late_lead(conn)
     _run(full, _merge(base, increment, into=tmp_path / "landing_b"))
+
+    # the keys the incremental models index as unique are enforced by the index, not a test
+    indexed = _unique_keys_untested_but_indexed(full)
+    assert ("staging", "stg_dealer_export__leads", ["dealer_code", "source_lead_id"]) in indexed
+    assert ("marts", "fct_leads", ["lead_key"]) in indexed and len(indexed) >= 11
 
     tables = compared_tables(full)
     assert len(tables) > 3 and ("marts", "fct_leads") in tables

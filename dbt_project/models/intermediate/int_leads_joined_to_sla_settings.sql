@@ -1,3 +1,5 @@
+{{ config(**lead_incremental_config()) }}
+-- depends_on: {{ ref('int_lead_records_matched_to_leads') }} (macro delete_changed_leads)
 -- One row per resolved lead (lead_key): what the SLA checks of int_sla_checks_evaluated need of the
 -- lead, its dealer and the dealer's funnel settings, with the two business-day clocks already run.
 --
@@ -16,12 +18,20 @@
 -- A table of its own (not a CTE of int_sla_checks_evaluated) so that the planner has statistics on
 -- it: as a CTE read five times it was materialised without any, and at 1,000,000 leads the join
 -- estimates ran to 10^15 rows (BENCHMARKS.md).
+-- Incremental by lead (macro lead_incremental_config): a row depends only on its fct_leads row and
+-- on what any change of forces a full refresh (the dealer registry, the settings and calendar
+-- seeds: ops.dbt_builds), so a run recomputes the fct_leads rows refreshed since this table's
+-- watermark and deletes the leads that no longer exist. What moves with the as-of time (the
+-- dealer's data_as_of_at) is joined in int_sla_checks_evaluated, not kept here.
 
 with
 
 leads as (
 
     select * from {{ ref('fct_leads') }}
+    {%- if is_incremental() %}
+        where refreshed_at > {{ refreshed_watermark() }}
+    {%- endif %}
 
 ),
 
@@ -34,12 +44,6 @@ dealers as (
 settings as (
 
     select * from {{ ref('int_funnel_settings_pivoted_to_dealers') }}
-
-),
-
-dealer_activity as (
-
-    select * from {{ ref('int_activity_aggregated_to_dealers') }}
 
 ),
 
@@ -66,7 +70,6 @@ leads_local as (
         leads.is_assignment_sla_met,
         leads.is_first_contact_sla_met,
         coalesce(dealers.timezone, '{{ var("default_dealer_timezone") }}') as dealer_timezone,
-        dealer_activity.data_as_of_at,
         settings.assignment_sla_business_days,
         settings.first_contact_sla_business_days,
         settings.interested_min_contacts_per_week,
@@ -83,8 +86,6 @@ leads_local as (
         on leads.dealer_code = dealers.dealer_code
     left join settings
         on leads.dealer_code = settings.dealer_code
-    left join dealer_activity
-        on leads.dealer_code = dealer_activity.dealer_code
 
 ),
 
@@ -139,7 +140,6 @@ final as (
         consultant,
         manager,
         dealer_timezone,
-        data_as_of_at,
         created_at,
         assigned_at,
         first_contact_at,
@@ -160,7 +160,8 @@ final as (
         grade_c_min_days_between_contacts,
         grade_c_max_days_between_contacts,
         grade_d_min_days_between_contacts,
-        grade_d_max_days_between_contacts
+        grade_d_max_days_between_contacts,
+        {{ refreshed_at() }} as refreshed_at
     from due_dates
 
 )

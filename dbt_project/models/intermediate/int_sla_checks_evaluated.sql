@@ -43,9 +43,15 @@
 
 with
 
-leads as (
+leads_with_clocks as (
 
     select * from {{ ref('int_leads_joined_to_sla_settings') }}
+
+),
+
+dealer_activity as (
+
+    select * from {{ ref('int_activity_aggregated_to_dealers') }}
 
 ),
 
@@ -58,6 +64,18 @@ contacts as (
 grades as (
 
     select * from {{ ref('int_lead_grades_historized') }}
+
+),
+
+-- the as-of time of the lead's dealer, which moves every run (the per-lead clocks do not)
+leads as (
+
+    select
+        leads_with_clocks.*,
+        dealer_activity.data_as_of_at
+    from leads_with_clocks
+    left join dealer_activity
+        on leads_with_clocks.dealer_code = dealer_activity.dealer_code
 
 ),
 

@@ -44,8 +44,11 @@ def finish_gate(
 
 
 # The rows the incremental raw gate checks: those of the load batches it has not passed yet.
+# `= any(array(...))`, not `in (select ...)`: PostgreSQL reads the list first and fetches its
+# batches through the raw table's _batch_id index (raw tables have no statistics where autovacuum
+# is off, and the semi-join it planned instead scanned the whole table for every expectation).
 PENDING_BATCH_ROWS = sql.SQL(
-    "_batch_id in (select batch_id from ops.raw_gate_batches where not passed)"
+    "_batch_id = any(array(select batch_id from ops.raw_gate_batches where not passed))"
 )
 
 

@@ -56,6 +56,15 @@ def _constrained_not_null(model: str, column: str) -> bool:
     )
 
 
+def _primary_key(model: str, column: str) -> bool:
+    """The contract (enforced) makes the column alone the primary key: PostgreSQL refuses a
+    duplicate."""
+    constraints = MODELS[model].get("constraints", [])
+    return MODELS[model]["config"]["contract"]["enforced"] is True and any(
+        c.get("type") == "primary_key" and c.get("columns") == [column] for c in constraints
+    )
+
+
 def _in_order(columns: list[str], earlier: str, later: str) -> bool:
     return earlier in columns and later in columns and columns.index(earlier) < columns.index(later)
 
@@ -70,7 +79,7 @@ def assert_dbt_asserts(model: str, kind: str, *args: Any) -> None:
         column = args[0]
         assert "not_null" in _tests(_column(model, column)) or _constrained_not_null(model, column)
     elif kind == "unique":
-        assert kind in _tests(_column(model, args[0]))
+        assert "unique" in _tests(_column(model, args[0])) or _primary_key(model, args[0])
     elif kind == "accepted_values":
         assert set(_tests(_column(model, args[0]))["accepted_values"]["values"]) == set(args[1])
     elif kind == "range":  # dbt's range is the same or narrower
@@ -208,6 +217,8 @@ def test_no_gx_mart_suite_repeats_a_dbt_check():
                 assert REPEATS[kind] not in _tests(column), (spec.name, exp)
                 if REPEATS[kind] == "not_null":
                     assert not _constrained_not_null(spec.table, column["name"]), (spec.name, exp)
+                if REPEATS[kind] == "unique":
+                    assert not _primary_key(spec.table, column["name"]), (spec.name, exp)
 
 
 def test_no_mart_column_tests_what_its_contract_enforces():
