@@ -11,7 +11,8 @@ swapped in.
    started as that role).
 1. `validate_raw`: the Great Expectations raw suites (`expectations/raw_*.yml`) on the rows of
    the load batches not yet gated (`ops.raw_gate_batches`; table-level checks on the whole
-   table; every row on the first run or with `raw_gate.full` in `config/quality.yml`); a
+   table; a table with no such batch is not validated; every row on the first run or with
+   `raw_gate.full` in `config/quality.yml`); a
    blocking failure stops the run before anything is built, and those batches are checked
    again next run. What dbt's source tests assert is not repeated in GX. (Source freshness is
    not a gate: it is the mart `mart_source_freshness`, read by the `source_silent` alert rule.)
@@ -22,12 +23,14 @@ swapped in.
    changes. A full refresh runs on the first build, when the build fingerprint changes (dbt
    project, dbt version, dealer registry, PII key) or when triggered with
    `{"full_refresh": true}`. Every mart gets its reader grants and per-dealer row-level
-   security as dbt creates it (post-hook `apply_reader_access`).
+   security as dbt creates it (post-hook `apply_reader_access`). The incremental models the
+   build left with many dead rows are vacuumed.
 3. `audit_candidate`: the GX mart suites (`expectations/mart_*.yml`) on `marts_candidate`;
    Data Docs rebuilt. Suites of marts not built yet are skipped and reported.
 4. `publish`: one transaction renames `marts` -> `marts_previous`, `marts_candidate` ->
    `marts`. Emits the mart Assets, which schedule `funnel_alerts`.
-5. `dbt_docs`: `dbt docs generate` for the reports folder; `report_pages`: the static report
+5. `dbt_docs`: `dbt docs generate` for the reports folder, when the dbt project or the
+   warehouse's relation layout changed since the last docs; `report_pages`: the static report
    pages per dealer and for the group (week, month, quarter; `make docs` serves them), then
    `weekly_digests`: each dealer's routed recipients get the latest complete week's headline
    figures and the link to its page, once per dealer and week (`ops.report_digests`).

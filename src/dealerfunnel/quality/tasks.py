@@ -87,7 +87,8 @@ def validate_raw_layer(url: str | None = None, *, full: bool | None = None) -> d
     blocking failures raise (and the batches stay pending, checked again next time).
 
     Row-level expectations check the rows of the load batches not yet passed
-    (``ops.raw_gate_batches``); table-level ones (columns, row counts) the whole table. Every
+    (``ops.raw_gate_batches``); table-level ones (columns, row counts) the whole table; a
+    table with no such batch is not validated (nothing in it changed since it passed). Every
     row is checked on the first run and when ``full`` (default: ``config/quality.yml``
     ``raw_gate.full``). Source freshness is not a gate: it is a published mart
     (``mart_source_freshness``) that the ``source_freshness`` alert rule reads, so a silent

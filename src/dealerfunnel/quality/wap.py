@@ -30,14 +30,16 @@ import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
+import psycopg
 from psycopg import sql
 
 from dealerfunnel.quality.build_results import run_results_gate
 from dealerfunnel.quality.config import QualityConfig, load_quality_config
 from dealerfunnel.quality.gates import GateResult, run_gate, suite_names_for_schema
-from dealerfunnel.settings import data_dir, dbt_project_dir
-from dealerfunnel.transform.runner import DbtFailed, run_dbt
+from dealerfunnel.settings import data_dir
+from dealerfunnel.transform.runner import DbtFailed, project_digest, run_dbt
 from dealerfunnel.warehouse.connection import connect
+from dealerfunnel.warehouse.maintenance import incremental_relations, vacuum_dead_tables
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +63,6 @@ def _schema_exists(conn, name: str) -> bool:
 
 # what the models read besides the data: a change to any of it makes the next build a full refresh
 FINGERPRINT_FOLDERS = ("models", "macros", "seeds")
-FINGERPRINT_FILES = ("dbt_project.yml",)
 
 
 def build_fingerprint(url: str) -> str:
@@ -72,19 +73,9 @@ def build_fingerprint(url: str) -> str:
     and a digest of the PII hash key (``fct_leads`` keys customers with it; the key itself never
     leaves the process).
     """
-    from dbt.version import __version__ as dbt_version
-
     from dealerfunnel.access.pii import pii_key
 
-    project = dbt_project_dir()
-    digest = hashlib.sha256()
-    digest.update(f"dbt {dbt_version}\n".encode())
-    paths = [project / name for name in FINGERPRINT_FILES]
-    for folder in FINGERPRINT_FOLDERS:
-        paths += sorted(p for p in (project / folder).rglob("*") if p.is_file())
-    for path in paths:
-        digest.update(path.relative_to(project).as_posix().encode() + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    digest = project_digest(FINGERPRINT_FOLDERS)
     with connect(url) as conn:
         dealers = conn.execute(
             "select coalesce(string_agg(row(dealer_code, dealer_name, region, brand, timezone,"
@@ -167,6 +158,7 @@ def build_candidate(
     except DbtFailed as exc:
         output = str(exc)
         log.error("dbt build failed: %s", exc)
+    _vacuum_incremental_models(url, target / "manifest.json")
     result = run_results_gate(target / "run_results.json", config)
     if _models_all_built(target / "run_results.json"):
         with connect(url) as conn:
@@ -176,6 +168,17 @@ def build_candidate(
                 (started_at, fingerprint, full, reason or "incremental"),
             )
     return result, output[-2000:]
+
+
+def _vacuum_incremental_models(url: str, manifest: Path) -> None:
+    """Vacuum the incremental models the build left with many dead rows (a failed build too:
+    it may have rewritten some). A failure to vacuum is logged, never fails the build."""
+    if not manifest.exists():
+        return
+    try:
+        vacuum_dead_tables(url, incremental_relations(manifest))
+    except psycopg.Error as exc:
+        log.warning("vacuum after the build failed (left to autovacuum): %s", exc)
 
 
 def _models_all_built(run_results: Path) -> bool:

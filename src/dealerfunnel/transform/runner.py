@@ -8,6 +8,7 @@ is ever put on a command line, in SQL or in a log.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import subprocess
@@ -24,6 +25,9 @@ log = logging.getLogger(__name__)
 # estimated cost is far above jit_above_cost, so PostgreSQL compiles hundreds of functions per
 # statement, which takes longer than it saves (at 200,000 leads, A/B on the same tables:
 # int_sla_checks_evaluated 10.7 s -> 7.8 s, fct_leads 4.1 s -> 2.4 s; BENCHMARKS.md).
+# (work_mem is left to the server: 256MB instead of the default 4MB kept the sorts and hashes in
+# memory but made the whole build 7 s slower at 200,000 leads, in both orders of an A/B;
+# BENCHMARKS.md. A -c in PGOPTIONS or the warehouse URL's options comes after these and wins.)
 DBT_SESSION_OPTIONS = "-c jit=off"
 
 
@@ -96,3 +100,20 @@ def run_dbt(
         tail = "\n".join(output.splitlines()[-40:])
         raise DbtFailed(f"dbt {' '.join(args)} failed (exit {proc.returncode}):\n{tail}")
     return output
+
+
+def project_digest(folders: tuple[str, ...]) -> hashlib._Hash:
+    """A SHA-256 (to go on updating) of dbt's version, ``dbt_project.yml`` and every file under
+    the dbt project's ``folders``, each by its path and bytes, in a stable order."""
+    from dbt.version import __version__ as dbt_version
+
+    project = dbt_project_dir()
+    digest = hashlib.sha256()
+    digest.update(f"dbt {dbt_version}\n".encode())
+    paths = [project / "dbt_project.yml"]
+    for folder in folders:
+        paths += sorted(p for p in (project / folder).rglob("*") if p.is_file())
+    for path in paths:
+        digest.update(path.relative_to(project).as_posix().encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest

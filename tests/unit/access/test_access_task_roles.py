@@ -8,7 +8,7 @@ import os
 import pytest
 
 from dealerfunnel.access import LOADER, TRANSFORMER
-from dealerfunnel.transform.runner import dbt_env
+from dealerfunnel.transform.runner import DBT_SESSION_OPTIONS, dbt_env
 from dealerfunnel.warehouse import task_warehouse_url
 from dealerfunnel.warehouse.connection import libpq_options, parse_warehouse_url, with_session_role
 
@@ -62,6 +62,18 @@ def test_dbt_sessions_get_the_role_and_the_pii_key_through_pgoptions(monkeypatch
     env = dbt_env(with_session_role("postgresql://a:pw@h:5432/d", TRANSFORMER))
     options = env["PGOPTIONS"]
     # the runner's session defaults (JIT off) first, then the role and the keys
-    assert options.startswith(f"-c jit=off -c role={TRANSFORMER} -c dealerfunnel.pii_ipad=")
+    assert DBT_SESSION_OPTIONS == "-c jit=off"
+    assert options.startswith(
+        f"{DBT_SESSION_OPTIONS} -c role={TRANSFORMER} -c dealerfunnel.pii_ipad="
+    )
     assert "-c dealerfunnel.pii_opad=" in options
     assert env["DBT_PG_PASSWORD"] == "pw" and "pw" not in options
+
+
+def test_pgoptions_and_the_urls_own_options_come_after_the_dbt_defaults(monkeypatch):
+    """libpq applies the -c options in order, so PGOPTIONS and then the URL's options win."""
+    monkeypatch.setenv("PGOPTIONS", "-c jit=on -c work_mem=16MB")
+    url = "postgresql://a@h/d?options=-c%20work_mem%3D8MB"
+    options = dbt_env(url)["PGOPTIONS"]
+    assert options.index(DBT_SESSION_OPTIONS) < options.index("jit=on")
+    assert options.index("work_mem=16MB") < options.index("work_mem=8MB")
