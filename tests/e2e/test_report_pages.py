@@ -367,3 +367,15 @@ def test_page_sizes_and_write_time(reports):
     print(f"\nreport pages written in {seconds:.2f}s; bytes per page: {sizes}")
     assert all(0 < size < 1_000_000 for size in sizes.values()), sizes
     assert seconds < 60
+
+
+def test_pages_are_the_same_on_one_connection(reports, warehouse_url, tmp_path, monkeypatch):
+    """The dealers' pages are read on two connections by default: one gives the same files."""
+    folder, _ = reports
+    monkeypatch.setenv("DEALERFUNNEL_REPORTS_DIR", str(tmp_path / "one"))
+    index = write_reports(warehouse_url, now=NOW, workers=1)
+    written = sorted(p.relative_to(folder) for p in folder.rglob("*") if p.is_file())
+    again = sorted(p.relative_to(index.parent) for p in index.parent.rglob("*") if p.is_file())
+    assert written == again and len(written) > 3
+    for name in written:
+        assert (index.parent / name).read_bytes() == (folder / name).read_bytes(), name

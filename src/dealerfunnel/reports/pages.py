@@ -14,8 +14,11 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from importlib import resources
@@ -892,16 +895,21 @@ def render_pages(folder: Path, pages: list[Page], index: dict[str, Any]) -> Path
     return target
 
 
-def write_reports(url: str, *, now: datetime | None = None) -> Path:
+#: Connections the pages are read on: a page is some thirty small queries and the rendering of
+#: their figures, so while one connection waits on the server another renders.
+PAGE_WORKERS = 2
+
+
+def write_reports(url: str, *, now: datetime | None = None, workers: int = PAGE_WORKERS) -> Path:
     """Write the report pages into ``reports_dir()`` from the marts at ``url``; return the
-    index page's path."""
+    index page's path. The dealers' pages are read on ``workers`` connections; the pages and
+    the index are the same whatever their number."""
     from dealerfunnel.settings import reports_dir
     from dealerfunnel.warehouse.connection import connect
 
     started = time.monotonic()
     now = now or datetime.now(UTC)
     rules = load_threshold_rules()
-    pages: list[Page] = []
     with connect(url) as conn:
         catalog = marts.read_catalog(conn)
         dealers: list[dict[str, Any]] = []
@@ -913,23 +921,31 @@ def write_reports(url: str, *, now: datetime | None = None) -> Path:
                 order_by=["dealer_code"],
             )
         names = {d["dealer_code"]: d for d in dealers}
-        for dealer in dealers:
+        local = threading.local()
+
+        def dealer_page(dealer: dict[str, Any], connections: ExitStack) -> Page:
+            if not hasattr(local, "conn"):  # one connection per worker thread
+                with opening:
+                    local.conn = connections.enter_context(connect(url))
             scope = Scope(
-                conn,
+                local.conn,
                 catalog,
                 rules,
                 local_today(dealer["timezone"], now),
                 dealer["dealer_code"],
                 names,
             )
-            pages.append(
-                Page(
-                    page_filename(dealer["dealer_code"]),
-                    f"{dealer['dealer_name']} ({dealer['dealer_code']})",
-                    f"{dealer['region']} · {dealer['brand']} · periods in {dealer['timezone']}",
-                    build_sections(scope),
-                )
+            return Page(
+                page_filename(dealer["dealer_code"]),
+                f"{dealer['dealer_name']} ({dealer['dealer_code']})",
+                f"{dealer['region']} · {dealer['brand']} · periods in {dealer['timezone']}",
+                build_sections(scope),
             )
+
+        opening = threading.Lock()
+        # the pool is shut down (its threads done) before their connections are closed
+        with ExitStack() as connections, ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+            pages = list(pool.map(lambda d: dealer_page(d, connections), dealers))
         # the group: a period is complete once it is over for every dealer
         group_today = min((local_today(d["timezone"], now) for d in dealers), default=now.date())
         group = Scope(conn, catalog, rules, group_today, None, names)
