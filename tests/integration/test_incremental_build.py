@@ -211,6 +211,8 @@ def test_incremental_build_equals_full_refresh(
     # before the first), then the increment, built on the marts the first build published
     incremental = clean_warehouse
     _run(incremental, base)
+    first = json.loads((dbt_target() / "run_results.json").read_text())["results"]
+    assert any(r["unique_id"].startswith("unit_test.") for r in first)  # a full build runs them
     before = _leads(incremental)
     # the second build runs while T-L's load transaction, started two hours ago, is still open
     load_landing(incremental, base)
@@ -252,11 +254,14 @@ def test_incremental_build_equals_full_refresh(
     assert {("T-D",), ("T-E",), ("T-G",), ("T-L",)} <= set(staged) and ("T-A",) not in staged
     # the incremental build's tests read only the rows it wrote, in incremental models only
     # (macros/test_scope.sql)
+    results = json.loads((dbt_target() / "run_results.json").read_text())["results"]
     tests = {
         r["unique_id"].split(".")[2]: r["compiled_code"]
-        for r in json.loads((dbt_target() / "run_results.json").read_text())["results"]
+        for r in results
         if r["unique_id"].startswith("test.")
     }
+    # dbt's unit tests ran in the first (full) build, on the same SQL: not again
+    assert not any(r["unique_id"].startswith("unit_test.") for r in results)
     scoped = "refreshed_at >= "
     assert scoped in tests["not_null_int_leads_resolved_channel"]
     assert scoped in tests["not_null_stg_dealer_export__leads_created_at"]
