@@ -22,9 +22,10 @@ swapped in.
    before, and `fct_leads` and the lead-grain intermediates redo only the leads new data
    changes. A full refresh runs on the first build, when the build fingerprint changes (dbt
    project, dbt version, dealer registry, PII key) or when triggered with
-   `{"full_refresh": true}`; dbt's unit tests run in full builds only. Every mart gets its reader grants and per-dealer row-level
-   security as dbt creates it (post-hook `apply_reader_access`). The incremental models the
-   build left with many dead rows are vacuumed.
+   `{"full_refresh": true}`; dbt's unit tests run in full builds only. Every mart gets its
+   reader grants and per-dealer row-level security as dbt creates it (post-hook
+   `apply_reader_access`). The incremental models the build left with many dead rows are
+   vacuumed.
 3. `audit_candidate`: the GX mart suites (`expectations/mart_*.yml`) on `marts_candidate`;
    Data Docs rebuilt. Suites of marts not built yet are skipped and reported.
 4. `publish`: one transaction renames `marts` -> `marts_previous`, `marts_candidate` ->
