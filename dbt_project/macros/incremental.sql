@@ -73,9 +73,10 @@
     no longer is, because its person merged with another or a re-enquiry split moved it). The
     model then inserts the leads that exist now (delete+insert on lead_key covers any overlap).
     A lead left with no row in this model (no stage events any more, say) stays deleted.
-    Renders nothing on a full build.
+    more_lead_keys: the query of more leads to delete (a model whose rows of a lead depend on more
+    than its records). Renders nothing on a full build.
 -#}
-{% macro delete_changed_leads() -%}
+{% macro delete_changed_leads(more_lead_keys=none) -%}
     {%- if is_incremental() -%}
         delete from {{ this }}
         where lead_key in (
@@ -86,6 +87,10 @@
             select lead_record_key
             from {{ ref('int_lead_records_matched_to_leads') }}
             where refreshed_at > {{ refreshed_watermark() }}
+            {%- if more_lead_keys %}
+            union all
+            {{ more_lead_keys }}
+            {%- endif %}
         )
     {%- endif -%}
 {%- endmacro %}
@@ -120,4 +125,64 @@
         'indexes': [{'columns': ['lead_key'], 'unique': True}, {'columns': ['refreshed_at']}] + more_indexes,
         'pre_hook': '{{ delete_changed_leads() }}',
     }) -%}
+{%- endmacro %}
+
+{#-
+    The leads one of whose follow-ups int_followups_unioned refreshed since this model's watermark
+    (a new follow-up, or a new version of one), by the lead the follow-up is matched to now. A
+    follow-up that moved to another lead moved because its record did: changed_lead_keys has both.
+-#}
+{% macro followup_changed_lead_keys() -%}
+    select matched.lead_key
+    from {{ ref('int_followups_matched_to_leads') }} as matched
+    where matched.followup_key = any(array(
+        select unioned.followup_key
+        from {{ ref('int_followups_unioned') }} as unioned
+        where unioned.refreshed_at > {{ refreshed_watermark() }}
+    ))
+{%- endmacro %}
+
+{#-
+    The config of an incremental model with several rows per lead (lead_key), each lead's rows
+    recomputed together: `key` is the row's own unique key, `changed_leads` the name of a macro
+    returning the query of the leads a run recomputes (besides changed_lead_keys). The pre-hook
+    deletes every row of those leads and of the leads whose records changed (under both keys,
+    macro delete_changed_leads), so a lead left with fewer rows, or none, keeps no stale one.
+-#}
+{% macro lead_rows_incremental_config(key, changed_leads) -%}
+    {%- do return({
+        'materialized': 'incremental',
+        'unique_key': 'lead_key',
+        'incremental_strategy': 'delete+insert',
+        'on_schema_change': 'append_new_columns',
+        'indexes': [
+            {'columns': [key], 'unique': True},
+            {'columns': ['lead_key']},
+            {'columns': ['refreshed_at']},
+        ],
+        'pre_hook': '{{ delete_changed_leads(more_lead_keys=' ~ changed_leads ~ '()) }}',
+    }) -%}
+{%- endmacro %}
+
+{#- The leads int_lead_grades_historized recomputes: their resolved lead or a follow-up changed. -#}
+{% macro grade_changed_lead_keys() -%}
+    select lead_key
+    from {{ ref('int_leads_resolved') }}
+    where refreshed_at > {{ refreshed_watermark() }}
+    union all
+    {{ followup_changed_lead_keys() }}
+{%- endmacro %}
+
+{#- The leads int_sales_contacts_graded recomputes: their SLA row, their grades or a follow-up
+    changed. -#}
+{% macro contact_changed_lead_keys() -%}
+    select lead_key
+    from {{ ref('int_leads_joined_to_sla_settings') }}
+    where refreshed_at > {{ refreshed_watermark() }}
+    union all
+    select lead_key
+    from {{ ref('int_lead_grades_historized') }}
+    where refreshed_at > {{ refreshed_watermark() }}
+    union all
+    {{ followup_changed_lead_keys() }}
 {%- endmacro %}

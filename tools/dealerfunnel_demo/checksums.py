@@ -28,6 +28,8 @@ INCREMENTAL_MODELS = (
     ("intermediate", "int_leads_resolved"),
     ("intermediate", "int_stage_events_pivoted_to_leads"),
     ("intermediate", "int_leads_joined_to_sla_settings"),
+    ("intermediate", "int_lead_grades_historized"),
+    ("intermediate", "int_sales_contacts_graded"),
 )
 # rows that depend on when files were loaded (ops.load_batches), not on their content
 LOAD_TIME_MARTS = frozenset({"mart_source_freshness"})

@@ -1,3 +1,6 @@
+{{ config(**lead_rows_incremental_config('lead_grade_key', 'grade_changed_lead_keys')) }}
+-- depends_on: {{ ref('int_lead_records_matched_to_leads') }} (macro delete_changed_leads)
+-- depends_on: {{ ref('int_followups_unioned') }} (macro followup_changed_lead_keys)
 -- One row per resolved lead × grade period (lead_grade_key): the lead's grade history as a slowly
 -- changing dimension of type 2, so every contact is judged by the grade valid AT ITS TIME (DESIGN.md
 -- §2), not by the lead's latest grade. A period is [valid_from, valid_to); valid_to is NULL for the
@@ -10,18 +13,39 @@
 -- grade_source) once it is staged. Changes at the same moment: the follow-up wins over the lead
 -- record. Consecutive changes to the same grade are one period. Grades are upper case as given; only
 -- A-D have a cadence (is_graded), any other value counts as ungraded for the follow-up rules.
+-- refreshed_at: when the pipeline last computed the lead's grade history.
+--
+-- Incremental by lead (macro lead_rows_incremental_config): a run recomputes the whole history of
+-- the leads whose resolved lead or one of whose follow-ups changed since this table's watermark
+-- (macro grade_changed_lead_keys), and deletes the leads that no longer exist.
 
 with
+
+{% if is_incremental() %}
+
+    changed_leads as (
+
+        {{ grade_changed_lead_keys() }}
+
+    ),
+
+{% endif %}
 
 leads as (
 
     select * from {{ ref('int_leads_resolved') }}
+    {%- if is_incremental() %}
+        where lead_key in (select changed_leads.lead_key from changed_leads)
+    {%- endif %}
 
 ),
 
 followups as (
 
     select * from {{ ref('int_followups_matched_to_leads') }}
+    {%- if is_incremental() %}
+        where lead_key in (select changed_leads.lead_key from changed_leads)
+    {%- endif %}
 
 ),
 
@@ -101,7 +125,8 @@ final as (
         grade_source,
         changed_at as valid_from,
         lead(changed_at) over (partition by lead_key order by changed_at) as valid_to,
-        lead(changed_at) over (partition by lead_key order by changed_at) is null as is_current
+        lead(changed_at) over (partition by lead_key order by changed_at) is null as is_current,
+        {{ refreshed_at() }} as refreshed_at
     from starts
 
 )

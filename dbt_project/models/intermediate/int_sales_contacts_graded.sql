@@ -1,3 +1,6 @@
+{{ config(**lead_rows_incremental_config('followup_key', 'contact_changed_lead_keys')) }}
+-- depends_on: {{ ref('int_lead_records_matched_to_leads') }} (macro delete_changed_leads)
+-- depends_on: {{ ref('int_followups_unioned') }} (macro followup_changed_lead_keys)
 -- One row per sales contact (followup_key) of a resolved lead: a follow-up that reached the
 -- customer (is_contact) for purpose 'sales'; attempts and after-sales follow-ups are not here
 -- (DESIGN.md §2). For the follow-up rules of int_sla_checks_evaluated:
@@ -10,25 +13,49 @@
 --             grade set by this contact), NULL when ungraded or graded outside A-D;
 --             cadence_min_days / cadence_max_days: that grade's
 --             grade_<g>_min|max_days_between_contacts for the lead's dealer, NULL without a grade.
+-- refreshed_at: when the pipeline last computed the lead's contacts.
 -- A table of its own so that the planner has statistics on it (see int_leads_joined_to_sla_settings).
+-- Incremental by lead (macro lead_rows_incremental_config): a run recomputes every contact of the
+-- leads whose SLA row (int_leads_joined_to_sla_settings), grade history or one of whose follow-ups
+-- changed since this table's watermark (macro contact_changed_lead_keys), and deletes the leads
+-- that no longer exist.
 
 with
+
+{% if is_incremental() %}
+
+    changed_leads as (
+
+        {{ contact_changed_lead_keys() }}
+
+    ),
+
+{% endif %}
 
 followups as (
 
     select * from {{ ref('int_followups_matched_to_leads') }}
+    {%- if is_incremental() %}
+        where lead_key in (select changed_leads.lead_key from changed_leads)
+    {%- endif %}
 
 ),
 
 leads as (
 
     select * from {{ ref('int_leads_joined_to_sla_settings') }}
+    {%- if is_incremental() %}
+        where lead_key in (select changed_leads.lead_key from changed_leads)
+    {%- endif %}
 
 ),
 
 grades as (
 
     select * from {{ ref('int_lead_grades_historized') }}
+    {%- if is_incremental() %}
+        where lead_key in (select changed_leads.lead_key from changed_leads)
+    {%- endif %}
 
 ),
 
@@ -78,7 +105,8 @@ contacts_graded as (
             when 'B' then leads.grade_b_max_days_between_contacts
             when 'C' then leads.grade_c_max_days_between_contacts
             when 'D' then leads.grade_d_max_days_between_contacts
-        end as cadence_max_days
+        end as cadence_max_days,
+        {{ refreshed_at() }} as refreshed_at
     from contacts_ordered
     inner join leads
         on contacts_ordered.lead_key = leads.lead_key
