@@ -133,13 +133,16 @@
     follow-up that moved to another lead moved because its record did: changed_lead_keys has both.
 -#}
 {% macro followup_changed_lead_keys() -%}
+    {#- a semi-join, not `= any(array(...))`: PostgreSQL hashes a constant array only, and
+        searched an array of every follow-up (a run after all leads changed) row by row, in
+        time quadratic in the follow-ups -#}
     select matched.lead_key
     from {{ ref('int_followups_matched_to_leads') }} as matched
-    where matched.followup_key = any(array(
+    where matched.followup_key in (
         select unioned.followup_key
         from {{ ref('int_followups_unioned') }} as unioned
         where unioned.refreshed_at > {{ refreshed_watermark() }}
-    ))
+    )
 {%- endmacro %}
 
 {#-
