@@ -148,11 +148,12 @@
 {#-
     The config of an incremental model with several rows per lead (lead_key), each lead's rows
     recomputed together: `key` is the row's own unique key, `changed_leads` the name of a macro
-    returning the query of the leads a run recomputes (besides changed_lead_keys). The pre-hook
+    returning the query of the leads a run recomputes (besides changed_lead_keys), more_indexes
+    the model's own indexes besides those three. The pre-hook
     deletes every row of those leads and of the leads whose records changed (under both keys,
     macro delete_changed_leads), so a lead left with fewer rows, or none, keeps no stale one.
 -#}
-{% macro lead_rows_incremental_config(key, changed_leads) -%}
+{% macro lead_rows_incremental_config(key, changed_leads, more_indexes=[]) -%}
     {%- do return({
         'materialized': 'incremental',
         'unique_key': 'lead_key',
@@ -162,7 +163,7 @@
             {'columns': [key], 'unique': True},
             {'columns': ['lead_key']},
             {'columns': ['refreshed_at']},
-        ],
+        ] + more_indexes,
         'pre_hook': '{{ delete_changed_leads(more_lead_keys=' ~ changed_leads ~ '()) }}',
     }) -%}
 {%- endmacro %}
@@ -189,3 +190,100 @@
     union all
     {{ followup_changed_lead_keys() }}
 {%- endmacro %}
+
+{#-
+    The leads int_sla_checks_evaluated recomputes: their SLA row, grade history, sales contacts or
+    follow-ups changed since its watermark, or one of their checks fell due (macro
+    sla_check_due_lead_keys).
+-#}
+{% macro sla_check_changed_lead_keys() -%}
+    select lead_key
+    from {{ ref('int_leads_joined_to_sla_settings') }}
+    where refreshed_at > {{ refreshed_watermark() }}
+    union all
+    select lead_key
+    from {{ ref('int_lead_grades_historized') }}
+    where refreshed_at > {{ refreshed_watermark() }}
+    union all
+    select lead_key
+    from {{ ref('int_sales_contacts_graded') }}
+    where refreshed_at > {{ refreshed_watermark() }}
+    union all
+    {{ followup_changed_lead_keys() }}
+    union all
+    {{ sla_check_due_lead_keys() }}
+{%- endmacro %}
+
+{#-
+    The unchanged leads that have a check to list because their dealer's data_as_of_at moved (a check
+    is listed once met, or once its due_at has passed by that time): previous_as_of_at is the
+    newest data_as_of_at at which this model evaluated a lead of the dealer (evaluated_as_of_at,
+    found through the (dealer_code, evaluated_as_of_at) index), so a dealer whose checks were all
+    up to date at previous_as_of_at needs only the leads with something due in
+    (previous_as_of_at, data_as_of_at]:
+    - a business-day check not met whose due_at falls in it;
+    - a grade-cadence check whose due_at falls in it and whose next contact did not come by then;
+    - an interested lead still in the stage at previous_as_of_at, when a dealer-local Monday 00:00
+      falls in it (its span may now hold one more whole week).
+    A superset is harmless: such a lead's checks are recomputed as they are. A dealer whose
+    data_as_of_at went back (its latest rows replaced by older ones) has every lead recomputed; a
+    dealer with no checks here yet has previous_as_of_at -infinity.
+-#}
+{% macro sla_check_due_lead_keys() -%}
+    select leads.lead_key
+    from {{ ref('int_leads_joined_to_sla_settings') }} as leads
+    inner join (
+        {{- sla_check_as_of_moves() }}
+    ) as moved
+        on leads.dealer_code = moved.dealer_code
+    where
+        moved.data_as_of_at < moved.previous_as_of_at
+        or (
+            not coalesce(leads.is_assignment_sla_met, false)
+            and leads.assignment_due_at > moved.previous_as_of_at
+            and leads.assignment_due_at <= moved.data_as_of_at
+        )
+        or (
+            not coalesce(leads.is_first_contact_sla_met, false)
+            and leads.first_contact_due_at > moved.previous_as_of_at
+            and leads.first_contact_due_at <= moved.data_as_of_at
+        )
+        or (
+            leads.interested_at is not null
+            and coalesce(leads.left_interested_at, 'infinity'::timestamptz) > moved.previous_as_of_at
+            and date_trunc('week', moved.data_as_of_at at time zone leads.dealer_timezone)
+            > moved.previous_as_of_at at time zone leads.dealer_timezone
+        )
+    union all
+    select contacts.lead_key
+    from {{ ref('int_sales_contacts_graded') }} as contacts
+    inner join {{ ref('int_leads_joined_to_sla_settings') }} as leads
+        on contacts.lead_key = leads.lead_key
+    inner join (
+        {{- sla_check_as_of_moves() }}
+    ) as moved
+        on leads.dealer_code = moved.dealer_code
+    where
+        contacts.cadence_max_days is not null
+        and contacts.occurred_at + contacts.cadence_max_days * interval '1 day' > moved.previous_as_of_at
+        and contacts.occurred_at + contacts.cadence_max_days * interval '1 day' <= moved.data_as_of_at
+        and coalesce(
+            contacts.next_contact_at > contacts.occurred_at + contacts.cadence_max_days * interval '1 day',
+            true
+        )
+{%- endmacro %}
+
+{#- The dealers whose data_as_of_at differs from the one this model last evaluated them at. -#}
+{% macro sla_check_as_of_moves() %}
+        select
+            dealers.dealer_code,
+            dealers.data_as_of_at,
+            coalesce(previous.evaluated_as_of_at, '-infinity'::timestamptz) as previous_as_of_at
+        from {{ ref('int_activity_aggregated_to_dealers') }} as dealers
+        left join lateral (
+            select max(evaluated.evaluated_as_of_at) as evaluated_as_of_at
+            from {{ this }} as evaluated
+            where evaluated.dealer_code = dealers.dealer_code
+        ) as previous on true
+        where dealers.data_as_of_at is distinct from previous.evaluated_as_of_at
+{% endmacro %}

@@ -266,7 +266,8 @@ def test_incremental_build_equals_full_refresh(
     assert scoped in tests["not_null_int_leads_resolved_channel"]
     assert scoped in tests["not_null_stg_dealer_export__leads_created_at"]
     assert scoped in tests["not_null_int_leads_joined_to_sla_settings_lead_key"]
-    assert scoped not in tests["not_null_int_sla_checks_evaluated_check_type"]
+    assert scoped in tests["not_null_int_sla_checks_evaluated_check_type"]
+    assert scoped not in tests["not_null_int_dealer_calendar_days_numbered_dealer_code"]
     assert not any(scoped in code for name, code in tests.items() if "mart_funnel" in name)
     # and the source tests of a raw table its staging table reads by load batch, only the rows of
     # the batches that table had not read (macro unread_batches_condition)
@@ -287,7 +288,8 @@ def test_incremental_build_equals_full_refresh(
     # the keys the incremental models index as unique are enforced by the index, not a test
     indexed = _unique_keys_untested_but_indexed(full)
     assert ("staging", "stg_dealer_export__leads", ["dealer_code", "source_lead_id"]) in indexed
-    assert ("marts", "fct_leads", ["lead_key"]) in indexed and len(indexed) >= 11
+    assert ("marts", "fct_leads", ["lead_key"]) in indexed and len(indexed) >= 12
+    assert ("intermediate", "int_sla_checks_evaluated", ["sla_check_key"]) in indexed
 
     tables = compared_tables(full)
     assert len(tables) > 3 and ("marts", "fct_leads") in tables

@@ -30,14 +30,16 @@ INCREMENTAL_MODELS = (
     ("intermediate", "int_leads_joined_to_sla_settings"),
     ("intermediate", "int_lead_grades_historized"),
     ("intermediate", "int_sales_contacts_graded"),
+    ("intermediate", "int_sla_checks_evaluated"),
 )
 # rows that depend on when files were loaded (ops.load_batches), not on their content
 LOAD_TIME_MARTS = frozenset({"mart_source_freshness"})
 # refreshed_at: when the row was last written (differs between an incremental build and a full
 # refresh by design); batch_id, extracted_at: which load and when (differ between two loads of
 # the same files, as in the warehouses a test compares); read_xmin: the transaction horizon of the
-# read that wrote the row (a property of the run, like refreshed_at)
-IGNORED_COLUMNS = ("refreshed_at", "read_xmin", "batch_id", "extracted_at")
+# read that wrote the row, evaluated_as_of_at: the dealer's as-of time when the row was last
+# evaluated (properties of the run, like refreshed_at)
+IGNORED_COLUMNS = ("refreshed_at", "read_xmin", "batch_id", "extracted_at", "evaluated_as_of_at")
 
 
 def compared_tables(url: str, marts_schema: str = "marts") -> list[tuple[str, str]]:

@@ -1,3 +1,11 @@
+{{ config(**lead_rows_incremental_config(
+    'sla_check_key',
+    'sla_check_changed_lead_keys',
+    more_indexes=[{'columns': ['dealer_code', 'evaluated_as_of_at']}],
+)) }}
+-- depends_on: {{ ref('int_lead_records_matched_to_leads') }} (macro delete_changed_leads)
+-- depends_on: {{ ref('int_followups_unioned') }} (macro followup_changed_lead_keys)
+-- depends_on: {{ ref('int_followups_matched_to_leads') }} (macro followup_changed_lead_keys)
 -- One row per SLA check of a lead (sla_check_key), every rule of the funnel policy (DESIGN.md §2)
 -- that a person's work is measured against, with the dealer's settings, charged to the person
 -- responsible (responsible_role, responsible):
@@ -40,12 +48,31 @@
 -- Cost: a lead open for years has one interested_week row per week of it, so the weeks are
 -- generated only inside the ungraded parts of its interested span (no week is made to be thrown
 -- away) and contacts are counted per local week first, then joined on (lead, week).
+-- evaluated_as_of_at: the dealer's data_as_of_at when the lead's checks were last evaluated (a
+-- property of the run, like refreshed_at).
+-- Incremental by lead (macro lead_rows_incremental_config): a run recomputes every check of the
+-- leads whose SLA row, grade history, contacts or follow-ups changed since this table's watermark,
+-- and of the unchanged leads with a check that fell due since their dealer's data_as_of_at was
+-- last evaluated (macro sla_check_due_lead_keys); it deletes the leads that no longer exist.
 
 with
+
+{% if is_incremental() %}
+
+    changed_leads as (
+
+        {{ sla_check_changed_lead_keys() }}
+
+    ),
+
+{% endif %}
 
 leads_with_clocks as (
 
     select * from {{ ref('int_leads_joined_to_sla_settings') }}
+    {%- if is_incremental() %}
+        where lead_key in (select changed_leads.lead_key from changed_leads)
+    {%- endif %}
 
 ),
 
@@ -58,12 +85,18 @@ dealer_activity as (
 contacts as (
 
     select * from {{ ref('int_sales_contacts_graded') }}
+    {%- if is_incremental() %}
+        where lead_key in (select changed_leads.lead_key from changed_leads)
+    {%- endif %}
 
 ),
 
 grades as (
 
     select * from {{ ref('int_lead_grades_historized') }}
+    {%- if is_incremental() %}
+        where lead_key in (select changed_leads.lead_key from changed_leads)
+    {%- endif %}
 
 ),
 
@@ -337,7 +370,9 @@ final as (
         date_trunc('month', decided_date)::date as month_start,
         is_met,
         is_early,
-        contact_count
+        contact_count,
+        data_as_of_at as evaluated_as_of_at,
+        {{ refreshed_at() }} as refreshed_at
     from decided
 
 )
