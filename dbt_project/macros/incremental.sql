@@ -61,9 +61,7 @@
 
 {#- The leads whose records int_lead_records_matched_to_leads refreshed since this model's watermark. -#}
 {% macro changed_lead_keys() -%}
-    select lead_key
-    from {{ ref('int_lead_records_matched_to_leads') }}
-    where refreshed_at > {{ refreshed_watermark() }}
+    {{ refreshed_lead_keys('int_lead_records_matched_to_leads') }}
 {%- endmacro %}
 
 {#-
@@ -170,9 +168,7 @@
 
 {#- The leads int_lead_grades_historized recomputes: their resolved lead or a follow-up changed. -#}
 {% macro grade_changed_lead_keys() -%}
-    select lead_key
-    from {{ ref('int_leads_resolved') }}
-    where refreshed_at > {{ refreshed_watermark() }}
+    {{ refreshed_lead_keys('int_leads_resolved') }}
     union all
     {{ followup_changed_lead_keys() }}
 {%- endmacro %}
@@ -180,15 +176,19 @@
 {#- The leads int_sales_contacts_graded recomputes: their SLA row, their grades or a follow-up
     changed. -#}
 {% macro contact_changed_lead_keys() -%}
-    select lead_key
-    from {{ ref('int_leads_joined_to_sla_settings') }}
-    where refreshed_at > {{ refreshed_watermark() }}
+    {{ refreshed_lead_keys('int_leads_joined_to_sla_settings') }}
     union all
-    select lead_key
-    from {{ ref('int_lead_grades_historized') }}
-    where refreshed_at > {{ refreshed_watermark() }}
+    {{ refreshed_lead_keys('int_lead_grades_historized') }}
     union all
     {{ followup_changed_lead_keys() }}
+{%- endmacro %}
+
+{#- The leads of `model` (a lead-grain incremental model upstream) it refreshed since this
+    model's watermark. -#}
+{% macro refreshed_lead_keys(model) -%}
+    select lead_key
+    from {{ ref(model) }}
+    where refreshed_at > {{ refreshed_watermark() }}
 {%- endmacro %}
 
 {#-
@@ -197,19 +197,9 @@
     sla_check_due_lead_keys).
 -#}
 {% macro sla_check_changed_lead_keys() -%}
-    select lead_key
-    from {{ ref('int_leads_joined_to_sla_settings') }}
-    where refreshed_at > {{ refreshed_watermark() }}
+    {{ contact_changed_lead_keys() }}
     union all
-    select lead_key
-    from {{ ref('int_lead_grades_historized') }}
-    where refreshed_at > {{ refreshed_watermark() }}
-    union all
-    select lead_key
-    from {{ ref('int_sales_contacts_graded') }}
-    where refreshed_at > {{ refreshed_watermark() }}
-    union all
-    {{ followup_changed_lead_keys() }}
+    {{ refreshed_lead_keys('int_sales_contacts_graded') }}
     union all
     {{ sla_check_due_lead_keys() }}
 {%- endmacro %}
