@@ -502,7 +502,7 @@ def main(argv: list[str] | None = None) -> dict:
         "--skip-noop",
         action="store_true",
         help="no no-op funnel_transform (saves a build; the incremental one is then the second"
-        " build ever and starts its marts, fct_leads included, from empty)",
+        " build ever and starts from a copy of the published fct_leads)",
     )
     parser.add_argument("--skip-dag-parse", action="store_true")
     parser.add_argument("--cosmos", action="store_true", help="also the (slow) Cosmos run")
@@ -632,8 +632,8 @@ def bench_transform(
     """The transform steps, in this order, every dbt build with the same ``as_of_at``:
 
     1. Airflow ``funnel_transform`` (the first build: a full refresh) + ``funnel_alerts``;
-    2. ``funnel_transform`` again, no new data (the no-op hourly run; the second build ever, so
-       ``fct_leads`` is still built from empty: nothing was published before the first);
+    2. ``funnel_transform`` again, no new data (the no-op hourly run; the second build ever: its
+       candidate starts as a copy of the published ``fct_leads``, there is no ``marts_previous``);
     3. the increment loaded, ``funnel_transform`` (incremental: the candidate starts as the
        marts the first build published) + ``funnel_alerts``; checksums of the published marts
        and the incremental intermediates;

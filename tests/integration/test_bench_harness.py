@@ -112,8 +112,9 @@ def test_bench_run_reports_each_row_and_incremental_equals_full(tmp_path, server
     inc, refresh = builds["airflow_inc"], builds["airflow_refresh"]
     assert new_leads <= inc["fct_leads_refreshed"] < inc["fct_leads_rows"]
     assert inc["fct_leads_rows"] == refresh["fct_leads_rows"] == refresh["fct_leads_refreshed"]
-    # the no-op run had no marts_previous to start from: fct_leads rebuilt from empty
-    assert builds["airflow_noop"]["fct_leads_refreshed"] == builds["airflow_noop"]["fct_leads_rows"]
+    # the no-op run started from a copy of the published fct_leads: no lead changed, none redone
+    assert builds["airflow_noop"]["fct_leads_refreshed"] == 0
+    assert builds["airflow_noop"]["fct_leads_rows"] == builds["airflow_full"]["fct_leads_rows"]
     assert 0 < inc["fct_leads_rows"] - builds["airflow_noop"]["fct_leads_rows"] <= new_leads
 
     # the incremental build holds the rows of the full refresh, table by table

@@ -1,7 +1,8 @@
 """Write-audit-publish with the real dbt project and GX against a real PostgreSQL.
 
 1. Run 1: build the candidate, audit it, publish -> ``marts`` holds it.
-2. More leads land; run 2 builds a different candidate, but a blocking expectation fails:
+2. More leads land; run 2 builds a different candidate (from a copy of the published
+   ``fct_leads``: only the new leads are redone), but a blocking expectation fails:
    the run fails (QualityGateFailed) and ``marts`` is row-for-row what run 1 published.
 3. The same expectation reconfigured as a warning: the candidate is published and the
    data-quality rule notifies (once) through a local webhook receiver.
@@ -121,6 +122,14 @@ def test_blocking_failure_keeps_published_marts_and_warning_publishes(
     build_candidate_marts(url)
     candidate = _snapshot(url, "marts_candidate")
     assert candidate != before  # the candidate really differs
+    # no marts_previous yet: the candidate started as a copy of the published fct_leads, so
+    # run 2 redid only the 30 new leads (from empty it would have redone every lead)
+    with psycopg.connect(url) as conn:
+        redone = conn.execute(
+            "select source_lead_id from marts_candidate.fct_leads"
+            " where refreshed_at > (select max(refreshed_at) from marts.fct_leads)"
+        ).fetchall()
+    assert sorted(r[0] for r in redone) == sorted(f"WAP{i}" for i in range(30))
     with pytest.raises(QualityGateFailed, match="expect_table_row_count_to_be_between"):
         audit_candidate_marts(url)
     assert _snapshot(url) == before

@@ -6,11 +6,12 @@
    candidate; ``run_results.json`` is classified by ``config/quality.yml``.
    The build is incremental (README.md, "Incremental builds"): the candidate starts as the
    schema published one run before (``marts_previous``, renamed), or as the candidate a failed
-   run left, so ``fct_leads`` and the incremental intermediates redo only the leads new data
-   changes. A full refresh (``--full-refresh``, candidate dropped first) runs when asked, on the
-   first build, and whenever the build fingerprint (:func:`build_fingerprint`: the dbt project's
-   files, dbt's version, the dealer registry, the PII key's digest) differs from the last
-   successful build's (``ops.dbt_builds``).
+   run left, or (the build after the first, with no ``marts_previous`` yet) as a copy of the
+   published incremental marts, so ``fct_leads`` and the incremental intermediates redo only the
+   leads new data changes. A full refresh (``--full-refresh``, candidate dropped first) runs
+   when asked, on the first build, and whenever the build fingerprint (:func:`build_fingerprint`:
+   the dbt project's files, dbt's version, the dealer registry, the PII key's digest) differs
+   from the last successful build's (``ops.dbt_builds``).
 2. **Audit.** The GX mart suites validate the candidate schema (``schema_map``).
 3. **Publish.** One transaction: ``marts_previous`` dropped, ``marts`` renamed to
    ``marts_previous``, the candidate renamed to ``marts``. Readers see either the old or the
@@ -117,7 +118,46 @@ def _prepare_candidate(conn, config: QualityConfig, *, full_refresh: bool) -> st
             )
         )
         return f"the previously published marts ({config.previous_schema})"
+    copied = _copy_published_incremental_marts(conn, config.candidate_schema)
+    if copied:
+        return f"a copy of the published {', '.join(copied)} (no {config.previous_schema} yet)"
     return "empty (nothing to start from)"
+
+
+def _copy_published_incremental_marts(conn, candidate: str) -> list[str]:
+    """Start the candidate of the build after the first one (published marts, no
+    ``marts_previous`` yet) as a copy of the published incremental marts, so that build redoes
+    only the leads that changed, not every lead from an empty ``fct_leads``: at 1,000,000 leads
+    that rebuild took longer than the full build itself (BENCHMARKS.md). The tables are those the
+    last build's manifest names incremental in the candidate schema; the rest are rebuilt anyway.
+    Each copy keeps the columns, defaults and indexes (``like ... including all``) and is
+    analyzed. Returns the tables copied; none without a manifest or published marts."""
+    manifest = dbt_target() / "manifest.json"
+    if not manifest.exists() or not _schema_exists(conn, PUBLISHED_SCHEMA):
+        return []
+    published = {
+        r[0]
+        for r in conn.execute(
+            "select tablename from pg_tables where schemaname = %s", (PUBLISHED_SCHEMA,)
+        ).fetchall()
+    }
+    tables = [
+        table
+        for schema, table in incremental_relations(manifest)
+        if schema == candidate and table in published
+    ]
+    if not tables:
+        return []
+    with conn.transaction():
+        conn.execute(sql.SQL("create schema {}").format(sql.Identifier(candidate)))
+        for table in tables:
+            target = sql.Identifier(candidate, table)
+            source = sql.Identifier(PUBLISHED_SCHEMA, table)
+            conn.execute(sql.SQL("create table {} (like {} including all)").format(target, source))
+            conn.execute(sql.SQL("insert into {} select * from {}").format(target, source))
+    for table in tables:
+        conn.execute(sql.SQL("analyze {}").format(sql.Identifier(candidate, table)))
+    return tables
 
 
 def build_candidate(
