@@ -124,6 +124,14 @@ def _prepare_candidate(conn, config: QualityConfig, *, full_refresh: bool) -> st
     return "empty (nothing to start from)"
 
 
+def _tables(conn, schema: str) -> list[str]:
+    """The tables of ``schema``, by name."""
+    rows = conn.execute(
+        "select tablename from pg_tables where schemaname = %s order by 1", (schema,)
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
 def _copy_published_incremental_marts(conn, candidate: str) -> list[str]:
     """Start the candidate of the build after the first one (published marts, no
     ``marts_previous`` yet) as a copy of the published incremental marts, so that build redoes
@@ -135,12 +143,7 @@ def _copy_published_incremental_marts(conn, candidate: str) -> list[str]:
     manifest = dbt_target() / "manifest.json"
     if not manifest.exists() or not _schema_exists(conn, PUBLISHED_SCHEMA):
         return []
-    published = {
-        r[0]
-        for r in conn.execute(
-            "select tablename from pg_tables where schemaname = %s", (PUBLISHED_SCHEMA,)
-        ).fetchall()
-    }
+    published = set(_tables(conn, PUBLISHED_SCHEMA))
     tables = [
         table
         for schema, table in incremental_relations(manifest)
@@ -270,13 +273,7 @@ def publish(url: str, config: QualityConfig | None = None) -> dict:
             raise PublishFailed(
                 f"nothing to publish: schema {config.candidate_schema} does not exist"
             )
-        tables = [
-            r[0]
-            for r in conn.execute(
-                "select tablename from pg_tables where schemaname = %s order by 1",
-                (config.candidate_schema,),
-            ).fetchall()
-        ]
+        tables = _tables(conn, config.candidate_schema)
         had_published = _schema_exists(conn, PUBLISHED_SCHEMA)
         if had_published:
             acl = conn.execute(
